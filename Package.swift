@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Module layout and dependency rules: see docs/ARCHITECTURE.md.
+// Arrows point down: VigilCore knows nothing of I/O; Fieldbus wraps the C libraries;
+// HIL simulates the plant on real sockets and ptys; only the executable wires backends.
+let package = Package(
+    name: "Vigil",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vigil", targets: ["vigil"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C seams
+        .systemLibrary(
+            name: "CModbus",
+            pkgConfig: "libmodbus",
+            providers: [.apt(["libmodbus-dev"])]
+        ),
+        .systemLibrary(
+            name: "CGPIOD",
+            pkgConfig: "libgpiod",
+            providers: [.apt(["libgpiod-dev"])]
+        ),
+        // Every libgpiod call goes through this shim, so the v1 -> v2 API change stays inside one C file.
+        .target(name: "GPIODShim", dependencies: ["CGPIOD"]),
+
+        // Pure Swift
+        .target(name: "VigilCore"),
+        .target(name: "Config", dependencies: ["VigilCore", .product(name: "Yams", package: "Yams")]),
+
+        // I/O
+        .target(name: "Fieldbus", dependencies: ["VigilCore", "CModbus", "GPIODShim"]),
+        .target(name: "HIL", dependencies: ["VigilCore", "Fieldbus", "CModbus"]),
+
+        .executableTarget(
+            name: "vigil",
+            dependencies: [
+                "VigilCore", "Config", "Fieldbus", "HIL",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "VigilCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "FieldbusTests", dependencies: ["Fieldbus", "VigilCore", "HIL"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "HILTests", dependencies: ["HIL", "Fieldbus", "Config", "VigilCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,37 @@
+/// A monotonic clock in nanoseconds. Passed in everywhere time matters, so tests can drive it.
+public protocol MonotonicClock: Sendable {
+    func nowNanoseconds() -> UInt64
+}
+
+/// The system's monotonic clock (`CLOCK_MONOTONIC` through the standard library's `SuspendingClock`).
+public struct SystemMonotonicClock: MonotonicClock {
+    private static let origin = SuspendingClock.now
+    public init() {}
+    public func nowNanoseconds() -> UInt64 {
+        let d = SuspendingClock.now - Self.origin
+        let (seconds, attoseconds) = d.components
+        return UInt64(seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
+    }
+}
+
+/// A clock that moves only when told to. For deterministic tests.
+public final class ManualClock: MonotonicClock, @unchecked Sendable {
+    // Guarded by the test's own sequencing; a manual clock is not shared across threads.
+    private var now: UInt64
+    public init(startNanoseconds: UInt64 = 0) { now = startNanoseconds }
+    public func nowNanoseconds() -> UInt64 { now }
+    public func advance(byNanoseconds delta: UInt64) { now &+= delta }
+}
+
+/// A small, seedable pseudo-random generator (SplitMix64) for jitter and simulations.
+public struct SeededRandom: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
