@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Vigil: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vigil",
+        abstract: "Vigil: a self-healing edge controller for Modbus and GPIO plants.",
+        subcommands: [
+        ]
+    )
+}
