@@ -3,12 +3,14 @@ public protocol MonotonicClock: Sendable {
     func nowNanoseconds() -> UInt64
 }
 
-/// The system's monotonic clock (`CLOCK_MONOTONIC` through the standard library's `SuspendingClock`).
+/// The system's monotonic clock (`CLOCK_MONOTONIC` through the standard library's `SuspendingClock`),
+/// counted from the first time any instance is read in this process.
 public struct SystemMonotonicClock: MonotonicClock {
     private static let origin = SuspendingClock.now
     public init() {}
     public func nowNanoseconds() -> UInt64 {
-        let d = SuspendingClock.now - Self.origin
+        let origin = Self.origin // initialise the origin before reading the clock
+        let d = SuspendingClock.now - origin
         let (seconds, attoseconds) = d.components
         return UInt64(seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
     }
