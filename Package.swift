@@ -29,6 +29,8 @@ let package = Package(
         ),
         // Every libgpiod call goes through this shim, so the v1 -> v2 API change stays inside one C file.
         .target(name: "GPIODShim", dependencies: ["CGPIOD"]),
+        // The plain C reference loops `vigil bench` measures Vigil's read path against.
+        .target(name: "CBenchLoops", dependencies: ["CModbus"]),
 
         // Pure Swift
         .target(name: "VigilCore"),
@@ -41,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "Config", "Fieldbus", "HIL",
+                "VigilCore", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
