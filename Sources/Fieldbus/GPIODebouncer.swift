@@ -42,33 +42,34 @@ public struct Debouncer: Sendable, Hashable {
         pendingSince = nil
         return level
     }
-
-    public static func == (a: Debouncer, b: Debouncer) -> Bool {
-        a.windowNanoseconds == b.windowNanoseconds && a.level == b.level && a.pendingSince == b.pendingSince
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(windowNanoseconds)
-        hasher.combine(level)
-        hasher.combine(pendingSince)
-    }
 }
 
 /// An input line read through a `Debouncer` on an injected clock.
 ///
-/// With edge detection, every pending edge is fed at its own timestamp; otherwise the line is
-/// sampled at the clock's time. Either way `poll()` is meant to be called once per cycle.
+/// `poll()` is meant to be called once per cycle. How it learns about changes:
+/// - `.sampling`: reads the line, stamped with the clock's time (bounces between polls are unseen).
+/// - `.edges(eventTimestamps: true)`: feeds every pending edge at its own timestamp. Only correct
+///   when edge timestamps are on the same clock as `clock` (the mock chip sharing the test's clock;
+///   libgpiod stamps edges with the kernel's absolute CLOCK_MONOTONIC, which `SystemMonotonicClock`
+///   is not: it counts from its own origin).
+/// - `.edges(eventTimestamps: false)`: feeds pending edges in order, stamped with the clock's time at
+///   the poll; a burst inside one cycle collapses to its final level, the window starts at the poll.
 public final class DebouncedInput {
+    public enum Source: Sendable, Hashable {
+        case sampling
+        case edges(eventTimestamps: Bool)
+    }
+
     public let line: any GPIOInputLine
+    public let source: Source
     public private(set) var debouncer: Debouncer
     private let clock: any MonotonicClock
-    private let usesEdges: Bool
 
-    /// Reads the line once to start from its current level.
-    public init(line: any GPIOInputLine, windowNanoseconds: UInt64, clock: any MonotonicClock, usesEdges: Bool) throws(GPIOError) {
+    /// Reads the line once to start from its current level. For `.edges`, request the line with edges.
+    public init(line: any GPIOInputLine, windowNanoseconds: UInt64, clock: any MonotonicClock, source: Source) throws(GPIOError) {
         self.line = line
         self.clock = clock
-        self.usesEdges = usesEdges
+        self.source = source
         self.debouncer = Debouncer(windowNanoseconds: windowNanoseconds, initial: try line.read())
     }
 
@@ -79,13 +80,14 @@ public final class DebouncedInput {
     @discardableResult
     public func poll() throws(GPIOError) -> Bool {
         let now = clock.nowNanoseconds()
-        if usesEdges {
+        switch source {
+        case .sampling:
+            _ = debouncer.observe(try line.read(), atNanoseconds: now)
+        case .edges(let eventTimestamps):
             while let edge = try line.nextEdge(timeoutNanoseconds: 0) {
-                _ = debouncer.observe(edge.level, atNanoseconds: edge.timestampNanoseconds)
+                _ = debouncer.observe(edge.level, atNanoseconds: eventTimestamps ? edge.timestampNanoseconds : now)
             }
             _ = debouncer.settle(atNanoseconds: now)
-        } else {
-            _ = debouncer.observe(try line.read(), atNanoseconds: now)
         }
         return debouncer.level
     }

@@ -59,7 +59,7 @@ struct GPIODebouncerTests {
         chip.setLevel(4, high: true) // idle: pulled up, button open
         let settings = GPIOInputSettings(line: "BUTTON", activeLow: true, bias: .pullUp, debounceMilliseconds: 10)
         let line = try chip.requestInput(offset: 4, GPIOInputRequest(settings, edges: .both))
-        let input = try DebouncedInput(line: line, windowNanoseconds: 10 * ms, clock: clock, usesEdges: true)
+        let input = try DebouncedInput(line: line, windowNanoseconds: 10 * ms, clock: clock, source: .edges(eventTimestamps: true))
         #expect(input.level == false)
 
         // Pressing pulls the line low (logical true), with a bounce.
@@ -70,11 +70,25 @@ struct GPIODebouncerTests {
         #expect(try input.poll() == true)
     }
 
+    @Test func edgesStampedAtPollTimeStartTheWindowAtThePoll() throws {
+        let clock = ManualClock()
+        let chip = MockGPIOChip(clock: clock)
+        let line = try chip.requestInput(offset: 1, GPIOInputRequest(edges: .both))
+        let input = try DebouncedInput(line: line, windowNanoseconds: 10 * ms, clock: clock, source: .edges(eventTimestamps: false))
+        chip.injectBounce(1, togglesAtNanoseconds: [1 * ms, 2 * ms, 3 * ms])
+        clock.advance(byNanoseconds: 5 * ms)
+        #expect(try input.poll() == false) // burst seen at 5 ms, ends high
+        clock.advance(byNanoseconds: 9 * ms)
+        #expect(try input.poll() == false)
+        clock.advance(byNanoseconds: 1 * ms)
+        #expect(try input.poll() == true)
+    }
+
     @Test func sampledInputDebouncesOnTheInjectedClock() throws {
         let clock = ManualClock()
         let chip = MockGPIOChip(clock: clock)
         let line = try chip.requestInput(offset: 2, GPIOInputRequest())
-        let input = try DebouncedInput(line: line, windowNanoseconds: 10 * ms, clock: clock, usesEdges: false)
+        let input = try DebouncedInput(line: line, windowNanoseconds: 10 * ms, clock: clock, source: .sampling)
         chip.setLevel(2, high: true)
         #expect(try input.poll() == false)
         clock.advance(byNanoseconds: 9 * ms)
