@@ -33,6 +33,13 @@ public enum ConfigLoader {
             let boardSink = DiagnosticSink(file: resolvedBoard)
             board = decodeBoard(path: resolvedBoard, sink: boardSink)
             boardDiagnostics = boardSink.diagnostics
+            // A `board:` key naming a file that is not there is the plant file's mistake: point at the key.
+            if boardPath == nil, let reference = decoded.board, let missing = boardDiagnostics.first,
+               boardDiagnostics.count == 1, missing.kind == .fileNotReadable {
+                sink.report(.unresolvedReference, "board", found: quoted(reference),
+                            expected: "a board file relative to this file (\(resolvedBoard): \(missing.found))")
+                boardDiagnostics = []
+            }
         }
         PlantValidator(plant: decoded, board: board, boardBroken: resolvedBoard != nil && board == nil, sink: sink).validate()
         let diagnostics = sorted(sink.diagnostics) + sorted(boardDiagnostics)

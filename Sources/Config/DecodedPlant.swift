@@ -13,6 +13,13 @@ struct DecodedPlant {
     /// Ids of elements that exist in the file but failed to decode (`device:x`, `point:dev/x`,
     /// `sensor:x`, `output:x`, `signal:x`): references to them are not reported again.
     var broken: Set<String> = []
+    /// Every id as written, decoded element or not, by namespace (`device`, `point:plc`, `sensor`, …),
+    /// so duplicates are found even among elements with other errors.
+    var declared: [String: [(id: String, path: String)]] = [:]
+
+    mutating func declare(_ namespace: String, _ id: String?, at path: String) {
+        if let id { declared[namespace, default: []].append((id, path)) }
+    }
 
     var config: PlantConfig? {
         guard let name else { return nil }

@@ -48,6 +48,13 @@ struct MappingReader {
         sink.report(kind, at: node.mark, path.key(key), found: describe(node), expected: expected)
     }
 
+    /// A value of the wrong type; a quoted `"1"` is called out, since it looks like the number it is not.
+    func wrongType(_ key: String, _ node: Node, expected: String) {
+        var found = describe(node)
+        if case .scalar(let scalar) = node, scalar.style != .plain { found = "the quoted string " + found }
+        sink.report(.wrongType, at: node.mark, path.key(key), found: found, expected: expected)
+    }
+
     func string(_ key: String, required: Bool = false, expected: String = "a string") -> String? {
         guard let node = node(key, required: required, expected: expected) else { return nil }
         guard let text = ScalarValue.string(node) else {
@@ -67,7 +74,7 @@ struct MappingReader {
     func int(_ key: String, required: Bool = false, expected: String, isValid: (Int) -> Bool) -> Int? {
         guard let node = node(key, required: required, expected: expected) else { return nil }
         guard let value = ScalarValue.int(node) else {
-            wrong(key, node, expected: expected)
+            wrongType(key, node, expected: expected)
             return nil
         }
         guard isValid(value) else {
@@ -81,7 +88,7 @@ struct MappingReader {
                 isValid: (Double) -> Bool = { _ in true }) -> Double? {
         guard let node = node(key, required: required, expected: expected) else { return nil }
         guard let value = ScalarValue.double(node) else {
-            wrong(key, node, expected: expected)
+            wrongType(key, node, expected: expected)
             return nil
         }
         guard isValid(value) else {
@@ -94,7 +101,7 @@ struct MappingReader {
     func bool(_ key: String, required: Bool = false) -> Bool? {
         guard let node = node(key, required: required, expected: "true or false") else { return nil }
         guard let value = ScalarValue.bool(node) else {
-            wrong(key, node, expected: "true or false")
+            wrongType(key, node, expected: "true or false")
             return nil
         }
         return value

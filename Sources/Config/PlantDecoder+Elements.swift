@@ -7,6 +7,7 @@ extension PlantDecoder {
         guard let map = MappingReader(node, path: path, allowed: ["id", "device", "point", "gpio", "range", "unit", "quantity"],
                                       sink: sink) else { return }
         let id = map.string("id", required: true, expected: "the sensor's id")
+        plant.declare("sensor", id, at: path.key("id"))
         let source = decodeSource(map, what: "sensor")
         let range = decodeRange(map)
         let unit = map.string("unit")
@@ -70,6 +71,7 @@ extension PlantDecoder {
     static func decodeGroup(_ node: Node, path: String, sink: DiagnosticSink, into plant: inout DecodedPlant) {
         guard let map = MappingReader(node, path: path, allowed: ["id", "quantity", "primary", "backups"], sink: sink) else { return }
         let id = map.string("id", required: true, expected: "the group's id")
+        plant.declare("sensor", id, at: path.key("id"))
         let quantity = map.string("quantity")
         let primary = map.string("primary", required: true, expected: "a sensor id")
         let backups = map.stringList("backups", required: true, expected: "sensor ids")
@@ -84,6 +86,7 @@ extension PlantDecoder {
         guard let map = MappingReader(node, path: path, allowed: ["id", "device", "point", "gpio", "initial", "safe"],
                                       sink: sink) else { return }
         let id = map.string("id", required: true, expected: "the output's id")
+        plant.declare("output", id, at: path.key("id"))
         let target = decodeTarget(map)
         let safe = map.double("safe", required: true, expected: "the value written when the plant is unsafe")
         let initial = map.double("initial")
@@ -111,6 +114,7 @@ extension PlantDecoder {
         guard let map = MappingReader(node, path: path, allowed: ["id", "subject", "low", "high", "severity", "safe_outputs"],
                                       sink: sink) else { return }
         let id = map.string("id", required: true, expected: "the limit's id")
+        plant.declare("limit", id, at: path.key("id"))
         let subject = map.string("subject", required: true, expected: "a sensor or redundancy group id")
         let low = map.double("low")
         let high = map.double("high")

@@ -44,6 +44,7 @@ enum PlantDecoder {
         guard let map = MappingReader(node, path: path, allowed: ["name"] + SimulationDecoder.specKeys, sink: sink) else { return }
         let name = map.string("name", required: true, expected: "the signal's name")
         let spec = SimulationDecoder.spec(map)
+        plant.declare("signal", name, at: path.key("name"))
         guard let name else { return }
         if let spec { plant.signals.append((NamedSignal(name: name, spec: spec), path)) } else { plant.broken.insert("signal:" + name) }
     }
@@ -52,6 +53,7 @@ enum PlantDecoder {
         guard let map = MappingReader(node, path: path, allowed: deviceKeys + tcpKeys + rtuKeys.dropFirst(), sink: sink) else { return }
         let id = map.string("id", required: true, expected: "the device's id")
         let transport = decodeTransport(map)
+        plant.declare("device", id, at: path.key("id"))
         let unitID = map.int("unit_id", in: 1...247)
         let responseTimeout = map.int("response_timeout_ms", in: 1...60_000)
         let byteTimeout = map.int("byte_timeout_ms", in: 1...60_000)
@@ -64,6 +66,7 @@ enum PlantDecoder {
         var points: [PointConfig] = []
         var pointPaths: [String] = []
         for item in map.list("points", required: true, expected: "a list of points") ?? [] {
+            plant.declare("point:" + path, MappingReader.peekString(item.node, "id"), at: item.path.key("id"))
             if let point = PointDecoder.decode(item.node, path: item.path, sink: sink) {
                 points.append(point)
                 pointPaths.append(item.path)
@@ -97,7 +100,8 @@ enum PlantDecoder {
             misplaced = rtuKeys.filter { !tcpKeys.contains($0) }
             let host = map.string("host", required: true, expected: "a host name or IP address")
             let port = map.int("port", in: 1...65_535, required: true)
-            result = host.flatMap { host in port.map { DeviceTransport.tcp(host: host, port: $0) } }
+            // A bad host or port is reported; the device is still built so references to it are checked.
+            result = .tcp(host: host ?? "", port: port ?? 0)
         case "rtu":
             misplaced = tcpKeys.filter { !rtuKeys.contains($0) }
             let port = map.string("port", required: true,
@@ -109,10 +113,8 @@ enum PlantDecoder {
             let parity = map.choice("parity", Parity.self)
             let dataBits = map.int("data_bits", in: 7...8)
             let stopBits = map.int("stop_bits", in: 1...2)
-            result = port.map {
-                .rtu(RTUSettings(port: $0, baud: baud ?? defaults.baud, parity: parity ?? defaults.parity,
-                                 dataBits: dataBits ?? defaults.dataBits, stopBits: stopBits ?? defaults.stopBits))
-            }
+            result = .rtu(RTUSettings(port: port ?? "/dev/null", baud: baud ?? defaults.baud, parity: parity ?? defaults.parity,
+                                      dataBits: dataBits ?? defaults.dataBits, stopBits: stopBits ?? defaults.stopBits))
         default:
             map.wrong("transport", map.node("transport", expected: "")!, expected: "one of tcp, rtu")
             return nil

@@ -20,18 +20,23 @@ struct PlantValidator {
         checkGPIOLines()
     }
 
+    /// Limits name either a sensor or a group as their subject, so the two share the `sensor` namespace.
     private func checkIDs() {
-        checkUnique(plant.signals.map { ($0.0.name, $0.path.key("name")) }, what: "signal name", sink: sink)
-        checkUnique(plant.devices.map { ($0.0.id, $0.path.key("id")) }, what: "device id", sink: sink)
-        for device in plant.devices {
-            checkUnique(zip(device.0.points, device.pointPaths).map { ($0.id, $1.key("id")) },
-                        what: "point id within device \(quoted(device.0.id))", sink: sink)
+        let names = ["signal": "signal name", "device": "device id", "sensor": "sensor or redundancy group id",
+                     "output": "output id", "limit": "limit id"]
+        for (namespace, entries) in plant.declared.sorted(by: { $0.key < $1.key }) {
+            let what = names[namespace] ?? "point id within \(deviceName(path: String(namespace.dropFirst("point:".count))))"
+            checkUnique(entries.map { ($0.id, $0.path) }, what: what, sink: sink)
         }
-        // Limits name either a sensor or a group as their subject, so the two share one namespace.
-        checkUnique(plant.sensors.map { ($0.0.id, $0.path.key("id")) } + plant.groups.map { ($0.0.id, $0.path.key("id")) },
-                    what: "sensor or redundancy group id", sink: sink)
-        checkUnique(plant.outputs.map { ($0.0.id, $0.path.key("id")) }, what: "output id", sink: sink)
-        checkUnique(plant.limits.map { ($0.0.id, $0.path.key("id")) }, what: "limit id", sink: sink)
+    }
+
+    private func deviceName(path: String) -> String {
+        plant.declared["device"]?.first { $0.path == path.key("id") }.map { "device \(quoted($0.id))" } ?? path
+    }
+
+    /// Ids declared more than once in a namespace: references to them are ambiguous and not checked.
+    private func isAmbiguous(_ namespace: String, _ id: String) -> Bool {
+        (plant.declared[namespace]?.filter { $0.id == id }.count ?? 0) > 1
     }
 
     private func checkDevices() {
@@ -78,6 +83,7 @@ struct PlantValidator {
 
     /// Finds a device's point, reporting a missing device or point at `path`.
     private func point(device deviceID: String, point pointID: String, path: String) -> PointConfig? {
+        if isAmbiguous("device", deviceID) { return nil }
         guard let device = plant.devices.first(where: { $0.0.id == deviceID })?.0 else {
             if !plant.broken.contains("device:" + deviceID) {
                 sink.report(.unresolvedReference, path.key("device"), found: quoted(deviceID),

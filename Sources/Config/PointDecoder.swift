@@ -68,7 +68,7 @@ enum PointDecoder {
         for key in ["bit", "width"] where map.has(key) {
             let node = map.node(key, expected: "")
             map.sink.report(.unknownKey, at: node?.mark, map.path.key(key),
-                            found: "key \(quoted(key)) on a \(type ?? "untyped") point", expected: "bit and width only with type bitfield")
+                            found: "key \(quoted(key)) on a point of type \(type ?? "bool")", expected: "bit and width only with type bitfield")
         }
     }
 }
