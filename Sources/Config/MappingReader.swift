@@ -57,7 +57,7 @@ struct MappingReader {
 
     func string(_ key: String, required: Bool = false, expected: String = "a string") -> String? {
         guard let node = node(key, required: required, expected: expected) else { return nil }
-        guard let text = ScalarValue.string(node) else {
+        guard let text = ScalarValue.string(node), !text.isEmpty else {
             wrong(key, node, expected: expected)
             return nil
         }

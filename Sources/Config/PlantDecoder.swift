@@ -52,9 +52,11 @@ enum PlantDecoder {
     private static func decodeDevice(_ node: Node, path: String, sink: DiagnosticSink, into plant: inout DecodedPlant) {
         guard let map = MappingReader(node, path: path, allowed: deviceKeys + tcpKeys + rtuKeys.dropFirst(), sink: sink) else { return }
         let id = map.string("id", required: true, expected: "the device's id")
+        let errorsBefore = map.sink.diagnostics.count
         let transport = decodeTransport(map)
         plant.declare("device", id, at: path.key("id"))
         let unitID = map.int("unit_id", in: 1...247)
+        if map.sink.diagnostics.count != errorsBefore { plant.broken.insert("address:" + path) }
         let responseTimeout = map.int("response_timeout_ms", in: 1...60_000)
         let byteTimeout = map.int("byte_timeout_ms", in: 1...60_000)
         let poll = map.int("poll_interval_ms", in: 1...Int.max)

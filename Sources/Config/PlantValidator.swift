@@ -55,6 +55,44 @@ struct PlantValidator {
             }
             checkOverlaps(device, pointPaths: pointPaths)
         }
+        checkBuses()
+    }
+
+    /// Devices on one serial line share its settings; one unit id answers per line or TCP endpoint.
+    private func checkBuses() {
+        var firstOnPort: [String: (DeviceConfig, RTUSettings)] = [:]
+        var firstAt: [String: (device: String, path: String)] = [:]
+        for (device, path, _) in plant.devices where !isAmbiguous("device", device.id) && !plant.broken.contains("address:" + path) {
+            let endpoint: String
+            switch device.transport {
+            case .rtu(let settings): endpoint = "serial port \(quoted(settings.port))"
+            case .tcp(let host, let port): endpoint = "\(host):\(port)"
+            }
+            if let first = firstAt[endpoint + " \(device.unitID)"] {
+                sink.report(.duplicate, path.key("unit_id"),
+                            found: "unit \(device.unitID) on \(endpoint) again (device \(quoted(first.device)) at \(sink.position(of: first.path)))",
+                            expected: "one device per unit id on a serial port or TCP endpoint")
+            } else {
+                firstAt[endpoint + " \(device.unitID)"] = (device.id, path.key("unit_id"))
+            }
+            switch device.transport {
+            case .rtu(let settings):
+                if let (first, line) = firstOnPort[settings.port] {
+                    if (line.baud, line.parity, line.dataBits, line.stopBits) != (settings.baud, settings.parity, settings.dataBits, settings.stopBits) {
+                        sink.report(.inconsistent, path.key("port"), found: "\(lineSettings(settings)) on \(quoted(settings.port))",
+                                    expected: "\(lineSettings(line)) like device \(quoted(first.id)) on the same line")
+                    }
+                } else {
+                    firstOnPort[settings.port] = (device, settings)
+                }
+            case .tcp:
+                break
+            }
+        }
+    }
+
+    private func lineSettings(_ s: RTUSettings) -> String {
+        "\(s.baud) \(s.dataBits)\(s.parity.libmodbusCharacter)\(s.stopBits)"
     }
 
     /// Reports a point whose registers or bits overlap an earlier point of the same table.
