@@ -99,9 +99,9 @@ enum SimulationDecoder {
         let before = sink.diagnostics.count
         let bias = map.double("bias") ?? 0
         if isNamed {
-            let signal = map.string("signal", required: true, expected: "a signal name from simulation.signals")!
+            let signal = map.string("signal", required: true, expected: "a signal name from simulation.signals")
             let noise = map.double("noise", expected: "a standard deviation ≥ 0") { $0 >= 0 }
-            guard sink.diagnostics.count == before else { return nil }
+            guard let signal, sink.diagnostics.count == before else { return nil }
             return PointSimulation(source: .signal(signal), noise: noise ?? 0, bias: bias)
         }
         // Inline noise belongs to the waveform; the point adds none of its own.

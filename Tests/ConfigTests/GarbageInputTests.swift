@@ -9,7 +9,9 @@ import Testing
         "devices: 5\n", "name: x\ndevices:\n  - 7\n  - [1, 2]\n  - {}\n", "&a [*a]\n", "name: *undefined\n",
         "? [complex, key]\n: value\n", "name: x\nsensors: [{range: [1, 2, 3]}, {range: {}}, {id: [x]}]\n",
         "name: x\ndevices: [{id: d, transport: tcp, host: h, port: 1, points: [{id: p, function: coil, address: 0x10, type: bitfield}]}]\n",
-        "name: x\nlimits: [{id: l, subject: s, low: .nan, high: .inf}]\n", "\u{0}\u{1}\u{2}", "name: \"unterminated\n",
+        "name: x\nlimits: [{id: l, subject: s, low: .nan, high: .inf}]\n",
+        "name: x\ndevices: [{id: d, transport: tcp, host: h, port: 1, points: [{id: p, function: input, address: 0, type: int16, sim: {signal: \"\"}}]}]\n",
+        "name: x\ndevices: [{id: \"\", transport: rtu, port: \"\", points: [{}]}]\noutputs: [{id: o, gpio: [], safe: 0}]\n", "\u{0}\u{1}\u{2}", "name: \"unterminated\n",
         String(repeating: "[", count: 500),
     ]
 
