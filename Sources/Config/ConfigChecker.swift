@@ -1,0 +1,59 @@
+import Foundation
+import VigilCore
+import Yams
+
+/// What `vigil config check` does, without the printing, so tests can run it.
+public enum ConfigChecker {
+    /// Diagnostics for each file, boards and plants alike (a plant's board is checked with it).
+    public static func check(paths: [String], boardPath: String? = nil) -> [ConfigDiagnostic] {
+        paths.flatMap { check(path: $0, boardPath: boardPath) }
+    }
+
+    /// Diagnostics for one file. A file is a board if it sits in a `boards` folder or has a board's
+    /// top-level keys (`gpio_chips`, `serial_ports`, `cycle_cpu`); anything else is a plant.
+    public static func check(path: String, boardPath: String? = nil) -> [ConfigDiagnostic] {
+        if isBoard(path) {
+            do {
+                _ = try ConfigLoader.loadBoard(path: path)
+                return []
+            } catch {
+                return error.diagnostics
+            }
+        }
+        return ConfigLoader.checkPlant(path: path, boardPath: boardPath).diagnostics
+    }
+
+    /// Lines to print and the exit status: every diagnostic (stderr), `OK: <file>` for each clean file
+    /// (stdout), status 1 if any diagnostic was found.
+    public static func report(paths: [String], boardPath: String? = nil) -> CheckReport {
+        var report = CheckReport()
+        for path in paths {
+            let diagnostics = check(path: path, boardPath: boardPath)
+            if diagnostics.isEmpty {
+                report.output.append("OK: \(path)")
+            } else {
+                report.errors += diagnostics.map(\.description)
+                report.exitStatus = 1
+            }
+        }
+        return report
+    }
+
+    /// The result of checking files on the command line.
+    public struct CheckReport: Sendable, Hashable {
+        /// Lines for stdout.
+        public var output: [String] = []
+        /// Lines for stderr.
+        public var errors: [String] = []
+        /// 0 when every file is clean, 1 otherwise.
+        public var exitStatus: Int32 = 0
+    }
+
+    static func isBoard(_ path: String) -> Bool {
+        if path.split(separator: "/").dropLast().last == "boards" { return true }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8),
+              case .mapping(let root)? = try? Yams.compose(yaml: text) else { return false }
+        let keys = Set(root.keys.compactMap(\.string))
+        return !keys.isDisjoint(with: ["gpio_chips", "serial_ports", "cycle_cpu"]) && keys.isDisjoint(with: ["devices", "board"])
+    }
+}

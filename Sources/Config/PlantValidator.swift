@@ -1,0 +1,281 @@
+import VigilCore
+
+/// Checks that span elements: unique ids, overlapping registers, references to devices, points,
+/// sensors, outputs, signals and board resources, and consistency of groups and outputs.
+struct PlantValidator {
+    let plant: DecodedPlant
+    /// Nil when the plant names no board or its board failed to load.
+    let board: BoardConfig?
+    /// Whether a board was named but could not be loaded (its own diagnostics say why).
+    let boardBroken: Bool
+    let sink: DiagnosticSink
+
+    func validate() {
+        checkIDs()
+        checkDevices()
+        checkSensors()
+        checkGroups()
+        checkOutputs()
+        checkLimits()
+        checkGPIOLines()
+    }
+
+    /// Limits name either a sensor or a group as their subject, so the two share the `sensor` namespace.
+    private func checkIDs() {
+        let names = ["signal": "signal name", "device": "device id", "sensor": "sensor or redundancy group id",
+                     "output": "output id", "limit": "limit id"]
+        for (namespace, entries) in plant.declared.sorted(by: { $0.key < $1.key }) {
+            let what = names[namespace] ?? "point id within \(deviceName(path: String(namespace.dropFirst("point:".count))))"
+            checkUnique(entries.map { ($0.id, $0.path) }, what: what, sink: sink)
+        }
+    }
+
+    private func deviceName(path: String) -> String {
+        plant.declared["device"]?.first { $0.path == path.key("id") }.map { "device \(quoted($0.id))" } ?? path
+    }
+
+    /// Ids declared more than once in a namespace: references to them are ambiguous and not checked.
+    private func isAmbiguous(_ namespace: String, _ id: String) -> Bool {
+        (plant.declared[namespace]?.filter { $0.id == id }.count ?? 0) > 1
+    }
+
+    private func checkDevices() {
+        let signalNames = Set(plant.signals.map(\.0.name))
+        for (device, path, pointPaths) in plant.devices {
+            if case .rtu(let settings) = device.transport, !settings.port.hasPrefix("/dev/") {
+                checkBoard(path.key("port"), settings.port, exists: board?.serialPort(named: settings.port) != nil,
+                           expected: "a serial port of the board (\(board?.serialPorts.map(\.name).joined(separator: ", ") ?? "")) or a /dev/... path")
+            }
+            for (point, pointPath) in zip(device.points, pointPaths) {
+                if case .signal(let name)? = point.simulation?.source, !signalNames.contains(name),
+                   !plant.broken.contains("signal:" + name) {
+                    sink.report(.unresolvedReference, pointPath.key("sim.signal"), found: quoted(name),
+                                expected: "a signal named in simulation.signals")
+                }
+            }
+            checkOverlaps(device, pointPaths: pointPaths)
+        }
+        checkBuses()
+    }
+
+    /// Devices on one serial line share its settings; one unit id answers per line or TCP endpoint.
+    private func checkBuses() {
+        var firstOnPort: [String: (DeviceConfig, RTUSettings)] = [:]
+        var firstAt: [String: (device: String, path: String)] = [:]
+        for (device, path, _) in plant.devices where !isAmbiguous("device", device.id) && !plant.broken.contains("address:" + path) {
+            let endpoint: String
+            switch device.transport {
+            case .rtu(let settings): endpoint = "serial port \(quoted(settings.port))"
+            case .tcp(let host, let port): endpoint = "\(host):\(port)"
+            }
+            if let first = firstAt[endpoint + " \(device.unitID)"] {
+                sink.report(.duplicate, path.key("unit_id"),
+                            found: "unit \(device.unitID) on \(endpoint) again (device \(quoted(first.device)) at \(sink.position(of: first.path)))",
+                            expected: "one device per unit id on a serial port or TCP endpoint")
+            } else {
+                firstAt[endpoint + " \(device.unitID)"] = (device.id, path.key("unit_id"))
+            }
+            switch device.transport {
+            case .rtu(let settings):
+                if let (first, line) = firstOnPort[settings.port] {
+                    if (line.baud, line.parity, line.dataBits, line.stopBits) != (settings.baud, settings.parity, settings.dataBits, settings.stopBits) {
+                        sink.report(.inconsistent, path.key("port"), found: "\(lineSettings(settings)) on \(quoted(settings.port))",
+                                    expected: "\(lineSettings(line)) like device \(quoted(first.id)) on the same line")
+                    }
+                } else {
+                    firstOnPort[settings.port] = (device, settings)
+                }
+            case .tcp:
+                break
+            }
+        }
+    }
+
+    private func lineSettings(_ s: RTUSettings) -> String {
+        "\(s.baud) \(s.dataBits)\(s.parity.libmodbusCharacter)\(s.stopBits)"
+    }
+
+    /// Reports a point whose registers or bits overlap an earlier point of the same table.
+    /// Bit fields may share a register as long as their bits do not overlap.
+    private func checkOverlaps(_ device: DeviceConfig, pointPaths: [String]) {
+        for (j, later) in device.points.enumerated() {
+            for earlier in device.points[..<j] where earlier.function == later.function {
+                guard earlier.address < later.endAddress, later.address < earlier.endAddress else { continue }
+                if case .bitField(let b1, let w1) = earlier.type, case .bitField(let b2, let w2) = later.type,
+                   b1 + w1 <= b2 || b2 + w2 <= b1 {
+                    continue
+                }
+                sink.report(.overlap, pointPaths[j].key("address"),
+                            found: "\(later.function.rawValue) \(span(later)) overlapping point \(quoted(earlier.id)) (\(span(earlier)))",
+                            expected: "points that do not share registers or bits")
+                break
+            }
+        }
+    }
+
+    private func span(_ point: PointConfig) -> String {
+        var text = point.width == 1 ? "\(point.address)" : "\(point.address)...\(point.endAddress - 1)"
+        if case .bitField(let bit, let width) = point.type { text += " bits \(bit)...\(bit + width - 1)" }
+        return text
+    }
+
+    /// Finds a device's point, reporting a missing device or point at `path`.
+    private func point(device deviceID: String, point pointID: String, path: String) -> PointConfig? {
+        if isAmbiguous("device", deviceID) { return nil }
+        guard let device = plant.devices.first(where: { $0.0.id == deviceID })?.0 else {
+            if !plant.broken.contains("device:" + deviceID) {
+                sink.report(.unresolvedReference, path.key("device"), found: quoted(deviceID),
+                            expected: "a device id (" + plant.devices.map(\.0.id).joined(separator: ", ") + ")")
+            }
+            return nil
+        }
+        guard let point = device.points.first(where: { $0.id == pointID }) else {
+            if !plant.broken.contains("point:\(deviceID)/\(pointID)") {
+                sink.report(.unresolvedReference, path.key("point"), found: quoted(pointID),
+                            expected: "a point of device \(quoted(deviceID))")
+            }
+            return nil
+        }
+        return point
+    }
+
+    /// Reports a board resource that does not exist; silent when the board itself is broken.
+    private func checkBoard(_ path: String, _ name: String, exists: Bool, expected: String) {
+        guard !exists, !boardBroken else { return }
+        sink.report(.unresolvedReference, path, found: quoted(name),
+                    expected: board == nil ? "a board file (board: key or --board) that defines it" : expected)
+    }
+
+    private func checkLine(_ path: String, _ name: String) {
+        checkBoard(path, name, exists: board?.line(named: name) != nil, expected: "a GPIO line of board \(quoted(board?.name ?? ""))")
+    }
+
+    private func checkSensors() {
+        for (sensor, path) in plant.sensors {
+            switch sensor.source {
+            case .point(let device, let pointID): _ = point(device: device, point: pointID, path: path)
+            case .gpio(let settings): checkLine(path.key("gpio.line"), settings.line)
+            }
+        }
+    }
+
+    /// The unit a sensor reports in: its own, or its point's.
+    private func unit(of sensor: SensorConfig) -> String? {
+        if let unit = sensor.unit { return unit }
+        guard case .point(let deviceID, let pointID) = sensor.source else { return nil }
+        return plant.devices.first { $0.0.id == deviceID }?.0.points.first { $0.id == pointID }?.unit
+    }
+
+    private func checkGroups() {
+        var groupOf: [String: String] = [:]
+        for (group, path) in plant.groups {
+            var first: SensorConfig?
+            for (i, member) in group.members.enumerated() {
+                let memberPath = i == 0 ? path.key("primary") : path.key("backups").index(i - 1)
+                guard let sensor = plant.sensors.first(where: { $0.0.id == member })?.0 else {
+                    if !plant.broken.contains("sensor:" + member) {
+                        let isGroup = plant.groups.contains { $0.0.id == member }
+                        sink.report(.unresolvedReference, memberPath, found: quoted(member),
+                                    expected: isGroup ? "a sensor id, not a redundancy group" : "a sensor id")
+                    }
+                    continue
+                }
+                if let other = groupOf[member] {
+                    sink.report(.duplicate, memberPath, found: "sensor \(quoted(member)) already in group \(quoted(other))",
+                                expected: "each sensor in at most one redundancy group")
+                    continue
+                }
+                groupOf[member] = group.id
+                if let quantity = group.quantity, sensor.quantity != quantity {
+                    sink.report(.inconsistent, memberPath, found: "sensor \(quoted(member)) measuring \(describeOptional(sensor.quantity))",
+                                expected: "quantity \(quoted(quantity)) like its group")
+                } else if let first, group.quantity == nil, sensor.quantity != first.quantity {
+                    sink.report(.inconsistent, memberPath, found: "sensor \(quoted(member)) measuring \(describeOptional(sensor.quantity))",
+                                expected: "quantity \(describeOptional(first.quantity)) like \(quoted(first.id))")
+                } else if let first, unit(of: sensor) != unit(of: first) {
+                    sink.report(.inconsistent, memberPath, found: "sensor \(quoted(member)) in unit \(describeOptional(unit(of: sensor)))",
+                                expected: "unit \(describeOptional(unit(of: first))) like \(quoted(first.id))")
+                }
+                if first == nil { first = sensor }
+            }
+        }
+    }
+
+    private func describeOptional(_ text: String?) -> String { text.map(quoted) ?? "nothing" }
+
+    private func checkOutputs() {
+        var targets: [String: String] = [:]
+        for (output, path) in plant.outputs {
+            let key: String
+            let isBinary: Bool
+            switch output.target {
+            case .point(let deviceID, let pointID):
+                guard let point = point(device: deviceID, point: pointID, path: path) else { continue }
+                if !point.function.isWritable {
+                    sink.report(.inconsistent, path.key("point"),
+                                found: "\(quoted(pointID)) in the read-only \(point.function.rawValue) table",
+                                expected: "a coil or holding register point")
+                }
+                key = "point \(quoted(deviceID + "/" + pointID))"
+                isBinary = point.type == .bool || point.type == .bitField(bit: point.type.bitFieldBit, width: 1)
+            case .gpio(let line, _):
+                checkLine(path.key("gpio.line"), line)
+                key = "GPIO line \(quoted(line))"
+                isBinary = true
+            }
+            if let other = targets[key] {
+                sink.report(.duplicate, path, found: "\(key) already driven by output \(quoted(other))",
+                            expected: "one output per point or line")
+            } else {
+                targets[key] = output.id
+            }
+            if isBinary {
+                for (name, value) in [("initial", output.initial), ("safe", output.safe)] where value != 0 && value != 1 {
+                    sink.report(.outOfRange, path.key(name), found: quoted(format(value)), expected: "0 or 1 for a binary output")
+                }
+            }
+        }
+    }
+
+    private func checkLimits() {
+        let subjects = Set(plant.sensors.map(\.0.id) + plant.groups.map(\.0.id))
+        let outputs = Set(plant.outputs.map(\.0.id))
+        for (limit, path) in plant.limits {
+            if !subjects.contains(limit.subject), !plant.broken.contains("sensor:" + limit.subject) {
+                sink.report(.unresolvedReference, path.key("subject"), found: quoted(limit.subject),
+                            expected: "a sensor or redundancy group id")
+            }
+            for (i, output) in limit.safeOutputs.enumerated()
+            where !outputs.contains(output) && !plant.broken.contains("output:" + output) {
+                sink.report(.unresolvedReference, path.key("safe_outputs").index(i), found: quoted(output), expected: "an output id")
+            }
+        }
+    }
+
+    /// A GPIO line is requested once: as one sensor's input or as one output.
+    private func checkGPIOLines() {
+        var inputs: [String: String] = [:]
+        for (sensor, path) in plant.sensors {
+            guard case .gpio(let settings) = sensor.source else { continue }
+            if let other = inputs[settings.line] {
+                sink.report(.duplicate, path.key("gpio.line"), found: "line \(quoted(settings.line)) already read by sensor \(quoted(other))",
+                            expected: "each GPIO line requested once")
+            } else {
+                inputs[settings.line] = sensor.id
+            }
+        }
+        for (output, path) in plant.outputs {
+            guard case .gpio(let line, _) = output.target, let sensor = inputs[line] else { continue }
+            sink.report(.inconsistent, path.key("gpio.line"), found: "line \(quoted(line)) also read by sensor \(quoted(sensor))",
+                        expected: "a line used either as input or as output")
+        }
+    }
+}
+
+extension PointDataType {
+    /// The first bit of a bit field, 0 for other types.
+    var bitFieldBit: Int {
+        if case .bitField(let bit, _) = self { return bit }
+        return 0
+    }
+}

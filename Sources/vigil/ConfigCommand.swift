@@ -1,0 +1,37 @@
+import ArgumentParser
+import Config
+
+/// `vigil config …`: work with board and plant files.
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Check board and plant configuration files.",
+        subcommands: [Check.self]
+    )
+
+    /// `vigil config check FILE…`
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decode and validate configuration files.",
+            discussion: """
+            Prints every problem to stderr as FILE:LINE:COLUMN: KEY: found …, expected …, and \
+            "OK: FILE" to stdout for each clean file. Exits with status 1 if any problem was found. \
+            A plant file's board (its board: key, or --board) is checked with it; files in a boards/ \
+            folder or with gpio_chips/serial_ports/cycle_cpu keys are checked as boards.
+            """
+        )
+
+        @Argument(help: "Plant or board files.")
+        var files: [String]
+
+        @Option(name: .long, help: ArgumentHelp("Board file to use instead of the plant's board: key.", valueName: "FILE"))
+        var board: String?
+
+        func run() throws {
+            let report = ConfigChecker.report(paths: files, boardPath: board)
+            for line in report.errors { printToStandardError(line) }
+            for line in report.output { print(line) }
+            if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
+        }
+    }
+}
