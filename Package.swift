@@ -29,6 +29,8 @@ let package = Package(
         ),
         // Every libgpiod call goes through this shim, so the v1 -> v2 API change stays inside one C file.
         .target(name: "GPIODShim", dependencies: ["CGPIOD"]),
+        // posix_openpt & co. are XSI functions Glibc's Swift module does not import.
+        .target(name: "HILShim"),
 
         // Pure Swift
         .target(name: "VigilCore"),
@@ -36,7 +38,7 @@ let package = Package(
 
         // I/O
         .target(name: "Fieldbus", dependencies: ["VigilCore", "CModbus", "GPIODShim"]),
-        .target(name: "HIL", dependencies: ["VigilCore", "Fieldbus", "CModbus"]),
+        .target(name: "HIL", dependencies: ["VigilCore", "Fieldbus", "CModbus", "HILShim"]),
 
         .executableTarget(
             name: "vigil",
