@@ -63,9 +63,8 @@ public struct CSVReplay: Sendable {
         self.interpolation = interpolation
         self.loops = loops
 
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            line.hasSuffix("\r") ? line.dropLast() : line
-        }
+        // "\r\n" is one Character in Swift, and a newline.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         while let last = lines.last, last.trimmingCharacters(in: .whitespaces).isEmpty { lines.removeLast() }
         guard let header = lines.first else {
             throw CSVReplayError(file: file, line: 1, column: nil, reason: "empty file: expected a header line")

@@ -131,13 +131,14 @@ final class TCPModbusServer: ServerThreadBase, ModbusServerThread, @unchecked Se
         defer { closeAll() }
         while !isStopping {
             guard let device else { return }
-            let (disconnected, until) = device.disconnection()
+            let (disconnected, until, generation) = device.disconnection()
             if disconnected, listenFD >= 0 || !clients.isEmpty {
                 closeAll()
             } else if !disconnected, listenFD < 0 {
                 // Same port again; SO_REUSEADDR lets us rebind at once.
                 listenFD = (try? Self.listen(host: host, port: port)) ?? -1
             }
+            device.acknowledge(generation: generation)
             var fds = [pollfd(fd: pipe.readFD, events: Int16(POLLIN), revents: 0)]
             if listenFD >= 0 { fds.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)) }
             for c in clients { fds.append(pollfd(fd: c, events: Int16(POLLIN), revents: 0)) }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import VigilCore
 
 /// Why the rig could not set something up.
 public enum HILError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -122,4 +123,13 @@ func pollTimeout(until deadline: UInt64?) -> Int32 {
     let now = monotonicNanoseconds()
     if deadline <= now { return 0 }
     return Int32(min(UInt64(Int32.max), (deadline - now + 999_999) / 1_000_000))
+}
+
+/// `CLOCK_MONOTONIC` as a `MonotonicClock`: the rig's default clock.
+///
+/// (VigilCore's `SystemMonotonicClock` traps on its first call: its lazily initialised origin is
+/// read after `now`, so the first difference is negative. Reported; not used here until fixed.)
+public struct PosixMonotonicClock: MonotonicClock {
+    public init() {}
+    public func nowNanoseconds() -> UInt64 { monotonicNanoseconds() }
 }

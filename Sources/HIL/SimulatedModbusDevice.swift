@@ -59,10 +59,14 @@ public final class SimulatedModbusDevice: @unchecked Sendable {
     private var received = 0
     private var served = 0
     private var wakeServer: (@Sendable () -> Void)?
+    private var faultGeneration = 0
+    private let applied = NSCondition()
+    // Guarded by `applied`.
+    private var appliedGeneration = 0
     private var server: (any ModbusServerThread)?
 
     /// `clock` gives simulation time as `clock.now - epochNanoseconds` (the epoch defaults to now).
-    public init(config: DeviceConfig, model: PlantModel, clock: any MonotonicClock = SystemMonotonicClock(),
+    public init(config: DeviceConfig, model: PlantModel, clock: any MonotonicClock = PosixMonotonicClock(),
                 epochNanoseconds: UInt64? = nil) throws {
         self.config = config
         self.model = model
@@ -142,7 +146,10 @@ public final class SimulatedModbusDevice: @unchecked Sendable {
     // MARK: Fault injection
 
     /// The faults in force.
-    public var faults: DeviceFaults { lock.withLock { state } }
+    public var faults: DeviceFaults {
+        _ = disconnection()  // ends a timed disconnection that is over
+        return lock.withLock { state }
+    }
 
     /// Delays every reply by this many milliseconds (0: no delay).
     public func setReplyDelay(milliseconds: Int) { update { $0.replyDelayMilliseconds = max(0, milliseconds) } }
@@ -159,9 +166,10 @@ public final class SimulatedModbusDevice: @unchecked Sendable {
     }
 
     /// Drops the device off the network: TCP connections are closed and new ones refused until
-    /// `reconnect()` or, when given, after `milliseconds`. An RTU device goes silent.
+    /// `reconnect()` or, when given, after `milliseconds`. An RTU device goes silent. Returns once
+    /// the server has closed its sockets.
     public func disconnect(forMilliseconds milliseconds: Int? = nil) {
-        update {
+        update(synchronous: true) {
             $0.disconnected = true
             $0.disconnectedUntilNanoseconds = milliseconds.map { monotonicNanoseconds() + UInt64(max(0, $0)) * 1_000_000 }
         }
@@ -169,32 +177,52 @@ public final class SimulatedModbusDevice: @unchecked Sendable {
 
     /// Ends a disconnection: the TCP server listens again on the same port.
     public func reconnect() {
-        update {
+        update(synchronous: true) {
             $0.disconnected = false
             $0.disconnectedUntilNanoseconds = nil
         }
     }
 
     /// Removes every injected fault.
-    public func clearFaults() { update { $0 = DeviceFaults() } }
+    public func clearFaults() { update(synchronous: true) { $0 = DeviceFaults() } }
 
-    private func update(_ change: (inout DeviceFaults) -> Void) {
-        let wake = lock.withLock { () -> (@Sendable () -> Void)? in
+    /// Changes the faults and wakes the server. With `synchronous`, waits (up to 2 s) until a TCP
+    /// server has acted on the change, so a disconnected device refuses connections when
+    /// `disconnect()` returns.
+    private func update(synchronous: Bool = false, _ change: (inout DeviceFaults) -> Void) {
+        let (wake, generation, waitForServer) = lock.withLock { () -> ((@Sendable () -> Void)?, Int, Bool) in
             change(&state)
-            return wakeServer
+            faultGeneration += 1
+            return (wakeServer, faultGeneration, server is TCPModbusServer)
         }
         wake?()
+        guard synchronous, waitForServer else { return }
+        let deadline = Date().addingTimeInterval(2)
+        applied.lock()
+        while appliedGeneration < generation, applied.wait(until: deadline) {}
+        applied.unlock()
     }
 
-    /// Whether the device is disconnected now, and until when (nil: until reconnected).
-    func disconnection() -> (disconnected: Bool, until: UInt64?) {
+    /// Whether the device is disconnected now, and until when (nil: until reconnected), with the
+    /// fault generation the answer reflects (for `acknowledge`).
+    func disconnection() -> (disconnected: Bool, until: UInt64?, generation: Int) {
         lock.withLock {
             if state.disconnected, let until = state.disconnectedUntilNanoseconds, monotonicNanoseconds() >= until {
                 state.disconnected = false
                 state.disconnectedUntilNanoseconds = nil
             }
-            return (state.disconnected, state.disconnectedUntilNanoseconds)
+            return (state.disconnected, state.disconnectedUntilNanoseconds, faultGeneration)
         }
+    }
+
+    /// The server thread has acted on the faults up to `generation`.
+    func acknowledge(generation: Int) {
+        applied.lock()
+        if generation > appliedGeneration {
+            appliedGeneration = generation
+            applied.broadcast()
+        }
+        applied.unlock()
     }
 
     // MARK: Counters and inspection

@@ -21,7 +21,7 @@ public enum LineDirection: Sendable, Hashable {
 
 /// The faults currently injected into a virtual serial line.
 public struct LineFaults: Sendable, Hashable {
-    /// Flip one bit in each of the next this-many frames (a frame: one burst read from a side).
+    /// Flip one bit of the last byte in each of the next this-many frames (a frame: one burst read from a side).
     public var corruptNextFrames: Int = 0
     /// Probability of flipping a bit in any frame.
     public var corruptionProbability: Double = 0
@@ -120,7 +120,7 @@ public final class VirtualSerialLine: @unchecked Sendable {
         var name = [CChar](repeating: 0, count: 128)
         let m = vigil_open_pty_master(O_RDWR | O_NOCTTY, &name, name.count)
         guard m >= 0 else { throw HILError.lastErrno("posix_openpt/grantpt/unlockpt/ptsname_r") }
-        let path = String(cString: name)
+        let path = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let s = open(path, O_RDWR | O_NOCTTY)
         guard s >= 0 else {
             let e = HILError.lastErrno("open", path)
@@ -260,16 +260,19 @@ public final class VirtualSerialLine: @unchecked Sendable {
                 }
             }
             if state.corruptDirection.includes(direction), !bytes.isEmpty {
-                var corrupt = false
+                var corrupt = false, counted = false
                 if state.corruptNextFrames > 0 {
                     state.corruptNextFrames -= 1
                     corrupt = true
+                    counted = true
                 } else if state.corruptionProbability > 0 {
                     corrupt = Double(random.next() >> 11) / Double(1 << 53) < state.corruptionProbability
                 }
                 if corrupt {
-                    // Never the first byte (unit id): a wrong unit is silence, not a bad CRC.
-                    let i = bytes.count > 1 ? 1 + Int(random.next() % UInt64(bytes.count - 1)) : 0
+                    // Counted corruption hits the last byte (the CRC's high byte on Modbus RTU), so the
+                    // receiver's framing is intact and it sees exactly a bad CRC. Random corruption hits
+                    // any byte but the first (a wrong unit id would be silence, not a bad CRC).
+                    let i = counted || bytes.count == 1 ? bytes.count - 1 : 1 + Int(random.next() % UInt64(bytes.count - 1))
                     bytes[i] ^= UInt8(1) << UInt8(random.next() % 8)
                     counts.bytesCorrupted += 1
                 }
