@@ -6,6 +6,7 @@ struct Vigil: ParsableCommand {
         commandName: "vigil",
         abstract: "Vigil: a self-healing edge controller for Modbus and GPIO plants.",
         subcommands: [
+            SimCommand.self,
         ]
     )
 }

@@ -60,3 +60,19 @@ struct SimulatedRigTests {
         #expect(throws: ModbusFailure.self) { _ = try RawClient.tcp(port: port) }
     }
 }
+
+@Suite("Rig endpoints")
+struct RigEndpointTests {
+    @Test func endpointsSayWhereToPollAndHow() {
+        var plc = Fixture.pumpPLC
+        plc.transport = .tcp(host: "127.0.0.1", port: 15020)
+        let tcp = RigEndpoint(device: plc)
+        #expect(tcp.listening == "tcp 127.0.0.1:15020 unit 1")
+        #expect(tcp.mbpollCommand == "mbpoll -m tcp -a 1 -0 -r 0 -c 8 -t 3 -1 -p 15020 127.0.0.1")
+        var temps = Fixture.rtuTemps
+        temps.transport = .rtu(RTUSettings(port: "/dev/pts/7", baud: 19200, parity: .even))
+        let rtu = RigEndpoint(device: temps)
+        #expect(rtu.listening == "rtu /dev/pts/7 19200 8E1 unit 3")
+        #expect(rtu.mbpollCommand == "mbpoll -m rtu -a 3 -b 19200 -P even -d 8 -s 1 -0 -r 0 -c 4 -t 4 -1 /dev/pts/7")
+    }
+}
