@@ -133,7 +133,7 @@ struct RTUTests {
         func run() throws -> (LineCounters, [Bool]) {
             let (line, bus, _) = try bus()
             defer { bus.stop(); line.close() }
-            let client = try RawClient.rtu(path: line.clientPath, unit: 4, responseTimeoutMilliseconds: 100, byteTimeoutMilliseconds: 20)
+            let client = try RawClient.rtu(path: line.clientPath, unit: 4, responseTimeoutMilliseconds: 500, byteTimeoutMilliseconds: 20)
             line.setCorruptionProbability(0.5, direction: .toClient)
             var ok: [Bool] = []
             for _ in 0..<8 {
