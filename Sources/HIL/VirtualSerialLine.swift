@@ -296,8 +296,13 @@ public final class VirtualSerialLine: @unchecked Sendable {
         while i < bytes.count {
             if isStopping { return }
             if i == gapAfter {
+                // A gap may be long: wait on the wake pipe so close() need not wait it out.
                 freeAt = max(freeAt, monotonicNanoseconds()) + gapNanoseconds
-                sleepUntil(monotonicNanoseconds: freeAt)
+                while !isStopping, case let timeout = pollTimeout(until: freeAt), timeout > 0 {
+                    var p = pollfd(fd: pipe.readFD, events: Int16(POLLIN), revents: 0)
+                    _ = poll(&p, 1, timeout)
+                }
+                if isStopping { return }
             }
             // Paced: each byte leaves when its last bit has crossed the wire. Unpaced: the rest of the
             // frame (up to a gap) goes in one write.

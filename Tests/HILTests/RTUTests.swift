@@ -148,3 +148,20 @@ struct RTUTests {
         #expect(a.1.contains(true) && a.1.contains(false))
     }
 }
+
+@Suite("Virtual serial line lifecycle")
+struct VirtualSerialLineLifecycleTests {
+    @Test func closingDuringALongGapDoesNotWaitItOut() throws {
+        let line = try VirtualSerialLine()
+        let fd = open(line.devicePath, O_RDWR | O_NOCTTY)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        line.insertGap(milliseconds: 60_000, frames: 1, direction: .toClient)
+        let bytes: [UInt8] = [1, 2, 3, 4]
+        #expect(write(fd, bytes, bytes.count) == 4)
+        #expect(eventually { line.counters.bytesRelayed == 4 })
+        line.close()  // returns: the relay thread is joined
+        line.close()
+        #expect(line.counters.bytesRelayed == 4)
+    }
+}
