@@ -31,6 +31,8 @@ let package = Package(
         .target(name: "GPIODShim", dependencies: ["CGPIOD"]),
         // The plain C reference loops `vigil bench` measures Vigil's read path against.
         .target(name: "CBenchLoops", dependencies: ["CModbus"]),
+        // posix_openpt & co. are XSI functions Glibc's Swift module does not import.
+        .target(name: "HILShim"),
 
         // Pure Swift
         .target(name: "VigilCore"),
@@ -38,7 +40,7 @@ let package = Package(
 
         // I/O
         .target(name: "Fieldbus", dependencies: ["VigilCore", "CModbus", "GPIODShim"]),
-        .target(name: "HIL", dependencies: ["VigilCore", "Fieldbus", "CModbus"]),
+        .target(name: "HIL", dependencies: ["VigilCore", "Fieldbus", "CModbus", "HILShim"]),
 
         .executableTarget(
             name: "vigil",

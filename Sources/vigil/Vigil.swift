@@ -7,6 +7,7 @@ struct Vigil: ParsableCommand {
         abstract: "Vigil: a self-healing edge controller for Modbus and GPIO plants.",
         subcommands: [
             ConfigCommand.self,
+            SimCommand.self,
         ]
     )
 }

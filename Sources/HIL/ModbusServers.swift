@@ -1,0 +1,326 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import CModbus
+import VigilCore
+
+/// A server thread behind one or more simulated devices.
+protocol ModbusServerThread: AnyObject, Sendable {
+    /// Makes the thread re-read the devices' fault state.
+    func wake()
+    /// Stops the thread and waits for it to end.
+    func stop()
+}
+
+/// Shared stop/wake machinery of the server threads.
+class ServerThreadBase: @unchecked Sendable {
+    let pipe: WakePipe
+    private let lock = NSLock()
+    private var stopping = false
+    var thread: JoinableThread?
+
+    init() throws { pipe = try WakePipe() }
+
+    var isStopping: Bool { lock.withLock { stopping } }
+
+    func wake() { pipe.wake() }
+
+    func stop() {
+        lock.withLock { stopping = true }
+        pipe.wake()
+        thread?.join()
+    }
+
+    /// Waits `nanoseconds` unless the server is stopped meanwhile (then returns false).
+    func interruptibleWait(_ nanoseconds: UInt64) -> Bool {
+        let deadline = monotonicNanoseconds() + nanoseconds
+        while !isStopping {
+            let timeout = pollTimeout(until: deadline)
+            if timeout == 0 { return true }
+            var p = pollfd(fd: pipe.readFD, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, timeout) > 0 { pipe.drain() }
+        }
+        return false
+    }
+}
+
+/// Modbus TCP server: one listening socket, several clients, one `poll` loop on its own thread.
+final class TCPModbusServer: ServerThreadBase, ModbusServerThread, @unchecked Sendable {
+    let port: Int
+    private let host: String
+    private weak var device: SimulatedModbusDevice?
+    // Owned by the server thread after start.
+    private var listenFD: Int32 = -1
+    private var clients: [Int32] = []
+    private let ctx: OpaquePointer
+
+    init(device: SimulatedModbusDevice, host: String, port: Int) throws {
+        self.device = device
+        self.host = host
+        // The context only frames and answers messages on sockets we accept ourselves: libmodbus's
+        // own modbus_tcp_listen does not report the port an ephemeral bind got.
+        guard let ctx = modbus_new_tcp(host, Int32(port)) else { throw HILError.lastErrno("modbus_new_tcp") }
+        self.ctx = ctx
+        let fd: Int32
+        do {
+            fd = try Self.listen(host: host, port: port)
+        } catch {
+            modbus_free(ctx)
+            throw error
+        }
+        listenFD = fd
+        self.port = Self.boundPort(fd)
+        try super.init()
+        thread = try JoinableThread(name: "sim-tcp-\(self.port)") { [self] in run() }
+    }
+
+    deinit {
+        modbus_free(ctx)
+    }
+
+    static func listen(host: String, port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw HILError.lastErrno("socket") }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        var yes: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(truncatingIfNeeded: port)).bigEndian
+        guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else {
+            close(fd)
+            throw HILError.unsupported("not an IPv4 address: \(host)")
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            let e = HILError.lastErrno("bind", "\(host):\(port)")
+            close(fd)
+            throw e
+        }
+        guard Glibc.listen(fd, 16) == 0 else {
+            let e = HILError.lastErrno("listen")
+            close(fd)
+            throw e
+        }
+        return fd
+    }
+
+    static func boundPort(_ fd: Int32) -> Int {
+        var addr = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    private func closeAll() {
+        for c in clients { close(c) }
+        clients.removeAll()
+        if listenFD >= 0 { close(listenFD) }
+        listenFD = -1
+    }
+
+    private func run() {
+        var query = [UInt8](repeating: 0, count: Int(MODBUS_TCP_MAX_ADU_LENGTH))
+        defer { closeAll() }
+        while !isStopping {
+            guard let device else { return }
+            let (disconnected, until, generation) = device.disconnection()
+            if disconnected, listenFD >= 0 || !clients.isEmpty {
+                closeAll()
+            } else if !disconnected, listenFD < 0 {
+                // Same port again; SO_REUSEADDR lets us rebind at once.
+                listenFD = (try? Self.listen(host: host, port: port)) ?? -1
+            }
+            device.acknowledge(generation: generation)
+            var fds = [pollfd(fd: pipe.readFD, events: Int16(POLLIN), revents: 0)]
+            if listenFD >= 0 { fds.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)) }
+            for c in clients { fds.append(pollfd(fd: c, events: Int16(POLLIN), revents: 0)) }
+            let n = poll(&fds, nfds_t(fds.count), disconnected ? pollTimeout(until: until) : -1)
+            if n < 0 { if errno == EINTR { continue } else { return } }
+            if fds[0].revents != 0 { pipe.drain() }
+            for p in fds.dropFirst() where p.revents != 0 {
+                if isStopping { return }
+                if p.fd == listenFD {
+                    let c = accept(listenFD, nil, nil)
+                    if c >= 0 {
+                        _ = fcntl(c, F_SETFD, FD_CLOEXEC)
+                        clients.append(c)
+                    }
+                    continue
+                }
+                guard clients.contains(p.fd) else { continue }
+                modbus_set_socket(ctx, p.fd)
+                let rc = modbus_receive(ctx, &query)
+                if rc < 0 {
+                    close(p.fd)
+                    clients.removeAll { $0 == p.fd }
+                } else if rc > 0 {
+                    query.withUnsafeMutableBufferPointer { q in
+                        device.handle(ctx: ctx, request: q.baseAddress!, length: rc, wait: interruptibleWait)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Modbus RTU server on one serial line answering several unit ids.
+///
+/// libmodbus's `modbus_receive` drops RTU requests for any unit but the context's own, so this
+/// server frames requests itself (length from the function code, CRC checked, silence ends an
+/// unknown or broken frame) and hands complete frames to `modbus_reply` with the addressed
+/// device's register map. Frames with a bad CRC or for an unknown unit get no answer, as on a bus.
+final class RTUModbusServer: ServerThreadBase, ModbusServerThread, @unchecked Sendable {
+    private let ctx: OpaquePointer
+    private let fd: Int32
+    private let devices: [Int: SimulatedModbusDevice]
+    private let silenceNanoseconds: UInt64
+    private let lock = NSLock()
+    private var crcErrors = 0
+
+    init(path: String, settings: RTUSettings, devices: [SimulatedModbusDevice]) throws {
+        var byUnit: [Int: SimulatedModbusDevice] = [:]
+        for d in devices {
+            if byUnit[d.config.unitID] != nil {
+                throw HILError.unsupported("two devices with unit id \(d.config.unitID) on \(path)")
+            }
+            byUnit[d.config.unitID] = d
+        }
+        self.devices = byUnit
+        guard let ctx = modbus_new_rtu(path, Int32(settings.baud), CChar(bitPattern: settings.parity.libmodbusCharacter.asciiValue!),
+                                       Int32(settings.dataBits), Int32(settings.stopBits)) else {
+            throw HILError.lastErrno("modbus_new_rtu", path)
+        }
+        guard modbus_connect(ctx) == 0 else {
+            let e = HILError.lastErrno("modbus_connect", path)
+            modbus_free(ctx)
+            throw e
+        }
+        self.ctx = ctx
+        fd = modbus_get_socket(ctx)
+        // 3.5 characters ends a frame on a real line; ptys deliver in bursts, so allow more.
+        let charNanoseconds = UInt64(1_000_000_000 / max(1, settings.baud)) * UInt64(settings.bitsPerCharacter)
+        silenceNanoseconds = max(20_000_000, 4 * charNanoseconds)
+        try super.init()
+        for d in devices { d.attachedToBus(wake: { [weak self] in self?.wake() }) }
+        thread = try JoinableThread(name: "sim-rtu") { [self] in run() }
+    }
+
+    deinit {
+        modbus_close(ctx)
+        modbus_free(ctx)
+    }
+
+    /// Frames dropped for a bad CRC.
+    var crcErrorCount: Int { lock.withLock { crcErrors } }
+
+    private func run() {
+        var buffer: [UInt8] = []
+        var lastByteAt: UInt64 = 0
+        var chunk = [UInt8](repeating: 0, count: 512)
+        while !isStopping {
+            var fds = [pollfd(fd: pipe.readFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+            let timeout = buffer.isEmpty ? -1 : pollTimeout(until: lastByteAt + silenceNanoseconds)
+            let n = poll(&fds, 2, timeout)
+            if n < 0 { if errno == EINTR { continue } else { return } }
+            if fds[0].revents != 0 { pipe.drain() }
+            if isStopping { return }
+            if fds[1].revents & Int16(POLLIN) != 0 {
+                let r = read(fd, &chunk, chunk.count)
+                if r > 0 {
+                    buffer.append(contentsOf: chunk[0..<r])
+                    lastByteAt = monotonicNanoseconds()
+                }
+            } else if fds[1].revents != 0 {
+                // POLLHUP without data: nobody has the other end open yet. Avoid spinning.
+                _ = interruptibleWait(5_000_000)
+            }
+            // Complete frames by length.
+            while let length = Self.requestLength(buffer), buffer.count >= length {
+                let frame = Array(buffer[0..<length])
+                buffer.removeFirst(length)
+                dispatch(frame)
+            }
+            // Silence ends whatever is left: an unknown function is answered, a truncated frame dropped.
+            if !buffer.isEmpty, monotonicNanoseconds() >= lastByteAt + silenceNanoseconds {
+                if Self.requestLength(buffer) == nil, buffer.count >= 4 { dispatch(buffer) }
+                buffer.removeAll()
+            }
+        }
+    }
+
+    private func dispatch(_ frame: [UInt8]) {
+        guard frame.count >= 4 else { return }
+        let crc = Self.crc16(frame[0..<(frame.count - 2)])
+        guard frame[frame.count - 2] == UInt8(crc & 0xFF), frame[frame.count - 1] == UInt8(crc >> 8) else {
+            lock.withLock { crcErrors += 1 }
+            return
+        }
+        let unit = Int(frame[0])
+        let targets = unit == 0 ? Array(devices.values) : devices[unit].map { [$0] } ?? []
+        var request = frame
+        for d in targets {
+            request.withUnsafeMutableBufferPointer { q in
+                d.handle(ctx: ctx, request: q.baseAddress!, length: Int32(frame.count), wait: interruptibleWait)
+            }
+        }
+    }
+
+    /// Total length of an RTU request (unit + PDU + CRC) from its first bytes, or nil when the
+    /// function is unknown or more bytes are needed to tell.
+    static func requestLength(_ b: [UInt8]) -> Int? {
+        guard b.count >= 2 else { return nil }
+        switch b[1] {
+        case 1, 2, 3, 4, 5, 6: return 8
+        case 7, 11, 12, 17: return 4
+        case 15, 16: return b.count >= 7 ? 9 + Int(b[6]) : nil
+        case 22: return 10
+        case 23: return b.count >= 11 ? 13 + Int(b[10]) : nil
+        default: return nil
+        }
+    }
+
+    /// Modbus CRC-16 (polynomial 0xA001, initial 0xFFFF); sent low byte first.
+    static func crc16<C: Collection>(_ bytes: C) -> UInt16 where C.Element == UInt8 {
+        var crc: UInt16 = 0xFFFF
+        for b in bytes {
+            crc ^= UInt16(b)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xA001 : crc >> 1 }
+        }
+        return crc
+    }
+}
+
+/// Several simulated RTU devices (distinct unit ids) sharing one serial line, as on an RS-485 bus.
+public final class SimulatedRTUBus: @unchecked Sendable {
+    public let path: String
+    public let devices: [SimulatedModbusDevice]
+    private let server: RTUModbusServer
+
+    /// Opens `path` (the device side of a `VirtualSerialLine`, or a tty) and starts answering.
+    /// Line settings are taken from the first device.
+    public init(path: String, devices: [SimulatedModbusDevice]) throws {
+        guard let first = devices.first, case .rtu(let settings) = first.config.transport else {
+            throw HILError.unsupported("an RTU bus needs at least one RTU device")
+        }
+        self.path = path
+        self.devices = devices
+        server = try RTUModbusServer(path: path, settings: settings, devices: devices)
+    }
+
+    /// Requests dropped because their CRC was wrong.
+    public var crcErrorCount: Int { server.crcErrorCount }
+
+    /// Stops answering and waits for the server thread.
+    public func stop() { server.stop() }
+
+    deinit { server.stop() }
+}

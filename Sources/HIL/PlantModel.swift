@@ -1,0 +1,195 @@
+import Foundation
+import VigilCore
+
+/// Names one point of a plant: the device it lives on and its id there.
+public struct PointKey: Sendable, Hashable, CustomStringConvertible {
+    public var device: String
+    public var point: String
+    public init(device: String, point: String) {
+        self.device = device
+        self.point = point
+    }
+    public var description: String { "\(device)/\(point)" }
+}
+
+/// A fault forced onto one simulated point's engineering value.
+public struct PointOverride: Sendable, Hashable {
+    /// When set, the point reads this value whatever the process does (a stuck sensor).
+    public var stuckAt: Double?
+    /// Added after scaling (a drifting or miscalibrated sensor).
+    public var addedBias: Double
+    /// Multiplies the simulated value (a gain error).
+    public var scale: Double
+
+    public init(stuckAt: Double? = nil, addedBias: Double = 0, scale: Double = 1) {
+        self.stuckAt = stuckAt
+        self.addedBias = addedBias
+        self.scale = scale
+    }
+
+    public static func stuck(at value: Double) -> PointOverride { PointOverride(stuckAt: value) }
+    public static func bias(_ value: Double) -> PointOverride { PointOverride(addedBias: value) }
+    public static func gain(_ value: Double) -> PointOverride { PointOverride(scale: value) }
+
+    func apply(to value: Double) -> Double { stuckAt ?? value * scale + addedBias }
+}
+
+/// The simulated process: each point's engineering value at a time, computed from the plant's
+/// named signals or the point's inline waveform, plus noise, bias, CSV replay and overrides.
+///
+/// Deterministic: the value of a point at time t depends only on the config, the seed, the replay
+/// and the overrides, never on how often or in which order it was asked (noise is keyed on the
+/// time in nanoseconds; a random walk is stepped on a fixed grid from t = 0). Thread-safe.
+public final class PlantModel: @unchecked Sendable {
+    /// Step of the random-walk grid.
+    public static let randomWalkStepNanoseconds: UInt64 = 100_000_000
+
+    public let plant: PlantConfig
+    public let seed: UInt64
+    private let signals: [String: SignalSpec]
+    private let points: [PointKey: PointConfig]
+
+    private let lock = NSLock()
+    // Guarded by `lock`.
+    private var overrides: [PointKey: PointOverride] = [:]
+    private var replays: [CSVReplay] = []
+    private var walks: [String: RandomWalkCache] = [:]
+
+    public init(plant: PlantConfig, seed: UInt64 = 1) {
+        self.plant = plant
+        self.seed = seed
+        var signals: [String: SignalSpec] = [:]
+        for s in plant.simulationSignals { signals[s.name] = s.spec }
+        self.signals = signals
+        var points: [PointKey: PointConfig] = [:]
+        for d in plant.devices { for p in d.points { points[PointKey(device: d.id, point: p.id)] = p } }
+        self.points = points
+    }
+
+    /// Forces a fault onto a point (replaces any earlier override of that point).
+    public func setOverride(_ override: PointOverride, for key: PointKey) {
+        lock.withLock { overrides[key] = override }
+    }
+
+    /// Removes a point's override.
+    public func clearOverride(for key: PointKey) {
+        _ = lock.withLock { overrides.removeValue(forKey: key) }
+    }
+
+    /// Removes every override.
+    public func clearOverrides() {
+        lock.withLock { overrides.removeAll() }
+    }
+
+    /// Drives the points a replay maps from its CSV file instead of from their waveforms.
+    public func attach(_ replay: CSVReplay) {
+        lock.withLock { replays.append(replay) }
+    }
+
+    /// Whether the model drives this point (otherwise the device keeps what a client wrote).
+    public func drives(_ key: PointKey) -> Bool {
+        if points[key]?.simulation != nil { return true }
+        return lock.withLock { replays.contains { $0.drives(key) } || overrides[key] != nil }
+    }
+
+    /// Engineering value of a point at `tNanoseconds` since the start of the simulation, or nil
+    /// when nothing drives it.
+    public func value(of key: PointKey, atNanoseconds t: UInt64) -> Double? {
+        lock.withLock {
+            var v: Double?
+            if let replayed = replays.lazy.compactMap({ $0.value(of: key, atNanoseconds: t) }).first {
+                v = replayed
+            } else if let sim = points[key]?.simulation {
+                var base: Double
+                switch sim.source {
+                case .signal(let name):
+                    guard let spec = signals[name] else { base = 0; break }
+                    base = waveform(spec, walkKey: "signal:" + name, t: t)
+                    base += spec.noise * gaussian(stream: "signal:" + name, t: t)
+                case .inline(let spec):
+                    base = waveform(spec, walkKey: "point:" + key.description, t: t)
+                    base += spec.noise * gaussian(stream: "point-spec:" + key.description, t: t)
+                }
+                v = base + sim.bias + sim.noise * gaussian(stream: "point:" + key.description, t: t)
+            }
+            if let o = overrides[key] {
+                return o.apply(to: v ?? 0)
+            }
+            return v
+        }
+    }
+
+    /// A waveform without noise, at time t.
+    private func waveform(_ spec: SignalSpec, walkKey: String, t: UInt64) -> Double {
+        let seconds = Double(t) / 1e9
+        let period = spec.periodSeconds > 0 ? spec.periodSeconds : 1
+        let phase = (seconds / period).truncatingRemainder(dividingBy: 1)
+        switch spec.shape {
+        case .constant:
+            return spec.base
+        case .sine:
+            return spec.base + spec.amplitude * sin(2 * Double.pi * phase)
+        case .ramp:
+            return spec.base + spec.amplitude * phase
+        case .square:
+            return spec.base + (phase < 0.5 ? spec.amplitude : -spec.amplitude)
+        case .randomWalk:
+            return spec.base + randomWalk(key: walkKey, spec: spec, t: t)
+        }
+    }
+
+    /// Offset of a random walk from its base, bounded by ±amplitude (reflected at the bounds).
+    /// Steps are scaled so a walk typically wanders about one amplitude per period.
+    private func randomWalk(key: String, spec: SignalSpec, t: UInt64) -> Double {
+        let step = Int(t / Self.randomWalkStepNanoseconds)
+        var cache = walks[key] ?? RandomWalkCache(random: SeededRandom(seed: mix(seed, key)))
+        if step < cache.positions.count {
+            return cache.positions[step]
+        }
+        let bound = abs(spec.amplitude)
+        let stepsPerPeriod = max(1, spec.periodSeconds * 1e9 / Double(Self.randomWalkStepNanoseconds))
+        let sigma = bound / stepsPerPeriod.squareRoot()
+        while cache.positions.count <= step {
+            var x = cache.positions[cache.positions.count - 1] + sigma * Self.standardNormal(&cache.random)
+            if bound > 0 {
+                // Reflect back inside [-bound, bound].
+                while x > bound || x < -bound { x = x > bound ? 2 * bound - x : -2 * bound - x }
+            } else {
+                x = 0
+            }
+            cache.positions.append(x)
+        }
+        walks[key] = cache
+        return cache.positions[step]
+    }
+
+    /// A standard normal sample keyed on (seed, stream, t): the same query always gives the same noise.
+    private func gaussian(stream: String, t: UInt64) -> Double {
+        var r = SeededRandom(seed: mix(mix(seed, stream), t))
+        return Self.standardNormal(&r)
+    }
+
+    /// Box–Muller transform of two uniforms.
+    static func standardNormal(_ r: inout SeededRandom) -> Double {
+        let u1 = Double(r.next() >> 11 | 1) / Double(1 << 53)
+        let u2 = Double(r.next() >> 11) / Double(1 << 53)
+        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+    }
+
+    private func mix(_ a: UInt64, _ s: String) -> UInt64 {
+        // FNV-1a: stable across runs, unlike Hasher.
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return mix(a, h)
+    }
+
+    private func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        var r = SeededRandom(seed: a ^ (b &* 0x9E37_79B9_7F4A_7C15))
+        return r.next()
+    }
+}
+
+private struct RandomWalkCache {
+    var random: SeededRandom
+    var positions: [Double] = [0]
+}

@@ -1,0 +1,135 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import VigilCore
+
+/// Why the rig could not set something up.
+public enum HILError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A system call failed; `call` names it (`bind`, `posix_openpt`), `errno` is its error.
+    case system(call: String, errno: Int32, detail: String)
+    /// The configuration asks for something the rig cannot simulate.
+    case unsupported(String)
+
+    public var description: String {
+        switch self {
+        case .system(let call, let e, let detail):
+            return "\(call) failed: \(String(cString: strerror(e))) (errno \(e))" + (detail.isEmpty ? "" : " — \(detail)")
+        case .unsupported(let s):
+            return s
+        }
+    }
+
+    static func lastErrno(_ call: String, _ detail: String = "") -> HILError {
+        .system(call: call, errno: errno, detail: detail)
+    }
+}
+
+/// A pthread that can be joined, so `stop()` returns only when the thread is gone.
+final class JoinableThread: @unchecked Sendable {
+    private var tid = pthread_t()
+    private var joined = false
+    private let lock = NSLock()
+
+    private final class Box {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    init(name: String, _ body: @escaping @Sendable () -> Void) throws {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        #if canImport(Glibc)
+        let rc = pthread_create(&tid, nil, { arg in
+            let box = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        #else
+        var t: pthread_t?
+        let rc = pthread_create(&t, nil, { arg in
+            let box = Unmanaged<Box>.fromOpaque(arg).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        if let t { tid = t }
+        #endif
+        guard rc == 0 else {
+            Unmanaged<Box>.fromOpaque(box).release()
+            throw HILError.system(call: "pthread_create", errno: rc, detail: name)
+        }
+    }
+
+    /// Waits for the thread to finish. Safe to call more than once.
+    func join() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !joined else { return }
+        joined = true
+        pthread_join(tid, nil)
+    }
+}
+
+/// A self-pipe: another thread writes a byte to wake a thread blocked in `poll`.
+final class WakePipe: @unchecked Sendable {
+    let readFD: Int32
+    let writeFD: Int32
+
+    init() throws {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw HILError.lastErrno("pipe") }
+        readFD = fds[0]
+        writeFD = fds[1]
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+    }
+
+    func wake() {
+        var b: UInt8 = 1
+        _ = write(writeFD, &b, 1)
+    }
+
+    /// Empties the pipe (called by the woken thread).
+    func drain() {
+        var buf = [UInt8](repeating: 0, count: 64)
+        while read(readFD, &buf, buf.count) > 0 {}
+    }
+
+    deinit {
+        close(readFD)
+        close(writeFD)
+    }
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds.
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
+
+/// Sleeps until an absolute `CLOCK_MONOTONIC` deadline (restarting after signals).
+func sleepUntil(monotonicNanoseconds deadline: UInt64) {
+    var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+    while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+}
+
+/// Milliseconds to a deadline for `poll`, rounded up; -1 (forever) without a deadline.
+func pollTimeout(until deadline: UInt64?) -> Int32 {
+    guard let deadline else { return -1 }
+    let now = monotonicNanoseconds()
+    if deadline <= now { return 0 }
+    return Int32(min(UInt64(Int32.max), (deadline - now + 999_999) / 1_000_000))
+}
+
+/// `CLOCK_MONOTONIC` as a `MonotonicClock`: the rig's default clock.
+///
+/// (VigilCore's `SystemMonotonicClock` traps on its first call: its lazily initialised origin is
+/// read after `now`, so the first difference is negative. Reported; not used here until fixed.)
+public struct PosixMonotonicClock: MonotonicClock {
+    public init() {}
+    public func nowNanoseconds() -> UInt64 { monotonicNanoseconds() }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import VigilCore
+
+/// Every device of a plant served by simulators: TCP devices on loopback ports, RTU devices on
+/// virtual serial lines (one line per `port:` name, several unit ids per line).
+///
+/// `plant` is the configuration rewritten to point at where the simulators actually listen
+/// (TCP port, client side pty path of each line), so a client can poll it as it is.
+public final class SimulatedRig: @unchecked Sendable {
+    /// Where TCP devices listen.
+    public enum PortPlan: Sendable, Hashable {
+        /// The configured host and port.
+        case configured
+        /// The configured port plus an offset (host forced to 127.0.0.1).
+        case offset(Int)
+        /// Ephemeral ports on 127.0.0.1 (tests).
+        case ephemeral
+    }
+
+    /// The plant as configured.
+    public let original: PlantConfig
+    /// The plant with every device pointing at its simulator.
+    public let plant: PlantConfig
+    public let model: PlantModel
+    /// Simulated devices by device id.
+    public let devices: [String: SimulatedModbusDevice]
+    /// Virtual serial lines by configured port name.
+    public let lines: [String: VirtualSerialLine]
+    private let buses: [String: SimulatedRTUBus]
+    private let lock = NSLock()
+    private var stopped = false
+
+    /// Starts a simulator for every device of `plant`.
+    /// - Parameters:
+    ///   - ports: where TCP devices listen.
+    ///   - pacing: pacing of the virtual serial lines; `nil` paces each line at its first device's baud.
+    ///   - seed: seeds the plant model's noise and the lines' fault generators.
+    ///   - clock: simulation time; its current reading is t = 0.
+    public init(plant: PlantConfig, ports: PortPlan = .ephemeral, pacing: VirtualSerialLine.Pacing? = .unpaced,
+                seed: UInt64 = 1, clock: any MonotonicClock = PosixMonotonicClock(), model: PlantModel? = nil) throws {
+        original = plant
+        let model = model ?? PlantModel(plant: plant, seed: seed)
+        self.model = model
+        let epoch = clock.nowNanoseconds()
+        var devices: [String: SimulatedModbusDevice] = [:]
+        var lines: [String: VirtualSerialLine] = [:]
+        var buses: [String: SimulatedRTUBus] = [:]
+        var rewritten = plant
+        func stopAll() {
+            buses.values.forEach { $0.stop() }
+            devices.values.forEach { $0.stop() }
+            lines.values.forEach { $0.close() }
+        }
+        do {
+            // RTU devices grouped by port name, in config order.
+            var rtuGroups: [(port: String, devices: [SimulatedModbusDevice])] = []
+            for (i, d) in plant.devices.enumerated() {
+                let sim = try SimulatedModbusDevice(config: d, model: model, clock: clock, epochNanoseconds: epoch)
+                devices[d.id] = sim
+                switch d.transport {
+                case .tcp(let host, let port):
+                    let bound: Int
+                    switch ports {
+                    case .configured: bound = try sim.serveTCP(host: host, port: port)
+                    case .offset(let o): bound = try sim.serveTCP(host: "127.0.0.1", port: port + o)
+                    case .ephemeral: bound = try sim.serveTCP(host: "127.0.0.1", port: 0)
+                    }
+                    rewritten.devices[i].transport = .tcp(host: ports == .configured ? host : "127.0.0.1", port: bound)
+                case .rtu(let settings):
+                    if let g = rtuGroups.firstIndex(where: { $0.port == settings.port }) {
+                        rtuGroups[g].devices.append(sim)
+                    } else {
+                        rtuGroups.append((settings.port, [sim]))
+                    }
+                }
+            }
+            for group in rtuGroups {
+                guard case .rtu(let settings) = group.devices[0].config.transport else { continue }
+                let linePacing = pacing ?? .paced(baud: settings.baud, bitsPerCharacter: settings.bitsPerCharacter)
+                let line = try VirtualSerialLine(pacing: linePacing, seed: seed &+ UInt64(lines.count) &+ 1)
+                lines[group.port] = line
+                buses[group.port] = try SimulatedRTUBus(path: line.devicePath, devices: group.devices)
+                for (i, d) in plant.devices.enumerated() {
+                    if case .rtu(var s) = d.transport, s.port == group.port {
+                        s.port = line.clientPath
+                        rewritten.devices[i].transport = .rtu(s)
+                    }
+                }
+            }
+        } catch {
+            stopAll()
+            throw error
+        }
+        self.devices = devices
+        self.lines = lines
+        self.buses = buses
+        self.plant = rewritten
+    }
+
+    deinit { stop() }
+
+    /// The simulator of a device (its fault injection API), by device id.
+    public func device(_ id: String) -> SimulatedModbusDevice? { devices[id] }
+
+    /// The virtual serial line (its fault injection API) of a configured port name, e.g. `rs485-0`.
+    public func line(_ port: String) -> VirtualSerialLine? { lines[port] }
+
+    /// Stops every simulator and line, waiting for their threads. Safe to call more than once.
+    public func stop() {
+        let first = lock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        buses.values.forEach { $0.stop() }
+        devices.values.forEach { $0.stop() }
+        lines.values.forEach { $0.close() }
+    }
+}

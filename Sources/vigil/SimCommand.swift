@@ -1,0 +1,74 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import HIL
+import VigilCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `vigil sim`: serves every device of a plant from the simulated rig until stopped.
+struct SimCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Serve a plant's Modbus devices from simulators (TCP on loopback, RTU on virtual serial lines).",
+        discussion: """
+            Prints where each simulated device listens and an mbpoll command to read it. RTU devices \
+            that share a port share one virtual serial line; clients open its printed pty path. \
+            Stops on SIGINT/SIGTERM or after --duration.
+            """
+    )
+
+    @Option(help: "Plant configuration file (configs/*.yaml).")
+    var config: String
+
+    @Option(help: "Stop after this many seconds (default: run until SIGINT/SIGTERM).")
+    var duration: Double?
+
+    @Option(help: "Add this to every TCP device's configured port (host becomes 127.0.0.1).")
+    var portOffset: Int = 0
+
+    @Flag(help: "Listen on ephemeral TCP ports instead of the configured ones.")
+    var ephemeralPorts = false
+
+    @Option(help: "Seed of the simulated noise and of the line fault generators.")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Relay RTU bytes at memory speed instead of pacing them at the configured baud.")
+    var unpaced = false
+
+    func validate() throws {
+        if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds, got \(duration).") }
+        if !(-65535...65535).contains(portOffset) { throw ValidationError("--port-offset must be within -65535...65535, got \(portOffset).") }
+    }
+
+    func run() throws {
+        let plant = try loadPlantConfig(path: config)
+        // Signals arrive on a dispatch source, not as handlers: the main thread just waits.
+        // Installed before the rig starts, so a signal never kills it half-way.
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { stop.signal() }
+            s.resume()
+            sources.append(s)
+        }
+        defer { sources.forEach { $0.cancel() } }
+        let ports: SimulatedRig.PortPlan = ephemeralPorts ? .ephemeral : portOffset != 0 ? .offset(portOffset) : .configured
+        let rig = try SimulatedRig(plant: plant, ports: ports, pacing: unpaced ? .unpaced : nil, seed: seed)
+        defer { rig.stop() }
+
+        print("vigil sim: \(plant.name), \(plant.devices.count) device(s), seed \(seed)")
+        for e in rig.endpoints {
+            print("  \(e.deviceID.padding(toLength: 12, withPad: " ", startingAt: 0)) \(e.listening)")
+            print("  \(String(repeating: " ", count: 12)) \(e.mbpollCommand)")
+        }
+        print(duration.map { "running for \($0) s (Ctrl-C stops)" } ?? "running until SIGINT/SIGTERM")
+        fflush(nil)
+
+        _ = stop.wait(timeout: duration.map { .now() + $0 } ?? .distantFuture)
+        print("vigil sim: stopping")
+    }
+}
