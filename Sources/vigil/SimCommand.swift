@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import HIL
 import VigilCore
@@ -43,19 +42,9 @@ struct SimCommand: ParsableCommand {
     }
 
     func run() throws {
-        let plant = try loadPlantConfig(path: config)
-        // Signals arrive on a dispatch source, not as handlers: the main thread just waits.
+        let plant = try loadPlantOrExit(path: config, boardPath: nil).plant
         // Installed before the rig starts, so a signal never kills it half-way.
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { stop.signal() }
-            s.resume()
-            sources.append(s)
-        }
-        defer { sources.forEach { $0.cancel() } }
+        Shutdown.install()
         let ports: SimulatedRig.PortPlan = ephemeralPorts ? .ephemeral : portOffset != 0 ? .offset(portOffset) : .configured
         let rig = try SimulatedRig(plant: plant, ports: ports, pacing: unpaced ? .unpaced : nil, seed: seed)
         defer { rig.stop() }
@@ -68,7 +57,7 @@ struct SimCommand: ParsableCommand {
         print(duration.map { "running for \($0) s (Ctrl-C stops)" } ?? "running until SIGINT/SIGTERM")
         fflush(nil)
 
-        _ = stop.wait(timeout: duration.map { .now() + $0 } ?? .distantFuture)
+        Shutdown.sleep(nanoseconds: duration.map { UInt64($0 * 1e9) })
         print("vigil sim: stopping")
     }
 }

@@ -6,8 +6,10 @@ struct Vigil: ParsableCommand {
         commandName: "vigil",
         abstract: "Vigil: a self-healing edge controller for Modbus and GPIO plants.",
         subcommands: [
-            ConfigCommand.self,
+            PollCommand.self,
             SimCommand.self,
+            ConfigCommand.self,
+            BenchCommand.self,
         ]
     )
 }

@@ -1,0 +1,180 @@
+import ArgumentParser
+import Foundation
+import VigilCore
+import Fieldbus
+import HIL
+import CModbus
+import CBenchLoops
+
+/// `vigil bench`: poll throughput of Vigil's full read path (planner, connection, decode,
+/// quality) against a plain C loop of `modbus_read_registers` on the same simulated server,
+/// alternating in the same run; and the paced virtual serial line against its frame-time limit.
+///
+/// A benchmark, not a test: it prints figures and ratios, it asserts nothing.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure Vigil's Modbus read path against a plain C libmodbus loop, same server, same run.",
+        discussion: """
+        Each case alternates rounds of the C reference and of Vigil's path (C, Vigil, C, Vigil, …) \
+        and prints the median transactions/s of each and the median of the per-pair ratios, so \
+        load from other processes hits both sides alike. Build with -c release for meaningful figures.
+        """
+    )
+
+    @Option(name: .long, help: "Rounds per side and case.")
+    var rounds = 5
+
+    @Option(name: .long, help: ArgumentHelp("Seconds per round.", valueName: "SECONDS"))
+    var seconds = 0.4
+
+    @Option(name: .long, help: "Cases to run: tcp, rtu, paced (comma-separated).")
+    var only = "tcp,rtu,paced"
+
+    func validate() throws {
+        if rounds < 1 { throw ValidationError("--rounds must be at least 1") }
+        if seconds <= 0 { throw ValidationError("--seconds must be positive") }
+    }
+
+    func run() throws {
+        let cases = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        print("vigil bench: \(rounds) rounds × \(seconds) s per side; ratios are Vigil / reference (higher is better)")
+        if cases.contains("tcp") {
+            for count in [10, 125] { try benchTCP(registers: count) }
+        }
+        if cases.contains("rtu") {
+            for count in [10, 125] { try benchRTU(registers: count) }
+        }
+        if cases.contains("paced") {
+            for baud in [9600, 115200] { try benchPaced(baud: baud, registers: 10) }
+        }
+    }
+
+    // MARK: Cases
+
+    /// A device with `count` uint16 holding registers from address 0, planned into one read.
+    private func device(registers count: Int, transport: DeviceTransport) -> DeviceConfig {
+        DeviceConfig(id: "bench", transport: transport, unitID: 1, responseTimeoutMilliseconds: 1000, byteTimeoutMilliseconds: 500,
+                     points: (0..<count).map { PointConfig(id: "r\($0)", function: .holding, address: $0, type: .uint16) })
+    }
+
+    private func benchTCP(registers count: Int) throws {
+        let config = device(registers: count, transport: .tcp(host: "127.0.0.1", port: 0))
+        let sim = try SimulatedModbusDevice(config: config, model: PlantModel(plant: PlantConfig(name: "bench", devices: [config]), seed: 1))
+        defer { sim.stop() }
+        let port = try sim.serveTCP(port: 0)
+        var served = config
+        served.transport = .tcp(host: "127.0.0.1", port: port)
+        guard let c = modbus_new_tcp("127.0.0.1", Int32(port)) else { throw ValidationError("modbus_new_tcp failed") }
+        defer { modbus_close(c); modbus_free(c) }
+        modbus_set_response_timeout(c, 1, 0)
+        guard modbus_connect(c) == 0 else { throw ValidationError("C client could not connect to the simulator on port \(port)") }
+        let clock = SystemMonotonicClock()
+        let poller = DevicePoller(device: served, link: ModbusLink(connection: try ModbusConnection(tcpHost: "127.0.0.1", port: port), clock: clock), clock: clock)
+        try compare(label: "TCP loopback, read \(count) registers", registers: count, cContext: c, poller: poller)
+    }
+
+    private func benchRTU(registers count: Int) throws {
+        let settings = RTUSettings(port: "bench", baud: 115200, parity: .even)
+        let line = try VirtualSerialLine(pacing: .unpaced)
+        defer { line.close() }
+        let config = device(registers: count, transport: .rtu(settings))
+        let sim = try SimulatedModbusDevice(config: config, model: PlantModel(plant: PlantConfig(name: "bench", devices: [config]), seed: 1))
+        defer { sim.stop() }
+        try sim.serveRTU(path: line.devicePath)
+        var served = config
+        var clientSettings = settings
+        clientSettings.port = line.clientPath
+        served.transport = .rtu(clientSettings)
+        // Two masters on one line only ever take turns here: each round runs one side to completion.
+        guard let c = modbus_new_rtu(line.clientPath, 115200, CChar(UInt8(ascii: "E")), 8, 1) else { throw ValidationError("modbus_new_rtu failed") }
+        defer { modbus_close(c); modbus_free(c) }
+        modbus_set_slave(c, 1)
+        modbus_set_response_timeout(c, 1, 0)
+        guard modbus_connect(c) == 0 else { throw ValidationError("C client could not open \(line.clientPath)") }
+        let clock = SystemMonotonicClock()
+        let poller = DevicePoller(device: served, link: ModbusLink(connection: try ModbusConnection(serialPath: line.clientPath, settings: clientSettings), clock: clock), clock: clock)
+        try compare(label: "RTU virtual line unpaced, read \(count) registers", registers: count, cContext: c, poller: poller)
+    }
+
+    private func benchPaced(baud: Int, registers count: Int) throws {
+        let settings = RTUSettings(port: "bench", baud: baud, parity: .even)
+        let line = try VirtualSerialLine(pacing: .paced(baud: baud, bitsPerCharacter: settings.bitsPerCharacter))
+        defer { line.close() }
+        var clientSettings = settings
+        clientSettings.port = line.clientPath
+        let config = device(registers: count, transport: .rtu(settings))
+        let sim = try SimulatedModbusDevice(config: config, model: PlantModel(plant: PlantConfig(name: "bench", devices: [config]), seed: 1))
+        defer { sim.stop() }
+        try sim.serveRTU(path: line.devicePath)
+        var served = config
+        served.transport = .rtu(clientSettings)
+        let clock = SystemMonotonicClock()
+        let poller = DevicePoller(device: served, link: ModbusLink(connection: try ModbusConnection(serialPath: line.clientPath, settings: clientSettings), clock: clock), clock: clock)
+        // Frame-time limit: request 8 bytes, response 5 + 2N bytes, a 3.5-character silence after each frame.
+        let characters = Double(8 + 5 + 2 * count) + 2 * 3.5
+        let limit = Double(baud) / (Double(settings.bitsPerCharacter) * characters)
+        let seconds = max(self.seconds * Double(rounds), 40 / limit) // at least ~40 transactions
+        let (tx, failures) = timeVigil(poller: poller, seconds: seconds, batch: 1)
+        print(String(format: "  %@: %.1f tx/s, limit %.1f tx/s (%d chars × %d bits @ %d baud) → ratio %.3f%@",
+                     "RTU paced \(baud) baud, read \(count) registers", tx, limit, Int(characters.rounded(.up)), settings.bitsPerCharacter,
+                     baud, tx / limit, failures > 0 ? " (\(failures) failed)" : ""))
+    }
+
+    // MARK: Measurement
+
+    private func compare(label: String, registers count: Int, cContext: OpaquePointer, poller: DevicePoller) throws {
+        var cRates: [Double] = [], vigilRates: [Double] = [], ratios: [Double] = []
+        var failures = 0
+        let dest = UnsafeMutablePointer<UInt16>.allocate(capacity: 125)
+        defer { dest.deallocate() }
+        // Warm-up: connections, caches, the simulator's first refresh.
+        _ = vigil_bench_c_read_loop(cContext, 0, Int32(count), 50, dest)
+        _ = timeVigil(poller: poller, seconds: 0.05)
+        for _ in 0..<rounds {
+            let (c, cf) = timeC(context: cContext, count: count, dest: dest)
+            let (v, vf) = timeVigil(poller: poller, seconds: seconds)
+            cRates.append(c); vigilRates.append(v); ratios.append(v / c)
+            failures += cf + vf
+        }
+        let c = median(cRates), v = median(vigilRates)
+        print(String(format: "  %@: C %.0f tx/s (%.0f reg/s), Vigil %.0f tx/s (%.0f reg/s) → ratio %.3f (pairs %@)%@",
+                     label, c, c * Double(count), v, v * Double(count), median(ratios),
+                     ratios.map { String(format: "%.2f", $0) }.joined(separator: " "),
+                     failures > 0 ? "; \(failures) failed transactions" : ""))
+    }
+
+    private func timeC(context: OpaquePointer, count: Int, dest: UnsafeMutablePointer<UInt16>) -> (Double, Int) {
+        let start = vigil_bench_now_ns()
+        let end = start + UInt64(seconds * 1e9)
+        var n = 0, failures = 0
+        var now = start
+        while now < end {
+            failures += vigil_bench_c_read_loop(context, 0, Int32(count), 64, dest)
+            n += 64
+            now = vigil_bench_now_ns()
+        }
+        return (Double(n) / (Double(now - start) / 1e9), failures)
+    }
+
+    private func timeVigil(poller: DevicePoller, seconds: Double, batch: Int = 64) -> (Double, Int) {
+        let before = poller.statistics
+        let start = vigil_bench_now_ns()
+        let end = start + UInt64(seconds * 1e9)
+        var now = start
+        while now < end {
+            for _ in 0..<batch { poller.poll() }
+            now = vigil_bench_now_ns()
+            if poller.blocks.isEmpty { break }
+        }
+        let s = poller.statistics
+        let n = s.transactions - before.transactions
+        let failed = (s.timeouts - before.timeouts) + (s.exceptions - before.exceptions) + (s.crcOrFramingErrors - before.crcOrFramingErrors)
+        return (Double(n) / (Double(now - start) / 1e9), failed)
+    }
+
+    private func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        return s.isEmpty ? 0 : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
+    }
+}
