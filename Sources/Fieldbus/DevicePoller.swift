@@ -29,6 +29,10 @@ public final class DevicePoller {
 
     private let clock: any MonotonicClock
     private var latest: [Reading]
+    /// What decoding needs of each planned point, without the config's strings (no reference
+    /// counting in the hot loop); `slotRanges[b]` are block `b`'s slots.
+    private let slots: [DecodeSlot]
+    private let slotRanges: [Range<Int>]
     private let registers: UnsafeMutablePointer<UInt16>
     private let bits: UnsafeMutablePointer<UInt8>
     private var consecutiveTimeouts = 0
@@ -40,6 +44,18 @@ public final class DevicePoller {
         self.link = link
         self.clock = clock
         self.latest = Array(repeating: .unread, count: device.points.count)
+        var slots: [DecodeSlot] = [], ranges: [Range<Int>] = []
+        for block in blocks {
+            let first = slots.count
+            for planned in block.points {
+                let p = device.points[planned.pointIndex]
+                slots.append(DecodeSlot(pointIndex: planned.pointIndex, offset: planned.offset, type: p.type, order: p.order,
+                                        scale: p.scale, valueOffset: p.offset, isBit: block.function.isBit))
+            }
+            ranges.append(first..<slots.count)
+        }
+        self.slots = slots
+        self.slotRanges = ranges
         let largest = blocks.map(\.count).max() ?? 1
         registers = .allocate(capacity: max(largest, 125))
         registers.initialize(repeating: 0, count: max(largest, 125))
@@ -68,10 +84,10 @@ public final class DevicePoller {
         if !link.ensureConnected() { skipReason = .disconnected }
         link.connection.setTimeouts(responseMilliseconds: device.responseTimeoutMilliseconds,
                                     byteMilliseconds: device.byteTimeoutMilliseconds)
-        for block in blocks {
+        for (b, block) in blocks.enumerated() {
             if let reason = skipReason {
                 statistics.skipped += 1
-                mark(block, .bad(reason), at: clock.nowNanoseconds(), latency: 0)
+                mark(b, .bad(reason), at: clock.nowNanoseconds(), latency: 0)
                 continue
             }
             let start = clock.nowNanoseconds()
@@ -84,10 +100,10 @@ public final class DevicePoller {
                 }
                 let end = clock.nowNanoseconds()
                 consecutiveTimeouts = 0
-                decode(block, at: end, latency: end &- start)
+                decode(b, at: end, latency: end &- start)
             } catch {
                 let end = clock.nowNanoseconds()
-                mark(block, .bad(error.badReason), at: end, latency: end &- start)
+                mark(b, .bad(error.badReason), at: end, latency: end &- start)
                 skipReason = handle(error)
             }
         }
@@ -123,31 +139,38 @@ public final class DevicePoller {
         }
     }
 
-    private func mark(_ block: ReadBlock, _ quality: Quality, at time: UInt64, latency: UInt64) {
-        for planned in block.points {
-            latest[planned.pointIndex].quality = quality
-            latest[planned.pointIndex].timestampNanoseconds = time
-            latest[planned.pointIndex].latencyNanoseconds = latency
+    private func mark(_ block: Int, _ quality: Quality, at time: UInt64, latency: UInt64) {
+        for slot in slots[slotRanges[block]] {
+            latest[slot.pointIndex].quality = quality
+            latest[slot.pointIndex].timestampNanoseconds = time
+            latest[slot.pointIndex].latencyNanoseconds = latency
             // The value is kept: the monitor decides whether to hold it, with a stale flag.
         }
     }
 
-    private func decode(_ block: ReadBlock, at time: UInt64, latency: UInt64) {
-        for planned in block.points {
-            let point = device.points[planned.pointIndex]
-            let raw: RawValue?
-            if block.function.isBit {
-                raw = .bool(bits[planned.offset] != 0)
-            } else {
-                raw = RegisterCodec.decode(point.type, order: point.order,
-                                           registers: UnsafeBufferPointer(start: registers + planned.offset, count: point.type.registerCount))
-            }
-            if let raw {
-                latest[planned.pointIndex] = Reading(value: point.engineering(raw), timestampNanoseconds: time,
-                                                     latencyNanoseconds: latency, quality: .good)
-            } else {
-                latest[planned.pointIndex] = Reading(value: latest[planned.pointIndex].value, timestampNanoseconds: time,
-                                                     latencyNanoseconds: latency, quality: .bad(.decodeError))
+    private func decode(_ block: Int, at time: UInt64, latency: UInt64) {
+        let range = slotRanges[block]
+        let registers = self.registers, bits = self.bits
+        slots.withUnsafeBufferPointer { slots in
+            latest.withUnsafeMutableBufferPointer { latest in
+                for i in range {
+                    let slot = slots[i]
+                    let raw: RawValue?
+                    if slot.isBit {
+                        raw = .bool(bits[slot.offset] != 0)
+                    } else {
+                        raw = RegisterCodec.decode(slot.type, order: slot.order,
+                                                   registers: UnsafeBufferPointer(start: registers + slot.offset, count: slot.type.registerCount))
+                    }
+                    if let raw {
+                        latest[slot.pointIndex] = Reading(value: raw.doubleValue * slot.scale + slot.valueOffset, timestampNanoseconds: time,
+                                                          latencyNanoseconds: latency, quality: .good)
+                    } else {
+                        latest[slot.pointIndex].quality = .bad(.decodeError)
+                        latest[slot.pointIndex].timestampNanoseconds = time
+                        latest[slot.pointIndex].latencyNanoseconds = latency
+                    }
+                }
             }
         }
     }
@@ -196,4 +219,15 @@ public final class DevicePoller {
             throw error
         }
     }
+}
+
+/// One planned point, reduced to what decoding it takes.
+private struct DecodeSlot {
+    var pointIndex: Int
+    var offset: Int
+    var type: PointDataType
+    var order: WordOrder
+    var scale: Double
+    var valueOffset: Double
+    var isBit: Bool
 }

@@ -206,9 +206,9 @@ public final class VirtualSerialLine: @unchecked Sendable {
     private var isStopping: Bool { lock.withLock { stopping } }
 
     private func relay() {
+        _ = vigil_set_timer_slack_ns(1) // paced bytes are ~100 us apart at 115200 baud
         var buffer = [UInt8](repeating: 0, count: 1024)
-        // Per direction, the time the line is free again (pacing).
-        var freeAt: [LineDirection: UInt64] = [.toDevice: 0, .toClient: 0]
+        var schedule = LineSchedule()
         while !isStopping {
             var fds = [pollfd(fd: pipe.readFD, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: clientMaster, events: Int16(POLLIN), revents: 0),
@@ -223,7 +223,7 @@ public final class VirtualSerialLine: @unchecked Sendable {
                 guard r > 0 else { continue }
                 let frame = applyFaults(Array(buffer[0..<r]), direction: direction)
                 deliver(frame.bytes, gapAfter: frame.gapAfter, gapNanoseconds: frame.gapNanoseconds,
-                        to: to, freeAt: &freeAt[direction, default: 0])
+                        to: to, direction: direction, schedule: &schedule)
             }
         }
     }
@@ -289,34 +289,66 @@ public final class VirtualSerialLine: @unchecked Sendable {
         }
     }
 
+    /// When the (half-duplex, like RS-485) line is free again, and which way it last carried bytes.
+    private struct LineSchedule {
+        var freeAt: UInt64 = 0
+        var lastDirection: LineDirection?
+    }
+
     /// Writes bytes to a master, no faster than the line allows, with an optional mid-frame gap.
-    private func deliver(_ bytes: [UInt8], gapAfter: Int?, gapNanoseconds: UInt64, to fd: Int32, freeAt: inout UInt64) {
+    ///
+    /// Paced mode follows the wire: both directions share one byte schedule (half duplex), a byte
+    /// arrives when its last bit has crossed (`bitsPerCharacter / baud` after the previous one), and
+    /// a turnaround waits the 3.5-character silence that ends a Modbus RTU frame. Deadlines are
+    /// absolute, so a late wake-up is caught up rather than added to every following byte.
+    private func deliver(_ bytes: [UInt8], gapAfter: Int?, gapNanoseconds: UInt64, to fd: Int32,
+                         direction: LineDirection, schedule: inout LineSchedule) {
         let perByte = pacing.nanosecondsPerByte
+        guard perByte > 0 else {
+            // Unpaced: the frame goes in one write, or two around a gap.
+            let split = gapAfter.map { min($0, bytes.count) } ?? bytes.count
+            writeAll(fd, bytes[0..<split])
+            if split < bytes.count {
+                if !wait(until: monotonicNanoseconds() + gapNanoseconds) { return }
+                writeAll(fd, bytes[split...])
+            }
+            return
+        }
+        let turnaround = schedule.lastDirection.map { $0 != direction } ?? false
+        var t = max(monotonicNanoseconds(), schedule.freeAt + (turnaround ? perByte * 7 / 2 : 0))
+        schedule.lastDirection = direction
         var i = 0
         while i < bytes.count {
-            if isStopping { return }
-            if i == gapAfter {
-                // A gap may be long: wait on the wake pipe so close() need not wait it out.
-                freeAt = max(freeAt, monotonicNanoseconds()) + gapNanoseconds
-                while !isStopping, case let timeout = pollTimeout(until: freeAt), timeout > 0 {
-                    var p = pollfd(fd: pipe.readFD, events: Int16(POLLIN), revents: 0)
-                    _ = poll(&p, 1, timeout)
-                }
-                if isStopping { return }
-            }
-            // Paced: each byte leaves when its last bit has crossed the wire. Unpaced: the rest of the
-            // frame (up to a gap) goes in one write.
-            var end = bytes.count
-            if perByte > 0 {
-                freeAt = max(freeAt, monotonicNanoseconds()) + perByte
-                sleepUntil(monotonicNanoseconds: freeAt)
-                end = i + 1
-            } else if let g = gapAfter, i < g {
-                end = g
+            if i == gapAfter { t += gapNanoseconds } // a gap is silence on the wire
+            t += perByte
+            if !wait(until: t) { return }
+            // Deliver this byte and every later one whose time has also come.
+            var end = i + 1
+            let now = monotonicNanoseconds()
+            while end < bytes.count, end != gapAfter, t + perByte <= now {
+                t += perByte
+                end += 1
             }
             writeAll(fd, bytes[i..<end])
             i = end
         }
+        schedule.freeAt = t
+    }
+
+    /// Sleeps until an absolute deadline; long waits watch the wake pipe so `close()` need not wait
+    /// them out. Returns false when the line is closing.
+    private func wait(until deadline: UInt64) -> Bool {
+        while !isStopping {
+            let now = monotonicNanoseconds()
+            if now >= deadline { return true }
+            if deadline - now < 20_000_000 {
+                sleepUntil(monotonicNanoseconds: deadline)
+                return !isStopping
+            }
+            var p = pollfd(fd: pipe.readFD, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, pollTimeout(until: deadline - 10_000_000))
+        }
+        return false
     }
 
     private func writeAll(_ fd: Int32, _ bytes: ArraySlice<UInt8>) {

@@ -16,3 +16,9 @@ int vigil_open_pty_master(int flags, char *path, size_t path_size) {
     }
     return m;
 }
+
+#include <sys/prctl.h>
+
+int vigil_set_timer_slack_ns(unsigned long nanoseconds) {
+    return prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0);
+}

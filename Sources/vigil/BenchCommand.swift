@@ -86,15 +86,16 @@ struct BenchCommand: ParsableCommand {
         var clientSettings = settings
         clientSettings.port = line.clientPath
         served.transport = .rtu(clientSettings)
-        // Two masters on one line only ever take turns here: each round runs one side to completion.
         guard let c = modbus_new_rtu(line.clientPath, 115200, CChar(UInt8(ascii: "E")), 8, 1) else { throw ValidationError("modbus_new_rtu failed") }
         defer { modbus_close(c); modbus_free(c) }
         modbus_set_slave(c, 1)
         modbus_set_response_timeout(c, 1, 0)
-        guard modbus_connect(c) == 0 else { throw ValidationError("C client could not open \(line.clientPath)") }
         let clock = SystemMonotonicClock()
         let poller = DevicePoller(device: served, link: ModbusLink(connection: try ModbusConnection(serialPath: line.clientPath, settings: clientSettings), clock: clock), clock: clock)
-        try compare(label: "RTU virtual line unpaced, read \(count) registers", registers: count, cContext: c, poller: poller)
+        // libmodbus opens a serial port exclusively (TIOCEXCL): the two masters take turns owning
+        // the line, each opening it before its round and closing it after, outside the timed part.
+        try compare(label: "RTU virtual line unpaced, read \(count) registers", registers: count, cContext: c, poller: poller,
+                    exclusiveLine: true)
     }
 
     private func benchPaced(baud: Int, registers count: Int) throws {
@@ -123,16 +124,31 @@ struct BenchCommand: ParsableCommand {
 
     // MARK: Measurement
 
-    private func compare(label: String, registers count: Int, cContext: OpaquePointer, poller: DevicePoller) throws {
+    private func compare(label: String, registers count: Int, cContext: OpaquePointer, poller: DevicePoller,
+                         exclusiveLine: Bool = false) throws {
+        func takeC() throws {
+            guard exclusiveLine else { return }
+            poller.link.connection.close()
+            guard modbus_connect(cContext) == 0 else { throw ValidationError("C client could not open the line") }
+        }
+        func takeVigil() {
+            guard exclusiveLine else { return }
+            modbus_close(cContext)
+            _ = poller.link.ensureConnected()
+        }
         var cRates: [Double] = [], vigilRates: [Double] = [], ratios: [Double] = []
         var failures = 0
         let dest = UnsafeMutablePointer<UInt16>.allocate(capacity: 125)
         defer { dest.deallocate() }
         // Warm-up: connections, caches, the simulator's first refresh.
+        try takeC()
         _ = vigil_bench_c_read_loop(cContext, 0, Int32(count), 50, dest)
+        takeVigil()
         _ = timeVigil(poller: poller, seconds: 0.05)
         for _ in 0..<rounds {
+            try takeC()
             let (c, cf) = timeC(context: cContext, count: count, dest: dest)
+            takeVigil()
             let (v, vf) = timeVigil(poller: poller, seconds: seconds)
             cRates.append(c); vigilRates.append(v); ratios.append(v / c)
             failures += cf + vf

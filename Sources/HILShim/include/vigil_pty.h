@@ -6,4 +6,8 @@
 /// XSI functions). Returns the master fd and writes the slave path into `path`, or -1 with errno set.
 int vigil_open_pty_master(int flags, char *path, size_t path_size);
 
+/// Sets the calling thread's timer slack (prctl PR_SET_TIMERSLACK, variadic in C). The default
+/// 50 us slack would stretch every paced byte of the virtual serial line. Returns 0 or -1.
+int vigil_set_timer_slack_ns(unsigned long nanoseconds);
+
 #endif
