@@ -36,6 +36,9 @@ public final class DevicePoller {
     private let registers: UnsafeMutablePointer<UInt16>
     private let bits: UnsafeMutablePointer<UInt8>
     private var consecutiveTimeouts = 0
+    /// After a timeout or a mismatched answer, a late reply may still arrive: drop it before the
+    /// next request so answers stay matched to requests.
+    private var flushBeforeNextRequest = false
     private let isTCP: Bool
 
     public init(device: DeviceConfig, link: ModbusLink, clock: any MonotonicClock) {
@@ -90,6 +93,10 @@ public final class DevicePoller {
                 mark(b, .bad(reason), at: clock.nowNanoseconds(), latency: 0)
                 continue
             }
+            if flushBeforeNextRequest {
+                link.connection.flush()
+                flushBeforeNextRequest = false
+            }
             let start = clock.nowNanoseconds()
             do {
                 statistics.transactions += 1
@@ -122,6 +129,7 @@ public final class DevicePoller {
                 return .disconnected
             }
             link.connection.flush()
+            flushBeforeNextRequest = true
             return .timeout
         case .exception:
             statistics.exceptions += 1
@@ -129,6 +137,7 @@ public final class DevicePoller {
         case .badCRC, .invalidResponse:
             statistics.crcOrFramingErrors += 1
             link.connection.flush()
+            flushBeforeNextRequest = true
             return nil
         case .disconnected:
             statistics.disconnects += 1
