@@ -72,22 +72,19 @@ struct MappingReader {
 
     /// An integer accepted by `isValid`; `expected` describes the accepted values.
     func int(_ key: String, required: Bool = false, expected: String, isValid: (Int) -> Bool) -> Int? {
-        guard let node = node(key, required: required, expected: expected) else { return nil }
-        guard let value = ScalarValue.int(node) else {
-            wrongType(key, node, expected: expected)
-            return nil
-        }
-        guard isValid(value) else {
-            wrong(key, node, expected: expected, kind: .outOfRange)
-            return nil
-        }
-        return value
+        scalar(key, required: required, expected: expected, parse: ScalarValue.int, isValid: isValid)
     }
 
     func double(_ key: String, required: Bool = false, expected: String = "a number",
                 isValid: (Double) -> Bool = { _ in true }) -> Double? {
+        scalar(key, required: required, expected: expected, parse: ScalarValue.double, isValid: isValid)
+    }
+
+    /// A scalar parsed by `parse` (else a wrong-type diagnostic) and accepted by `isValid`
+    /// (else out of range).
+    private func scalar<T>(_ key: String, required: Bool, expected: String, parse: (Node) -> T?, isValid: (T) -> Bool) -> T? {
         guard let node = node(key, required: required, expected: expected) else { return nil }
-        guard let value = ScalarValue.double(node) else {
+        guard let value = parse(node) else {
             wrongType(key, node, expected: expected)
             return nil
         }
