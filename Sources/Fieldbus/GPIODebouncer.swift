@@ -49,9 +49,8 @@ public struct Debouncer: Sendable, Hashable {
 /// `poll()` is meant to be called once per cycle. How it learns about changes:
 /// - `.sampling`: reads the line, stamped with the clock's time (bounces between polls are unseen).
 /// - `.edges(eventTimestamps: true)`: feeds every pending edge at its own timestamp. Only correct
-///   when edge timestamps are on the same clock as `clock` (the mock chip sharing the test's clock;
-///   libgpiod stamps edges with the kernel's absolute CLOCK_MONOTONIC, which `SystemMonotonicClock`
-///   is not: it counts from its own origin).
+///   when edge timestamps are on the same clock as `clock`: the mock chip sharing the test's clock,
+///   or libgpiod (kernel CLOCK_MONOTONIC stamps, on kernels ≥ 5.7) with `SystemMonotonicClock`.
 /// - `.edges(eventTimestamps: false)`: feeds pending edges in order, stamped with the clock's time at
 ///   the poll; a burst inside one cycle collapses to its final level, the window starts at the poll.
 public final class DebouncedInput {

@@ -124,12 +124,3 @@ func pollTimeout(until deadline: UInt64?) -> Int32 {
     if deadline <= now { return 0 }
     return Int32(min(UInt64(Int32.max), (deadline - now + 999_999) / 1_000_000))
 }
-
-/// `CLOCK_MONOTONIC` as a `MonotonicClock`: the rig's default clock.
-///
-/// (VigilCore's `SystemMonotonicClock` traps on its first call: its lazily initialised origin is
-/// read after `now`, so the first difference is negative. Reported; not used here until fixed.)
-public struct PosixMonotonicClock: MonotonicClock {
-    public init() {}
-    public func nowNanoseconds() -> UInt64 { monotonicNanoseconds() }
-}

@@ -66,7 +66,7 @@ public final class SimulatedModbusDevice: @unchecked Sendable {
     private var server: (any ModbusServerThread)?
 
     /// `clock` gives simulation time as `clock.now - epochNanoseconds` (the epoch defaults to now).
-    public init(config: DeviceConfig, model: PlantModel, clock: any MonotonicClock = PosixMonotonicClock(),
+    public init(config: DeviceConfig, model: PlantModel, clock: any MonotonicClock = SystemMonotonicClock(),
                 epochNanoseconds: UInt64? = nil) throws {
         self.config = config
         self.model = model

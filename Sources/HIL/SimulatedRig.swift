@@ -37,7 +37,7 @@ public final class SimulatedRig: @unchecked Sendable {
     ///   - seed: seeds the plant model's noise and the lines' fault generators.
     ///   - clock: simulation time; its current reading is t = 0.
     public init(plant: PlantConfig, ports: PortPlan = .ephemeral, pacing: VirtualSerialLine.Pacing? = .unpaced,
-                seed: UInt64 = 1, clock: any MonotonicClock = PosixMonotonicClock(), model: PlantModel? = nil) throws {
+                seed: UInt64 = 1, clock: any MonotonicClock = SystemMonotonicClock(), model: PlantModel? = nil) throws {
         original = plant
         let model = model ?? PlantModel(plant: plant, seed: seed)
         self.model = model

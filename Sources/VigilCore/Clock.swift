@@ -1,18 +1,23 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A monotonic clock in nanoseconds. Passed in everywhere time matters, so tests can drive it.
 public protocol MonotonicClock: Sendable {
     func nowNanoseconds() -> UInt64
 }
 
-/// The system's monotonic clock (`CLOCK_MONOTONIC` through the standard library's `SuspendingClock`),
-/// counted from the first time any instance is read in this process.
+/// The system's monotonic clock: `CLOCK_MONOTONIC` in nanoseconds since boot, the same scale
+/// as the kernel's GPIO edge-event timestamps and `clock_nanosleep` deadlines.
 public struct SystemMonotonicClock: MonotonicClock {
-    private static let origin = SuspendingClock.now
     public init() {}
+    @inline(__always)
     public func nowNanoseconds() -> UInt64 {
-        let origin = Self.origin // initialise the origin before reading the clock
-        let d = SuspendingClock.now - origin
-        let (seconds, attoseconds) = d.components
-        return UInt64(seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 }
 
