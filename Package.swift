@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C seams
@@ -41,11 +43,23 @@ let package = Package(
         // I/O
         .target(name: "Fieldbus", dependencies: ["VigilCore", "CModbus", "GPIODShim"]),
         .target(name: "HIL", dependencies: ["VigilCore", "Fieldbus", "CModbus", "HILShim"]),
+        // Control laws, interlocks and the safe-state decision: pure logic, deterministic.
+        .target(name: "Control", dependencies: ["VigilCore"]),
+        // SQLite (WAL) persistence: events, operator feedback, audit log, model registry.
+        .target(name: "Journal", dependencies: ["VigilCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The scan cycle: cycle thread, watchdog, safe state, systemd notify, wiring from config.
+        .target(name: "Runtime", dependencies: [
+            "VigilCore", "Fieldbus", "Control", "Journal", "CRuntime",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // prctl, sched_setaffinity, mlockall and CPU sets: variadic or macro-heavy C that Swift cannot call.
+        .target(name: "CRuntime"),
 
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus",
+                "VigilCore", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Control", "Journal", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -55,6 +69,9 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "VigilCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "FieldbusTests", dependencies: ["Fieldbus", "VigilCore", "HIL"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HILTests", dependencies: ["HIL", "Fieldbus", "Config", "VigilCore"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "VigilCore"]),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "VigilCore"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

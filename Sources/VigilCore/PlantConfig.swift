@@ -11,10 +11,14 @@ public struct PlantConfig: Sendable, Hashable {
     public var limits: [LimitConfig]
     /// Process signals of the simulated plant, referenced by points' `sim` blocks.
     public var simulationSignals: [NamedSignal]
+    /// How the scan cycle runs.
+    public var cycle: CycleConfig
+    /// Control laws, evaluated every cycle in this order.
+    public var controls: [ControlConfig]
 
     public init(name: String, board: String? = nil, devices: [DeviceConfig] = [], sensors: [SensorConfig] = [],
                 redundancyGroups: [RedundancyGroupConfig] = [], outputs: [OutputConfig] = [], limits: [LimitConfig] = [],
-                simulationSignals: [NamedSignal] = []) {
+                simulationSignals: [NamedSignal] = [], cycle: CycleConfig = CycleConfig(), controls: [ControlConfig] = []) {
         self.name = name
         self.board = board
         self.devices = devices
@@ -23,6 +27,8 @@ public struct PlantConfig: Sendable, Hashable {
         self.outputs = outputs
         self.limits = limits
         self.simulationSignals = simulationSignals
+        self.cycle = cycle
+        self.controls = controls
     }
 
     public func device(id: String) -> DeviceConfig? { devices.first { $0.id == id } }

@@ -1,0 +1,18 @@
+#ifndef VIGIL_RUNTIME_H
+#define VIGIL_RUNTIME_H
+#include <stdint.h>
+
+/// prctl(PR_SET_TIMERSLACK) for the calling thread. Returns 0 or -errno.
+int vigil_rt_set_timer_slack(unsigned long nanoseconds);
+/// Pins the calling thread to one CPU (sched_setaffinity). Returns 0 or -errno.
+int vigil_rt_pin_to_cpu(int cpu);
+/// SCHED_FIFO at `priority` for the calling thread (pthread_setschedparam). Returns 0 or -errno.
+int vigil_rt_set_fifo(int priority);
+/// mlockall(MCL_CURRENT | MCL_FUTURE). Returns 0 or -errno.
+int vigil_rt_lock_memory(void);
+/// Sleeps until an absolute CLOCK_MONOTONIC deadline (clock_nanosleep, TIMER_ABSTIME), restarting on EINTR.
+void vigil_rt_sleep_until(uint64_t deadline_ns);
+/// CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds.
+uint64_t vigil_rt_monotonic_ns(void);
+int64_t vigil_rt_realtime_ns(void);
+#endif

@@ -1,0 +1,46 @@
+#define _GNU_SOURCE
+#include "vigil_runtime.h"
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
+
+int vigil_rt_set_timer_slack(unsigned long nanoseconds) {
+    return prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0) == 0 ? 0 : -errno;
+}
+
+int vigil_rt_pin_to_cpu(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : -errno;
+}
+
+int vigil_rt_set_fifo(int priority) {
+    struct sched_param p = { .sched_priority = priority };
+    int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &p);
+    return rc == 0 ? 0 : -rc;
+}
+
+int vigil_rt_lock_memory(void) {
+    return mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? 0 : -errno;
+}
+
+void vigil_rt_sleep_until(uint64_t deadline_ns) {
+    struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000ull), .tv_nsec = (long)(deadline_ns % 1000000000ull) };
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {}
+}
+
+uint64_t vigil_rt_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int64_t vigil_rt_realtime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000ll + (int64_t)ts.tv_nsec;
+}

@@ -1,0 +1,3 @@
+import VigilCore
+import Control
+import Journal
