@@ -6,6 +6,7 @@ import Darwin
 import Foundation
 import CModbus
 import VigilCore
+import Fieldbus
 
 /// A server thread behind one or more simulated devices.
 protocol ModbusServerThread: AnyObject, Sendable {

@@ -27,50 +27,6 @@ public enum HILError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// A pthread that can be joined, so `stop()` returns only when the thread is gone.
-final class JoinableThread: @unchecked Sendable {
-    private var tid = pthread_t()
-    private var joined = false
-    private let lock = NSLock()
-
-    private final class Box {
-        let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
-    }
-
-    init(name: String, _ body: @escaping @Sendable () -> Void) throws {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        #if canImport(Glibc)
-        let rc = pthread_create(&tid, nil, { arg in
-            let box = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
-        #else
-        var t: pthread_t?
-        let rc = pthread_create(&t, nil, { arg in
-            let box = Unmanaged<Box>.fromOpaque(arg).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
-        if let t { tid = t }
-        #endif
-        guard rc == 0 else {
-            Unmanaged<Box>.fromOpaque(box).release()
-            throw HILError.system(call: "pthread_create", errno: rc, detail: name)
-        }
-    }
-
-    /// Waits for the thread to finish. Safe to call more than once.
-    func join() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !joined else { return }
-        joined = true
-        pthread_join(tid, nil)
-    }
-}
-
 /// A self-pipe: another thread writes a byte to wake a thread blocked in `poll`.
 final class WakePipe: @unchecked Sendable {
     let readFD: Int32

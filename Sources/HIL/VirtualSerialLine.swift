@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import VigilCore
+import Fieldbus
 import HILShim
 
 /// Which way bytes travel on a virtual serial line.

@@ -1,3 +1,0 @@
-import VigilCore
-import Control
-import Journal
