@@ -55,11 +55,14 @@ let package = Package(
         ]),
         // prctl, sched_setaffinity, mlockall and CPU sets: variadic or macro-heavy C that Swift cannot call.
         .target(name: "CRuntime"),
+        // Counts heap allocations per thread by interposing malloc; linked only into the vigil
+        // executable (for `vigil bench`) and the runtime tests, to prove the cycle allocates nothing.
+        .target(name: "CAllocCounter"),
 
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Control", "Journal", "Runtime",
+                "VigilCore", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Control", "Journal", "Runtime", "CAllocCounter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -71,7 +74,7 @@ let package = Package(
         .testTarget(name: "HILTests", dependencies: ["HIL", "Fieldbus", "Config", "VigilCore"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "VigilCore"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "VigilCore"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter"]),
     ],
     swiftLanguageModes: [.v6]
 )
