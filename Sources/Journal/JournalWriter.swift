@@ -83,7 +83,10 @@ public final class JournalWriter: @unchecked Sendable {
     }
 
     /// Drains the queue, commits everything, and returns once the writer thread has finished.
-    /// Throws the error of the final commit if it failed (those events are lost).
+    /// Call it after the producer has stopped pushing (services stop in reverse order: the cycle
+    /// first, then the journal); a producer still pushing flat out would keep the drain going.
+    /// Throws the error of the final commit if it failed (those events are lost). The thread holds
+    /// the writer alive until `stop()` returns.
     public func stop() throws(JournalError) {
         let wasRunning = state.withLock { state -> Bool in
             defer { if state.phase == .idle { state.phase = .stopped } }
