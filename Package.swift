@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "Control", dependencies: ["VigilCore"]),
         // SQLite (WAL) persistence: events, operator feedback, audit log, model registry.
         .target(name: "Journal", dependencies: ["VigilCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Crash-safety rig: records durably and prints `ACK` lines until killed (JournalTests kill -9 it).
+        .executableTarget(name: "journal-stress", dependencies: ["Journal", "VigilCore"]),
         // The scan cycle: cycle thread, watchdog, safe state, systemd notify, wiring from config.
         .target(name: "Runtime", dependencies: [
             "VigilCore", "Fieldbus", "Control", "Journal", "CRuntime",

@@ -1,2 +1,344 @@
-import VigilCore
 import GRDB
+import VigilCore
+
+/// The controller's durable record: events, operator feedback, the audit log and the model
+/// registry, in one SQLite database in WAL mode. One instance per database file; thread-safe.
+///
+/// Durability: every write goes through `DatabasePool.write`, one transaction per call, and the
+/// connection runs `PRAGMA synchronous = FULL`. In WAL mode that fsyncs the WAL at every commit,
+/// so a record whose write call has returned survives a process crash *and* a power cut. The
+/// cheaper `NORMAL` survives a process crash but may lose the last commits on power loss, which
+/// is not acceptable for operator feedback and the audit log: a console acknowledges a command
+/// only after `recordCommand` returns. Events come in batches from `JournalWriter`, so the fsync
+/// per commit costs one fsync per batch, not per event.
+///
+/// `DatabasePool` rather than `DatabaseQueue`: the console and the learner read while the writer
+/// thread writes, and WAL readers never wait for the writer.
+public final class Journal: Sendable {
+    /// The database file.
+    public let path: String
+    private let pool: DatabasePool
+
+    /// Opens the journal at `path`, creating it if needed, and brings its schema up to date.
+    public init(path: String) throws(JournalError) {
+        self.path = path
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        // Another process (a `vigil journal` query) may hold the write lock for a moment.
+        config.busyMode = .timeout(5)
+        config.label = "journal"
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw Self.openError(error, path: path)
+        }
+        let migrator = JournalSchema.migrator
+        do {
+            let superseded = try pool.read { db in try migrator.hasBeenSuperseded(db) }
+            if superseded {
+                let unknown = try pool.read { db in
+                    try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
+                }
+                throw JournalError.newerSchema(path: path, unknownMigrations: unknown)
+            }
+            try migrator.migrate(pool)
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            if case .corrupt = Self.openError(error, path: path) { throw Self.openError(error, path: path) }
+            throw .migrationFailed(path: path, message: Self.message(error))
+        }
+    }
+
+    // MARK: Durable writes (return only after commit)
+
+    /// Records operator feedback and returns its id once committed and fsynced. Acknowledge to
+    /// the operator only after this returns; if it throws, nothing was written.
+    @discardableResult
+    public func recordFeedback(_ feedback: OperatorFeedback) throws(JournalError) -> Int64 {
+        try write("record feedback") { db in
+            try db.execute(sql: """
+                INSERT INTO operator_feedback (wall_ns, operator, subject, event_id, verdict, class, action_rating, note)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [feedback.wallNanoseconds, feedback.operatorName, feedback.subject, feedback.eventID,
+                                 feedback.verdict.rawValue, feedback.correctedClass, feedback.actionRating?.rawValue,
+                                 feedback.note])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Records an operator command in the audit log and returns its id once committed and
+    /// fsynced. Acknowledge to the operator only after this returns.
+    @discardableResult
+    public func recordCommand(_ entry: AuditEntry) throws(JournalError) -> Int64 {
+        try write("record command") { db in
+            try db.execute(sql: "INSERT INTO audit_log (wall_ns, source, command, result) VALUES (?, ?, ?, ?)",
+                           arguments: [entry.wallNanoseconds, entry.source, entry.command, entry.result])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Registers a model version once committed and fsynced. If `model.deployed` is true, every
+    /// other version is marked not deployed in the same transaction.
+    public func registerModel(_ model: ModelVersion) throws(JournalError) {
+        let inserted = try write("register model \(model.version)") { db -> Bool in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM model_version WHERE version = ?", arguments: [model.version]) ?? false {
+                return false
+            }
+            if model.deployed { try db.execute(sql: "UPDATE model_version SET deployed = 0 WHERE deployed = 1") }
+            try db.execute(sql: """
+                INSERT INTO model_version (version, parent_version, created_wall_ns, file_path, sha256,
+                                           training_summary, validation_json, deployed, note)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [model.version, model.parentVersion, model.createdWallNanoseconds, model.filePath,
+                                 model.sha256, model.trainingSummary, model.validationJSON, model.deployed, model.note])
+            return true
+        }
+        if !inserted { throw .duplicateModelVersion(path: path, version: model.version) }
+    }
+
+    /// Marks `version` as the one deployed model (deploy or roll back), durably.
+    public func markDeployed(version: Int) throws(JournalError) {
+        let found = try write("deploy model \(version)") { db -> Bool in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM model_version WHERE version = ?", arguments: [version]) ?? false
+            else { return false }
+            try db.execute(sql: "UPDATE model_version SET deployed = 0 WHERE deployed = 1")
+            try db.execute(sql: "UPDATE model_version SET deployed = 1 WHERE version = ?", arguments: [version])
+            return true
+        }
+        if !found { throw .unknownModelVersion(path: path, version: version) }
+    }
+
+    // MARK: Events (written by JournalWriter)
+
+    /// Appends a batch of events and adds `droppedDelta` to the persistent drop counters, in one
+    /// transaction. `subjectNames` resolves each event's `subject` index.
+    public func appendEvents(_ events: some Collection<ControllerEvent>, subjectNames: [String],
+                             droppedDelta: [EventSeverity: Int] = [:]) throws(JournalError) {
+        if events.isEmpty && droppedDelta.values.allSatisfy({ $0 == 0 }) { return }
+        try write("append \(events.count) events") { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO event (wall_ns, mono_ns, kind, severity, subject, code, value, value2, detail)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for event in events {
+                try insert.execute(arguments: [
+                    event.wallNanoseconds, Int64(bitPattern: event.monotonicNanoseconds), event.kind.journalName,
+                    Int(event.severity.rawValue), Self.subjectName(event.subject, in: subjectNames), Int(event.code),
+                    event.value, event.value2, Self.detail(for: event),
+                ])
+            }
+            for (severity, count) in droppedDelta where count != 0 {
+                try Self.addToStat(db, name: "dropped.\(severity.journalName)", delta: count)
+            }
+        }
+    }
+
+    /// Deletes the oldest events until at most `policy.maxEvents` remain, in batches of
+    /// `policy.pruneBatch` rows per transaction, at most `policy.maxBatchesPerPrune` batches.
+    /// Returns how many rows were deleted. See `RetentionPolicy` for what is kept longest.
+    @discardableResult
+    public func prune(_ policy: RetentionPolicy) throws(JournalError) -> Int {
+        var deleted = 0
+        for _ in 0..<policy.maxBatchesPerPrune {
+            let n = try write("prune events") { db -> Int in
+                let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event") ?? 0
+                let excess = count - policy.maxEvents
+                guard excess > 0 else { return 0 }
+                let limit = min(excess, policy.pruneBatch)
+                for ceiling in [EventSeverity.alarm, .safety] {
+                    try db.execute(sql: """
+                        DELETE FROM event WHERE id IN (
+                            SELECT id FROM event
+                            WHERE severity < ?
+                              AND id NOT IN (SELECT event_id FROM operator_feedback WHERE event_id IS NOT NULL)
+                            ORDER BY id LIMIT ?)
+                        """, arguments: [Int(ceiling.rawValue), limit])
+                    if db.changesCount > 0 { return db.changesCount }
+                }
+                return 0
+            }
+            if n == 0 { break }
+            deleted += n
+        }
+        return deleted
+    }
+
+    // MARK: Queries
+
+    /// The most recent events first, at least `minSeverity`, optionally only the given kinds.
+    public func recentEvents(limit: Int = 100, minSeverity: EventSeverity = .debug,
+                             kinds: Set<EventKind>? = nil) throws(JournalError) -> [StoredEvent] {
+        var sql = "SELECT * FROM event WHERE severity >= ?"
+        var arguments: StatementArguments = [Int(minSeverity.rawValue)]
+        if let kinds {
+            if kinds.isEmpty { return [] }
+            sql += " AND kind IN (\(Array(repeating: "?", count: kinds.count).joined(separator: ", ")))"
+            arguments += StatementArguments(kinds.map(\.journalName).sorted())
+        }
+        sql += " ORDER BY id DESC LIMIT ?"
+        arguments += [limit]
+        return try read("query events") { [sql, arguments] db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.storedEvent)
+        }
+    }
+
+    /// Operator feedback, newest first.
+    public func feedback(limit: Int = 100) throws(JournalError) -> [JournalRecord<OperatorFeedback>] {
+        try read("query feedback") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM operator_feedback ORDER BY id DESC LIMIT ?", arguments: [limit])
+                .map { row in
+                    JournalRecord(id: row["id"], value: OperatorFeedback(
+                        wallNanoseconds: row["wall_ns"], operatorName: row["operator"], subject: row["subject"],
+                        eventID: row["event_id"], verdict: FeedbackVerdict(rawValue: row["verdict"]) ?? .confirmed,
+                        correctedClass: row["class"],
+                        actionRating: (row["action_rating"] as String?).flatMap(ActionRating.init(rawValue:)),
+                        note: row["note"]))
+                }
+        }
+    }
+
+    /// The audit log, newest first.
+    public func auditLog(limit: Int = 100) throws(JournalError) -> [JournalRecord<AuditEntry>] {
+        try read("query audit log") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [limit])
+                .map { row in
+                    JournalRecord(id: row["id"], value: AuditEntry(
+                        wallNanoseconds: row["wall_ns"], source: row["source"], command: row["command"],
+                        result: row["result"]))
+                }
+        }
+    }
+
+    /// Every registered model, newest version first.
+    public func modelHistory() throws(JournalError) -> [ModelVersion] {
+        try read("query models") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM model_version ORDER BY version DESC").map(Self.modelVersion)
+        }
+    }
+
+    /// The deployed model, if any.
+    public func deployedModel() throws(JournalError) -> ModelVersion? {
+        try read("query deployed model") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM model_version WHERE deployed = 1").map(Self.modelVersion)
+        }
+    }
+
+    /// Row counts per table and events per severity.
+    public func counts() throws(JournalError) -> JournalCounts {
+        try read("count rows") { db in
+            var bySeverity: [EventSeverity: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT severity, COUNT(*) AS n FROM event GROUP BY severity") {
+                if let severity = EventSeverity(rawValue: UInt8(clamping: row["severity"] as Int)) {
+                    bySeverity[severity] = row["n"]
+                }
+            }
+            return JournalCounts(
+                events: bySeverity.values.reduce(0, +),
+                eventsBySeverity: bySeverity,
+                feedback: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM operator_feedback") ?? 0,
+                auditEntries: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_log") ?? 0,
+                models: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM model_version") ?? 0)
+        }
+    }
+
+    /// Events the queue dropped, per severity, summed over every run that used this journal.
+    public func droppedEventCounts() throws(JournalError) -> [EventSeverity: Int] {
+        try read("query drop counters") { db in
+            var result: [EventSeverity: Int] = [:]
+            for severity in EventSeverity.allCases {
+                let value = try Int.fetchOne(db, sql: "SELECT value FROM journal_stats WHERE name = ?",
+                                             arguments: ["dropped.\(severity.journalName)"])
+                result[severity] = value ?? 0
+            }
+            return result
+        }
+    }
+
+    /// True if `PRAGMA integrity_check` reports "ok". False on any damage or error.
+    public func integrityCheck() -> Bool {
+        let result = try? pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        return result == ["ok"]
+    }
+
+    /// The names of the applied migrations, in order.
+    public func appliedMigrations() throws(JournalError) -> [String] {
+        try read("query migrations") { db in try JournalSchema.migrator.appliedMigrations(db) }
+    }
+
+    // MARK: Internals
+
+    private func write<T>(_ operation: @autoclosure () -> String, _ body: (Database) throws -> T) throws(JournalError) -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            if case .corrupt = Self.openError(error, path: path) { throw Self.openError(error, path: path) }
+            throw .writeFailed(path: path, operation: operation(), message: Self.message(error))
+        }
+    }
+
+    private func read<T>(_ operation: @autoclosure () -> String, _ body: (Database) throws -> T) throws(JournalError) -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            if case .corrupt = Self.openError(error, path: path) { throw Self.openError(error, path: path) }
+            throw .readFailed(path: path, operation: operation(), message: Self.message(error))
+        }
+    }
+
+    private static func openError(_ error: any Error, path: String) -> JournalError {
+        if let error = error as? DatabaseError,
+           error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT {
+            return .corrupt(path: path, message: message(error))
+        }
+        return .cannotOpen(path: path, message: message(error))
+    }
+
+    private static func message(_ error: any Error) -> String {
+        if let error = error as? DatabaseError {
+            return "\(error.message ?? "SQLite error") (\(error.resultCode))"
+        }
+        return String(describing: error)
+    }
+
+    private static func addToStat(_ db: Database, name: String, delta: Int) throws {
+        try db.execute(sql: """
+            INSERT INTO journal_stats (name, value) VALUES (?, ?)
+            ON CONFLICT(name) DO UPDATE SET value = value + excluded.value
+            """, arguments: [name, delta])
+    }
+
+    static func subjectName(_ index: Int32, in names: [String]) -> String? {
+        if index < 0 { return nil }
+        return Int(index) < names.count ? names[Int(index)] : "#\(index)"
+    }
+
+    static func detail(for event: ControllerEvent) -> String? {
+        switch event.kind {
+        case .safeStateEntered, .safeStateLeft:
+            return SafeStateReason(rawValue: event.code)?.description
+        default:
+            return nil
+        }
+    }
+
+    private static func storedEvent(_ row: Row) -> StoredEvent {
+        StoredEvent(
+            id: row["id"], kindName: row["kind"],
+            severity: EventSeverity(rawValue: UInt8(clamping: row["severity"] as Int)) ?? .safety,
+            wallNanoseconds: row["wall_ns"], monotonicNanoseconds: UInt64(bitPattern: row["mono_ns"] as Int64),
+            subject: row["subject"], code: Int32(truncatingIfNeeded: row["code"] as Int64),
+            value: row["value"] ?? .nan, value2: row["value2"] ?? .nan, detail: row["detail"])
+    }
+
+    private static func modelVersion(_ row: Row) -> ModelVersion {
+        ModelVersion(
+            version: row["version"], parentVersion: row["parent_version"], createdWallNanoseconds: row["created_wall_ns"],
+            filePath: row["file_path"], sha256: row["sha256"], trainingSummary: row["training_summary"],
+            validationJSON: row["validation_json"], deployed: row["deployed"], note: row["note"])
+    }
+}

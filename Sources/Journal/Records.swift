@@ -1,0 +1,153 @@
+import VigilCore
+
+/// A row read back from the journal: the database id and the value.
+public struct JournalRecord<Value: Sendable & Hashable>: Sendable, Hashable {
+    public var id: Int64
+    public var value: Value
+    public init(id: Int64, value: Value) {
+        self.id = id
+        self.value = value
+    }
+}
+
+/// An event as stored: the queue's `ControllerEvent` with its subject resolved to a name.
+public struct StoredEvent: Sendable, Hashable {
+    public var id: Int64
+    /// The `EventKind` case name; kept as text so a journal written by a newer build still reads.
+    public var kindName: String
+    public var severity: EventSeverity
+    public var wallNanoseconds: Int64
+    public var monotonicNanoseconds: UInt64
+    /// The subject's name, or nil when the event had none.
+    public var subject: String?
+    public var code: Int32
+    public var value: Double
+    public var value2: Double
+    public var detail: String?
+
+    /// The kind, or nil if this build does not know the stored name.
+    public var kind: EventKind? { EventKind.byName[kindName] }
+}
+
+extension EventKind {
+    /// The name stored in the journal: the case name.
+    public var journalName: String { String(describing: self) }
+
+    static let byName: [String: EventKind] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.journalName, $0) })
+}
+
+extension EventSeverity {
+    public var journalName: String { String(describing: self) }
+}
+
+/// The operator's verdict on a diagnosis.
+public enum FeedbackVerdict: String, Sendable, Hashable, CaseIterable {
+    case confirmed, falseAlarm, correctedClass
+}
+
+/// The operator's rating of the action Vigil took.
+public enum ActionRating: String, Sendable, Hashable, CaseIterable {
+    case good, bad
+}
+
+/// One piece of operator feedback: what the learner trains on.
+public struct OperatorFeedback: Sendable, Hashable {
+    public var wallNanoseconds: Int64
+    public var operatorName: String
+    /// The sensor, output or device the feedback is about.
+    public var subject: String
+    /// The journal event the operator judged, if any.
+    public var eventID: Int64?
+    public var verdict: FeedbackVerdict
+    /// With `.correctedClass`: the class the operator says is right.
+    public var correctedClass: String?
+    public var actionRating: ActionRating?
+    public var note: String
+
+    public init(wallNanoseconds: Int64, operatorName: String, subject: String, eventID: Int64? = nil,
+                verdict: FeedbackVerdict, correctedClass: String? = nil, actionRating: ActionRating? = nil,
+                note: String = "") {
+        self.wallNanoseconds = wallNanoseconds
+        self.operatorName = operatorName
+        self.subject = subject
+        self.eventID = eventID
+        self.verdict = verdict
+        self.correctedClass = correctedClass
+        self.actionRating = actionRating
+        self.note = note
+    }
+}
+
+/// One operator command and what came of it.
+public struct AuditEntry: Sendable, Hashable {
+    public var wallNanoseconds: Int64
+    /// Who or where the command came from, e.g. `console:/dev/ttyS0`.
+    public var source: String
+    public var command: String
+    public var result: String
+
+    public init(wallNanoseconds: Int64, source: String, command: String, result: String) {
+        self.wallNanoseconds = wallNanoseconds
+        self.source = source
+        self.command = command
+        self.result = result
+    }
+}
+
+/// One policy model in the registry.
+public struct ModelVersion: Sendable, Hashable {
+    public var version: Int
+    public var parentVersion: Int?
+    public var createdWallNanoseconds: Int64
+    public var filePath: String
+    /// Hex SHA-256 of the model file.
+    public var sha256: String
+    public var trainingSummary: String
+    /// Validation figures as a JSON document.
+    public var validationJSON: String
+    public var deployed: Bool
+    public var note: String
+
+    public init(version: Int, parentVersion: Int?, createdWallNanoseconds: Int64, filePath: String, sha256: String,
+                trainingSummary: String = "", validationJSON: String = "{}", deployed: Bool = false, note: String = "") {
+        self.version = version
+        self.parentVersion = parentVersion
+        self.createdWallNanoseconds = createdWallNanoseconds
+        self.filePath = filePath
+        self.sha256 = sha256
+        self.trainingSummary = trainingSummary
+        self.validationJSON = validationJSON
+        self.deployed = deployed
+        self.note = note
+    }
+}
+
+/// How many rows each table holds.
+public struct JournalCounts: Sendable, Hashable {
+    public var events: Int
+    public var eventsBySeverity: [EventSeverity: Int]
+    public var feedback: Int
+    public var auditEntries: Int
+    public var models: Int
+}
+
+/// How large the event table may grow, and what goes first when it is too large.
+///
+/// Oldest events below `alarm` go first. Alarm events go only if the table is still above the cap
+/// with nothing below alarm left. Safety events are never pruned: they are few (state changes,
+/// not samples), and losing the record of a safe-state entry is worse than exceeding the cap.
+/// Events that operator feedback refers to are kept too: the learner needs them.
+public struct RetentionPolicy: Sendable, Hashable {
+    public var maxEvents: Int
+    /// Rows deleted per transaction, so a prune never holds the write lock for long.
+    public var pruneBatch: Int
+    /// Transactions per prune call; the writer prunes a little after every flush.
+    public var maxBatchesPerPrune: Int
+
+    public init(maxEvents: Int = 200_000, pruneBatch: Int = 2_000, maxBatchesPerPrune: Int = 4) {
+        precondition(maxEvents >= 0 && pruneBatch > 0 && maxBatchesPerPrune > 0)
+        self.maxEvents = maxEvents
+        self.pruneBatch = pruneBatch
+        self.maxBatchesPerPrune = maxBatchesPerPrune
+    }
+}
