@@ -54,6 +54,8 @@ public final class JournalWriter: @unchecked Sendable {
     public let queue: EventQueue
     public let subjectNames: [String]
     public let configuration: Configuration
+    /// Called on the writer thread with each batch just committed (e.g. to log it); nil for none.
+    public let onCommit: (@Sendable ([ControllerEvent]) -> Void)?
 
     private let state = Mutex(State())
     private let stopRequested = Atomic<Bool>(false)
@@ -62,7 +64,9 @@ public final class JournalWriter: @unchecked Sendable {
     private let clock = SystemMonotonicClock()
 
     /// A writer for `queue` into `journal`; `subjectNames[i]` names the subject index `i`.
-    public init(journal: Journal, queue: EventQueue, subjectNames: [String], configuration: Configuration = Configuration()) {
+    public init(journal: Journal, queue: EventQueue, subjectNames: [String], configuration: Configuration = Configuration(),
+                onCommit: (@Sendable ([ControllerEvent]) -> Void)? = nil) {
+        self.onCommit = onCommit
         self.journal = journal
         self.queue = queue
         self.subjectNames = subjectNames
@@ -132,6 +136,7 @@ public final class JournalWriter: @unchecked Sendable {
                 let delta = Dictionary(uniqueKeysWithValues: drops.map { ($0.key, $0.value - recordedDrops[$0.key, default: 0]) })
                 do {
                     try journal.appendEvents(pending, subjectNames: subjectNames, droppedDelta: delta)
+                    onCommit?(pending)
                     eventCount += pending.count
                     let written = pending.count
                     pending.removeAll(keepingCapacity: true)
