@@ -29,7 +29,8 @@ public enum ControlPlanError: Error, Sendable, Hashable {
 ///   primary's (bad) reading. The self-healing monitor will replace this selection.
 /// - The plant starts in safe state (`.startup`) and leaves it at the end of the first good cycle: every
 ///   interlock subject and every control input good. The runtime may also `leave(.startup)` itself.
-/// - Laws always run (their state follows the plant even in safe state); `SafeStateManager` decides last.
+/// - Laws always run (their state follows the plant even in safe state); `SafeStateManager` decides last. A PID
+///   loop whose output was overridden tracks the value written, so it resumes from it without a jump.
 /// - `step` does not allocate.
 public struct ControlPlan: Sendable {
     public let sensorIDs: [String]
@@ -58,6 +59,8 @@ public struct ControlPlan: Sendable {
     /// Per output: an operator's or learned value (NaN = none). Goes through the safe-state decision like any request.
     private var operatorValues: [Double]
     private var holding: [Bool]
+    /// Per control: what its law computed this step (to see whether the output was overridden).
+    private var lawValues: [Double]
     /// Subject indices that must be good for a cycle to count as good (interlock subjects and control inputs).
     private let requiredSubjects: [Int]
 
@@ -142,6 +145,7 @@ public struct ControlPlan: Sendable {
         requested = Array(repeating: .nan, count: outputIDs.count)
         operatorValues = Array(repeating: .nan, count: outputIDs.count)
         holding = Array(repeating: false, count: laws.count)
+        lawValues = Array(repeating: .nan, count: laws.count)
         // Every limit, every plant-wide reason and every control can change at most once per step.
         transitions = TransitionBuffer(capacity: rules.count + SafeStateReason.allCases.count + laws.count + 1)
     }
@@ -188,6 +192,7 @@ public struct ControlPlan: Sendable {
                 transitions.append(ControlTransition(kind: isHolding ? .controlHolding : .controlResumed,
                                                      subject: Int32(c), value: reading.value))
             }
+            lawValues[c] = value
             let o = controlOutput[c]
             if requested[o].isNaN { requested[o] = value }
         }
@@ -195,6 +200,14 @@ public struct ControlPlan: Sendable {
         subjects.withUnsafeBufferPointer { interlocks.evaluate($0, transitions: &transitions) }
         requested.withUnsafeBufferPointer {
             safeState.resolve(requested: $0, interlocks: interlocks, into: &outputs, transitions: &transitions)
+        }
+        // A PID whose output was overridden (interlock, safe state, operator) continues from what was written,
+        // so it does not wind up and jump when the override ends.
+        for c in laws.indices {
+            let o = controlOutput[c]
+            guard o < outputs.count, outputs[o] != lawValues[c], case .pid(var pid) = laws[c] else { continue }
+            pid.track(appliedOutput: outputs[o])
+            laws[c] = .pid(pid)
         }
         if cycleIsGood && safeState.reasons.contains(.startup) {
             safeState.leave(.startup)

@@ -29,6 +29,9 @@ public struct PIDController: Sendable, Hashable {
 
     private var lastMeasurement: Double
     private var hasLastMeasurement: Bool
+    /// P and D of the last step, so `track` can set the integral that reproduces an applied output.
+    private var lastP: Double = 0
+    private var lastD: Double = 0
 
     /// Starts at `initialOutput` (clamped); the first good input continues from it without a jump.
     public init(law: PIDLaw, mode: ControlMode = .auto, initialOutput: Double) {
@@ -86,7 +89,9 @@ public struct PIDController: Sendable, Hashable {
             saturation = 0
             if usable {
                 let dt = dtSeconds > 0 && dtSeconds.isFinite ? dtSeconds : 0
-                integral = output - proportional(reading.value) - derivative(reading.value, dtSeconds: dt)
+                lastP = proportional(reading.value)
+                lastD = derivative(reading.value, dtSeconds: dt)
+                integral = output - lastP - lastD
                 remember(reading.value)
             } else {
                 hasLastMeasurement = false
@@ -106,6 +111,8 @@ public struct PIDController: Sendable, Hashable {
             integral = output - p
         }
         remember(measurement)
+        lastP = p
+        lastD = d
 
         // Conditional integration: the integral moves toward a limit only until the output reaches it,
         // never beyond (and is not pulled back if P or D alone already pushed the output past it).
@@ -127,6 +134,17 @@ public struct PIDController: Sendable, Hashable {
             saturation = 0
         }
         return output
+    }
+
+    /// Something downstream (an interlock, safe state, an operator's value) wrote `appliedOutput` instead of this
+    /// loop's output: continue from it on the next step rather than winding up against an output it does not drive.
+    public mutating func track(appliedOutput: Double) {
+        guard mode == .auto, appliedOutput.isFinite else { return }
+        let applied = PIDController.clamp(appliedOutput, law)
+        guard applied != output else { return }
+        output = applied
+        integral = applied - lastP - lastD
+        saturation = 0
     }
 
     private func proportional(_ measurement: Double) -> Double {
