@@ -10,6 +10,8 @@ struct DecodedPlant {
     var groups: [(RedundancyGroupConfig, path: String)] = []
     var outputs: [(OutputConfig, path: String)] = []
     var limits: [(LimitConfig, path: String)] = []
+    var cycle = CycleConfig()
+    var controls: [(ControlConfig, path: String)] = []
     /// Ids of elements that exist in the file but failed to decode (`device:x`, `point:dev/x`,
     /// `sensor:x`, `output:x`, `signal:x`): references to them are not reported again.
     var broken: Set<String> = []
@@ -25,6 +27,6 @@ struct DecodedPlant {
         guard let name else { return nil }
         return PlantConfig(name: name, board: board, devices: devices.map(\.0), sensors: sensors.map(\.0),
                            redundancyGroups: groups.map(\.0), outputs: outputs.map(\.0), limits: limits.map(\.0),
-                           simulationSignals: signals.map(\.0))
+                           simulationSignals: signals.map(\.0), cycle: cycle, controls: controls.map(\.0))
     }
 }

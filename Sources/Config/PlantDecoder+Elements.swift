@@ -88,7 +88,7 @@ extension PlantDecoder {
         let id = map.string("id", required: true, expected: "the output's id")
         plant.declare("output", id, at: path.key("id"))
         let target = decodeTarget(map)
-        let safe = map.double("safe", required: true, expected: "the value written when the plant is unsafe")
+        let safe = map.double("safe", required: true, expected: "a safe value, written when the plant is unsafe (never defaulted)")
         let initial = map.double("initial")
         guard let id else { return }
         guard let target, let safe else {

@@ -4,7 +4,8 @@ import Yams
 /// Turns a plant document into a `DecodedPlant`, reporting every local problem (types, ranges,
 /// unknown and missing keys) to the sink. Cross-references are checked by `PlantValidator`.
 enum PlantDecoder {
-    static let topKeys = ["name", "board", "simulation", "devices", "sensors", "redundancy_groups", "outputs", "limits"]
+    static let topKeys = ["name", "board", "cycle", "simulation", "devices", "sensors", "redundancy_groups", "outputs", "limits",
+                          "controls"]
     static let deviceKeys = ["id", "transport", "unit_id", "response_timeout_ms", "byte_timeout_ms", "poll_interval_ms",
                              "max_gap_registers", "max_gap_bits", "max_registers_per_read", "max_bits_per_read", "points"]
     static let tcpKeys = ["host", "port"]
@@ -16,6 +17,9 @@ enum PlantDecoder {
         guard let top = MappingReader(root, path: "", allowed: topKeys, sink: sink) else { return plant }
         plant.name = top.string("name", required: true, expected: "the plant's name")
         plant.board = top.string("board", expected: "a board file path, relative to this file")
+        if top.has("cycle") {
+            plant.cycle = decodeCycle(top.node("cycle", expected: ""), path: "cycle", sink: sink)
+        }
         if top.has("simulation"),
            let sim = MappingReader(top.node("simulation", expected: ""), path: "simulation", allowed: ["signals"], sink: sink) {
             for item in sim.list("signals", expected: "a list of named signals") ?? [] {
@@ -36,6 +40,9 @@ enum PlantDecoder {
         }
         for item in top.list("limits", expected: "a list of limits") ?? [] {
             decodeLimit(item.node, path: item.path, sink: sink, into: &plant)
+        }
+        for item in top.list("controls", expected: "a list of controls") ?? [] {
+            decodeControl(item.node, path: item.path, sink: sink, into: &plant)
         }
         return plant
     }

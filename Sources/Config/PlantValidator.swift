@@ -17,13 +17,14 @@ struct PlantValidator {
         checkGroups()
         checkOutputs()
         checkLimits()
+        checkControls()
         checkGPIOLines()
     }
 
     /// Limits name either a sensor or a group as their subject, so the two share the `sensor` namespace.
     private func checkIDs() {
         let names = ["signal": "signal name", "device": "device id", "sensor": "sensor or redundancy group id",
-                     "output": "output id", "limit": "limit id"]
+                     "output": "output id", "limit": "limit id", "control": "control id"]
         for (namespace, entries) in plant.declared.sorted(by: { $0.key < $1.key }) {
             let what = names[namespace] ?? "point id within \(deviceName(path: String(namespace.dropFirst("point:".count))))"
             checkUnique(entries.map { ($0.id, $0.path) }, what: what, sink: sink)
@@ -248,6 +249,30 @@ struct PlantValidator {
             for (i, output) in limit.safeOutputs.enumerated()
             where !outputs.contains(output) && !plant.broken.contains("output:" + output) {
                 sink.report(.unresolvedReference, path.key("safe_outputs").index(i), found: quoted(output), expected: "an output id")
+            }
+        }
+    }
+
+    /// A control reads a sensor or group that exists and drives an output no other control drives.
+    private func checkControls() {
+        let subjects = Set(plant.sensors.map(\.0.id) + plant.groups.map(\.0.id))
+        let outputs = Set(plant.outputs.map(\.0.id))
+        var driver: [String: (id: String, path: String)] = [:]
+        for (control, path) in plant.controls {
+            if !subjects.contains(control.input), !plant.broken.contains("sensor:" + control.input) {
+                sink.report(.unresolvedReference, path.key("input"), found: quoted(control.input),
+                            expected: "a sensor or redundancy group id (no sensor or group \(quoted(control.input)) is defined)")
+            }
+            guard outputs.contains(control.output) || plant.broken.contains("output:" + control.output) else {
+                sink.report(.unresolvedReference, path.key("output"), found: quoted(control.output), expected: "an output id")
+                continue
+            }
+            if let first = driver[control.output] {
+                sink.report(.duplicate, path.key("output"),
+                            found: "output \(quoted(control.output)) already driven by control \(quoted(first.id)) (at \(sink.position(of: first.path)))",
+                            expected: "one control per output")
+            } else {
+                driver[control.output] = (control.id, path.key("output"))
             }
         }
     }
