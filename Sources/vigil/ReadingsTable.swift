@@ -63,10 +63,4 @@ struct ReadingsTable {
         if point.scale == 1 && point.offset == 0 { return String(format: "%.0f", value) }
         return String(format: "%.3f", value)
     }
-
-    private func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
-        if s.count >= width { return s + " " }
-        let fill = String(repeating: " ", count: width - s.count)
-        return right ? fill + s : s + fill
-    }
 }

@@ -6,6 +6,8 @@ struct Vigil: ParsableCommand {
         commandName: "vigil",
         abstract: "Vigil: a self-healing edge controller for Modbus and GPIO plants.",
         subcommands: [
+            DemoCommand.self,
+            RunCommand.self,
             PollCommand.self,
             SimCommand.self,
             ConfigCommand.self,

@@ -1,0 +1,157 @@
+import Logging
+import Synchronization
+import VigilCore
+import Fieldbus
+import Control
+import Journal
+import CRuntime
+
+/// Why the controller refuses to start.
+public enum ControllerError: Error, Sendable, CustomStringConvertible {
+    case periodTooShort(microseconds: Int)
+    case control(ControlPlanError)
+    case modbus(ModbusError)
+    case gpio(GPIOError)
+    case thread(ThreadStartError)
+    case journal(JournalError)
+
+    public var description: String {
+        switch self {
+        case .periodTooShort(let us): return "cycle period \(Double(us) / 1000) ms is below 1 ms: the cycle cannot run faster than 1 ms"
+        case .control(let e): return "control configuration: \(e)"
+        case .modbus(let e): return "Modbus: \(e)"
+        case .gpio(let e): return "GPIO: \(e)"
+        case .thread(let e): return "\(e)"
+        case .journal(let e): return "journal: \(e)"
+        }
+    }
+}
+
+/// The running controller: bus scanners, the scan cycle, the watchdog and the journal writer,
+/// started in that order and stopped in reverse, with outputs in safe state first.
+public final class Controller: @unchecked Sendable {
+    public let plant: PlantConfig
+    private let scanners: [BusScanner]
+    private let cycle: ScanCycle
+    private let outputBoard: OutputBoard
+    private let commands = CommandQueue()
+    private let queue: EventQueue
+    private let writer: JournalWriter
+    public let journal: Journal
+    private let notifier: SystemdNotifier?
+    private let logger: Logger
+    private let limitIDs: [String]
+    private let started = Atomic<Bool>(false)
+
+    /// Builds everything from a plant; opens nothing that must be closed until `start()`.
+    /// - Parameters:
+    ///   - gpio: the plant's GPIO sensors and outputs on a board (nil when it has none).
+    ///   - minimumPeriodMicroseconds: the config checker refuses periods below 1 ms; tests may go lower.
+    public init(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, journal: Journal, logger: Logger,
+                notifier: SystemdNotifier? = SystemdNotifier(), seed: UInt64 = 1,
+                minimumPeriodMicroseconds: Int = 1000) throws(ControllerError) {
+        guard plant.cycle.periodMicroseconds >= minimumPeriodMicroseconds else {
+            throw .periodTooShort(microseconds: plant.cycle.periodMicroseconds)
+        }
+        self.plant = plant
+        self.journal = journal
+        self.logger = logger
+        self.notifier = notifier
+        let plan: ControlPlan
+        do { plan = try ControlPlan(plant: plant) } catch { throw .control(error) }
+        limitIDs = plan.limitIDs
+        outputBoard = OutputBoard(outputs: plant.outputs)
+
+        // One scanner per link: a TCP device, or a serial line shared by its units.
+        let modbus: ModbusPlant
+        do { modbus = try ModbusPlant(config: plant, board: board, clock: SystemMonotonicClock(), seed: seed) } catch { throw .modbus(error) }
+        var groups: [(link: ModbusLink, pollers: [DevicePoller])] = []
+        for poller in modbus.pollers {
+            if let g = groups.firstIndex(where: { $0.link === poller.link }) { groups[g].pollers.append(poller) } else { groups.append((poller.link, [poller])) }
+        }
+        let epoch = vigil_rt_monotonic_ns()
+        let period = UInt64(plant.cycle.periodMicroseconds) * 1000
+        let commandBoard = outputBoard
+        scanners = groups.map { group in
+            var targets: [BusScanner.OutputTarget] = []
+            for (o, output) in plant.outputs.enumerated() {
+                guard case .point(let device, let point) = output.target,
+                      let p = group.pollers.firstIndex(where: { $0.device.id == device }),
+                      let index = group.pollers[p].device.points.firstIndex(where: { $0.id == point }) else { continue }
+                targets.append(.init(outputIndex: o, pollerIndex: p, pointIndex: index))
+            }
+            return BusScanner(name: group.pollers.map(\.device.id).joined(separator: "+"), pollers: group.pollers, outputs: targets,
+                              board: commandBoard, basePeriodNanoseconds: period, epochNanoseconds: epoch)
+        }
+
+        // Subject names for the journal: limits, controls, devices, sensors, outputs.
+        let names = plan.limitIDs + plan.controlIDs + plant.devices.map(\.id) + plant.sensors.map(\.id) + plant.outputs.map(\.id)
+        queue = EventQueue(capacity: 4096, safetyCapacity: 1024)
+        writer = JournalWriter(journal: journal, queue: queue, subjectNames: names)
+        let queue = self.queue
+        cycle = ScanCycle(plant: plant, board: board, scanners: scanners, gpio: gpio, outputs: outputBoard, plan: plan,
+                          commands: commands, notifier: notifier,
+                          limitSubjectBase: 0, controlSubjectBase: Int32(plan.limitIDs.count),
+                          emit: { event in _ = queue.push(event) })
+    }
+
+    /// Starts the journal writer, the bus scanners, then the cycle and its watchdog. Outputs stay
+    /// at their safe values until the first good cycle.
+    public func start() throws(ControllerError) {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        writer.start()
+        do {
+            for s in scanners { try s.start() }
+            try cycle.start()
+        } catch {
+            throw .thread(error)
+        }
+        logger.info("cycle started", metadata: ["period_ms": "\(Double(cycle.periodNanoseconds) / 1e6)",
+                                                 "devices": "\(plant.devices.count)", "bus_threads": "\(scanners.count)"])
+    }
+
+    /// Waits (polling a flag, off the cycle thread) until the first good cycle, then logs the
+    /// real-time warnings and tells systemd `READY=1`. Returns false on timeout.
+    public func waitUntilReady(timeoutNanoseconds: UInt64) -> Bool {
+        let deadline = vigil_rt_monotonic_ns() &+ timeoutNanoseconds
+        while !cycle.hasHadGoodCycle {
+            if vigil_rt_monotonic_ns() >= deadline { return false }
+            vigil_rt_sleep_until(vigil_rt_monotonic_ns() &+ 2_000_000)
+        }
+        for warning in cycle.realtimeWarnings { logger.warning("real-time: \(warning)") }
+        notifier?.notify("READY=1")
+        logger.info("first good cycle: outputs released from start-up safe state")
+        return true
+    }
+
+    /// Orderly shutdown: the cycle's last pass commands every output safe, the bus threads write
+    /// those values and stop, the journal writer drains and commits.
+    public func stop() {
+        guard started.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        notifier?.notify("STOPPING=1")
+        cycle.stop()
+        for s in scanners { s.stop() } // each writes the (safe) commanded values once more on its way out
+        do { try writer.stop() } catch { logger.error("journal: \(error)") }
+        logger.info("stopped: outputs in safe state, journal flushed")
+    }
+
+    /// Queues a command for the next cycle boundary. False when the queue is full.
+    @discardableResult
+    public func submit(_ command: ControllerCommand) -> Bool { commands.submit(command) }
+
+    public var timing: CycleTimingSummary { cycle.statistics.summary() }
+
+    /// Forgets the timing histograms (after warm-up).
+    public func resetTiming() { cycle.statistics.resetHistograms() }
+
+    public func snapshot() -> ControllerSnapshot {
+        let status = cycle.statusBoard.snapshot()[0]
+        let reasons = SafeStateReason.allCases.filter { status.safeStateBits & (1 << UInt32($0.rawValue)) != 0 }
+        let tripped = limitIDs.indices.filter { $0 < 64 && status.interlocksTripped & (1 << UInt64($0)) != 0 }.map { limitIDs[$0] }
+        return ControllerSnapshot(sensorIDs: plant.sensors.map(\.id), sensors: cycle.sensorBoard.snapshot(),
+                                  outputIDs: plant.outputs.map(\.id), outputs: cycle.outputValueBoard.snapshot(),
+                                  cycle: status.cycle, safeStateReasons: reasons, trippedInterlocks: tripped,
+                                  timing: cycle.statistics.summary(), watchdogStalls: cycle.watchdog.stallCount,
+                                  journalDropped: EventSeverity.allCases.reduce(0) { $0 + queue.droppedCount($1) })
+    }
+}

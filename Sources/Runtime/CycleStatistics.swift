@@ -1,0 +1,76 @@
+import Synchronization
+import Histogram
+
+/// One cycle's timing, as the cycle thread measured it.
+struct CycleSample {
+    var latenessNanoseconds: UInt64
+    var durationNanoseconds: UInt64
+}
+
+/// Summary of the cycle's timing for status views, benchmarks and the journal.
+public struct CycleTimingSummary: Sendable, Hashable {
+    public var cycles: UInt64
+    public var overruns: UInt64
+    public var overrunStorms: UInt64
+    public var latenessP50Microseconds: Double
+    public var latenessP99Microseconds: Double
+    public var latenessP999Microseconds: Double
+    public var latenessMaxMicroseconds: Double
+    public var durationP50Microseconds: Double
+    public var durationP99Microseconds: Double
+    public var durationMaxMicroseconds: Double
+    /// Samples lost because nobody drained them in time (histograms only; counters are exact).
+    public var samplesDropped: Int
+}
+
+/// Lateness and duration histograms (HdrHistogram) fed by the cycle thread through a lock-free
+/// ring; the histograms themselves live off the cycle thread, behind a lock only readers take.
+final class CycleStatistics: @unchecked Sendable {
+    let ring = SPSCRing<CycleSample>(capacity: 1 << 16, filler: CycleSample(latenessNanoseconds: 0, durationNanoseconds: 0))
+    private let histograms = Mutex(Histograms())
+    let cycles = Atomic<UInt64>(0)
+    let overruns = Atomic<UInt64>(0)
+    let overrunStorms = Atomic<UInt64>(0)
+
+    private struct Histograms: ~Copyable {
+        // 1 ns ... 10 s, 3 significant digits.
+        var lateness = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
+        var duration = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
+    }
+
+    /// Moves queued samples into the histograms. Any thread but the cycle's.
+    func drain() {
+        histograms.withLock { h in
+            ring.drain { sample in
+                _ = h.lateness.record(sample.latenessNanoseconds)
+                _ = h.duration.record(sample.durationNanoseconds)
+            }
+        }
+    }
+
+    func summary() -> CycleTimingSummary {
+        drain()
+        return histograms.withLock { h in
+            CycleTimingSummary(
+                cycles: cycles.load(ordering: .relaxed), overruns: overruns.load(ordering: .relaxed),
+                overrunStorms: overrunStorms.load(ordering: .relaxed),
+                latenessP50Microseconds: Double(h.lateness.valueAtPercentile(50)) / 1000,
+                latenessP99Microseconds: Double(h.lateness.valueAtPercentile(99)) / 1000,
+                latenessP999Microseconds: Double(h.lateness.valueAtPercentile(99.9)) / 1000,
+                latenessMaxMicroseconds: Double(h.lateness.max) / 1000,
+                durationP50Microseconds: Double(h.duration.valueAtPercentile(50)) / 1000,
+                durationP99Microseconds: Double(h.duration.valueAtPercentile(99)) / 1000,
+                durationMaxMicroseconds: Double(h.duration.max) / 1000,
+                samplesDropped: ring.dropped)
+        }
+    }
+
+    /// Forgets the histograms (e.g. after warm-up); counters keep counting.
+    func resetHistograms() {
+        drain()
+        histograms.withLock { h in
+            h.lateness.reset()
+            h.duration.reset()
+        }
+    }
+}

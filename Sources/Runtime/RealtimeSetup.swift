@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VigilCore
+import CRuntime
+
+/// Applies the optional real-time settings to the calling (cycle) thread. Each setting is best
+/// effort: what the process may not do becomes one warning, and the cycle runs without it.
+enum RealtimeSetup {
+    /// Returns one human-readable warning per setting that could not be applied.
+    static func apply(_ rt: RealtimeConfig, boardCPU: Int?) -> [String] {
+        var warnings: [String] = []
+        if rt.timerSlackNanoseconds > 0 {
+            let rc = vigil_rt_set_timer_slack(UInt(rt.timerSlackNanoseconds))
+            if rc != 0 { warnings.append("timer slack \(rt.timerSlackNanoseconds) ns not set: \(describe(-rc))") }
+        }
+        if let cpu = rt.cpu ?? boardCPU {
+            let rc = vigil_rt_pin_to_cpu(Int32(cpu))
+            if rc != 0 { warnings.append("cycle thread not pinned to CPU \(cpu): \(describe(-rc)); running unpinned") }
+        }
+        if rt.lockMemory {
+            let rc = vigil_rt_lock_memory()
+            if rc != 0 { warnings.append("mlockall refused: \(describe(-rc)) (needs CAP_IPC_LOCK or a higher RLIMIT_MEMLOCK); memory may page") }
+        }
+        if let priority = rt.schedFIFOPriority {
+            let rc = vigil_rt_set_fifo(Int32(priority))
+            if rc != 0 { warnings.append("SCHED_FIFO priority \(priority) refused: \(describe(-rc)) (needs CAP_SYS_NICE or an rtprio limit); running with the normal scheduler") }
+        }
+        return warnings
+    }
+
+    private static func describe(_ code: Int32) -> String {
+        var buffer = [CChar](repeating: 0, count: 128)
+        guard strerror_r(code, &buffer, buffer.count) == 0 else { return "errno \(code)" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,269 @@
+import Synchronization
+import VigilCore
+import Fieldbus
+import Control
+import CRuntime
+
+/// The scan cycle: a dedicated thread that wakes at absolute deadlines and runs
+/// read inputs → monitor hook → commands → control and safe state → write outputs → publish.
+///
+/// Steady state allocates nothing and never waits on the fieldbus: inputs come from the bus
+/// scanners' seqlock boards, outputs go to the output board, events to a bounded queue.
+final class ScanCycle: @unchecked Sendable {
+    /// Where each sensor's reading comes from: a flat index into the Modbus point readings
+    /// (≥ 0) or a GPIO sensor (−1 − gpio index).
+    private let sensorSource: [Int]
+    private let scanners: [BusScanner]
+    /// Flat point offset of each (scanner, poller).
+    private let pointOffset: [[Int]]
+    private let gpio: GPIOPlant?
+    /// Per plant output: its GPIO output index, or −1 when it is a Modbus output.
+    private let gpioOutput: [Int]
+    private let outputs: OutputBoard
+    private var plan: ControlPlan
+    private let commands: CommandQueue
+    let statistics = CycleStatistics()
+    let watchdog: Watchdog
+    private let emit: (ControllerEvent) -> Void
+    let periodNanoseconds: UInt64
+    private let overrunStormLimit: Int
+    private let realtime: RealtimeConfig
+    private let boardCPU: Int?
+    /// Offsets of limit and control names in the journal's subject table.
+    private let limitSubjectBase: Int32
+    private let controlSubjectBase: Int32
+
+    // Published for other threads.
+    let sensorBoard: SeqLockBoard<Reading>
+    let outputValueBoard: SeqLockBoard<Double>
+    let statusBoard = SeqLockBoard<CycleStatus>(count: 1, initial: CycleStatus())
+    private let stopRequested = Atomic<Bool>(false)
+    private let firstGood = Atomic<Bool>(false)
+    private(set) var realtimeWarnings: [String] = []
+    private var thread: JoinableThread?
+
+    // Cycle-thread state, allocated once.
+    private let points: UnsafeMutableBufferPointer<Reading>
+    private let sensors: UnsafeMutableBufferPointer<Reading>
+    private var commanded: [Double]
+    private var lastGPIOWritten: [Double]
+    private var consecutiveOverruns = 0
+    private var stallRequestMilliseconds = 0
+
+    init(plant: PlantConfig, board: BoardConfig?, scanners: [BusScanner], gpio: GPIOPlant?, outputs: OutputBoard,
+         plan: ControlPlan, commands: CommandQueue, notifier: SystemdNotifier?,
+         limitSubjectBase: Int32, controlSubjectBase: Int32, emit: @escaping (ControllerEvent) -> Void) {
+        self.scanners = scanners
+        self.gpio = gpio
+        self.outputs = outputs
+        self.plan = plan
+        self.commands = commands
+        self.emit = emit
+        self.limitSubjectBase = limitSubjectBase
+        self.controlSubjectBase = controlSubjectBase
+        periodNanoseconds = UInt64(max(1, plant.cycle.periodMicroseconds)) * 1000
+        overrunStormLimit = max(1, plant.cycle.overrunStormLimit)
+        realtime = plant.cycle.realtime
+        boardCPU = board?.cycleCPU
+
+        // Resolve every sensor to where its reading lands.
+        var offsets: [[Int]] = [], flat = 0
+        var pointLocation: [String: Int] = [:]
+        for scanner in scanners {
+            var row: [Int] = []
+            for poller in scanner.pollers {
+                row.append(flat)
+                for (i, point) in poller.device.points.enumerated() { pointLocation["\(poller.device.id)/\(point.id)"] = flat + i }
+                flat += poller.device.points.count
+            }
+            offsets.append(row)
+        }
+        pointOffset = offsets
+        sensorSource = plant.sensors.map { sensor in
+            switch sensor.source {
+            case .point(let device, let point): return pointLocation["\(device)/\(point)"] ?? Int.min
+            case .gpio: return -1 - (gpio?.sensorIDs.firstIndex(of: sensor.id) ?? Int.max - 1)
+            }
+        }
+        gpioOutput = plant.outputs.map { output in gpio?.outputIDs.firstIndex(of: output.id) ?? -1 }
+        points = .allocate(capacity: max(1, flat))
+        points.initialize(repeating: .unread)
+        sensors = .allocate(capacity: max(1, plant.sensors.count))
+        sensors.initialize(repeating: .unread)
+        commanded = plant.outputs.map(\.safe)
+        lastGPIOWritten = Array(repeating: .nan, count: plant.outputs.count)
+        sensorBoard = SeqLockBoard(count: plant.sensors.count, initial: .unread)
+        outputValueBoard = SeqLockBoard(count: plant.outputs.count, initial: 0)
+        watchdog = Watchdog(periodNanoseconds: periodNanoseconds, stallPeriods: plant.cycle.watchdogPeriods,
+                            notifier: notifier, onStall: { [outputs] in outputs.forceSafe() })
+    }
+
+    deinit {
+        points.deallocate()
+        sensors.deallocate()
+    }
+
+    /// Whether a cycle has completed with every required input good.
+    var hasHadGoodCycle: Bool { firstGood.load(ordering: .acquiring) }
+
+    func start() throws(ThreadStartError) {
+        thread = try JoinableThread(name: "vigil-cycle") { [self] in run() }
+        try watchdog.start()
+    }
+
+    /// Orderly stop: the cycle runs one last time in safe state (`.shutdown`), publishes the safe
+    /// values, and ends; then the watchdog stops.
+    func stop() {
+        stopRequested.store(true, ordering: .releasing)
+        thread?.join()
+        thread = nil
+        watchdog.stop()
+    }
+
+    // MARK: The cycle thread
+
+    private func run() {
+        realtimeWarnings = RealtimeSetup.apply(realtime, boardCPU: boardCPU)
+        let period = periodNanoseconds
+        let spin = UInt64(max(0, realtime.spinMicroseconds)) * 1000
+        let dtSeconds = Double(period) / 1e9
+        let epoch = vigil_rt_monotonic_ns()
+        var deadline = epoch &+ period
+        emit(event(.startup, .info, code: Int32(truncatingIfNeeded: period / 1000)))
+        while !stopRequested.load(ordering: .acquiring) {
+            if spin > 0 {
+                vigil_rt_sleep_until(deadline > spin ? deadline - spin : deadline)
+                while vigil_rt_monotonic_ns() < deadline {}
+            } else {
+                vigil_rt_sleep_until(deadline)
+            }
+            let wake = vigil_rt_monotonic_ns()
+            let lateness = wake > deadline ? wake - deadline : 0
+
+            cycle(dtSeconds: dtSeconds)
+
+            let end = vigil_rt_monotonic_ns()
+            statistics.ring.push(CycleSample(latenessNanoseconds: lateness, durationNanoseconds: end &- wake))
+            statistics.cycles.add(1, ordering: .relaxed)
+            watchdog.cycleCompleted()
+            // An overrun: the cycle finished after the next deadline had already passed.
+            if end > deadline &+ period {
+                statistics.overruns.add(1, ordering: .relaxed)
+                consecutiveOverruns += 1
+                emit(event(.overrun, .warning, value: Double(end &- deadline) / 1e6))
+                if consecutiveOverruns == overrunStormLimit {
+                    statistics.overrunStorms.add(1, ordering: .relaxed)
+                    plan.enter(.overrunStorm)
+                    emit(event(.overrunStorm, .safety, value: Double(consecutiveOverruns)))
+                }
+            } else {
+                consecutiveOverruns = 0
+            }
+            deadline &+= period
+            let now = vigil_rt_monotonic_ns()
+            if now >= deadline { // missed ticks are skipped, not run back to back
+                deadline = epoch &+ ((now &- epoch) / period &+ 1) &* period
+            }
+            if stallRequestMilliseconds > 0 { // drill: hang the cycle thread once
+                vigil_rt_sleep_until(vigil_rt_monotonic_ns() &+ UInt64(stallRequestMilliseconds) * 1_000_000)
+                stallRequestMilliseconds = 0
+            }
+        }
+        // Orderly shutdown: one last cycle in safe state, so every output is commanded safe.
+        plan.enter(.shutdown)
+        cycle(dtSeconds: dtSeconds)
+        outputs.forceSafe()
+        emit(event(.shutdown, .safety, code: SafeStateReason.shutdown.rawValue))
+    }
+
+    /// One pass of the phases. No allocation, no blocking I/O (GPIO is a syscall per line).
+    private func cycle(dtSeconds: Double) {
+        // 1. Inputs: the latest readings of every device, then GPIO.
+        for (s, scanner) in scanners.enumerated() {
+            for p in scanner.readings.indices {
+                let board = scanner.readings[p]
+                scanner.readings[p].read(into: UnsafeMutableBufferPointer(rebasing: points[pointOffset[s][p]..<(pointOffset[s][p] + board.count)]))
+            }
+        }
+        gpio?.poll()
+        for i in sensorSource.indices {
+            let source = sensorSource[i]
+            if source >= 0 {
+                sensors[i] = points[source]
+            } else if let gpio, source != Int.min {
+                sensors[i] = gpio.reading(at: -1 - source)
+            }
+        }
+        // 2. Monitor hook: the self-healing monitor plugs in here (next issue).
+
+        // 3. Commands, at the cycle boundary.
+        commands.drainIfAvailable { apply($0) }
+        if watchdog.isStalled && !plan.safeState.reasons.contains(.watchdogStall) {
+            plan.enter(.watchdogStall)
+            emit(event(.watchdogStall, .safety))
+        }
+
+        // 4. Control and safe state: interlocks always have the last word.
+        plan.step(inputs: UnsafeBufferPointer(sensors), dtSeconds: dtSeconds, into: &commanded)
+        for t in plan.transitions {
+            let (kind, severity) = t.event
+            var subject = t.subject
+            switch t.kind {
+            case .interlockTripped, .interlockCleared, .limitCrossed, .limitCleared: subject = t.subject >= 0 ? limitSubjectBase + t.subject : -1
+            case .controlHolding, .controlResumed: subject = t.subject >= 0 ? controlSubjectBase + t.subject : -1
+            case .safeStateEntered, .safeStateLeft: subject = -1
+            }
+            emit(event(kind, severity, subject: subject, code: t.code, value: t.value))
+        }
+        if !plan.safeState.reasons.contains(.startup) && !firstGood.load(ordering: .relaxed) {
+            firstGood.store(true, ordering: .releasing)
+        }
+
+        // 5. Outputs: Modbus through the board (bus threads write), GPIO directly.
+        commanded.withUnsafeBufferPointer { outputs.command($0) }
+        if let gpio {
+            for o in gpioOutput.indices where gpioOutput[o] >= 0 {
+                let value = outputs.isForced ? outputs.safeValues[o] : commanded[o]
+                if value != lastGPIOWritten[o] {
+                    do {
+                        try gpio.write(outputAt: gpioOutput[o], value: value != 0)
+                        lastGPIOWritten[o] = value
+                    } catch {
+                        lastGPIOWritten[o] = .nan
+                    }
+                }
+            }
+        }
+
+        // 6. Publish.
+        sensorBoard.publish(UnsafeBufferPointer(sensors))
+        commanded.withUnsafeBufferPointer { outputValueBoard.publish($0) }
+        var tripped: UInt64 = 0
+        for i in 0..<min(64, plan.limitIDs.count) where plan.interlocks.isTripped(i) { tripped |= 1 << UInt64(i) }
+        statusBoard.publish(at: 0, CycleStatus(cycle: statistics.cycles.load(ordering: .relaxed), safeStateBits: plan.safeState.reasons.bits,
+                                               interlocksTripped: tripped, consecutiveOverruns: UInt32(consecutiveOverruns),
+                                               firstGoodCycle: firstGood.load(ordering: .relaxed)))
+    }
+
+    private func apply(_ command: ControllerCommand) {
+        switch command {
+        case .setMode(let control, let mode): plan.setMode(control: control, mode)
+        case .setManualOutput(let control, let value): plan.setManualOutput(control: control, value)
+        case .setSetpoint(let control, let value): plan.setSetpoint(control: control, value)
+        case .requestSafeState: plan.enter(.operatorRequest)
+        case .resetSafeState:
+            for reason in [SafeStateReason.operatorRequest, .watchdogStall, .overrunStorm, .fatalFault] { plan.leave(reason) }
+            if watchdog.isStalled { watchdog.clearStall() }
+            outputs.release()
+        case .stallCycle(let milliseconds): stallRequestMilliseconds = milliseconds
+        }
+        emit(event(.commandApplied, .info))
+    }
+
+    @inline(__always)
+    private func event(_ kind: EventKind, _ severity: EventSeverity, subject: Int32 = -1, code: Int32 = 0,
+                       value: Double = 0) -> ControllerEvent {
+        ControllerEvent(kind: kind, severity: severity, wallNanoseconds: vigil_rt_realtime_ns(),
+                        monotonicNanoseconds: vigil_rt_monotonic_ns(), subject: subject, code: code, value: value)
+    }
+}

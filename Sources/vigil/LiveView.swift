@@ -1,0 +1,32 @@
+import Foundation
+import VigilCore
+import Runtime
+
+/// The live terminal view of `vigil demo`: every sensor with value, unit and quality, every output,
+/// the cycle's period, lateness p99 and overruns, and why outputs are safe.
+struct LiveView {
+    let plant: PlantConfig
+    /// Redraw in place (ANSI home + clear) on a terminal; append frames otherwise.
+    let interactive: Bool
+
+    func render(_ s: ControllerSnapshot, elapsedNanoseconds: UInt64) -> String {
+        var out = interactive ? "\u{1B}[H\u{1B}[2J" : "\n"
+        let t = s.timing
+        out += String(format: "Vigil demo — %@   t=%.1f s   cycle %.1f ms   cycles %llu   lateness p99 %.0f µs (max %.0f)   overruns %llu\n",
+                      plant.name, Double(elapsedNanoseconds) / 1e9, Double(plant.cycle.periodMicroseconds) / 1000, s.cycle,
+                      t.latenessP99Microseconds, t.latenessMaxMicroseconds, t.overruns)
+        let safe = s.safeStateReasons.isEmpty ? "no" : "YES — " + s.safeStateReasons.map(\.description).joined(separator: ", ")
+        out += "safe state: \(safe)   interlocks tripped: \(s.trippedInterlocks.isEmpty ? "none" : s.trippedInterlocks.joined(separator: ", "))   watchdog stalls: \(s.watchdogStalls)\n\n"
+        out += pad("SENSOR", 10) + pad("VALUE", 12, right: true) + "  " + pad("UNIT", 7) + "QUALITY\n"
+        for (i, sensor) in plant.sensors.enumerated() where i < s.sensors.count {
+            let r = s.sensors[i]
+            out += pad(sensor.id, 10) + pad(r.value.isNaN ? "-" : String(format: "%.3f", r.value), 12, right: true) + "  "
+            out += pad(sensor.unit ?? "", 7) + r.quality.description + "\n"
+        }
+        out += "\n" + pad("OUTPUT", 20) + pad("VALUE", 10, right: true) + "   SAFE\n"
+        for (i, output) in plant.outputs.enumerated() where i < s.outputs.count {
+            out += pad(output.id, 20) + pad(String(format: "%.2f", s.outputs[i]), 10, right: true) + "   " + String(format: "%.2f", output.safe) + "\n"
+        }
+        return out
+    }
+}

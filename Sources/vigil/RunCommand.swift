@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Logging
+import VigilCore
+import Fieldbus
+import Journal
+import Runtime
+
+/// `vigil run`: the controller against real hardware.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the controller: scan cycle, control, interlocks, safe state, journal.",
+        discussion: """
+        Logs go to stderr. SIGTERM or SIGINT stops in order: outputs to their safe values, journal \
+        flushed. Under systemd (Type=notify) it sends READY=1 after the first good cycle and \
+        WATCHDOG=1 while the cycle makes progress; see configs/systemd/vigil.service.
+        """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Plant configuration file.", valueName: "FILE"))
+    var config: String
+
+    @Option(name: .long, help: ArgumentHelp("Board file to use instead of the config's board: key.", valueName: "FILE"))
+    var board: String?
+
+    @Option(name: .long, help: ArgumentHelp("Journal database (SQLite, WAL).", valueName: "FILE"))
+    var journal = "vigil-journal.sqlite"
+
+    @Option(name: .long, help: ArgumentHelp("Stop after this many seconds (default: until SIGTERM/SIGINT).", valueName: "SECONDS"))
+    var duration: Double?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() throws {
+        let logger = makeLogger("vigil", level: Logger.Level(rawValue: logLevel) ?? .info)
+        let loaded = try loadPlantOrExit(path: config, boardPath: board)
+        Shutdown.install()
+        let gpio = try openGPIO(plant: loaded.plant, board: loaded.board.map { GPIOBoard.libgpiod(config: $0, boardFile: loaded.boardFile) }, logger: logger)
+        let controller = try startController(plant: loaded.plant, board: loaded.board, gpio: gpio, journalPath: journal, logger: logger)
+        defer { controller.stop() }
+        if !controller.waitUntilReady(timeoutNanoseconds: 30_000_000_000) {
+            logger.warning("no good cycle after 30 s: outputs stay in start-up safe state until every interlock input and control input reads good")
+        }
+        Shutdown.sleep(nanoseconds: duration.map { UInt64($0 * 1e9) })
+        logger.info(Shutdown.isRequested ? "stop requested: shutting down in order" : "duration reached: shutting down in order")
+    }
+}
+
+/// Opens the plant's GPIO lines; a plant without GPIO gets nil. A line that cannot be opened stops
+/// the start with a message naming chip, line and board file.
+func openGPIO(plant: PlantConfig, board: GPIOBoard?, logger: Logger) throws -> GPIOPlant? {
+    let usesGPIO = plant.sensors.contains { if case .gpio = $0.source { true } else { false } }
+        || plant.outputs.contains { if case .gpio = $0.target { true } else { false } }
+    guard usesGPIO else { return nil }
+    guard let board else {
+        logger.critical("the plant uses GPIO lines but has no board file")
+        throw ExitCode(1)
+    }
+    do {
+        return try GPIOPlant(config: plant, board: board, clock: SystemMonotonicClock())
+    } catch {
+        logger.critical("cannot open GPIO: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+/// Opens the journal and starts a controller, or exits with a clear message.
+func startController(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, journalPath: String, logger: Logger) throws -> Controller {
+    do {
+        let journal = try Journal(path: journalPath)
+        let controller = try Controller(plant: plant, board: board, gpio: gpio, journal: journal, logger: logger)
+        try controller.start()
+        return controller
+    } catch let error as JournalError {
+        logger.critical("cannot open journal \(journalPath): \(error)")
+        throw ExitCode(1)
+    } catch let error as ControllerError {
+        logger.critical("cannot start: \(error)")
+        throw ExitCode(1)
+    }
+}
