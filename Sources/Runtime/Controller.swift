@@ -49,7 +49,8 @@ public final class Controller: @unchecked Sendable {
     ///   - minimumPeriodMicroseconds: the config checker refuses periods below 1 ms; tests may go lower.
     public init(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, journal: Journal, logger: Logger,
                 notifier: SystemdNotifier? = SystemdNotifier(), seed: UInt64 = 1,
-                minimumPeriodMicroseconds: Int = 1000) throws(ControllerError) {
+                minimumPeriodMicroseconds: Int = 1000,
+                allocationCounter: (@convention(c) () -> UInt64)? = nil) throws(ControllerError) {
         guard plant.cycle.periodMicroseconds >= minimumPeriodMicroseconds else {
             throw .periodTooShort(microseconds: plant.cycle.periodMicroseconds)
         }
@@ -87,12 +88,42 @@ public final class Controller: @unchecked Sendable {
         // Subject names for the journal: limits, controls, devices, sensors, outputs.
         let names = plan.limitIDs + plan.controlIDs + plant.devices.map(\.id) + plant.sensors.map(\.id) + plant.outputs.map(\.id)
         queue = EventQueue(capacity: 4096, safetyCapacity: 1024)
-        writer = JournalWriter(journal: journal, queue: queue, subjectNames: names)
+        writer = JournalWriter(journal: journal, queue: queue, subjectNames: names, onCommit: { [logger] events in
+            for e in events where e.severity >= .warning || e.kind == .startup || e.kind == .shutdown {
+                logger.log(level: e.severity >= .alarm ? .error : e.severity == .warning ? .warning : .info,
+                           "\(Controller.describe(e, names: names))")
+            }
+        })
         let queue = self.queue
         cycle = ScanCycle(plant: plant, board: board, scanners: scanners, gpio: gpio, outputs: outputBoard, plan: plan,
                           commands: commands, notifier: notifier,
                           limitSubjectBase: 0, controlSubjectBase: Int32(plan.limitIDs.count),
                           emit: { event in _ = queue.push(event) })
+        cycle.allocationCounter = allocationCounter
+    }
+
+    /// One line for an operator: what happened, to what, and the numbers.
+    static func describe(_ e: ControllerEvent, names: [String]) -> String {
+        let subject = e.subject >= 0 && Int(e.subject) < names.count ? " \(names[Int(e.subject)])" : ""
+        switch e.kind {
+        case .safeStateEntered, .safeStateLeft:
+            let reason = SafeStateReason(rawValue: e.code).map { ": \($0)" } ?? ""
+            return "\(e.kind == .safeStateEntered ? "outputs to SAFE STATE" : "safe state cleared")\(reason)"
+        case .interlockTripped: return "INTERLOCK TRIPPED\(subject) (value \(e.value))"
+        case .interlockCleared: return "interlock cleared\(subject) (value \(e.value))"
+        case .overrun: return String(format: "cycle overrun: finished %.2f ms after its deadline", e.value)
+        case .overrunStorm: return "OVERRUN STORM: \(Int(e.value)) overruns in a row; outputs to safe state"
+        case .watchdogStall: return "WATCHDOG: the cycle stalled; outputs forced to safe state"
+        case .startup: return "cycle running, period \(e.code) µs"
+        case .shutdown: return "orderly shutdown: outputs commanded safe"
+        default: return "\(e.kind)\(subject) value \(e.value) code \(e.code)"
+        }
+    }
+
+    /// Heap allocations on the cycle thread after warm-up, and the cycles they span (zero when
+    /// no allocation counter was given).
+    public var steadyStateAllocations: (allocations: UInt64, cycles: UInt64) {
+        (cycle.steadyStateAllocations.load(ordering: .relaxed), cycle.steadyStateCycles.load(ordering: .acquiring))
     }
 
     /// Starts the journal writer, the bus scanners, then the cycle and its watchdog. Outputs stay

@@ -40,6 +40,14 @@ final class ScanCycle: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let firstGood = Atomic<Bool>(false)
     private(set) var realtimeWarnings: [String] = []
+    /// Reads the calling thread's heap allocation count (set only where an allocation counter is
+    /// linked: tests and `vigil bench`). The cycle measures its own allocations with it.
+    var allocationCounter: (@convention(c) () -> UInt64)?
+    /// Cycles after start before allocations are counted (warm-up: first connections, first events).
+    var allocationWarmupCycles: UInt64 = 1000
+    /// Allocations on the cycle thread since warm-up, and the cycles they span.
+    let steadyStateAllocations = Atomic<UInt64>(0)
+    let steadyStateCycles = Atomic<UInt64>(0)
     private var thread: JoinableThread?
 
     // Cycle-thread state, allocated once.
@@ -129,6 +137,8 @@ final class ScanCycle: @unchecked Sendable {
         let dtSeconds = Double(period) / 1e9
         let epoch = vigil_rt_monotonic_ns()
         var deadline = epoch &+ period
+        var cycles: UInt64 = 0
+        var allocationBase: UInt64 = 0
         emit(event(.startup, .info, code: Int32(truncatingIfNeeded: period / 1000)))
         while !stopRequested.load(ordering: .acquiring) {
             if spin > 0 {
@@ -146,6 +156,14 @@ final class ScanCycle: @unchecked Sendable {
             statistics.ring.push(CycleSample(latenessNanoseconds: lateness, durationNanoseconds: end &- wake))
             statistics.cycles.add(1, ordering: .relaxed)
             watchdog.cycleCompleted()
+            cycles &+= 1
+            if let counter = allocationCounter {
+                if cycles == allocationWarmupCycles { allocationBase = counter() }
+                if cycles > allocationWarmupCycles {
+                    steadyStateAllocations.store(counter() &- allocationBase, ordering: .relaxed)
+                    steadyStateCycles.store(cycles &- allocationWarmupCycles, ordering: .releasing)
+                }
+            }
             // An overrun: the cycle finished after the next deadline had already passed.
             if end > deadline &+ period {
                 statistics.overruns.add(1, ordering: .relaxed)

@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import VigilCore
+import Fieldbus
+import Journal
+import HIL
+import CAllocCounter
+@testable import Runtime
+
+/// The controller against the simulated demo plant over loopback: what a plant engineer expects
+/// of start-up, interlocks, dead devices, a stalled cycle and an orderly shutdown.
+@Suite(.serialized) struct ControllerTests {
+    @Test func outputsStaySafeUntilTheFirstGoodCycleThenFollowControl() throws {
+        let h = try RuntimeHarness()
+        defer { h.shutdown() }
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        // pump1-run's initial value is 1: written once the plant is under control.
+        #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 1 })
+        #expect(eventually { h.deviceValue("tank-io", "inlet_valve_position") == 65 })
+        let s = h.controller.snapshot()
+        #expect(!s.inSafeState)
+        #expect(s.sensors.allSatisfy { $0.quality == .good })
+        #expect(s.output("alarm-beacon") == 0, "the beacon (safe = on) goes off once the plant is under control")
+    }
+
+    @Test func interlockForcesItsOutputsSafeAndReleasesThemWhenClear() throws {
+        let h = try RuntimeHarness()
+        defer { h.shutdown() }
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 1 })
+        // The primary discharge transmitter reads 11 bar: above the 10 bar high-high interlock.
+        let key = PointKey(device: "pump-plc", point: "discharge_pressure_a")
+        h.rig.model.setOverride(.stuck(at: 11), for: key)
+        #expect(eventually { h.controller.snapshot().trippedInterlocks.contains("discharge-high-high") })
+        #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 0 })
+        #expect(h.deviceValue("tank-io", "inlet_valve_position") == 65, "an interlock forces only its own outputs")
+        h.rig.model.clearOverride(for: key)
+        #expect(eventually { h.controller.snapshot().trippedInterlocks.isEmpty })
+        #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 1 })
+        let events = try Journal(path: h.journalPath).recentEvents(limit: 50, kinds: [.interlockTripped, .interlockCleared])
+        #expect(events.contains { $0.kind == .interlockTripped && $0.subject == "discharge-high-high" })
+    }
+
+    @Test func deadDeviceGivesBadReadingsTripsItsInterlockAndRecovers() throws {
+        let h = try RuntimeHarness { plant in
+            for i in plant.devices.indices { plant.devices[i].responseTimeoutMilliseconds = 50 }
+        }
+        defer { h.shutdown() }
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 1 })
+        let before = h.controller.snapshot().cycle
+        h.sim("tank-io").disconnect()
+        // LT-201 (tank level, on tank-io) feeds the tank-low-low interlock: a dead transmitter trips it.
+        #expect(eventually { h.controller.snapshot().sensor("LT-201")?.quality.isGood == false })
+        #expect(eventually { h.controller.snapshot().trippedInterlocks.contains("tank-low-low") })
+        #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 0 })
+        let during = h.controller.snapshot()
+        #expect(during.cycle > before + 10, "the cycle keeps running while a device is dead")
+        #expect(during.timing.overrunStorms == 0)
+        #expect(during.sensor("PT-101A")?.quality == .good, "other devices are unaffected")
+        h.sim("tank-io").reconnect()
+        #expect(eventually(within: 20) { h.controller.snapshot().sensor("LT-201")?.quality == .good })
+        #expect(eventually { h.controller.snapshot().trippedInterlocks.isEmpty })
+        #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 1 })
+    }
+
+    @Test func stalledCycleIsCaughtByTheWatchdogAndOutputsGoSafe() throws {
+        let h = try RuntimeHarness { $0.cycle.watchdogPeriods = 5 }
+        defer { h.shutdown() }
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 1 })
+        h.controller.submit(.stallCycle(milliseconds: 1500))
+        // While the cycle thread hangs, the watchdog forces the board and the bus threads write safe values.
+        #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 0 })
+        #expect(eventually { h.deviceValue("tank-io", "inlet_valve_position") == 0 })
+        #expect(h.controller.snapshot().watchdogStalls == 1)
+        // After the stall the safe state stays latched until an operator resets it.
+        #expect(eventually { h.controller.snapshot().safeStateReasons.contains(.watchdogStall) })
+        #expect(h.deviceValue("pump-plc", "pump1_run_cmd") == 0)
+        h.controller.submit(.resetSafeState)
+        #expect(eventually { !h.controller.snapshot().inSafeState })
+        #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 1 })
+    }
+
+    @Test func orderlyStopLeavesEveryOutputAtItsSafeValueAndTheJournalFlushed() throws {
+        let h = try RuntimeHarness()
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 1 && h.deviceValue("tank-io", "inlet_valve_position") == 65 })
+        h.controller.stop()
+        #expect(h.deviceValue("pump-plc", "pump1_run_cmd") == 0)
+        #expect(h.deviceValue("pump-plc", "pump2_run_cmd") == 0)
+        #expect(h.deviceValue("pump-plc", "pump1_speed_setpoint") == 0)
+        #expect(h.deviceValue("tank-io", "inlet_valve_position") == 0)
+        #expect(h.gpioChips[0].outputValue(27) == true, "the alarm beacon's safe value is on")
+        let journal = try Journal(path: h.journalPath)
+        #expect(try journal.recentEvents(limit: 20, kinds: [.shutdown]).count == 1)
+        #expect(journal.integrityCheck())
+        h.shutdown()
+    }
+
+    /// Allocation freedom is a property of the optimized build that runs in the plant: a debug
+    /// build keeps unspecialized generics and copies that allocate. README's test command runs
+    /// this test again with `swift test -c release`.
+    @Test(.enabled(if: !_isDebugAssertConfiguration(), "runs in the release pass of README's test command (swift test -c release)"))
+    func steadyStateCycleAllocatesNothingOver10000Cycles() throws {
+        let h = try RuntimeHarness(adjust: { $0.cycle.periodMicroseconds = 500 }, minimumPeriodMicroseconds: 100,
+                                   allocationCounter: vigil_thread_allocations)
+        defer { h.shutdown() }
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        #expect(eventually(within: 60) { h.controller.steadyStateAllocations.cycles >= 10_000 })
+        let (allocations, cycles) = h.controller.steadyStateAllocations
+        #expect(cycles >= 10_000)
+        #expect(allocations == 0, "\(allocations) heap allocations on the cycle thread in \(cycles) steady-state cycles")
+    }
+}
