@@ -5,6 +5,7 @@ import VigilCore
 import Fieldbus
 import Journal
 import Runtime
+import HIL
 
 /// `vigil run`: the controller against real hardware.
 struct RunCommand: ParsableCommand {
@@ -30,6 +31,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Stop after this many seconds (default: until SIGTERM/SIGINT).", valueName: "SECONDS"))
     var duration: Double?
 
+    @Flag(name: .long, help: "Use mock GPIO chips shaped like the board instead of /dev/gpiochip* (commissioning and tests without GPIO access).")
+    var mockGPIO = false
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -37,7 +41,12 @@ struct RunCommand: ParsableCommand {
         let logger = makeLogger("vigil", level: Logger.Level(rawValue: logLevel) ?? .info)
         let loaded = try loadPlantOrExit(path: config, boardPath: board)
         Shutdown.install()
-        let gpio = try openGPIO(plant: loaded.plant, board: loaded.board.map { GPIOBoard.libgpiod(config: $0, boardFile: loaded.boardFile) }, logger: logger)
+        let gpioBoard = loaded.board.map { board in
+            mockGPIO ? SimulatedGPIO.board(for: board, boardFile: loaded.boardFile, plant: loaded.plant, clock: SystemMonotonicClock()).0
+                     : GPIOBoard.libgpiod(config: board, boardFile: loaded.boardFile)
+        }
+        if mockGPIO { logger.warning("GPIO: mock chips, no real lines are read or driven") }
+        let gpio = try openGPIO(plant: loaded.plant, board: gpioBoard, logger: logger)
         let controller = try startController(plant: loaded.plant, board: loaded.board, gpio: gpio, journalPath: journal, logger: logger)
         defer { controller.stop() }
         if !controller.waitUntilReady(timeoutNanoseconds: 30_000_000_000) {

@@ -65,15 +65,21 @@ import CAllocCounter
     }
 
     @Test func stalledCycleIsCaughtByTheWatchdogAndOutputsGoSafe() throws {
-        let h = try RuntimeHarness { $0.cycle.watchdogPeriods = 5 }
+        let notify = RunBinaryTests.NotifySocket(timeoutSeconds: 1)
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "100000"])
+        let h = try RuntimeHarness(adjust: { $0.cycle.watchdogPeriods = 5 }, notifier: notifier)
         defer { h.shutdown() }
         #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
         #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 1 })
-        h.controller.submit(.stallCycle(milliseconds: 1500))
+        #expect(notify.receive() != nil, "systemd is pinged while the cycle runs")
+        h.controller.submit(.stallCycle(milliseconds: 2500))
         // While the cycle thread hangs, the watchdog forces the board and the bus threads write safe values.
         #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 0 })
         #expect(eventually { h.deviceValue("tank-io", "inlet_valve_position") == 0 })
         #expect(h.controller.snapshot().watchdogStalls == 1)
+        // ...and stops pinging systemd: drain what was sent before the stall, then silence.
+        while notify.receiveWithoutWaiting() != nil {}
+        #expect(notify.receive() == nil, "no WATCHDOG=1 while the cycle is stalled")
         // After the stall the safe state stays latched until an operator resets it.
         #expect(eventually { h.controller.snapshot().safeStateReasons.contains(.watchdogStall) })
         #expect(h.deviceValue("pump-plc", "pump1_run_cmd") == 0)

@@ -17,7 +17,7 @@ final class RuntimeHarness {
     let journalPath: String
 
     init(adjust: (inout PlantConfig) -> Void = { _ in }, minimumPeriodMicroseconds: Int = 1000,
-         allocationCounter: (@convention(c) () -> UInt64)? = nil) throws {
+         allocationCounter: (@convention(c) () -> UInt64)? = nil, notifier: SystemdNotifier? = nil) throws {
         let loaded = try ConfigLoader.loadPlant(path: Self.root.appendingPathComponent("configs/demo-pump-station.yaml").path)
         var plant = loaded.plant
         adjust(&plant)
@@ -31,7 +31,7 @@ final class RuntimeHarness {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         controller = try Controller(plant: rig.plant, board: loaded.board, gpio: gpio, journal: journal, logger: logger,
-                                    notifier: nil, minimumPeriodMicroseconds: minimumPeriodMicroseconds,
+                                    notifier: notifier, minimumPeriodMicroseconds: minimumPeriodMicroseconds,
                                     allocationCounter: allocationCounter)
         try controller.start()
     }

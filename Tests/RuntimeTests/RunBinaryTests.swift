@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+import VigilCore
+import Config
+import Journal
+import HIL
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `vigil` binary as systemd and an operator run it: `vigil run` against simulated devices
+/// over loopback, with a notify socket; `vigil demo` on the built-in rig; bad configs refused.
+/// README's test command builds the binary before `swift test`.
+@Suite(.serialized) struct RunBinaryTests {
+    static let root = RuntimeHarness.root.path
+    static let binary = root + "/.build/debug/vigil"
+
+    struct Output { var status: Int32; var stdout: String; var stderr: String }
+
+    /// A `vigil` child process with its output collected to files (no pipes to drain).
+    final class Child {
+        let process = Process()
+        let outPath = NSTemporaryDirectory() + "vigil-out-\(UUID().uuidString)"
+        let errPath = NSTemporaryDirectory() + "vigil-err-\(UUID().uuidString)"
+        init(_ arguments: [String], environment: [String: String] = [:]) throws {
+            FileManager.default.createFile(atPath: outPath, contents: nil)
+            FileManager.default.createFile(atPath: errPath, contents: nil)
+            process.executableURL = URL(fileURLWithPath: RunBinaryTests.binary)
+            process.arguments = arguments
+            process.currentDirectoryURL = URL(fileURLWithPath: RunBinaryTests.root)
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            process.standardOutput = FileHandle(forWritingAtPath: outPath)
+            process.standardError = FileHandle(forWritingAtPath: errPath)
+            try process.run()
+        }
+        func wait() -> Output {
+            process.waitUntilExit()
+            defer { try? FileManager.default.removeItem(atPath: outPath); try? FileManager.default.removeItem(atPath: errPath) }
+            return Output(status: process.terminationStatus,
+                          stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                          stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        }
+    }
+
+    /// A unix datagram socket standing in for systemd's notify socket.
+    final class NotifySocket {
+        let fd: Int32
+        let path = NSTemporaryDirectory() + "vigil-notify-\(UUID().uuidString.prefix(8))"
+        init(timeoutSeconds: Int = 20) {
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var addr = sockaddr_un()
+            addr.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+            withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+            var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0) // a bound, not a synchronisation
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        }
+        deinit { close(fd); unlink(path) }
+        /// A datagram already waiting, or nil.
+        func receiveWithoutWaiting() -> String? {
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+        }
+
+        /// Blocks until a datagram arrives (or the bound passes: nil).
+        func receive() -> String? {
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let n = recv(fd, &buffer, buffer.count, 0)
+            return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+        }
+    }
+
+    /// The demo config rewritten to the rig's actual endpoints, in a temporary file.
+    func demoConfig(for rig: SimulatedRig) throws -> String {
+        var text = try String(contentsOfFile: Self.root + "/configs/demo-pump-station.yaml", encoding: .utf8)
+        for device in rig.plant.devices {
+            switch (device.id, device.transport) {
+            case ("pump-plc", .tcp(_, let port)): text = text.replacingOccurrences(of: "port: 15020", with: "port: \(port)")
+            case ("tank-io", .tcp(_, let port)): text = text.replacingOccurrences(of: "port: 15021", with: "port: \(port)")
+            case ("rtu-temps", .rtu(let s)): text = text.replacingOccurrences(of: "port: rs485-0", with: "port: \(s.port)")
+            default: break
+            }
+        }
+        text = text.replacingOccurrences(of: "board: ../boards/", with: "board: \(Self.root)/boards/")
+        let path = NSTemporaryDirectory() + "vigil-run-\(UUID().uuidString).yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func runTellsSystemdReadyPingsTheWatchdogAndStopsSafelyOnSIGTERM() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
+        let plant = try ConfigLoader.loadPlant(path: Self.root + "/configs/demo-pump-station.yaml").plant
+        let rig = try SimulatedRig(plant: plant, ports: .ephemeral, pacing: .unpaced, seed: 5)
+        defer { rig.stop() }
+        let config = try demoConfig(for: rig)
+        let journal = NSTemporaryDirectory() + "vigil-run-\(UUID().uuidString).sqlite"
+        defer { for f in [config, journal, journal + "-wal", journal + "-shm"] { try? FileManager.default.removeItem(atPath: f) } }
+        let notify = NotifySocket()
+        let child = try Child(["run", "--config", config, "--journal", journal, "--mock-gpio"],
+                              environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"])
+        defer { if child.process.isRunning { child.process.terminate() } }
+
+        var messages: [String] = []
+        while let m = notify.receive() {
+            messages.append(m)
+            if messages.contains("READY=1") && messages.filter({ $0 == "WATCHDOG=1" }).count >= 2 { break }
+        }
+        #expect(messages.contains("READY=1"), "\(messages)")
+        #expect(messages.filter { $0 == "WATCHDOG=1" }.count >= 2, "watchdog pings while the cycle runs: \(messages)")
+        #expect(rig.device("pump-plc")!.currentValue(ofPoint: "pump1_run_cmd") == 1, "READY comes after the first good cycle wrote outputs")
+
+        kill(child.process.processIdentifier, SIGTERM)
+        let out = child.wait()
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(notify.receive() == "STOPPING=1")
+        #expect(rig.device("pump-plc")!.currentValue(ofPoint: "pump1_run_cmd") == 0, "outputs at their safe values after SIGTERM")
+        #expect(rig.device("tank-io")!.currentValue(ofPoint: "inlet_valve_position") == 0)
+        #expect(out.stderr.contains("orderly shutdown"), "\(out.stderr)")
+        let j = try Journal(path: journal)
+        #expect(try j.recentEvents(limit: 10, kinds: [.shutdown]).count == 1)
+        #expect(j.integrityCheck())
+    }
+
+    @Test(arguments: [
+        ("cycle-period.yaml", "the cycle cannot run faster than 1 ms"),
+        ("control-missing-sensor.yaml", "controls[0].input"),
+        ("missing-keys.yaml", "expected a safe value"),
+    ])
+    func runRefusesABadConfigAtStartWithAClearError(file: String, message: String) throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
+        let out = try Child(["run", "--config", "Tests/ConfigTests/Fixtures/broken/\(file)", "--journal", "/nonexistent/never-opened.sqlite"]).wait()
+        #expect(out.status == 1)
+        #expect(out.stderr.contains(message), "\(out.stderr)")
+        #expect(out.stderr.contains("broken/\(file):"), "the error names the file")
+    }
+
+    @Test func demoShowsTheLiveViewAndShutsDownInOrder() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
+        let out = try Child(["demo", "--duration", "2", "--refresh", "4"]).wait()
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.contains("lateness p99"))
+        #expect(out.stdout.contains("overruns 0"))
+        let last = out.stdout.components(separatedBy: "Vigil demo — ").last ?? ""
+        for sensor in ["PT-101A", "TT-301B", "LT-201", "ESTOP"] {
+            #expect(last.split(separator: "\n").contains { $0.hasPrefix(sensor) && $0.hasSuffix("good") }, "\(sensor) in \(last)")
+        }
+        #expect(last.contains("safe state: no"))
+        #expect(out.stdout.hasSuffix("vigil demo: done\n"))
+    }
+}
