@@ -90,8 +90,7 @@ public final class Controller: @unchecked Sendable {
         queue = EventQueue(capacity: 4096, safetyCapacity: 1024)
         writer = JournalWriter(journal: journal, queue: queue, subjectNames: names, onCommit: { [logger] events in
             for e in events where e.severity >= .warning || e.kind == .startup || e.kind == .shutdown {
-                logger.log(level: e.severity >= .alarm ? .error : e.severity == .warning ? .warning : .info,
-                           "\(Controller.describe(e, names: names))")
+                logger.log(level: Controller.logLevel(e), "\(Controller.describe(e, names: names))")
             }
         })
         let queue = self.queue
@@ -100,6 +99,20 @@ public final class Controller: @unchecked Sendable {
                           limitSubjectBase: 0, controlSubjectBase: Int32(plan.limitIDs.count),
                           emit: { event in _ = queue.push(event) })
         cycle.allocationCounter = allocationCounter
+    }
+
+    /// How loud an event is in the log: what needs a human is an error; planned transitions
+    /// (start-up and shutdown safe state, clearing) are notices.
+    static func logLevel(_ e: ControllerEvent) -> Logger.Level {
+        switch e.kind {
+        case .startup, .shutdown, .safeStateLeft, .interlockCleared, .commandApplied: return .notice
+        case .safeStateEntered:
+            let planned = e.code == SafeStateReason.startup.rawValue || e.code == SafeStateReason.shutdown.rawValue
+                || e.code == SafeStateReason.operatorRequest.rawValue
+            return planned ? .notice : .critical
+        case .interlockTripped, .watchdogStall, .overrunStorm: return .critical
+        default: return e.severity >= .alarm ? .error : e.severity == .warning ? .warning : .info
+        }
     }
 
     /// One line for an operator: what happened, to what, and the numbers.

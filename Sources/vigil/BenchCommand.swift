@@ -28,8 +28,11 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds per round.", valueName: "SECONDS"))
     var seconds = 0.4
 
-    @Option(name: .long, help: "Cases to run: tcp, rtu, paced (comma-separated).")
-    var only = "tcp,rtu,paced"
+    @Option(name: .long, help: "Cases to run, comma-separated: tcp, rtu, paced, lateness, compute, rss.")
+    var only = "tcp,rtu,paced,lateness,compute"
+
+    @Option(name: .long, help: ArgumentHelp("How long the rss case runs vigil run.", valueName: "SECONDS"))
+    var rssSeconds = 600.0
 
     func validate() throws {
         if rounds < 1 { throw ValidationError("--rounds must be at least 1") }
@@ -48,6 +51,11 @@ struct BenchCommand: ParsableCommand {
         if cases.contains("paced") {
             for baud in [9600, 115200] { try benchPaced(baud: baud, registers: 10) }
         }
+        Shutdown.install()
+        let cycle = CycleBench(rounds: max(1, min(rounds, 3)))
+        if cases.contains("lateness") { try cycle.lateness() }
+        if cases.contains("compute") { try cycle.computeCost() }
+        if cases.contains("rss") { try cycle.peakRSS(seconds: rssSeconds) }
     }
 
     // MARK: Cases

@@ -1,0 +1,178 @@
+import Foundation
+import Logging
+import VigilCore
+import Config
+import Fieldbus
+import HIL
+import Journal
+import Runtime
+import CBenchLoops
+import CAllocCounter
+
+/// The scan-cycle half of `vigil bench`: wake-up lateness against a plain C `clock_nanosleep`
+/// loop, the cycle's compute cost against a loopback Modbus round trip, allocations per cycle,
+/// and the peak RSS of `vigil run`.
+struct CycleBench {
+    let rounds: Int
+    let logger = makeLogger("vigil-bench", level: .critical)
+
+    /// The demo plant with its period set, served by an in-process rig.
+    func demoPlant(periodMicroseconds: Int) throws -> (PlantConfig, BoardConfig?) {
+        let loaded = try ConfigLoader.loadPlant(path: "configs/demo-pump-station.yaml")
+        var plant = loaded.plant
+        plant.cycle.periodMicroseconds = periodMicroseconds
+        return (plant, loaded.board)
+    }
+
+    /// A 64-sensor plant: 4 TCP devices × 16 float32 transmitters, 16 groups of 3 redundant
+    /// transmitters (plus 16 singles), 16 PID loops on holding registers, 16 limits (8 interlocks).
+    static func plant64(periodMicroseconds: Int) -> PlantConfig {
+        var devices: [DeviceConfig] = [], sensors: [SensorConfig] = [], outputs: [OutputConfig] = []
+        for d in 0..<4 {
+            var points = (0..<16).map { i in
+                PointConfig(id: "pt\(i)", function: .input, address: 2 * i, type: .float32, unit: "bar",
+                            simulation: PointSimulation(source: .inline(SignalSpec(shape: .sine, base: 5, amplitude: 0.5, periodSeconds: 30)), noise: 0.01))
+            }
+            points += (0..<4).map { PointConfig(id: "sp\($0)", function: .holding, address: 100 + $0, type: .uint16, scale: 0.1) }
+            devices.append(DeviceConfig(id: "dev\(d)", transport: .tcp(host: "127.0.0.1", port: 0), pollIntervalMilliseconds: 50, points: points))
+            for i in 0..<16 {
+                sensors.append(SensorConfig(id: "S\(d)-\(i)", source: .point(device: "dev\(d)", point: "pt\(i)"), rangeMin: 0, rangeMax: 16, unit: "bar", quantity: "pressure"))
+            }
+            for i in 0..<4 { outputs.append(OutputConfig(id: "O\(d)-\(i)", target: .point(device: "dev\(d)", point: "sp\(i)"), initial: 0, safe: 0)) }
+        }
+        let groups = (0..<16).map { g in
+            RedundancyGroupConfig(id: "G\(g)", quantity: "pressure", primary: sensors[3 * g].id, backups: [sensors[3 * g + 1].id, sensors[3 * g + 2].id])
+        }
+        let controls = (0..<16).map { c in
+            ControlConfig(id: "C\(c)", input: groups[c].id, output: outputs[c].id, law: .pid(PIDLaw(setpoint: 5, kp: 2, ki: 0.5, kd: 0.1)))
+        }
+        let limits = (0..<16).map { l in
+            LimitConfig(id: "L\(l)", subject: groups[l].id, high: 12, severity: l < 8 ? .interlock : .alarm,
+                        safeOutputs: l < 8 ? [outputs[l].id] : [])
+        }
+        return PlantConfig(name: "bench-64", devices: devices, sensors: sensors, redundancyGroups: groups, outputs: outputs,
+                           limits: limits, cycle: CycleConfig(periodMicroseconds: periodMicroseconds), controls: controls)
+    }
+
+    /// Runs a controller on `plant` (served by an in-process rig) for `cycles` cycles after
+    /// warm-up, and returns its timing and steady-state allocations.
+    func runController(_ plant: PlantConfig, board: BoardConfig?, cycles: UInt64) throws -> (CycleTimingSummary, allocationsPerCycle: Double) {
+        let clock = SystemMonotonicClock()
+        let rig = try SimulatedRig(plant: plant, ports: .ephemeral, pacing: nil, seed: 1, clock: clock)
+        defer { rig.stop() }
+        let gpio = try board.flatMap { b -> GPIOPlant? in
+            let hasGPIO = rig.plant.sensors.contains { if case .gpio = $0.source { true } else { false } }
+            guard hasGPIO else { return nil }
+            return try GPIOPlant(config: rig.plant, board: SimulatedGPIO.board(for: b, boardFile: "bench", plant: rig.plant, clock: clock).0, clock: clock)
+        }
+        let path = NSTemporaryDirectory() + "vigil-bench-\(getpid()).sqlite"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let controller = try Controller(plant: rig.plant, board: board, gpio: gpio, journal: try Journal(path: path), logger: logger,
+                                        notifier: nil, allocationCounter: vigil_thread_allocations)
+        try controller.start()
+        defer { controller.stop() }
+        _ = controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000)
+        let period = UInt64(plant.cycle.periodMicroseconds) * 1000
+        Shutdown.sleep(nanoseconds: 200 * period) // warm-up (first connections, first events)
+        controller.resetTiming()
+        let start = controller.timing.cycles
+        while controller.timing.cycles - start < cycles && !Shutdown.isRequested {
+            Shutdown.sleep(nanoseconds: 50 * period)
+        }
+        let timing = controller.timing
+        let (allocations, counted) = controller.steadyStateAllocations
+        return (timing, counted > 0 ? Double(allocations) / Double(counted) : .nan)
+    }
+
+    /// Lateness of the plain C loop: p50, p99, p99.9 in microseconds.
+    func cLoop(periodNanoseconds: UInt64, iterations: Int) -> (p50: Double, p99: Double, p999: Double) {
+        var lateness = [UInt64](repeating: 0, count: iterations)
+        lateness.withUnsafeMutableBufferPointer { vigil_bench_c_sleep_loop(periodNanoseconds, iterations, $0.baseAddress!) }
+        lateness.sort()
+        func pct(_ p: Double) -> Double { Double(lateness[min(iterations - 1, Int(Double(iterations) * p / 100))]) / 1000 }
+        return (pct(50), pct(99), pct(99.9))
+    }
+
+    func lateness() throws {
+        for periodMicroseconds in [1000, 10_000] {
+            let (plant, board) = try demoPlant(periodMicroseconds: periodMicroseconds)
+            let cycles: UInt64 = periodMicroseconds == 1000 ? 5000 : 600
+            var cP99: [Double] = [], vP99: [Double] = [], lines: [String] = []
+            for _ in 0..<rounds {
+                let c = cLoop(periodNanoseconds: UInt64(periodMicroseconds) * 1000, iterations: Int(cycles))
+                let (v, _) = try runController(plant, board: board, cycles: cycles)
+                cP99.append(c.p99)
+                vP99.append(v.latenessP99Microseconds)
+                lines.append(String(format: "C p50/p99/p99.9 %.0f/%.0f/%.0f µs, Vigil %.0f/%.0f/%.0f µs",
+                                    c.p50, c.p99, c.p999, v.latenessP50Microseconds, v.latenessP99Microseconds, v.latenessP999Microseconds))
+            }
+            print(String(format: "  cycle lateness @ %d ms (demo plant, %llu cycles × %d rounds): p99 ratio Vigil/C %.2f (target ≤ 0.6)",
+                         periodMicroseconds / 1000, cycles, rounds, median(vP99) / median(cP99)))
+            for l in lines { print("    " + l) }
+        }
+    }
+
+    func computeCost() throws {
+        // One loopback Modbus round trip, measured now: read 10 registers from a simulated device.
+        let config = DeviceConfig(id: "rtt", transport: .tcp(host: "127.0.0.1", port: 0),
+                                  points: (0..<10).map { PointConfig(id: "r\($0)", function: .holding, address: $0, type: .uint16) })
+        let sim = try SimulatedModbusDevice(config: config, model: PlantModel(plant: PlantConfig(name: "rtt", devices: [config])))
+        defer { sim.stop() }
+        let port = try sim.serveTCP()
+        var served = config
+        served.transport = .tcp(host: "127.0.0.1", port: port)
+        let clock = SystemMonotonicClock()
+        let poller = DevicePoller(device: served, link: ModbusLink(connection: try ModbusConnection(tcpHost: "127.0.0.1", port: port), clock: clock), clock: clock)
+        var rtts: [Double] = []
+        for _ in 0..<2000 {
+            poller.poll()
+            rtts.append(Double(poller.reading(at: 0).latencyNanoseconds) / 1000)
+        }
+        let rtt = median(rtts)
+        let (demo, board) = try demoPlant(periodMicroseconds: 10_000)
+        let (d, dAlloc) = try runController(demo, board: board, cycles: 1000)
+        let (b, bAlloc) = try runController(Self.plant64(periodMicroseconds: 10_000), board: nil, cycles: 1000)
+        print(String(format: "  loopback Modbus round trip (read 10 registers): median %.1f µs", rtt))
+        print(String(format: "  cycle compute, demo (13 sensors): p50 %.1f µs, p99 %.1f µs → %.3f / %.3f of one round trip; %.4f allocations/cycle",
+                     d.durationP50Microseconds, d.durationP99Microseconds, d.durationP50Microseconds / rtt, d.durationP99Microseconds / rtt, dAlloc))
+        print(String(format: "  cycle compute, 64 sensors, 16 PID, 16 groups: p50 %.1f µs, p99 %.1f µs → %.3f / %.3f of one round trip; %.4f allocations/cycle",
+                     b.durationP50Microseconds, b.durationP99Microseconds, b.durationP50Microseconds / rtt, b.durationP99Microseconds / rtt, bAlloc))
+    }
+
+    /// Peak RSS (VmHWM) of a `vigil run` child polling an in-process rig for `seconds`.
+    func peakRSS(seconds: Double) throws {
+        let plant = try ConfigLoader.loadPlant(path: "configs/demo-pump-station.yaml").plant
+        let rig = try SimulatedRig(plant: plant, ports: .ephemeral, pacing: nil, seed: 1)
+        defer { rig.stop() }
+        var text = try String(contentsOfFile: "configs/demo-pump-station.yaml", encoding: .utf8)
+        for device in rig.plant.devices {
+            switch (device.id, device.transport) {
+            case ("pump-plc", .tcp(_, let port)): text = text.replacingOccurrences(of: "port: 15020", with: "port: \(port)")
+            case ("tank-io", .tcp(_, let port)): text = text.replacingOccurrences(of: "port: 15021", with: "port: \(port)")
+            case ("rtu-temps", .rtu(let s)): text = text.replacingOccurrences(of: "port: rs485-0", with: "port: \(s.port)")
+            default: break
+            }
+        }
+        let cwd = FileManager.default.currentDirectoryPath
+        text = text.replacingOccurrences(of: "board: ../boards/", with: "board: \(cwd)/boards/")
+        let config = NSTemporaryDirectory() + "vigil-rss-\(getpid()).yaml"
+        let journal = NSTemporaryDirectory() + "vigil-rss-\(getpid()).sqlite"
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        defer { for f in [config, journal, journal + "-wal", journal + "-shm"] { try? FileManager.default.removeItem(atPath: f) } }
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        child.arguments = ["run", "--config", config, "--journal", journal, "--mock-gpio", "--log-level", "error"]
+        try child.run()
+        Shutdown.sleep(nanoseconds: UInt64(seconds * 1e9))
+        let status = (try? String(contentsOfFile: "/proc/\(child.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let field = { (name: String) in status.split(separator: "\n").first { $0.hasPrefix(name) }.map { String($0.dropFirst(name.count)).trimmingCharacters(in: .whitespaces) } ?? "?" }
+        child.terminate()
+        child.waitUntilExit()
+        print("  vigil run on the demo config for \(Int(seconds)) s: peak RSS (VmHWM) \(field("VmHWM:")), RSS now \(field("VmRSS:")) (target ≤ 32 MiB); exit \(child.terminationStatus)")
+    }
+
+    private func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
+    }
+}
