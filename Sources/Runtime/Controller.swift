@@ -99,6 +99,7 @@ public final class Controller: @unchecked Sendable {
                           limitSubjectBase: 0, controlSubjectBase: Int32(plan.limitIDs.count),
                           emit: { event in _ = queue.push(event) })
         cycle.allocationCounter = allocationCounter
+        cycle.safetyEventsLost = { [queue] in queue.droppedCount(.safety) }
     }
 
     /// How loud an event is in the log: what needs a human is an error; planned transitions

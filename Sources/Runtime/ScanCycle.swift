@@ -25,6 +25,8 @@ final class ScanCycle: @unchecked Sendable {
     let statistics = CycleStatistics()
     let watchdog: Watchdog
     private let emit: (ControllerEvent) -> Void
+    /// Safety events the journal queue could not take: losing one is a fatal fault.
+    var safetyEventsLost: () -> Int = { 0 }
     let periodNanoseconds: UInt64
     private let overrunStormLimit: Int
     private let realtime: RealtimeConfig
@@ -216,6 +218,9 @@ final class ScanCycle: @unchecked Sendable {
 
         // 3. Commands, at the cycle boundary.
         commands.drainIfAvailable { apply($0) }
+        if safetyEventsLost() > 0 && !plan.safeState.reasons.contains(.fatalFault) {
+            plan.enter(.fatalFault) // the record of what the plant did is no longer complete
+        }
         if watchdog.isStalled && !plan.safeState.reasons.contains(.watchdogStall) {
             plan.enter(.watchdogStall)
             emit(event(.watchdogStall, .safety))

@@ -88,6 +88,22 @@ import CAllocCounter
         #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 1 })
     }
 
+    @Test func overrunStormPutsThePlantInSafeStateUntilReset() throws {
+        // One overrun is a storm here, and the watchdog is slow enough not to fire first.
+        let h = try RuntimeHarness { $0.cycle.overrunStormLimit = 1; $0.cycle.watchdogPeriods = 100 }
+        defer { h.shutdown() }
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 1 })
+        h.controller.submit(.stallCycle(milliseconds: 60))
+        #expect(eventually { h.controller.snapshot().safeStateReasons.contains(.overrunStorm) })
+        #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 0 })
+        let s = h.controller.snapshot()
+        #expect(s.timing.overruns >= 1 && s.timing.overrunStorms == 1 && s.watchdogStalls == 0)
+        h.controller.submit(.resetSafeState)
+        #expect(eventually { !h.controller.snapshot().inSafeState })
+        #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 1 })
+    }
+
     @Test func orderlyStopLeavesEveryOutputAtItsSafeValueAndTheJournalFlushed() throws {
         let h = try RuntimeHarness()
         #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
