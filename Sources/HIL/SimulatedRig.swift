@@ -117,3 +117,21 @@ public final class SimulatedRig: @unchecked Sendable {
         lines.values.forEach { $0.close() }
     }
 }
+
+extension SimulatedRig {
+    /// The text of the plant's YAML file with every device pointed at its simulator (TCP ports,
+    /// RTU pty paths) and relative `board:` paths made absolute against `configDirectory`, so a
+    /// separate `vigil run` process can poll this rig. Relies on each configured `port:` value
+    /// appearing once per device in the text, as in `configs/demo-pump-station.yaml`.
+    public func configText(rewriting text: String, configDirectory: String) -> String {
+        var text = text
+        for (before, after) in zip(original.devices, plant.devices) {
+            switch (before.transport, after.transport) {
+            case (.tcp(_, let old), .tcp(_, let new)): text = text.replacingOccurrences(of: "port: \(old)\n", with: "port: \(new)\n")
+            case (.rtu(let old), .rtu(let new)): text = text.replacingOccurrences(of: "port: \(old.port)\n", with: "port: \(new.port)\n")
+            default: break
+            }
+        }
+        return text.replacingOccurrences(of: "board: ../", with: "board: \(configDirectory)/../")
+    }
+}

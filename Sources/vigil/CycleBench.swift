@@ -144,17 +144,9 @@ struct CycleBench {
         let plant = try ConfigLoader.loadPlant(path: "configs/demo-pump-station.yaml").plant
         let rig = try SimulatedRig(plant: plant, ports: .ephemeral, pacing: nil, seed: 1)
         defer { rig.stop() }
-        var text = try String(contentsOfFile: "configs/demo-pump-station.yaml", encoding: .utf8)
-        for device in rig.plant.devices {
-            switch (device.id, device.transport) {
-            case ("pump-plc", .tcp(_, let port)): text = text.replacingOccurrences(of: "port: 15020", with: "port: \(port)")
-            case ("tank-io", .tcp(_, let port)): text = text.replacingOccurrences(of: "port: 15021", with: "port: \(port)")
-            case ("rtu-temps", .rtu(let s)): text = text.replacingOccurrences(of: "port: rs485-0", with: "port: \(s.port)")
-            default: break
-            }
-        }
         let cwd = FileManager.default.currentDirectoryPath
-        text = text.replacingOccurrences(of: "board: ../boards/", with: "board: \(cwd)/boards/")
+        let text = rig.configText(rewriting: try String(contentsOfFile: "configs/demo-pump-station.yaml", encoding: .utf8),
+                                  configDirectory: cwd + "/configs")
         let config = NSTemporaryDirectory() + "vigil-rss-\(getpid()).yaml"
         let journal = NSTemporaryDirectory() + "vigil-rss-\(getpid()).sqlite"
         try text.write(toFile: config, atomically: true, encoding: .utf8)

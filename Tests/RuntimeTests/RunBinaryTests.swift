@@ -73,16 +73,8 @@ import Glibc
 
     /// The demo config rewritten to the rig's actual endpoints, in a temporary file.
     func demoConfig(for rig: SimulatedRig) throws -> String {
-        var text = try String(contentsOfFile: Self.root + "/configs/demo-pump-station.yaml", encoding: .utf8)
-        for device in rig.plant.devices {
-            switch (device.id, device.transport) {
-            case ("pump-plc", .tcp(_, let port)): text = text.replacingOccurrences(of: "port: 15020", with: "port: \(port)")
-            case ("tank-io", .tcp(_, let port)): text = text.replacingOccurrences(of: "port: 15021", with: "port: \(port)")
-            case ("rtu-temps", .rtu(let s)): text = text.replacingOccurrences(of: "port: rs485-0", with: "port: \(s.port)")
-            default: break
-            }
-        }
-        text = text.replacingOccurrences(of: "board: ../boards/", with: "board: \(Self.root)/boards/")
+        let text = rig.configText(rewriting: try String(contentsOfFile: Self.root + "/configs/demo-pump-station.yaml", encoding: .utf8),
+                                  configDirectory: Self.root + "/configs")
         let path = NSTemporaryDirectory() + "vigil-run-\(UUID().uuidString).yaml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
