@@ -43,6 +43,8 @@ let package = Package(
         // I/O
         .target(name: "Fieldbus", dependencies: ["VigilCore", "CModbus", "GPIODShim"]),
         .target(name: "HIL", dependencies: ["VigilCore", "Fieldbus", "CModbus", "HILShim"]),
+        // The self-healing monitor: detectors, diagnosis, health states, failover, repair, policy. Pure logic.
+        .target(name: "Monitor", dependencies: ["VigilCore"]),
         // Control laws, interlocks and the safe-state decision: pure logic, deterministic.
         .target(name: "Control", dependencies: ["VigilCore"]),
         // SQLite (WAL) persistence: events, operator feedback, audit log, model registry.
@@ -51,7 +53,7 @@ let package = Package(
         .executableTarget(name: "journal-stress", dependencies: ["Journal", "VigilCore"]),
         // The scan cycle: cycle thread, watchdog, safe state, systemd notify, wiring from config.
         .target(name: "Runtime", dependencies: [
-            "VigilCore", "Fieldbus", "Control", "Journal", "CRuntime",
+            "VigilCore", "Fieldbus", "Control", "Journal", "Monitor", "CRuntime",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -64,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Control", "Journal", "Runtime", "CAllocCounter",
+                "VigilCore", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Control", "Journal", "Runtime", "CAllocCounter", "Monitor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -75,6 +77,7 @@ let package = Package(
         .testTarget(name: "FieldbusTests", dependencies: ["Fieldbus", "VigilCore", "HIL"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HILTests", dependencies: ["HIL", "Fieldbus", "Config", "VigilCore"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "VigilCore"]),
+        .testTarget(name: "MonitorTests", dependencies: ["Monitor", "VigilCore"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "VigilCore"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter"]),
     ],
