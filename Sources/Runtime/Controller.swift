@@ -41,6 +41,8 @@ public final class Controller: @unchecked Sendable {
     private let notifier: SystemdNotifier?
     private let logger: Logger
     private let limitIDs: [String]
+    /// Names of event subjects, in index order: limits, controls, devices, sensors, outputs, groups.
+    public let subjectNames: [String]
     private let started = Atomic<Bool>(false)
 
     /// Builds everything from a plant; opens nothing that must be closed until `start()`.
@@ -85,8 +87,10 @@ public final class Controller: @unchecked Sendable {
                               board: commandBoard, basePeriodNanoseconds: period, epochNanoseconds: epoch)
         }
 
-        // Subject names for the journal: limits, controls, devices, sensors, outputs.
+        // Subject names for the journal: limits, controls, devices, sensors, outputs, groups.
         let names = plan.limitIDs + plan.controlIDs + plant.devices.map(\.id) + plant.sensors.map(\.id) + plant.outputs.map(\.id)
+            + plant.redundancyGroups.map(\.id)
+        subjectNames = names
         queue = EventQueue(capacity: 4096, safetyCapacity: 1024)
         writer = JournalWriter(journal: journal, queue: queue, subjectNames: names, onCommit: { [logger] events in
             for e in events where e.severity >= .warning || e.kind == .startup || e.kind == .shutdown {
@@ -185,6 +189,11 @@ public final class Controller: @unchecked Sendable {
     public func submit(_ command: ControllerCommand) -> Bool { commands.submit(command) }
 
     public var timing: CycleTimingSummary { cycle.statistics.summary() }
+
+    /// Monotonic time the cycle started (0 before it has): an event at monotonic time t belongs to
+    /// cycle (t − epoch) / period.
+    public var epochNanoseconds: UInt64 { cycle.epochNanoseconds.load(ordering: .acquiring) }
+    public var periodNanoseconds: UInt64 { cycle.periodNanoseconds }
 
     /// Forgets the timing histograms (after warm-up).
     public func resetTiming() { cycle.statistics.resetHistograms() }

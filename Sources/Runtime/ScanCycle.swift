@@ -40,6 +40,8 @@ final class ScanCycle: @unchecked Sendable {
     let outputValueBoard: SeqLockBoard<Double>
     let statusBoard = SeqLockBoard<CycleStatus>(count: 1, initial: CycleStatus())
     private let stopRequested = Atomic<Bool>(false)
+    /// Monotonic time of cycle 0's start: cycle n's deadline is epoch + (n + 1) × period.
+    let epochNanoseconds = Atomic<UInt64>(0)
     private let firstGood = Atomic<Bool>(false)
     private(set) var realtimeWarnings: [String] = []
     /// Reads the calling thread's heap allocation count (set only where an allocation counter is
@@ -138,6 +140,7 @@ final class ScanCycle: @unchecked Sendable {
         let spin = UInt64(max(0, realtime.spinMicroseconds)) * 1000
         let dtSeconds = Double(period) / 1e9
         let epoch = vigil_rt_monotonic_ns()
+        epochNanoseconds.store(epoch, ordering: .releasing)
         var deadline = epoch &+ period
         var cycles: UInt64 = 0
         var allocationBase: UInt64 = 0
