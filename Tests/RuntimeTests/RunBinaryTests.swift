@@ -23,8 +23,8 @@ import Glibc
         let outPath = NSTemporaryDirectory() + "vigil-out-\(UUID().uuidString)"
         let errPath = NSTemporaryDirectory() + "vigil-err-\(UUID().uuidString)"
         init(_ arguments: [String], environment: [String: String] = [:]) throws {
-            FileManager.default.createFile(atPath: outPath, contents: nil)
-            FileManager.default.createFile(atPath: errPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: errPath, contents: nil)
             process.executableURL = URL(fileURLWithPath: RunBinaryTests.binary)
             process.arguments = arguments
             process.currentDirectoryURL = URL(fileURLWithPath: RunBinaryTests.root)
