@@ -24,8 +24,25 @@ int vigil_rt_set_fifo(int priority) {
     return rc == 0 ? 0 : -rc;
 }
 
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
+
 int vigil_rt_lock_memory(void) {
-    return mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? 0 : -errno;
+    // MCL_ONFAULT (Linux >= 4.4): lock pages as they are touched instead of populating every
+    // mapping. Without it, mlockall makes ICU's 37 MB data file and every thread's 8 MB stack
+    // resident (measured: 138 MB RSS instead of 31 MB). The cycle touches its working set during
+    // warm-up, and those pages then stay locked. Falls back to a plain mlockall on old kernels.
+    if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == 0) return 0;
+    if (errno == EINVAL && mlockall(MCL_CURRENT | MCL_FUTURE) == 0) return 0;
+    return -errno;
+}
+
+void vigil_rt_prefault_stack(void) {
+    // Touch 256 KB of the calling thread's stack so its pages are resident (and locked) before
+    // the loop starts: a page fault in the cycle would cost tens of microseconds.
+    volatile char buffer[256 * 1024];
+    for (size_t i = 0; i < sizeof buffer; i += 4096) buffer[i] = 0;
 }
 
 void vigil_rt_sleep_until(uint64_t deadline_ns) {

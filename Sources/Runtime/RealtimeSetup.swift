@@ -21,6 +21,7 @@ enum RealtimeSetup {
         if rt.lockMemory {
             let rc = vigil_rt_lock_memory()
             if rc != 0 { warnings.append("mlockall refused: \(describe(-rc)) (needs CAP_IPC_LOCK or a higher RLIMIT_MEMLOCK); memory may page") }
+            vigil_rt_prefault_stack()
         }
         if let priority = rt.schedFIFOPriority {
             let rc = vigil_rt_set_fifo(Int32(priority))

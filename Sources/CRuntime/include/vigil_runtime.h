@@ -8,8 +8,10 @@ int vigil_rt_set_timer_slack(unsigned long nanoseconds);
 int vigil_rt_pin_to_cpu(int cpu);
 /// SCHED_FIFO at `priority` for the calling thread (pthread_setschedparam). Returns 0 or -errno.
 int vigil_rt_set_fifo(int priority);
-/// mlockall(MCL_CURRENT | MCL_FUTURE). Returns 0 or -errno.
+/// mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT): pages stay resident once touched. Returns 0 or -errno.
 int vigil_rt_lock_memory(void);
+/// Touches 256 KB of the calling thread's stack so it is resident before the cycle loop starts.
+void vigil_rt_prefault_stack(void);
 /// Sleeps until an absolute CLOCK_MONOTONIC deadline (clock_nanosleep, TIMER_ABSTIME), restarting on EINTR.
 void vigil_rt_sleep_until(uint64_t deadline_ns);
 /// CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds.
