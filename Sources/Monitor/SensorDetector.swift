@@ -102,7 +102,7 @@ struct SensorDetector: Sendable {
     /// Noise σ of the value, from the baseline variance of first differences (var(Δx) = 2σ²).
     var noiseSigma: Double { (baseDiffVariance / 2).squareRoot() }
 
-    private mutating func record(_ kind: FindingKind, _ stat: Double, _ limit: Double) {
+    mutating func record(_ kind: FindingKind, _ stat: Double, _ limit: Double) {
         statistic[Int(kind.rawValue)] = stat
         threshold[Int(kind.rawValue)] = limit
     }
