@@ -39,10 +39,10 @@ public struct SensorTuning: Sendable, Hashable {
     public var spikeRepeatCount: Int = 3
     public var spikeRepeatWindowSamples: Int = 50
 
-    /// Samples used to learn the noise baseline (Welford on first differences) before the
+    /// Samples used to learn the noise baseline (Welford on second differences) before the
     /// statistical detectors arm.
     public var warmupSamples: Int = 200
-    /// Noise finding when the short-term variance of the first differences exceeds this multiple of
+    /// Noise finding when the short-term variance of the second differences exceeds this multiple of
     /// the learned baseline (4 = the noise σ doubled).
     public var noiseVarianceRatio: Double = 4
     /// Weight of the short-term variance estimate (0.02 ≈ the last 100 samples).

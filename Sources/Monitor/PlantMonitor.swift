@@ -258,6 +258,12 @@ public struct PlantMonitor: Sendable {
         // (3) Group-level findings.
         for g in 0..<groupCount { observeGroupFindings(g, now: now) }
 
+        // A stuck run is its own confirmation (its length already bounds false alarms).
+        for i in 0..<sensorCount where bits[i] & .bit(.stuck) != 0 {
+            bits[i] |= .hardConfirmed
+            detectors[i].usable = false
+        }
+
         // (4) Health.
         for i in 0..<sensorCount where fresh[i] || bits[i] != 0 {
             emitDetections(i)
@@ -407,6 +413,8 @@ public struct PlantMonitor: Sendable {
         if usableCount >= 2 && moving == usableCount && hi - lo <= floor {
             for s in 0..<size {
                 let i = members[start + s]
+                // Moving together also shakes the difference statistics: the noise finding goes too.
+                bits[i] &= ~FindingBits.bit(.noise)
                 if bits[i] & (FindingBits.bit(.rateOfChange) | .bit(.spike)) != 0 {
                     bits[i] &= ~(FindingBits.bit(.rateOfChange) | .bit(.spike) | .hardConfirmed)
                     if bits[i] & (FindingBits.bit(.outOfRange) | .bit(.dropout)) == 0 {

@@ -26,7 +26,7 @@ extension FindingBits {
 }
 
 /// The detectors of one sensor that need only its own samples: range, stuck, rate, spike (Hampel),
-/// noise (Welford baseline of first differences, EWMA of the current one), dropout, latency.
+/// noise (Welford baseline of second differences, EWMA of the current one), dropout, latency.
 /// Windows are inline fixed-size storage: nothing here allocates.
 struct SensorDetector: Sendable {
     static let windowCapacity = 15
@@ -74,6 +74,7 @@ struct SensorDetector: Sendable {
     var baseDiffVariance = 0.0
     var shortDiffVariance = 0.0
     var lastFiltered = Double.nan
+    var lastDiff = Double.nan
     var stuckRun = 0
     var stuckNeeded: Int
     var lastMoved: UInt64 = 0
@@ -99,8 +100,8 @@ struct SensorDetector: Sendable {
     }
 
     var warmedUp: Bool { goodSamples > tuning.warmupSamples }
-    /// Noise σ of the value, from the baseline variance of first differences (var(Δx) = 2σ²).
-    var noiseSigma: Double { (baseDiffVariance / 2).squareRoot() }
+    /// Noise σ of the value, from the baseline variance of second differences (var(Δ²x) = 6σ²).
+    var noiseSigma: Double { (baseDiffVariance / 6).squareRoot() }
 
     mutating func record(_ kind: FindingKind, _ stat: Double, _ limit: Double) {
         statistic[Int(kind.rawValue)] = stat
@@ -151,8 +152,13 @@ struct SensorDetector: Sendable {
             usable = false
             record(.outOfRange, v, v < rangeMin ? rangeMin - tolerance : rangeMax + tolerance)
             var bits: FindingBits = .bit(.outOfRange)
-            if outOfRangeRun >= tuning.outOfRangeConfirmSamples { bits |= .hardConfirmed }
-            if outOfRangeSinceFirst && goodSamples >= tuning.configErrorSamples { bits |= .configError }
+            // Out of range since the very first reading is more likely a wrong scale or word order:
+            // wait for `configErrorSamples` so the diagnosis can say so (the value is not used meanwhile).
+            if outOfRangeSinceFirst {
+                if goodSamples >= tuning.configErrorSamples { bits |= .configError | .hardConfirmed }
+            } else if outOfRangeRun >= tuning.outOfRangeConfirmSamples {
+                bits |= .hardConfirmed
+            }
             return bits
         }
         outOfRangeRun = 0
@@ -173,11 +179,13 @@ struct SensorDetector: Sendable {
         let step = v - lastGoodValue
         if lastGoodValue.isFinite && abs(step) <= resolution {
             stuckRun += 1
-            if !armed { zeroDiffs += 1 }
+            // Innocent repeats teach the repeat rate; a long run is the fault itself.
+            if stuckRun == 1 { zeroDiffs += 1 }
         } else {
             stuckRun = 0
             lastMoved = r.timestampNanoseconds
         }
+        if armed && goodSamples % 256 == 0 && stuckRun == 0 { updateStuckRunLength() }
         if stuckRun >= stuckNeeded {
             record(.stuck, Double(stuckRun), Double(stuckNeeded))
             bits |= .bit(.stuck)
@@ -231,24 +239,29 @@ struct SensorDetector: Sendable {
             }
         }
 
-        // Noise: learned baseline of first differences, then a short EWMA against it.
+        // Noise: learned baseline of second differences (a ramp of the process cancels out; for
+        // white noise var(Δ²x) = 6σ²), then a short EWMA against it.
         if lastFiltered.isFinite {
             let d = out - lastFiltered
-            if !armed {
-                diffStats.add(d)
-                if goodSamples == tuning.warmupSamples {
-                    baseDiffVariance = max(diffStats.variance, resolution * resolution, span * span * 1e-18)
-                    shortDiffVariance = baseDiffVariance
-                    updateStuckRunLength()
+            if lastDiff.isFinite {
+                let dd = d - lastDiff
+                if !armed {
+                    diffStats.add(dd)
+                } else {
+                    let w = tuning.noiseEWMAWeight
+                    shortDiffVariance = (1 - w) * shortDiffVariance + w * dd * dd
+                    let limit = tuning.noiseVarianceRatio * baseDiffVariance
+                    if shortDiffVariance > limit {
+                        record(.noise, shortDiffVariance / baseDiffVariance, tuning.noiseVarianceRatio)
+                        bits |= .bit(.noise)
+                    }
                 }
-            } else {
-                let w = tuning.noiseEWMAWeight
-                shortDiffVariance = (1 - w) * shortDiffVariance + w * d * d
-                let limit = tuning.noiseVarianceRatio * baseDiffVariance
-                if shortDiffVariance > limit {
-                    record(.noise, shortDiffVariance / baseDiffVariance, tuning.noiseVarianceRatio)
-                    bits |= .bit(.noise)
-                }
+            }
+            lastDiff = d
+            if goodSamples == tuning.warmupSamples {
+                baseDiffVariance = max(diffStats.variance, resolution * resolution, span * span * 1e-18)
+                shortDiffVariance = baseDiffVariance
+                updateStuckRunLength()
             }
         }
         lastFiltered = out

@@ -229,9 +229,9 @@ typealias R = MonitorRig
         var rig = try MonitorRig()
         rig.warmUp()
         let c0 = rig.cycle + 1
-        // All three pressures rise 6 bar in 0.75 s (0.5 span/s, beyond the 0.2 span/s limit), in agreement.
+        // All three pressures rise 6 bar in 0.3 s (1.25 span/s, beyond the 0.2 span/s limit), in agreement.
         rig.run(600) { r, c in
-            let rise = min(Double(c - c0 + 1) * 0.08, 6.0)
+            let rise = min(Double(c - c0 + 1) * 0.2, 6.0)
             for i in [R.pA, R.pB, R.pC] { r[i].value += rise }
         }
         #expect(rig.events(.failover, after: c0).isEmpty)
@@ -320,13 +320,25 @@ typealias R = MonitorRig
         #expect(rig.firstFailover(group: R.pressure, after: c1)?.toSensor == Int32(R.pC))
     }
 
-    @Test func pairDisagreementWithoutEvidenceEscalatesInsteadOfGuessing() throws {
+    @Test func pairDriftWithoutEvidenceEscalatesInsteadOfGuessing() throws {
         var rig = try MonitorRig()
         rig.warmUp()
         let c0 = rig.cycle + 1
-        rig.run(100) { r, _ in r[R.tB].value += 10 }
+        // T-B creeps away (1σ per 100 cycles): nothing in either sensor's own signal says which one moved.
+        rig.run(1_000) { r, c in r[R.tB].value += R.temperatureSigma * Double(c - c0 + 1) / 100 }
         #expect(rig.events(.failover, after: c0).isEmpty)
         #expect(rig.events(.escalation, after: c0).filter { $0.escalation == .unresolvedDisagreement }.count == 1)
+        #expect(rig.monitor.healthState(sensor: R.tA) == .healthy)
+    }
+
+    @Test func pairStepIsBlamedOnTheSensorThatJumped() throws {
+        var rig = try MonitorRig()
+        rig.warmUp()
+        let c0 = rig.cycle + 1
+        rig.run(100) { r, _ in r[R.tA].value += 10 }
+        #expect(rig.firstFailover(group: R.temperature, after: c0)?.toSensor == Int32(R.tB))
+        #expect(rig.monitor.healthState(sensor: R.tB) == .healthy)
+        #expect(rig.sensorDiagnosis(R.tA, after: c0)?.cause == .sensorFault)
     }
 
     @Test func valueOutOfRangeFromTheFirstReadingIsAConfigurationError() throws {
