@@ -285,7 +285,7 @@ public struct PlantMonitor: Sendable {
             let before = devices[d].flags
             var evidence: (kind: FindingKind, stat: Double, limit: Double)?
             let f = devices[d].update(t, tuning: tuning, evidence: &evidence)
-            for kind in [FindingKind.deviceTimeouts, .deviceExceptions, .deviceCRCErrors, .deviceDisconnected, .deviceLatencyTrend] {
+            for kind in Self.deviceKinds {
                 let b = DeviceWatch.bit(kind)
                 if f & b != 0 && before & b == 0 {
                     var e = MonitorEvent(kind: .detection, cycle: cycle)
@@ -342,6 +342,8 @@ public struct PlantMonitor: Sendable {
             }
         }
     }
+
+    private static let deviceKinds: [FindingKind] = [.deviceTimeouts, .deviceExceptions, .deviceCRCErrors, .deviceDisconnected, .deviceLatencyTrend]
 
     private mutating func startDeviceRepair(_ d: Int, _ strategy: RepairStrategy, now: UInt64) {
         devices[d].repair = strategy
