@@ -77,4 +77,6 @@ public enum EscalationReason: Int32, Sendable, Hashable, CaseIterable {
     case repairFailed
     case noHealthySource
     case configurationError
+    /// Two redundant sensors disagree and nothing says which one is wrong (a pair cannot vote).
+    case unresolvedDisagreement
 }

@@ -1,0 +1,97 @@
+import VigilCore
+
+/// Something the monitor decided this cycle. A plain value (no references, no strings), so the
+/// cycle can write it into a preallocated list and hand it to the journal's queue.
+public struct MonitorEvent: Sendable, Hashable {
+    public enum Kind: Int32, Sendable, Hashable, CaseIterable {
+        /// A detector started firing on a sensor or a device (`finding`).
+        case detection = 1
+        /// A root cause with severity and the finding that was its evidence: one per cause.
+        case diagnosis
+        /// A sensor's health changed (`fromState` → `toState`).
+        case healthChange
+        /// A group's active source moved (`fromSensor` → `toSensor`).
+        case failover
+        /// A group went back to its primary after the primary served its probation.
+        case failback
+        /// A repair was started or planned (`strategy`); device actions are for the runtime to execute.
+        case repair
+        /// A repair stayed clean for its verification period.
+        case repairVerified
+        /// A repair did not bring quality back within its verification period.
+        case repairFailed
+        /// A human is needed (`escalation`).
+        case escalation
+    }
+
+    public var kind: Kind
+    public var cycle: UInt64
+    /// Sensor index (plant.sensors), or -1.
+    public var sensor: Int32 = -1
+    /// Device index (plant.devices), or -1.
+    public var device: Int32 = -1
+    /// Redundancy group index (plant.redundancyGroups), or -1.
+    public var group: Int32 = -1
+    public var finding: Finding? = nil
+    public var cause: RootCause? = nil
+    public var severity: DiagnosisSeverity? = nil
+    public var fromState: HealthState? = nil
+    public var toState: HealthState? = nil
+    /// Failover/failback: sensor indices; -1 when none.
+    public var fromSensor: Int32 = -1
+    public var toSensor: Int32 = -1
+    public var strategy: RepairStrategy? = nil
+    public var escalation: EscalationReason? = nil
+
+    public init(kind: Kind, cycle: UInt64) {
+        self.kind = kind
+        self.cycle = cycle
+    }
+}
+
+/// A fixed-capacity list refilled every cycle: appending never allocates; overflow is counted.
+struct EventBuffer {
+    private(set) var storage: [MonitorEvent]
+    private(set) var count = 0
+    private(set) var dropped: UInt64 = 0
+
+    init(capacity: Int) {
+        storage = [MonitorEvent](repeating: MonitorEvent(kind: .detection, cycle: 0), count: max(capacity, 1))
+    }
+
+    mutating func reset() { count = 0 }
+
+    mutating func append(_ event: MonitorEvent) {
+        if count < storage.count {
+            storage[count] = event
+            count += 1
+        } else {
+            dropped &+= 1
+        }
+    }
+
+    var events: ArraySlice<MonitorEvent> { storage[0..<count] }
+}
+
+/// The monitor's conclusion about one sensor or device, with the evidence kept.
+public struct Diagnosis: Sendable, Hashable {
+    public var cause: RootCause
+    public var severity: DiagnosisSeverity
+    /// The finding that decided it (its statistic and threshold are the evidence).
+    public var evidence: Finding
+    /// Cycle the first finding of this episode was seen.
+    public var firstSeenCycle: UInt64
+    public var decidedCycle: UInt64
+}
+
+/// Attempts and outcomes of one repair strategy.
+public struct RepairRecord: Sendable, Hashable {
+    public var attempted: Int = 0
+    public var verified: Int = 0
+    public var failed: Int = 0
+    /// verified / (verified + failed), or nil before any outcome.
+    public var successRate: Double? {
+        let decided = verified + failed
+        return decided == 0 ? nil : Double(verified) / Double(decided)
+    }
+}

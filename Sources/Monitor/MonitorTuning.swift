@@ -1,0 +1,126 @@
+import VigilCore
+
+/// Detector knobs for one sensor. Defaults follow docs/DETECTION-NUMBERS: thresholds are chosen
+/// from a false-alarm budget first (≥ 10⁶ samples between false findings per channel for anything
+/// that can lead to a failover) and the detection delay is what follows from that.
+public struct SensorTuning: Sendable, Hashable {
+    /// Tolerance beyond the physical range before a value counts as out of range (fraction of span).
+    public var rangeToleranceFractionOfSpan: Double = 0.005
+    /// Consecutive out-of-range samples that confirm the fault (hard fault: 2 keeps failover within 3 cycles).
+    public var outOfRangeConfirmSamples: Int = 2
+    /// Consecutive bad-quality samples that confirm a dropout (one timeout is a blip, two are a fault).
+    public var badQualityConfirmSamples: Int = 2
+    /// A sensor whose timestamp has not advanced for this many expected poll intervals has dropped out.
+    public var dropoutIntervals: Double = 3
+    /// Out of range on every sample since the first for this many samples: a configuration error.
+    public var configErrorSamples: Int = 5
+
+    /// Two values closer than this are "no change" (fraction of span). Set it to the register's
+    /// quantization step when known; the stuck detector also learns how often the value repeats.
+    public var stuckResolutionFractionOfSpan: Double = 1e-9
+    /// Fewest consecutive unchanged samples that make a sensor stuck (when it normally never repeats).
+    public var stuckMinSamples: Int = 3
+    /// Most samples the stuck detector will ever ask for (quantized, quiet sensors).
+    public var stuckMaxSamples: Int = 200
+    /// Chance of an innocent run of repeats the stuck detector accepts; sets the run length from the
+    /// learned repeat rate p: the smallest N ≥ stuckMinSamples with pᴺ below this.
+    public var stuckFalseRunProbability: Double = 1e-9
+
+    /// Rate-of-change limit (fraction of span per second), measured over the spike window, plus
+    /// `rateNoiseSigmas` of the learned noise so noise alone never trips it.
+    public var maxRateFractionOfSpanPerSecond: Double = 0.2
+    public var rateNoiseSigmas: Double = 8
+
+    /// Hampel filter: window length (samples, odd, ≤ 15) and threshold in robust σ. The scale is
+    /// max(1.4826·MAD, learned noise σ), so a quiet window cannot make every wiggle a spike.
+    public var spikeWindow: Int = 7
+    public var spikeSigmas: Double = 6
+    /// This many spikes within `spikeRepeatWindowSamples` samples is a fault, not a filtered spike.
+    public var spikeRepeatCount: Int = 3
+    public var spikeRepeatWindowSamples: Int = 50
+
+    /// Samples used to learn the noise baseline (Welford on second differences) before the
+    /// statistical detectors arm.
+    public var warmupSamples: Int = 200
+    /// Noise finding when the short-term variance of the second differences exceeds this multiple of
+    /// the learned baseline (4 = the noise σ doubled).
+    public var noiseVarianceRatio: Double = 4
+    /// Weight of the short-term variance estimate (0.02 ≈ the last 100 samples).
+    public var noiseEWMAWeight: Double = 0.02
+
+    /// Two-sided CUSUM on the residual to the group consensus, in residual σ: k = 0.25, h = 25 gives
+    /// ARL0 ≈ 4·10⁶ samples (Siegmund) for a false drift finding, ~550 samples for a 1σ/1000-sample ramp.
+    public var driftK: Double = 0.25
+    public var driftH: Double = 25
+    /// Samples used to learn the residual's mean and σ (re-learned when the set of peers changes).
+    public var driftWarmupSamples: Int = 1000
+    /// Weight with which the residual baseline keeps adapting while the sensor is healthy.
+    public var driftBaselineWeight: Double = 1e-4
+
+    /// Disagreement with the consensus: |residual − learned mean| beyond max(σ-multiple, span floor)
+    /// for `disagreementSamples` consecutive samples.
+    public var disagreementSigmas: Double = 8
+    public var disagreementFractionOfSpan: Double = 0.02
+    public var disagreementSamples: Int = 3
+
+    /// Latency anomaly: beyond mean + `latencySigmas`·σ (Welford after warm-up) for this many samples in a row.
+    public var latencySigmas: Double = 3
+    public var latencyConsecutiveSamples: Int = 3
+
+    public init() {}
+}
+
+/// Everything the monitor can be tuned by. A plain value: build it once, pass it to `PlantMonitor`.
+public struct MonitorTuning: Sendable, Hashable {
+    /// Detector knobs for every sensor without an override.
+    public var sensor = SensorTuning()
+    /// Per-sensor overrides by sensor id (resolved to indices once, at construction).
+    public var sensorOverrides: [String: SensorTuning] = [:]
+
+    // Health state machine (counts are new samples of the sensor).
+    /// Soft findings (drift, noise, rate, disagreement) in suspect needed to confirm a fault.
+    public var confirmSamples: Int = 20
+    /// Fewer are needed when the group's other members agree with each other and this one is the odd one out.
+    public var confirmSamplesOddOneOut: Int = 5
+    /// Clean samples that return a suspect sensor to healthy.
+    public var suspectClearSamples: Int = 20
+    /// Clean samples that move a quarantined sensor to probation.
+    public var quarantineClearSamples: Int = 50
+    /// Clean samples a sensor on probation must show before it is healthy (and used) again.
+    public var probationSamples: Int = 500
+
+    // Redundancy groups.
+    /// With this many usable members, control gets the median (mid-value select) instead of the active source.
+    public var midValueSelectMinMembers: Int = 3
+    /// How long a group holds its last good value (quality `.stale`) when no usable source is left.
+    public var holdMaxNanoseconds: UInt64 = 2_000_000_000
+
+    // Repairs.
+    /// Cycles a repair must stay clean (source usable, group output good) to count as verified.
+    public var repairVerifyCycles: Int = 100
+    /// A device repair (reconnect, backup gateway, slower polling) must show good data within this time.
+    public var deviceRepairVerifyNanoseconds: UInt64 = 30_000_000_000
+
+    // Devices.
+    /// Consecutive timeouts (device samples) that make a timeout finding.
+    public var deviceTimeoutCount: Int = 3
+    /// Consecutive samples with every point bad that make a device fault.
+    public var deviceFaultSamples: Int = 2
+    /// Share of device samples timing out (EWMA, weight 0.02) that asks for slower polling.
+    public var deviceTimeoutRatioForSlowPolling: Double = 0.2
+    /// Share of CRC/framing errors (same EWMA) that makes a finding.
+    public var deviceCRCRatio: Double = 0.1
+    /// Consecutive exception answers that make a finding.
+    public var deviceExceptionCount: Int = 3
+    /// Latency trend: EWMA (weight 0.05) of round trips beyond the learned mean + this many σ.
+    public var deviceLatencyTrendSigmas: Double = 3
+    public var deviceLatencyWarmupSamples: Int = 200
+
+    /// Events kept per cycle; more are counted in `droppedEvents`.
+    public var maxEventsPerCycle: Int = 256
+
+    public init() {}
+
+    /// The knobs for one sensor id.
+    public func tuning(forSensor id: String) -> SensorTuning { sensorOverrides[id] ?? sensor }
+}

@@ -1,0 +1,826 @@
+import VigilCore
+
+// The self-healing monitor, as the runtime uses it:
+//
+//     var monitor = try PlantMonitor(plant: plant, tuning: MonitorTuning())    // at start: allocates everything
+//     // every cycle, on the cycle thread (no allocation, deterministic given cycle, time and readings):
+//     monitor.observe(cycle: n, nowNanoseconds: t,
+//                     sensors: readings,      // UnsafeBufferPointer<Reading>, plant.sensors order
+//                     groupsOut: groupValues) // UnsafeMutableBufferPointer<Reading>, plant.redundancyGroups order
+//     for e in monitor.events { queue.push(e) }  // this cycle's MonitorEvents (valid until the next observe)
+//     monitor.healthState(sensor:), activeSource(group:), preferredBackup(group:), repairRecord(_:)
+//
+// Per cycle: (1) sensor detectors on every new sample (a reading is new when its timestamp moved;
+// devices poll slower than the cycle), dropout on every cycle; (2) device detectors and device/bus
+// faults; (3) per group: residual to the consensus (drift, disagreement), "stuck while peers move",
+// process excursion (all members move together and agree: their rate/spike findings are dropped),
+// attribution of a disagreement to the odd one out; (4) health state machines; (5) redundancy:
+// failover, failback after probation, the value control gets; (6) repair verification.
+//
+// What control gets per group (`groupsOut`):
+//   • ≥ `midValueSelectMinMembers` usable members: their median (mid-value select; one wrong member
+//     of three cannot move it, even before it is detected), quality good;
+//   • else the active source's value (the Hampel median when its raw value was a spike);
+//   • else, for a cycle in which the active source's reading is unusable but not yet confirmed
+//     faulty, the first usable member in preference order (a substitute, not a failover);
+//   • else the last good value with quality `.stale(age)` for up to `holdMaxNanoseconds`
+//     (repair `holdLastGood`, escalation `noHealthySource`);
+//   • after that `.bad(.notYetRead)`: control sees a bad subject and its interlocks trip fail-safe
+//     (repair `groupSafeAction`).
+// "Usable" = health healthy or suspect, latest reading good and not flagged as a hard fault.
+//
+// Nothing here is random, so no seed is needed: the same inputs give the same events.
+
+/// Errors found while resolving a plant for the monitor.
+public enum MonitorConfigurationError: Error, Sendable, Hashable {
+    case unknownGroupMember(group: String, sensor: String)
+    case unknownDevice(sensor: String, device: String)
+    case emptyGroup(group: String)
+}
+
+/// Detectors, diagnosis, health states, redundancy and repairs for one plant. See the top of this file.
+public struct PlantMonitor: Sendable {
+    public let sensorCount: Int
+    public let deviceCount: Int
+    public let groupCount: Int
+    public let tuning: MonitorTuning
+
+    // Plant resolved to indices.
+    private let sensorDevice: [Int]
+    private let sensorGroup: [Int]
+    private let deviceBus: [Int]
+    private let busDeviceCount: [Int]
+    private let groupStart: [Int]
+    private let groupSize: [Int]
+    private let members: [Int]
+
+    // Sensors.
+    private var detectors: [SensorDetector]
+    private var residuals: [ResidualDetector]
+    private var bits: [FindingBits]
+    private var previousBits: [FindingBits]
+    private var fresh: [Bool]
+    private var health: [HealthState]
+    private var score: [Int]
+    private var cleanRun: [Int]
+    private var oddOneOut: [Bool]
+    private var history: [Double]
+    private var firstSeen: [UInt64]
+    private var sensorDiagnoses: [Diagnosis?]
+    private var sawConfigError: [Bool]
+
+    // Devices and buses.
+    private var devices: [DeviceWatch]
+    private var tallies: [DeviceTally]
+    private var newlyFaulted: [Bool]
+    private var deviceDiagnoses: [Diagnosis?]
+    private var busFaulted: [Bool]
+
+    // Groups.
+    private var active: [Int]
+    private var preferred: [Int]
+    private var lastGoodOut: [Reading]
+    private var holding: [Bool]
+    private var failedSafe: [Bool]
+    private var verifySlot: [Int]
+    private var verifyRemaining: [Int]
+    private var excursion: [Bool]
+    private var excursionQuiet: [Int]
+    private var unresolved: [Bool]
+    private var scratch: [Double]
+    private var scratchSlot: [Int]
+
+    private var repairs: [RepairRecord]
+    private var buffer: EventBuffer
+    private var cycle: UInt64 = 0
+
+    /// Resolves the plant to indices and allocates every array the cycle will use.
+    public init(plant: PlantConfig, tuning: MonitorTuning = MonitorTuning()) throws(MonitorConfigurationError) {
+        self.tuning = tuning
+        sensorCount = plant.sensors.count
+        deviceCount = plant.devices.count
+        groupCount = plant.redundancyGroups.count
+        let cycleNanoseconds = UInt64(max(plant.cycle.periodMicroseconds, 1)) * 1_000
+
+        var busKeys: [String] = []
+        var deviceBus: [Int] = []
+        for d in plant.devices {
+            let key: String
+            switch d.transport {
+            case .tcp(let host, _): key = "tcp:" + host
+            case .rtu(let s): key = "rtu:" + s.port
+            }
+            if let i = busKeys.firstIndex(of: key) { deviceBus.append(i) } else { busKeys.append(key); deviceBus.append(busKeys.count - 1) }
+        }
+        self.deviceBus = deviceBus
+        busDeviceCount = (0..<busKeys.count).map { b in deviceBus.filter { $0 == b }.count }
+
+        var sensorDevice: [Int] = []
+        var detectors: [SensorDetector] = []
+        for s in plant.sensors {
+            let t = tuning.tuning(forSensor: s.id)
+            switch s.source {
+            case .point(let device, _):
+                guard let d = plant.devices.firstIndex(where: { $0.id == device }) else {
+                    throw .unknownDevice(sensor: s.id, device: device)
+                }
+                sensorDevice.append(d)
+                let poll = UInt64(max(plant.devices[d].pollIntervalMilliseconds, 0)) * 1_000_000
+                detectors.append(SensorDetector(tuning: t, rangeMin: s.rangeMin, rangeMax: s.rangeMax,
+                                                discrete: false, expectedIntervalNanoseconds: max(poll, cycleNanoseconds)))
+            case .gpio:
+                sensorDevice.append(-1)
+                detectors.append(SensorDetector(tuning: t, rangeMin: s.rangeMin, rangeMax: s.rangeMax,
+                                                discrete: true, expectedIntervalNanoseconds: cycleNanoseconds))
+            }
+        }
+        self.sensorDevice = sensorDevice
+        self.detectors = detectors
+
+        var sensorGroup = [Int](repeating: -1, count: sensorCount)
+        var groupStart: [Int] = []
+        var groupSize: [Int] = []
+        var members: [Int] = []
+        for (g, group) in plant.redundancyGroups.enumerated() {
+            guard !group.members.isEmpty else { throw .emptyGroup(group: group.id) }
+            groupStart.append(members.count)
+            groupSize.append(group.members.count)
+            for id in group.members {
+                guard let i = plant.sensors.firstIndex(where: { $0.id == id }) else {
+                    throw .unknownGroupMember(group: group.id, sensor: id)
+                }
+                members.append(i)
+                sensorGroup[i] = g
+            }
+        }
+        self.sensorGroup = sensorGroup
+        self.groupStart = groupStart
+        self.groupSize = groupSize
+        self.members = members
+
+        let n = sensorCount
+        residuals = [ResidualDetector](repeating: ResidualDetector(), count: n)
+        bits = [FindingBits](repeating: 0, count: n)
+        previousBits = bits
+        fresh = [Bool](repeating: false, count: n)
+        health = [HealthState](repeating: .healthy, count: n)
+        score = [Int](repeating: 0, count: n)
+        cleanRun = score
+        oddOneOut = fresh
+        history = [Double](repeating: 0, count: n)
+        firstSeen = [UInt64](repeating: 0, count: n)
+        sensorDiagnoses = [Diagnosis?](repeating: nil, count: n)
+        sawConfigError = fresh
+
+        devices = [DeviceWatch](repeating: DeviceWatch(), count: deviceCount)
+        tallies = [DeviceTally](repeating: DeviceTally(), count: deviceCount)
+        newlyFaulted = [Bool](repeating: false, count: deviceCount)
+        deviceDiagnoses = [Diagnosis?](repeating: nil, count: deviceCount)
+        busFaulted = [Bool](repeating: false, count: busKeys.count)
+
+        let g = groupCount
+        active = [Int](repeating: 0, count: g)
+        preferred = [Int](repeating: -1, count: g)
+        lastGoodOut = [Reading](repeating: .unread, count: g)
+        holding = [Bool](repeating: false, count: g)
+        failedSafe = holding
+        verifySlot = preferred
+        verifyRemaining = active
+        excursion = holding
+        excursionQuiet = active
+        unresolved = holding
+        let largest = max(groupSize.max() ?? 1, 1)
+        scratch = [Double](repeating: 0, count: largest)
+        scratchSlot = [Int](repeating: 0, count: largest)
+
+        repairs = [RepairRecord](repeating: RepairRecord(), count: RepairStrategy.allCases.count + 1)
+        buffer = EventBuffer(capacity: tuning.maxEventsPerCycle)
+    }
+
+    // MARK: Queries
+
+    /// This cycle's events (valid until the next `observe`).
+    public var events: ArraySlice<MonitorEvent> { buffer.events }
+    /// Events that did not fit in `maxEventsPerCycle`, since the start.
+    public var droppedEvents: UInt64 { buffer.dropped }
+    /// Health of a sensor (index into plant.sensors).
+    public func healthState(sensor: Int) -> HealthState { health[sensor] }
+    /// Sensor index control follows in a group (the median is used instead with ≥ 3 usable members).
+    public func activeSource(group: Int) -> Int { members[groupStart[group] + active[group]] }
+    /// The backup that proved itself in a verified failover, chosen first next time; nil before.
+    public func preferredBackup(group: Int) -> Int? {
+        preferred[group] < 0 ? nil : members[groupStart[group] + preferred[group]]
+    }
+    /// True while a group outputs its held last good value or its bad safe-action value.
+    public func isHolding(group: Int) -> Bool { holding[group] || failedSafe[group] }
+    /// Attempts and outcomes of a repair strategy since the start.
+    public func repairRecord(_ strategy: RepairStrategy) -> RepairRecord { repairs[Int(strategy.rawValue)] }
+    /// verified / decided for a strategy; nil before any outcome.
+    public func repairSuccessRate(_ strategy: RepairStrategy) -> Double? { repairs[Int(strategy.rawValue)].successRate }
+    /// The last diagnosis of a sensor (kept as evidence until the next one).
+    public func diagnosis(sensor: Int) -> Diagnosis? { sensorDiagnoses[sensor] }
+    /// The last diagnosis of a device (device or bus fault).
+    public func diagnosis(device: Int) -> Diagnosis? { deviceDiagnoses[device] }
+
+    // MARK: The cycle
+
+    /// Runs every detector on this cycle's readings and writes each group's value for control.
+    public mutating func observe(cycle: UInt64, nowNanoseconds now: UInt64,
+                                 sensors: UnsafeBufferPointer<Reading>, groupsOut: UnsafeMutableBufferPointer<Reading>) {
+        precondition(sensors.count >= sensorCount && groupsOut.count >= groupCount)
+        self.cycle = cycle
+        buffer.reset()
+
+        // A fault confirmed last cycle has been acted on: the sensor is now out of use.
+        for i in 0..<sensorCount where health[i] == .faulty {
+            setHealth(i, .quarantined)
+            residuals[i].clearStatistics()
+        }
+
+        // (1) Sensor detectors.
+        for d in 0..<deviceCount { tallies[d] = DeviceTally() }
+        for i in 0..<sensorCount {
+            let r = sensors[i]
+            if detectors[i].isNew(r) {
+                fresh[i] = true
+                bits[i] = detectors[i].sample(r, nowNanoseconds: now)
+                if sensorDevice[i] >= 0 { tallies[sensorDevice[i]].add(r) }
+            } else {
+                fresh[i] = false
+                bits[i] = detectors[i].checkDropout(nowNanoseconds: now)
+            }
+            oddOneOut[i] = false
+        }
+
+        // (2) Devices and buses.
+        observeDevices(now: now)
+
+        // (3) Group-level findings.
+        for g in 0..<groupCount { observeGroupFindings(g, now: now) }
+
+        // A stuck run is its own confirmation (its length already bounds false alarms).
+        for i in 0..<sensorCount where bits[i] & .bit(.stuck) != 0 {
+            bits[i] |= .hardConfirmed
+            detectors[i].usable = false
+        }
+
+        // (4) Health.
+        for i in 0..<sensorCount where fresh[i] || bits[i] != 0 {
+            emitDetections(i)
+            updateHealth(i)
+            previousBits[i] = bits[i]
+        }
+
+        // (5) Redundancy and (6) repair verification.
+        for g in 0..<groupCount { selectSource(g, now: now, out: &groupsOut[g]) }
+    }
+
+    // MARK: Devices
+
+    private mutating func observeDevices(now: UInt64) {
+        for d in 0..<deviceCount {
+            newlyFaulted[d] = false
+            let t = tallies[d]
+            guard t.newSamples > 0 else { continue }
+            let before = devices[d].flags
+            var evidence: (kind: FindingKind, stat: Double, limit: Double)?
+            let f = devices[d].update(t, tuning: tuning, evidence: &evidence)
+            for kind in Self.deviceKinds {
+                let b = DeviceWatch.bit(kind)
+                if f & b != 0 && before & b == 0 {
+                    var e = MonitorEvent(kind: .detection, cycle: cycle)
+                    e.device = Int32(d)
+                    e.finding = Finding(kind: kind, subject: Int32(d), statistic: evidence?.kind == kind ? evidence!.stat : 0,
+                                        threshold: evidence?.kind == kind ? evidence!.limit : 0, cycle: cycle)
+                    buffer.append(e)
+                }
+            }
+            if !devices[d].faulted && devices[d].allBadRun >= tuning.deviceFaultSamples {
+                devices[d].faulted = true
+                newlyFaulted[d] = true
+                let ev = evidence ?? (.deviceTimeouts, Double(devices[d].allBadRun), Double(tuning.deviceFaultSamples))
+                deviceDiagnoses[d] = Diagnosis(cause: .deviceFault, severity: .major,
+                                               evidence: Finding(kind: ev.kind, subject: Int32(d), statistic: ev.stat, threshold: ev.limit, cycle: cycle),
+                                               firstSeenCycle: cycle, decidedCycle: cycle)
+            } else if devices[d].faulted && t.good > 0 {
+                devices[d].faulted = false
+                busFaulted[deviceBus[d]] = false
+            }
+            // Struggling but alive: ask for slower polling once.
+            if !devices[d].faulted && !devices[d].slowPollingRequested && devices[d].repair == nil
+                && (devices[d].timeoutShare > tuning.deviceTimeoutRatioForSlowPolling || f & DeviceWatch.bit(.deviceLatencyTrend) != 0) {
+                devices[d].slowPollingRequested = true
+                startDeviceRepair(d, .slowPolling, now: now)
+            }
+            verifyDeviceRepair(d, tally: t, now: now)
+        }
+        // A bus (serial line or gateway host) is at fault when every device on it is: one diagnosis, not one per device.
+        for d in 0..<deviceCount where newlyFaulted[d] {
+            let b = deviceBus[d]
+            var allOnBus = busDeviceCount[b] >= 2 && !busFaulted[b]
+            if allOnBus {
+                for o in 0..<deviceCount where deviceBus[o] == b && !devices[o].faulted { allOnBus = false }
+            }
+            if allOnBus {
+                busFaulted[b] = true
+                var first = true
+                for o in 0..<deviceCount where deviceBus[o] == b {
+                    newlyFaulted[o] = false
+                    deviceDiagnoses[o]?.cause = .busFault
+                    if first, let diag = deviceDiagnoses[o] {
+                        emitDiagnosis(diag, sensor: -1, device: o)
+                        startDeviceRepair(o, .switchToBackupGateway, now: now)
+                        first = false
+                    }
+                }
+            }
+        }
+        for d in 0..<deviceCount where newlyFaulted[d] {
+            if let diag = deviceDiagnoses[d] { emitDiagnosis(diag, sensor: -1, device: d) }
+            if devices[d].repair == nil {
+                startDeviceRepair(d, .reconnect, now: now)
+            }
+        }
+    }
+
+    private static let deviceKinds: [FindingKind] = [.deviceTimeouts, .deviceExceptions, .deviceCRCErrors, .deviceDisconnected, .deviceLatencyTrend]
+
+    private mutating func startDeviceRepair(_ d: Int, _ strategy: RepairStrategy, now: UInt64) {
+        devices[d].repair = strategy
+        devices[d].repairStartNanoseconds = now
+        devices[d].repairGoodRun = 0
+        repairs[Int(strategy.rawValue)].attempted += 1
+        var e = MonitorEvent(kind: .repair, cycle: cycle)
+        e.device = Int32(d)
+        e.strategy = strategy
+        buffer.append(e)
+    }
+
+    private mutating func verifyDeviceRepair(_ d: Int, tally t: DeviceTally, now: UInt64) {
+        guard let strategy = devices[d].repair else { return }
+        let healthy: Bool
+        if strategy == .slowPolling {
+            healthy = devices[d].timeoutShare < tuning.deviceTimeoutRatioForSlowPolling / 2 && devices[d].flags & DeviceWatch.bit(.deviceLatencyTrend) == 0
+        } else {
+            healthy = t.good > 0 && t.good == t.newSamples
+        }
+        devices[d].repairGoodRun = healthy ? devices[d].repairGoodRun + 1 : 0
+        var e = MonitorEvent(kind: .repairVerified, cycle: cycle)
+        e.device = Int32(d)
+        e.strategy = strategy
+        if devices[d].repairGoodRun >= 10 {
+            repairs[Int(strategy.rawValue)].verified += 1
+            devices[d].repair = nil
+            buffer.append(e)
+        } else if now - devices[d].repairStartNanoseconds > tuning.deviceRepairVerifyNanoseconds {
+            repairs[Int(strategy.rawValue)].failed += 1
+            devices[d].repair = nil
+            e.kind = .repairFailed
+            buffer.append(e)
+            e.kind = .escalation
+            e.escalation = .repairFailed
+            buffer.append(e)
+        }
+    }
+
+    // MARK: Groups: consensus, excursion, attribution
+
+    private func isUsable(_ i: Int) -> Bool {
+        (health[i] == .healthy || health[i] == .suspect) && detectors[i].usable && detectors[i].hasSample
+            && bits[i] & .hardConfirmed == 0
+    }
+
+    private mutating func observeGroupFindings(_ g: Int, now: UInt64) {
+        let start = groupStart[g], size = groupSize[g]
+        guard size >= 2 else { return }
+
+        // Process excursion: every usable member moves fast (rate or spike) and they agree.
+        var usableCount = 0, moving = 0
+        var lo = Double.infinity, hi = -Double.infinity, floor = Double.infinity
+        for s in 0..<size {
+            let i = members[start + s]
+            let allowsPeerUse = (health[i] == .healthy || health[i] == .suspect) && detectors[i].hasSample
+                && bits[i] & (FindingBits.bit(.outOfRange) | .bit(.dropout) | .bit(.stuck)) == 0 && detectors[i].usable || (bits[i] & .bit(.spike) != 0 && bits[i] & (FindingBits.bit(.outOfRange) | .bit(.dropout)) == 0 && detectors[i].hasSample && (health[i] == .healthy || health[i] == .suspect))
+            guard allowsPeerUse else { continue }
+            usableCount += 1
+            let recent = 3 * detectors[i].expectedIntervalNanoseconds
+            if bits[i] & (FindingBits.bit(.rateOfChange) | .bit(.spike)) != 0
+                || (detectors[i].lastRateTimestamp > 0 && now &- detectors[i].lastRateTimestamp <= recent) {
+                moving += 1
+            }
+            lo = min(lo, detectors[i].lastGoodValue)
+            hi = max(hi, detectors[i].lastGoodValue)
+            floor = min(floor, detectors[i].tuning.disagreementFractionOfSpan * detectors[i].span)
+        }
+        if usableCount >= 2 && moving == usableCount && hi - lo <= floor {
+            for s in 0..<size {
+                let i = members[start + s]
+                // Moving together also shakes the difference statistics: the noise finding goes too.
+                bits[i] &= ~FindingBits.bit(.noise)
+                if bits[i] & (FindingBits.bit(.rateOfChange) | .bit(.spike)) != 0 {
+                    bits[i] &= ~(FindingBits.bit(.rateOfChange) | .bit(.spike) | .hardConfirmed)
+                    if bits[i] & (FindingBits.bit(.outOfRange) | .bit(.dropout)) == 0 {
+                        detectors[i].value = detectors[i].lastGoodValue
+                        detectors[i].usable = true
+                    }
+                }
+            }
+            excursionQuiet[g] = 0
+            if !excursion[g] {
+                excursion[g] = true
+                let i = members[start + active[g]]
+                let evidence = Finding(kind: .rateOfChange, subject: Int32(i), statistic: detectors[i].statistic[Int(FindingKind.rateOfChange.rawValue)],
+                                       threshold: detectors[i].threshold[Int(FindingKind.rateOfChange.rawValue)], cycle: cycle)
+                var e = MonitorEvent(kind: .diagnosis, cycle: cycle)
+                e.group = Int32(g)
+                e.cause = .processExcursion
+                e.severity = .minor
+                e.finding = evidence
+                buffer.append(e)
+            }
+        } else if excursion[g] {
+            excursionQuiet[g] += 1
+            if excursionQuiet[g] > 100 { excursion[g] = false }
+        }
+
+        // Residuals to the median of the other usable members.
+        for s in 0..<size {
+            let i = members[start + s]
+            guard fresh[i], detectors[i].usable, !detectors[i].discrete else { continue }
+            var n = 0
+            var peersMoved = false
+            for p in 0..<size where p != s {
+                let j = members[start + p]
+                guard isPeer(j) else { continue }
+                scratch[n] = detectors[j].value
+                n += 1
+                if detectors[j].lastMoved > detectors[i].lastMoved { peersMoved = true }
+            }
+            // Stuck only counts while the peers move.
+            if bits[i] & .bit(.stuck) != 0 && n > 0 && !peersMoved { bits[i] &= ~FindingBits.bit(.stuck) }
+            guard n > 0 else { continue }
+            let consensus = median(n)
+            if residuals[i].peerCount != n { residuals[i].restart(peers: n) }
+            bits[i] |= residuals[i].update(residual: detectors[i].value - consensus, tuning: detectors[i].tuning,
+                                           span: detectors[i].span, adapt: health[i] == .healthy, detector: &detectors[i])
+        }
+
+        // Attribution: the member furthest from consensus is the odd one out; the others were only
+        // pulled by it. A pair cannot tell who is wrong without more evidence.
+        let both = FindingBits.bit(.disagreement) | .bit(.drift)
+        var worst = -1, worstScore = 0.0, flagged = 0
+        for s in 0..<size {
+            let i = members[start + s]
+            guard bits[i] & both != 0 else { continue }
+            flagged += 1
+            let sc = max(residuals[i].disagreementScore, residuals[i].driftScore)
+            if sc > worstScore { worstScore = sc; worst = i }
+        }
+        guard flagged > 0 else { unresolved[g] = false; return }
+        var peers = 0
+        for s in 0..<size where isPeer(members[start + s]) { peers += 1 }
+        if peers >= 3 {
+            for s in 0..<size {
+                let i = members[start + s]
+                if i != worst && bits[i] & both != 0 && max(residuals[i].disagreementScore, residuals[i].driftScore) < 0.75 * worstScore {
+                    bits[i] &= ~both
+                }
+            }
+            oddOneOut[worst] = bits[worst] & .bit(.disagreement) != 0
+        } else {
+            // Pair: blame the member with the worse record (findings history, implausible motion).
+            var a = -1, b = -1
+            for s in 0..<size where bits[members[start + s]] & both != 0 || isPeer(members[start + s]) {
+                if a < 0 { a = members[start + s] } else if b < 0 { b = members[start + s] }
+            }
+            guard a >= 0, b >= 0 else { return }
+            let ha = history[a] + (bits[a] & .bit(.rateOfChange) != 0 ? 2 : 0)
+            let hb = history[b] + (bits[b] & .bit(.rateOfChange) != 0 ? 2 : 0)
+            if abs(ha - hb) >= 1 {
+                let innocent = ha > hb ? b : a
+                bits[innocent] &= ~both
+            } else {
+                for s in 0..<size { bits[members[start + s]] &= ~both }
+                if !unresolved[g] {
+                    unresolved[g] = true
+                    var e = MonitorEvent(kind: .escalation, cycle: cycle)
+                    e.group = Int32(g)
+                    e.escalation = .unresolvedDisagreement
+                    e.finding = Finding(kind: .disagreement, subject: Int32(worst), statistic: worstScore, threshold: 1, cycle: cycle)
+                    buffer.append(e)
+                }
+            }
+        }
+    }
+
+    private func isPeer(_ j: Int) -> Bool {
+        (health[j] == .healthy || health[j] == .suspect) && detectors[j].usable && detectors[j].hasSample && detectors[j].value.isFinite
+    }
+
+    /// Median of scratch[0..<n] (insertion sort in place).
+    private mutating func median(_ n: Int) -> Double {
+        var i = 1
+        while i < n {
+            let x = scratch[i]
+            var j = i - 1
+            while j >= 0 && scratch[j] > x { scratch[j + 1] = scratch[j]; j -= 1 }
+            scratch[j + 1] = x
+            i += 1
+        }
+        return n % 2 == 1 ? scratch[n / 2] : (scratch[n / 2 - 1] + scratch[n / 2]) / 2
+    }
+
+    // MARK: Health
+
+    private mutating func emitDetections(_ i: Int) {
+        let rising = bits[i] & ~previousBits[i] & FindingBits.sensorKinds
+        guard rising != 0 else { return }
+        for raw in 1...9 where rising & (1 << FindingBits(raw)) != 0 {
+            var e = MonitorEvent(kind: .detection, cycle: cycle)
+            e.sensor = Int32(i)
+            e.group = Int32(sensorGroup[i])
+            e.finding = Finding(kind: FindingKind(rawValue: Int32(raw))!, subject: Int32(i),
+                                statistic: detectors[i].statistic[raw], threshold: detectors[i].threshold[raw], cycle: cycle)
+            buffer.append(e)
+        }
+    }
+
+    private mutating func updateHealth(_ i: Int) {
+        let b = bits[i]
+        if b & .configError != 0 { sawConfigError[i] = true }
+        let hard = b & .hardConfirmed != 0
+        // A single spike is filtered, not a fault; latency belongs to the device.
+        let soft = b & FindingBits.sensorKinds & ~(FindingBits.bit(.spike) | .bit(.latency)) != 0
+        let anything = hard || soft
+        if fresh[i] {
+            history[i] *= 0.999
+            if b & FindingBits.sensorKinds & ~(FindingBits.bit(.drift) | .bit(.disagreement) | .bit(.latency)) != 0 { history[i] += 1 }
+        }
+        switch health[i] {
+        case .healthy:
+            if hard { confirmFault(i) } else if soft {
+                firstSeen[i] = cycle
+                score[i] = 1
+                cleanRun[i] = 0
+                setHealth(i, .suspect)
+            }
+        case .suspect:
+            if hard { confirmFault(i); break }
+            if soft {
+                score[i] += 1
+                cleanRun[i] = 0
+                let needed = oddOneOut[i] ? tuning.confirmSamplesOddOneOut : tuning.confirmSamples
+                if score[i] >= needed { confirmFault(i) }
+            } else if fresh[i] {
+                cleanRun[i] += 1
+                score[i] = max(score[i] - 1, 0)
+                if cleanRun[i] >= tuning.suspectClearSamples {
+                    score[i] = 0
+                    setHealth(i, .healthy)
+                }
+            }
+        case .faulty:
+            break
+        case .quarantined:
+            if anything || b & .bit(.spike) != 0 { cleanRun[i] = 0 } else if fresh[i] {
+                cleanRun[i] += 1
+                if cleanRun[i] >= tuning.quarantineClearSamples {
+                    cleanRun[i] = 0
+                    setHealth(i, .probation)
+                }
+            }
+        case .probation:
+            if anything {
+                cleanRun[i] = 0
+                setHealth(i, .quarantined)
+            } else if fresh[i] {
+                cleanRun[i] += 1
+                if cleanRun[i] >= tuning.probationSamples {
+                    cleanRun[i] = 0
+                    setHealth(i, .healthy)
+                }
+            }
+        }
+    }
+
+    private mutating func setHealth(_ i: Int, _ to: HealthState) {
+        let from = health[i]
+        guard from != to else { return }
+        health[i] = to
+        var e = MonitorEvent(kind: .healthChange, cycle: cycle)
+        e.sensor = Int32(i)
+        e.group = Int32(sensorGroup[i])
+        e.fromState = from
+        e.toState = to
+        buffer.append(e)
+    }
+
+    /// The order in which a confirmed fault names its kind (the strongest evidence first).
+    private static let dominance: [FindingKind] = [.outOfRange, .dropout, .stuck, .spike, .disagreement, .drift, .noise, .rateOfChange]
+
+    private mutating func confirmFault(_ i: Int) {
+        if health[i] == .healthy { firstSeen[i] = cycle }
+        score[i] = 0
+        cleanRun[i] = 0
+        history[i] += 10
+        setHealth(i, .faulty)
+        var kind = FindingKind.dropout
+        for k in Self.dominance where bits[i] & .bit(k) != 0 { kind = k; break }
+        let raw = Int(kind.rawValue)
+        let evidence = Finding(kind: kind, subject: Int32(i), statistic: detectors[i].statistic[raw],
+                               threshold: detectors[i].threshold[raw], cycle: cycle)
+        let d = sensorDevice[i]
+        if sawConfigError[i] {
+            let diag = Diagnosis(cause: .configurationError, severity: .major, evidence: evidence, firstSeenCycle: firstSeen[i], decidedCycle: cycle)
+            sensorDiagnoses[i] = diag
+            // One escalation per device: every point of a mis-configured map tends to be wrong together.
+            if d < 0 || !devices[d].configErrorEscalated {
+                if d >= 0 { devices[d].configErrorEscalated = true }
+                emitDiagnosis(diag, sensor: i, device: d)
+                var e = MonitorEvent(kind: .escalation, cycle: cycle)
+                e.sensor = Int32(i)
+                e.device = Int32(d)
+                e.escalation = .configurationError
+                e.finding = evidence
+                buffer.append(e)
+            }
+            return
+        }
+        let g = sensorGroup[i]
+        var alternative = false
+        if g >= 0 {
+            for s in 0..<groupSize[g] where members[groupStart[g] + s] != i && isUsable(members[groupStart[g] + s]) && health[members[groupStart[g] + s]] == .healthy {
+                alternative = true
+            }
+        }
+        let diag = Diagnosis(cause: .sensorFault, severity: alternative ? .minor : .major, evidence: evidence,
+                             firstSeenCycle: firstSeen[i], decidedCycle: cycle)
+        sensorDiagnoses[i] = diag
+        // A sensor on a faulted device is covered by the device's (or bus's) diagnosis.
+        if d >= 0 && devices[d].faulted { return }
+        emitDiagnosis(diag, sensor: i, device: d)
+    }
+
+    private mutating func emitDiagnosis(_ diag: Diagnosis, sensor: Int, device: Int) {
+        var e = MonitorEvent(kind: .diagnosis, cycle: cycle)
+        e.sensor = Int32(sensor)
+        e.device = Int32(device)
+        e.group = sensor >= 0 ? Int32(sensorGroup[sensor]) : -1
+        e.cause = diag.cause
+        e.severity = diag.severity
+        e.finding = diag.evidence
+        buffer.append(e)
+    }
+
+    // MARK: Redundancy
+
+    private mutating func selectSource(_ g: Int, now: UInt64, out: inout Reading) {
+        let start = groupStart[g], size = groupSize[g]
+        let current = members[start + active[g]]
+
+        // Failover when the active source is out of use.
+        if health[current] != .healthy && health[current] != .suspect {
+            var choice = -1
+            if preferred[g] >= 0 && preferred[g] != active[g] && health[members[start + preferred[g]]] == .healthy && isUsable(members[start + preferred[g]]) {
+                choice = preferred[g]
+            }
+            if choice < 0 {
+                for s in 0..<size where s != active[g] && health[members[start + s]] == .healthy && isUsable(members[start + s]) { choice = s; break }
+            }
+            if choice < 0 {
+                for s in 0..<size where s != active[g] && isUsable(members[start + s]) { choice = s; break }
+            }
+            if choice >= 0 {
+                if verifySlot[g] >= 0 { finishFailoverVerification(g, verified: false) }
+                var e = MonitorEvent(kind: .failover, cycle: cycle)
+                e.group = Int32(g)
+                e.fromSensor = Int32(current)
+                e.toSensor = Int32(members[start + choice])
+                e.strategy = .failoverToBackup
+                buffer.append(e)
+                e.kind = .repair
+                buffer.append(e)
+                repairs[Int(RepairStrategy.failoverToBackup.rawValue)].attempted += 1
+                active[g] = choice
+                verifySlot[g] = choice
+                verifyRemaining[g] = tuning.repairVerifyCycles
+            }
+        } else if active[g] != 0 && health[members[start]] == .healthy && isUsable(members[start]) && verifySlot[g] < 0 {
+            // The primary is back after its probation.
+            var e = MonitorEvent(kind: .failback, cycle: cycle)
+            e.group = Int32(g)
+            e.fromSensor = Int32(current)
+            e.toSensor = Int32(members[start])
+            buffer.append(e)
+            active[g] = 0
+        }
+
+        // The value for control.
+        var n = 0
+        for s in 0..<size where isUsable(members[start + s]) {
+            scratchSlot[n] = s
+            n += 1
+        }
+        let a = members[start + active[g]]
+        var chosen = -1
+        var value = Double.nan
+        if n >= tuning.midValueSelectMinMembers && n >= 3 {
+            for k in 0..<n { scratch[k] = detectors[members[start + scratchSlot[k]]].value }
+            value = median(n)
+            chosen = a
+            // Timestamp and latency of the member whose value is the median (or the active one).
+            for k in 0..<n where detectors[members[start + scratchSlot[k]]].value == value { chosen = members[start + scratchSlot[k]]; break }
+        } else if isUsable(a) {
+            chosen = a
+            value = detectors[a].value
+        } else if n > 0 {
+            chosen = members[start + scratchSlot[0]]
+            value = detectors[chosen].value
+        }
+
+        if chosen >= 0 {
+            out = Reading(value: value, timestampNanoseconds: detectors[chosen].lastGoodTimestamp, latencyNanoseconds: 0, quality: .good)
+            lastGoodOut[g] = out
+            if holding[g] || failedSafe[g] {
+                if holding[g] { repairs[Int(RepairStrategy.holdLastGood.rawValue)].verified += 1 }
+                holding[g] = false
+                failedSafe[g] = false
+            }
+        } else {
+            let last = lastGoodOut[g]
+            let age = now &- last.timestampNanoseconds
+            if last.quality.isGood && age <= tuning.holdMaxNanoseconds && !failedSafe[g] {
+                out = Reading(value: last.value, timestampNanoseconds: last.timestampNanoseconds, latencyNanoseconds: 0, quality: .stale(ageNanoseconds: age))
+                if !holding[g] {
+                    holding[g] = true
+                    repairs[Int(RepairStrategy.holdLastGood.rawValue)].attempted += 1
+                    var e = MonitorEvent(kind: .repair, cycle: cycle)
+                    e.group = Int32(g)
+                    e.strategy = .holdLastGood
+                    buffer.append(e)
+                    e.kind = .escalation
+                    e.strategy = nil
+                    e.escalation = .noHealthySource
+                    e.severity = .safety
+                    buffer.append(e)
+                }
+            } else {
+                out = Reading(value: .nan, timestampNanoseconds: now, latencyNanoseconds: 0, quality: .bad(.notYetRead))
+                if !failedSafe[g] {
+                    failedSafe[g] = true
+                    var e = MonitorEvent(kind: .repair, cycle: cycle)
+                    e.group = Int32(g)
+                    e.strategy = .groupSafeAction
+                    if holding[g] {
+                        repairs[Int(RepairStrategy.holdLastGood.rawValue)].failed += 1
+                        holding[g] = false
+                    } else {
+                        // Nothing good was ever held: the escalation has not been raised yet.
+                        var x = MonitorEvent(kind: .escalation, cycle: cycle)
+                        x.group = Int32(g)
+                        x.escalation = .noHealthySource
+                        x.severity = .safety
+                        buffer.append(x)
+                    }
+                    repairs[Int(RepairStrategy.groupSafeAction.rawValue)].attempted += 1
+                    buffer.append(e)
+                }
+            }
+        }
+
+        // Verify the last failover: the new source must stay usable and the output good.
+        if verifySlot[g] >= 0 {
+            let v = members[start + verifySlot[g]]
+            if health[v] != .healthy && health[v] != .suspect {
+                finishFailoverVerification(g, verified: false)
+            } else if out.quality.isGood && isUsable(v) {
+                verifyRemaining[g] -= 1
+                if verifyRemaining[g] <= 0 { finishFailoverVerification(g, verified: true) }
+            }
+        }
+    }
+
+    private mutating func finishFailoverVerification(_ g: Int, verified: Bool) {
+        let slot = verifySlot[g]
+        verifySlot[g] = -1
+        var e = MonitorEvent(kind: verified ? .repairVerified : .repairFailed, cycle: cycle)
+        e.group = Int32(g)
+        e.toSensor = Int32(members[groupStart[g] + slot])
+        e.strategy = .failoverToBackup
+        buffer.append(e)
+        if verified {
+            repairs[Int(RepairStrategy.failoverToBackup.rawValue)].verified += 1
+            if slot != 0 { preferred[g] = slot }
+        } else {
+            repairs[Int(RepairStrategy.failoverToBackup.rawValue)].failed += 1
+            // With no usable source left the noHealthySource escalation says it (one cause, one alarm).
+            var anyUsable = false
+            for s in 0..<groupSize[g] where isUsable(members[groupStart[g] + s]) { anyUsable = true }
+            if anyUsable {
+                e.kind = .escalation
+                e.escalation = .repairFailed
+                buffer.append(e)
+            }
+        }
+    }
+}

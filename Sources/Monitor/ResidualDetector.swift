@@ -1,0 +1,81 @@
+/// Drift and disagreement of one grouped sensor against the consensus of its peers.
+///
+/// The residual r = value − consensus (median of the other usable members) has a mean (static
+/// offsets between sensors) and a σ that are learned (Welford) for `driftWarmupSamples`, then keep
+/// adapting slowly while the sensor is healthy. A two-sided CUSUM on the standardized residual finds
+/// drift; a plain threshold finds disagreement (bias, wrong value). When the set of peers changes
+/// (a member quarantined or back) the residual's statistics change too, so learning starts over.
+struct ResidualDetector: Sendable {
+    var peerCount = -1
+    var learning = Welford()
+    var mean = 0.0
+    var variance = 0.0
+    var learned = false
+    var cusumHigh = 0.0
+    var cusumLow = 0.0
+    var disagreementRun = 0
+    /// Normalized deviation of the last residual (|r − mean| / threshold), for attributing a disagreement.
+    var disagreementScore = 0.0
+    /// max(CUSUM⁺, CUSUM⁻) / h, for attributing a drift.
+    var driftScore = 0.0
+
+    mutating func restart(peers: Int) {
+        peerCount = peers
+        learning = Welford()
+        learned = false
+        cusumHigh = 0
+        cusumLow = 0
+        disagreementRun = 0
+        disagreementScore = 0
+        driftScore = 0
+    }
+
+    mutating func clearStatistics() {
+        cusumHigh = 0
+        cusumLow = 0
+        disagreementRun = 0
+    }
+
+    /// One residual; returns the drift/disagreement bits and records the evidence in `detector`.
+    mutating func update(residual r: Double, tuning t: SensorTuning, span: Double, adapt: Bool,
+                         detector: inout SensorDetector) -> FindingBits {
+        var bits: FindingBits = 0
+        let floor = t.disagreementFractionOfSpan * span
+        if !learned {
+            learning.add(r)
+            if learning.count >= t.driftWarmupSamples {
+                mean = learning.mean
+                variance = max(learning.variance, span * span * 1e-18)
+                learned = true
+            }
+            // Before the residual is known, only a gross disagreement counts.
+            disagreementScore = abs(r) / floor
+            if abs(r) > floor { disagreementRun += 1 } else { disagreementRun = 0 }
+        } else {
+            let sigma = variance.squareRoot()
+            let z = (r - mean) / sigma
+            cusumHigh = min(max(0, cusumHigh + z - t.driftK), 2 * t.driftH)
+            cusumLow = min(max(0, cusumLow - z - t.driftK), 2 * t.driftH)
+            let c = max(cusumHigh, cusumLow)
+            driftScore = c / t.driftH
+            if c > t.driftH {
+                detector.record(.drift, c, t.driftH)
+                bits |= .bit(.drift)
+            }
+            let limit = max(t.disagreementSigmas * sigma, floor)
+            disagreementScore = abs(r - mean) / limit
+            if abs(r - mean) > limit { disagreementRun += 1 } else { disagreementRun = 0 }
+            if adapt && bits == 0 && disagreementRun == 0 && c < t.driftH / 2 {
+                let w = t.driftBaselineWeight
+                let d = r - mean
+                mean += w * d
+                variance += w * (d * d - variance)
+            }
+        }
+        if disagreementRun >= t.disagreementSamples {
+            detector.record(.disagreement, abs(r - (learned ? mean : 0)), learned ? max(t.disagreementSigmas * variance.squareRoot(), floor) : floor)
+            bits |= .bit(.disagreement)
+        }
+        return bits
+    }
+}

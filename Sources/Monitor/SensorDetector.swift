@@ -1,0 +1,333 @@
+import VigilCore
+
+/// Running mean and variance (Welford), O(1) per sample, no storage.
+struct Welford: Sendable {
+    var count = 0
+    var mean = 0.0
+    var m2 = 0.0
+    mutating func add(_ x: Double) {
+        count += 1
+        let d = x - mean
+        mean += d / Double(count)
+        m2 += d * (x - mean)
+    }
+    var variance: Double { count > 1 ? m2 / Double(count - 1) : 0 }
+}
+
+/// Bits of one sample's findings: bit n is `FindingKind(rawValue: n)` for the sensor kinds (1…9);
+/// two high bits carry "confirmed hard fault" and "configuration error".
+typealias FindingBits = UInt32
+extension FindingBits {
+    static func bit(_ kind: FindingKind) -> FindingBits { 1 << FindingBits(kind.rawValue) }
+    static let hardConfirmed: FindingBits = 1 << 30
+    static let configError: FindingBits = 1 << 29
+    static let sensorKinds: FindingBits = 0x3FE
+    func has(_ kind: FindingKind) -> Bool { self & .bit(kind) != 0 }
+}
+
+/// The detectors of one sensor that need only its own samples: range, stuck, rate, spike (Hampel),
+/// noise (Welford baseline of second differences, EWMA of the current one), dropout, latency.
+/// Windows are inline fixed-size storage: nothing here allocates.
+struct SensorDetector: Sendable {
+    static let windowCapacity = 15
+    static let spikeRingCapacity = 8
+
+    let tuning: SensorTuning
+    let rangeMin: Double
+    let rangeMax: Double
+    let span: Double
+    let resolution: Double
+    /// A GPIO line or other 0/1 point: only range, quality and dropout apply.
+    let discrete: Bool
+    let expectedIntervalNanoseconds: UInt64
+    let window: Int
+
+    // Sample bookkeeping.
+    var hasSample = false
+    var lastTimestamp: UInt64 = 0
+    var lastWasBad = false
+    var goodSamples = 0
+    var lastGoodValue = Double.nan
+    var lastGoodTimestamp: UInt64 = 0
+    var lastNewSampleTimestamp: UInt64 = 0
+    /// This sample's value for control (the Hampel median when the raw value was a spike).
+    var value = Double.nan
+    var usable = false
+
+    var badRun = 0
+    var outOfRangeRun = 0
+    var outOfRangeSinceFirst = true
+
+    // Hampel and rate windows (rings).
+    var raw = InlineArray<15, Double>(repeating: 0)
+    var filtered = InlineArray<15, Double>(repeating: 0)
+    var stamps = InlineArray<15, UInt64>(repeating: 0)
+    var head = 0
+    var filled = 0
+    var spikeAt = InlineArray<8, Int>(repeating: Int.min / 2)
+    var spikeHead = 0
+    var lastRateTimestamp: UInt64 = 0
+
+    // Noise and stuck.
+    var diffStats = Welford()
+    var zeroDiffs = 0
+    var baseDiffVariance = 0.0
+    var shortDiffVariance = 0.0
+    var lastFiltered = Double.nan
+    var lastDiff = Double.nan
+    var stuckRun = 0
+    var stuckNeeded: Int
+    var lastMoved: UInt64 = 0
+
+    // Latency.
+    var latencyStats = Welford()
+    var latencyRun = 0
+
+    /// Statistic and threshold per finding kind, for evidence.
+    var statistic = InlineArray<10, Double>(repeating: 0)
+    var threshold = InlineArray<10, Double>(repeating: 0)
+
+    init(tuning: SensorTuning, rangeMin: Double, rangeMax: Double, discrete: Bool, expectedIntervalNanoseconds: UInt64) {
+        self.tuning = tuning
+        self.rangeMin = rangeMin
+        self.rangeMax = rangeMax
+        span = max(rangeMax - rangeMin, .leastNormalMagnitude)
+        resolution = tuning.stuckResolutionFractionOfSpan * span
+        self.discrete = discrete
+        self.expectedIntervalNanoseconds = max(expectedIntervalNanoseconds, 1)
+        window = min(max(tuning.spikeWindow | 1, 3), Self.windowCapacity)
+        stuckNeeded = tuning.stuckMaxSamples
+    }
+
+    var warmedUp: Bool { goodSamples > tuning.warmupSamples }
+    /// Noise σ of the value, from the baseline variance of second differences (var(Δ²x) = 6σ²).
+    var noiseSigma: Double { (baseDiffVariance / 6).squareRoot() }
+
+    mutating func record(_ kind: FindingKind, _ stat: Double, _ limit: Double) {
+        statistic[Int(kind.rawValue)] = stat
+        threshold[Int(kind.rawValue)] = limit
+    }
+
+    /// True when the reading is a new sample: its timestamp moved, or it turned bad or good.
+    /// A `.stale` reading is a value someone else held: never new.
+    func isNew(_ r: Reading) -> Bool {
+        if case .stale = r.quality { return false }
+        if !hasSample { return true }
+        let bad = !r.quality.isGood
+        return r.timestampNanoseconds != lastTimestamp || bad != lastWasBad
+    }
+
+    /// Timestamp not advancing for `dropoutIntervals` expected intervals (checked every cycle).
+    mutating func checkDropout(nowNanoseconds: UInt64) -> FindingBits {
+        guard hasSample, nowNanoseconds > lastNewSampleTimestamp else { return 0 }
+        let silent = Double(nowNanoseconds - lastNewSampleTimestamp)
+        let limit = tuning.dropoutIntervals * Double(expectedIntervalNanoseconds)
+        guard silent > limit else { return 0 }
+        record(.dropout, silent, limit)
+        usable = false
+        return .bit(.dropout) | .hardConfirmed
+    }
+
+    /// One new sample. `sampleTime` is the reading's timestamp (or now, for a bad reading without one).
+    mutating func sample(_ r: Reading, nowNanoseconds: UInt64) -> FindingBits {
+        hasSample = true
+        lastTimestamp = r.timestampNanoseconds
+        lastNewSampleTimestamp = max(r.timestampNanoseconds, lastNewSampleTimestamp)
+        if r.timestampNanoseconds == 0 { lastNewSampleTimestamp = nowNanoseconds }
+        let v = r.value
+        guard r.quality.isGood, v.isFinite else {
+            lastWasBad = true
+            badRun += 1
+            usable = false
+            record(.dropout, Double(badRun), Double(tuning.badQualityConfirmSamples))
+            return .bit(.dropout) | (badRun >= tuning.badQualityConfirmSamples ? .hardConfirmed : 0)
+        }
+        lastWasBad = false
+        badRun = 0
+        goodSamples += 1
+
+        let tolerance = tuning.rangeToleranceFractionOfSpan * span
+        if v < rangeMin - tolerance || v > rangeMax + tolerance {
+            outOfRangeRun += 1
+            usable = false
+            record(.outOfRange, v, v < rangeMin ? rangeMin - tolerance : rangeMax + tolerance)
+            var bits: FindingBits = .bit(.outOfRange)
+            // Out of range since the very first reading is more likely a wrong scale or word order:
+            // wait for `configErrorSamples` so the diagnosis can say so (the value is not used meanwhile).
+            if outOfRangeSinceFirst {
+                if goodSamples >= tuning.configErrorSamples { bits |= .configError | .hardConfirmed }
+            } else if outOfRangeRun >= tuning.outOfRangeConfirmSamples {
+                bits |= .hardConfirmed
+            }
+            return bits
+        }
+        outOfRangeRun = 0
+        outOfRangeSinceFirst = false
+        usable = true
+        if discrete {
+            value = v
+            lastGoodValue = v
+            lastGoodTimestamp = r.timestampNanoseconds
+            return 0
+        }
+
+        var bits: FindingBits = 0
+        let armed = warmedUp
+
+        // Stuck: the run of unchanged samples, against a run length learned from how often this
+        // sensor repeats a value when healthy (pᴺ below the accepted false-run probability).
+        let step = v - lastGoodValue
+        if lastGoodValue.isFinite && abs(step) <= resolution {
+            stuckRun += 1
+            // Innocent repeats teach the repeat rate; a long run is the fault itself.
+            if stuckRun == 1 { zeroDiffs += 1 }
+        } else {
+            stuckRun = 0
+            lastMoved = r.timestampNanoseconds
+        }
+        if armed && goodSamples % 256 == 0 && stuckRun == 0 { updateStuckRunLength() }
+        if stuckRun >= stuckNeeded {
+            record(.stuck, Double(stuckRun), Double(stuckNeeded))
+            bits |= .bit(.stuck)
+        }
+
+        // Hampel filter over the last `window` raw samples.
+        raw[head] = v
+        stamps[head] = r.timestampNanoseconds
+        filled = min(filled + 1, window)
+        var out = v
+        if filled == window && armed {
+            var sorted = InlineArray<15, Double>(repeating: 0)
+            for i in 0..<window { sorted[i] = raw[i] }
+            let median = Self.median(&sorted, window)
+            for i in 0..<window { sorted[i] = abs(raw[i] - median) }
+            let mad = Self.median(&sorted, window)
+            let scale = max(1.4826 * mad, noiseSigma, resolution, span * 1e-12)
+            let z = abs(v - median) / scale
+            if z > tuning.spikeSigmas {
+                out = median
+                record(.spike, z, tuning.spikeSigmas)
+                bits |= .bit(.spike)
+                spikeAt[spikeHead] = goodSamples
+                spikeHead = (spikeHead + 1) % Self.spikeRingCapacity
+                let need = min(max(tuning.spikeRepeatCount, 1), Self.spikeRingCapacity)
+                let oldest = spikeAt[(spikeHead - need + Self.spikeRingCapacity) % Self.spikeRingCapacity]
+                if goodSamples - oldest < tuning.spikeRepeatWindowSamples {
+                    record(.spike, Double(need), Double(tuning.spikeRepeatCount))
+                    bits |= .hardConfirmed
+                    usable = false
+                }
+            }
+        }
+        filtered[head] = out
+        let oldestSlot = (head + 1) % window
+        head = (head + 1) % window
+
+        // Rate of change over the window, on filtered values, beyond the limit plus noise.
+        if filled == window && armed {
+            let t0 = stamps[oldestSlot]
+            if r.timestampNanoseconds > t0 {
+                let seconds = Double(r.timestampNanoseconds - t0) / 1e9
+                let change = abs(out - filtered[oldestSlot])
+                let limit = tuning.maxRateFractionOfSpanPerSecond * span * seconds
+                    + tuning.rateNoiseSigmas * noiseSigma * 2.0.squareRoot()
+                if change > limit {
+                    record(.rateOfChange, change / seconds, limit / seconds)
+                    bits |= .bit(.rateOfChange)
+                    lastRateTimestamp = r.timestampNanoseconds
+                }
+            }
+        }
+
+        // Noise: learned baseline of second differences (a ramp of the process cancels out; for
+        // white noise var(Δ²x) = 6σ²), then a short EWMA against it.
+        if lastFiltered.isFinite {
+            let d = out - lastFiltered
+            if lastDiff.isFinite {
+                let dd = d - lastDiff
+                if !armed {
+                    diffStats.add(dd)
+                } else {
+                    let w = tuning.noiseEWMAWeight
+                    shortDiffVariance = (1 - w) * shortDiffVariance + w * dd * dd
+                    let limit = tuning.noiseVarianceRatio * baseDiffVariance
+                    if shortDiffVariance > limit {
+                        record(.noise, shortDiffVariance / baseDiffVariance, tuning.noiseVarianceRatio)
+                        bits |= .bit(.noise)
+                    }
+                }
+            }
+            lastDiff = d
+            if goodSamples == tuning.warmupSamples {
+                baseDiffVariance = max(diffStats.variance, resolution * resolution, span * span * 1e-18)
+                shortDiffVariance = baseDiffVariance
+                updateStuckRunLength()
+            }
+        }
+        lastFiltered = out
+
+        // Latency: beyond mean + kσ of the running Welford statistics, several samples in a row.
+        if r.latencyNanoseconds > 0 {
+            let l = Double(r.latencyNanoseconds)
+            if latencyStats.count < tuning.warmupSamples {
+                latencyStats.add(l)
+            } else {
+                let limit = latencyStats.mean + tuning.latencySigmas * max(latencyStats.variance.squareRoot(), latencyStats.mean * 0.01)
+                if l > limit {
+                    latencyRun += 1
+                    if latencyRun >= tuning.latencyConsecutiveSamples {
+                        record(.latency, l, limit)
+                        bits |= .bit(.latency)
+                    }
+                } else {
+                    latencyRun = 0
+                    latencyStats.add(l)
+                }
+            }
+        }
+
+        value = out
+        lastGoodValue = v
+        lastGoodTimestamp = r.timestampNanoseconds
+        return bits
+    }
+
+    /// N = the smallest run with pᴺ ≤ the accepted false-run probability, p the repeat rate seen in
+    /// warm-up (Laplace-smoothed), clamped to [stuckMinSamples, stuckMaxSamples].
+    mutating func updateStuckRunLength() {
+        let p = (Double(zeroDiffs) + 1) / (Double(max(goodSamples - 1, 0)) + 2)
+        var n = 0
+        var chance = 1.0
+        while chance > tuning.stuckFalseRunProbability && n < tuning.stuckMaxSamples {
+            chance *= p
+            n += 1
+        }
+        stuckNeeded = min(max(n, tuning.stuckMinSamples), tuning.stuckMaxSamples)
+    }
+
+    /// Clears the windows after a fault, so a recovered sensor is judged on fresh samples.
+    mutating func restartWindows() {
+        filled = 0
+        head = 0
+        stuckRun = 0
+        spikeAt = InlineArray<8, Int>(repeating: Int.min / 2)
+        if warmedUp { shortDiffVariance = baseDiffVariance }
+    }
+
+    /// Median of the first `n` values (insertion sort in place; n ≤ 15).
+    static func median(_ a: inout InlineArray<15, Double>, _ n: Int) -> Double {
+        if n <= 0 { return .nan }
+        var i = 1
+        while i < n {
+            let x = a[i]
+            var j = i - 1
+            while j >= 0 && a[j] > x {
+                a[j + 1] = a[j]
+                j -= 1
+            }
+            a[j + 1] = x
+            i += 1
+        }
+        return n % 2 == 1 ? a[n / 2] : (a[n / 2 - 1] + a[n / 2]) / 2
+    }
+}
