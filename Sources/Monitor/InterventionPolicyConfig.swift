@@ -130,6 +130,7 @@ extension EscalationReason {
         case .repairFailed: return "repair_failed"
         case .noHealthySource: return "no_healthy_source"
         case .configurationError: return "configuration_error"
+        case .unresolvedDisagreement: return "unresolved_disagreement"
         }
     }
     static var policyNames: [(String, EscalationReason)] { allCases.map { ($0.policyName, $0) } }
