@@ -71,8 +71,9 @@ public struct RigOptions: Sendable, Hashable {
 
 /// One outcome a scenario expects. Cycle windows start at `after` (default: the first fault's onset).
 public enum Expectation: Sendable, Hashable {
-    /// The group fails over (to `to`, when given) within the window.
-    case failover(group: String, to: String?, withinCycles: UInt64?, after: UInt64?)
+    /// The group fails over (to `to`, when given) within the window; with `afterDetection` the
+    /// window starts at the first detection on a member of the group (after the first fault).
+    case failover(group: String, to: String?, withinCycles: UInt64?, after: UInt64?, afterDetection: Bool = false)
     /// No failover of the group (nil: of any group) during the run.
     case noFailover(group: String?)
     /// A detection of `kind` (nil: any) on the sensor or device within the window.

@@ -203,8 +203,14 @@ public enum ScenarioDecoder {
             guard let r = Reader(value, path: p, allowed: ["group", "to", "within_cycles", "after"], sink: sink) else { return nil }
             let group = r.string("group", required: true, expected: "a redundancy group id")
             let to = r.string("to", expected: "a sensor id")
-            let (within, after) = window(r)
-            return group.map { .failover(group: $0, to: to, withinCycles: within, after: after) }
+            let within = r.int("within_cycles", expected: "a number of cycles ≥ 0") { $0 >= 0 }.map(UInt64.init)
+            var after: UInt64?, afterDetection = false
+            if let n = r.node("after") {
+                if plainScalar(n) == "detection" { afterDetection = true } else {
+                    after = r.int("after", expected: "a cycle number ≥ 0 or the word detection") { $0 >= 0 }.map(UInt64.init)
+                }
+            }
+            return group.map { .failover(group: $0, to: to, withinCycles: within, after: after, afterDetection: afterDetection) }
         case "detection":
             guard let r = Reader(value, path: p, allowed: ["sensor", "device", "kind", "within_cycles", "after"], sink: sink) else { return nil }
             let subject = r.string("sensor") ?? r.string("device")
@@ -285,7 +291,7 @@ extension ScenarioDecoder {
         for (i, e) in scenario.expectations.enumerated() {
             let path = "expect[\(i)]"
             switch e {
-            case .failover(let g, let to, _, _):
+            case .failover(let g, let to, _, _, _):
                 if !groups.contains(g) { report(path + ".failover.group", g, "a redundancy group", groups) }
                 if let to, !sensors.contains(to) { report(path + ".failover.to", to, "a sensor", sensors) }
             case .noFailover(let g?) where !groups.contains(g): report(path + ".no_failover", g, "a redundancy group", groups)

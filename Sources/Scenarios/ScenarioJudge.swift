@@ -12,9 +12,17 @@ struct ScenarioJudge {
 
     func judge(_ e: Expectation) -> ExpectationResult {
         switch e {
-        case .failover(let group, let to, let within, let after):
-            let ref = after ?? scenario.firstFaultCycle
-            let what = "failover of \(group)" + (to.map { " to \($0)" } ?? "")
+        case .failover(let group, let to, let within, let after, let afterDetection):
+            var ref = after ?? scenario.firstFaultCycle
+            var what = "failover of \(group)" + (to.map { " to \($0)" } ?? "")
+            if afterDetection {
+                let members = result.groups.first { $0.id == group }?.members ?? []
+                guard let d = result.detections.first(where: { members.contains($0.sensor) && $0.cycle >= ref }) else {
+                    return ExpectationResult(passed: false, sentence: "\(what) expected within \(within ?? 0) cycles of a detection on a member of \(group): no detection happened")
+                }
+                ref = d.cycle
+                what += " (after the \(d.kind) detection on \(d.sensor))"
+            }
             let hits = result.failovers.filter { $0.group == group && $0.cycle >= ref }
             let match = hits.first { to == nil || $0.to == to }
             let other = hits.first.flatMap { match == nil ? " (it failed over to \($0.to) at cycle \($0.cycle) instead)" : nil } ?? ""
