@@ -57,6 +57,12 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // HIL scenarios: a YAML fault timeline run against the real runtime on the simulated rig, judged and reported.
+        .target(name: "Scenarios", dependencies: [
+            "HIL", "Runtime", "Journal", "Config", "Monitor", "VigilCore", "Fieldbus",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // prctl, sched_setaffinity, mlockall and CPU sets: variadic or macro-heavy C that Swift cannot call.
         .target(name: "CRuntime"),
         // Counts heap allocations per thread by interposing malloc; linked only into the vigil
@@ -66,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Control", "Journal", "Runtime", "CAllocCounter", "Monitor",
+                "VigilCore", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Control", "Journal", "Runtime", "CAllocCounter", "Monitor", "Scenarios",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -79,6 +85,7 @@ let package = Package(
         .testTarget(name: "ControlTests", dependencies: ["Control", "VigilCore"]),
         .testTarget(name: "MonitorTests", dependencies: ["Monitor", "VigilCore"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "VigilCore"]),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter"]),
     ],
     swiftLanguageModes: [.v6]

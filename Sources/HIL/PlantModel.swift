@@ -20,18 +20,67 @@ public struct PointOverride: Sendable, Hashable {
     public var addedBias: Double
     /// Multiplies the simulated value (a gain error).
     public var scale: Double
+    /// Added bias growing at this rate from `driftOnsetNanoseconds` (simulation time): a drifting sensor.
+    public var driftPerSecond: Double
+    /// Simulation time the drift starts from (zero bias then).
+    public var driftOnsetNanoseconds: UInt64
+    /// Standard deviation of extra Gaussian noise on top of the point's own (a noisy sensor).
+    public var extraNoise: Double
 
-    public init(stuckAt: Double? = nil, addedBias: Double = 0, scale: Double = 1) {
+    public init(stuckAt: Double? = nil, addedBias: Double = 0, scale: Double = 1,
+                driftPerSecond: Double = 0, driftOnsetNanoseconds: UInt64 = 0, extraNoise: Double = 0) {
         self.stuckAt = stuckAt
         self.addedBias = addedBias
         self.scale = scale
+        self.driftPerSecond = driftPerSecond
+        self.driftOnsetNanoseconds = driftOnsetNanoseconds
+        self.extraNoise = extraNoise
     }
 
     public static func stuck(at value: Double) -> PointOverride { PointOverride(stuckAt: value) }
     public static func bias(_ value: Double) -> PointOverride { PointOverride(addedBias: value) }
     public static func gain(_ value: Double) -> PointOverride { PointOverride(scale: value) }
+    /// A bias ramping at `ratePerSecond` from simulation time `onsetNanoseconds`.
+    public static func drift(ratePerSecond: Double, fromNanoseconds onset: UInt64) -> PointOverride {
+        PointOverride(driftPerSecond: ratePerSecond, driftOnsetNanoseconds: onset)
+    }
+    /// Extra Gaussian noise with this standard deviation.
+    public static func noise(_ sigma: Double) -> PointOverride { PointOverride(extraNoise: sigma) }
 
-    func apply(to value: Double) -> Double { stuckAt ?? value * scale + addedBias }
+    /// The drift's bias at simulation time t.
+    func driftBias(atNanoseconds t: UInt64) -> Double {
+        guard driftPerSecond != 0, t > driftOnsetNanoseconds else { return 0 }
+        return driftPerSecond * Double(t - driftOnsetNanoseconds) / 1e9
+    }
+
+    /// `noise` is a standard normal sample for this point and time (used only with `extraNoise`).
+    func apply(to value: Double, atNanoseconds t: UInt64 = 0, noise: Double = 0) -> Double {
+        stuckAt ?? value * scale + addedBias + driftBias(atNanoseconds: t) + extraNoise * noise
+    }
+}
+
+/// A change of the process itself, forced onto one named signal of `simulation.signals`: every
+/// point that follows the signal (all redundant sensors) sees it, each with its own noise.
+public struct SignalOverride: Sendable, Hashable {
+    /// When set, the signal holds this level (before the points' noise and bias).
+    public var holdAt: Double?
+    /// Added to the signal.
+    public var offset: Double
+    /// Added offset growing at this rate from `onsetNanoseconds` (simulation time).
+    public var ratePerSecond: Double
+    public var onsetNanoseconds: UInt64
+
+    public init(holdAt: Double? = nil, offset: Double = 0, ratePerSecond: Double = 0, onsetNanoseconds: UInt64 = 0) {
+        self.holdAt = holdAt
+        self.offset = offset
+        self.ratePerSecond = ratePerSecond
+        self.onsetNanoseconds = onsetNanoseconds
+    }
+
+    func apply(to value: Double, atNanoseconds t: UInt64) -> Double {
+        let ramp = ratePerSecond != 0 && t > onsetNanoseconds ? ratePerSecond * Double(t - onsetNanoseconds) / 1e9 : 0
+        return (holdAt ?? value) + offset + ramp
+    }
 }
 
 /// The simulated process: each point's engineering value at a time, computed from the plant's
@@ -52,6 +101,7 @@ public final class PlantModel: @unchecked Sendable {
     private let lock = NSLock()
     // Guarded by `lock`.
     private var overrides: [PointKey: PointOverride] = [:]
+    private var signalOverrides: [String: SignalOverride] = [:]
     private var replays: [CSVReplay] = []
     private var walks: [String: RandomWalkCache] = [:]
 
@@ -81,6 +131,25 @@ public final class PlantModel: @unchecked Sendable {
         lock.withLock { overrides.removeAll() }
     }
 
+    /// Forces a change of the process onto a named signal (replaces any earlier one on that signal).
+    public func setSignalOverride(_ override: SignalOverride, forSignal name: String) {
+        lock.withLock { signalOverrides[name] = override }
+    }
+
+    /// Removes a signal's override: the process returns to its waveform.
+    public func clearSignalOverride(forSignal name: String) {
+        _ = lock.withLock { signalOverrides.removeValue(forKey: name) }
+    }
+
+    /// The override of a point, if any.
+    public func override(for key: PointKey) -> PointOverride? { lock.withLock { overrides[key] } }
+
+    /// The override of a named signal, if any.
+    public func signalOverride(forSignal name: String) -> SignalOverride? { lock.withLock { signalOverrides[name] } }
+
+    /// Whether `name` is one of the plant's simulation signals.
+    public func hasSignal(_ name: String) -> Bool { signals[name] != nil }
+
     /// Drives the points a replay maps from its CSV file instead of from their waveforms.
     public func attach(_ replay: CSVReplay) {
         lock.withLock { replays.append(replay) }
@@ -105,6 +174,7 @@ public final class PlantModel: @unchecked Sendable {
                 case .signal(let name):
                     guard let spec = signals[name] else { base = 0; break }
                     base = waveform(spec, walkKey: "signal:" + name, t: t)
+                    if let o = signalOverrides[name] { base = o.apply(to: base, atNanoseconds: t) }
                     base += spec.noise * gaussian(stream: "signal:" + name, t: t)
                 case .inline(let spec):
                     base = waveform(spec, walkKey: "point:" + key.description, t: t)
@@ -113,7 +183,8 @@ public final class PlantModel: @unchecked Sendable {
                 v = base + sim.bias + sim.noise * gaussian(stream: "point:" + key.description, t: t)
             }
             if let o = overrides[key] {
-                return o.apply(to: v ?? 0)
+                let noise = o.extraNoise != 0 ? gaussian(stream: "override:" + key.description, t: t) : 0
+                return o.apply(to: v ?? 0, atNanoseconds: t, noise: noise)
             }
             return v
         }

@@ -22,6 +22,8 @@ public final class SimulatedRig: @unchecked Sendable {
     /// The plant with every device pointing at its simulator.
     public let plant: PlantConfig
     public let model: PlantModel
+    /// `CLOCK_MONOTONIC` time of the model's t = 0 (simulation time is `now − epochNanoseconds`).
+    public let epochNanoseconds: UInt64
     /// Simulated devices by device id.
     public let devices: [String: SimulatedModbusDevice]
     /// Virtual serial lines by configured port name.
@@ -42,6 +44,7 @@ public final class SimulatedRig: @unchecked Sendable {
         let model = model ?? PlantModel(plant: plant, seed: seed)
         self.model = model
         let epoch = clock.nowNanoseconds()
+        epochNanoseconds = epoch
         var devices: [String: SimulatedModbusDevice] = [:]
         var lines: [String: VirtualSerialLine] = [:]
         var buses: [String: SimulatedRTUBus] = [:]

@@ -12,6 +12,7 @@ struct Vigil: ParsableCommand {
             SimCommand.self,
             ConfigCommand.self,
             BenchCommand.self,
+            HILCommand.self,
         ]
     )
 }

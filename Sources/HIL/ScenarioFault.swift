@@ -1,0 +1,284 @@
+import Foundation
+import VigilCore
+
+/// What a scheduled fault acts on: a sensor's point, a whole device, a serial line, or a process signal.
+public enum FaultTarget: Sendable, Hashable, CustomStringConvertible {
+    case sensor(String)
+    case device(String)
+    /// A configured serial port name (`rs485-0`).
+    case line(String)
+    /// A named signal of `simulation.signals`: the process itself changes.
+    case signal(String)
+
+    /// `sensor PT-101A`, as written in a scenario.
+    public var description: String {
+        switch self {
+        case .sensor(let id): return "sensor \(id)"
+        case .device(let id): return "device \(id)"
+        case .line(let id): return "line \(id)"
+        case .signal(let id): return "signal \(id)"
+        }
+    }
+
+    /// The id without the kind word.
+    public var id: String {
+        switch self {
+        case .sensor(let id), .device(let id), .line(let id), .signal(let id): return id
+        }
+    }
+}
+
+/// The kinds of fault a scenario can schedule.
+public enum FaultKind: String, Sendable, Hashable, CaseIterable {
+    // Sensor
+    case stuck, drift, bias, spike, noise, dropout
+    // Device or line
+    case delay, timeout, exception, corrupt, disconnect
+    // Signal
+    case excursion
+
+    /// Which target kinds accept this fault.
+    public var targetKinds: [String] {
+        switch self {
+        case .stuck, .drift, .bias, .spike, .noise, .dropout: return ["sensor"]
+        case .exception: return ["device"]
+        case .delay, .timeout, .corrupt, .disconnect: return ["device", "line"]
+        case .excursion: return ["signal"]
+        }
+    }
+}
+
+/// The numbers a fault takes; which ones a kind uses is documented in `hil/README.md`.
+public struct FaultParameters: Sendable, Hashable {
+    /// Stuck: the level (default: the value at onset). Bias: the offset. Excursion: the level the signal holds.
+    public var value: Double?
+    /// Drift and excursion: rate of change per second of simulation time.
+    public var ratePerSecond: Double?
+    /// Spike and bias: the offset; noise: the extra standard deviation; excursion: an offset.
+    public var magnitude: Double?
+    /// Exception and dropout: the Modbus exception code (default 4, slave device failure).
+    public var code: Int?
+    /// Delay: the reply delay (device) or the mid-frame gap (line). Disconnect: a timed disconnection.
+    public var milliseconds: Int?
+    /// Corrupt: frames to corrupt at onset (default 1 when no probability is given).
+    public var frames: Int?
+    /// Corrupt: the probability each frame is corrupted while the fault lasts.
+    public var probability: Double?
+
+    public init(value: Double? = nil, ratePerSecond: Double? = nil, magnitude: Double? = nil, code: Int? = nil,
+                milliseconds: Int? = nil, frames: Int? = nil, probability: Double? = nil) {
+        self.value = value
+        self.ratePerSecond = ratePerSecond
+        self.magnitude = magnitude
+        self.code = code
+        self.milliseconds = milliseconds
+        self.frames = frames
+        self.probability = probability
+    }
+}
+
+/// One fault of a scenario's timeline: applied when the controller reaches cycle `at`, removed at `until`.
+public struct ScheduledFault: Sendable, Hashable {
+    public var at: UInt64
+    /// Removal cycle; nil keeps the fault to the end (a spike defaults to one cycle).
+    public var until: UInt64?
+    public var target: FaultTarget
+    public var kind: FaultKind
+    public var parameters: FaultParameters
+
+    public init(at: UInt64, until: UInt64? = nil, target: FaultTarget, kind: FaultKind, parameters: FaultParameters = FaultParameters()) {
+        self.at = at
+        self.until = until
+        self.target = target
+        self.kind = kind
+        self.parameters = parameters
+    }
+
+    /// The cycle the fault is removed at, if ever.
+    public var endCycle: UInt64? { until ?? (kind == .spike ? at + 1 : nil) }
+}
+
+/// Why a fault cannot be applied to a rig.
+public enum FaultInjectionError: Error, Sendable, Hashable, CustomStringConvertible {
+    case unknownTarget(FaultTarget)
+    case unsupported(FaultTarget, FaultKind, String)
+
+    public var description: String {
+        switch self {
+        case .unknownTarget(let t): return "\(t): no such \(String(describing: t).split(separator: " ")[0]) in the plant or rig"
+        case .unsupported(let t, let k, let why): return "\(k.rawValue) on \(t): \(why)"
+        }
+    }
+}
+
+/// Applies scheduled faults to a `SimulatedRig` through its fault API and removes them again.
+///
+/// Several faults on one point are merged (stuck wins; biases, drifts and noise add), so
+/// overlapping faults compose and removing one leaves the others in force. Thread-safe.
+public final class FaultInjector: @unchecked Sendable {
+    public let rig: SimulatedRig
+    private let clock: any MonotonicClock
+    private let lock = NSLock()
+    // Guarded by `lock`: the point overrides each active fault contributes, by fault index.
+    private var pointFaults: [PointKey: [Int: PointOverride]] = [:]
+
+    public init(rig: SimulatedRig, clock: any MonotonicClock = SystemMonotonicClock()) {
+        self.rig = rig
+        self.clock = clock
+    }
+
+    /// Simulation time now.
+    private var modelNanoseconds: UInt64 {
+        let now = clock.nowNanoseconds()
+        return now > rig.epochNanoseconds ? now - rig.epochNanoseconds : 0
+    }
+
+    /// Checks that a fault can be applied to this rig without applying it.
+    public func validate(_ fault: ScheduledFault) throws(FaultInjectionError) {
+        _ = try resolve(fault)
+    }
+
+    private enum Resolved {
+        case point(PointKey, PointConfig, SimulatedModbusDevice)
+        case device(SimulatedModbusDevice, VirtualSerialLine?)
+        case line(VirtualSerialLine)
+        case signal(String)
+    }
+
+    private func resolve(_ fault: ScheduledFault) throws(FaultInjectionError) -> Resolved {
+        let t = fault.target
+        switch t {
+        case .sensor(let id):
+            guard let sensor = rig.original.sensors.first(where: { $0.id == id }) else { throw .unknownTarget(t) }
+            guard case .point(let deviceID, let pointID) = sensor.source else {
+                throw .unsupported(t, fault.kind, "only Modbus sensors can be faulted (this one is a GPIO input)")
+            }
+            guard let device = rig.device(deviceID), let point = device.config.points.first(where: { $0.id == pointID }) else {
+                throw .unknownTarget(t)
+            }
+            return .point(PointKey(device: deviceID, point: pointID), point, device)
+        case .device(let id):
+            guard let device = rig.device(id) else { throw .unknownTarget(t) }
+            var line: VirtualSerialLine?
+            if case .rtu(let s) = device.config.transport { line = rig.line(s.port) }
+            if fault.kind == .corrupt, line == nil {
+                throw .unsupported(t, fault.kind, "corruption needs a serial line; a TCP device has none")
+            }
+            return .device(device, line)
+        case .line(let id):
+            guard let line = rig.line(id) else { throw .unknownTarget(t) }
+            return .line(line)
+        case .signal(let name):
+            guard rig.model.hasSignal(name) else { throw .unknownTarget(t) }
+            return .signal(name)
+        }
+    }
+
+    /// Applies fault number `index` of a timeline (the index keys its removal).
+    public func apply(_ fault: ScheduledFault, index: Int) throws(FaultInjectionError) {
+        let p = fault.parameters
+        switch try resolve(fault) {
+        case .point(let key, let point, let device):
+            let t = modelNanoseconds
+            switch fault.kind {
+            case .stuck:
+                let level = p.value ?? rig.model.value(of: key, atNanoseconds: t) ?? 0
+                setPointFault(key, index, .stuck(at: level))
+            case .bias: setPointFault(key, index, .bias(p.value ?? p.magnitude ?? 0))
+            case .spike: setPointFault(key, index, .bias(p.magnitude ?? p.value ?? 0))
+            case .drift: setPointFault(key, index, .drift(ratePerSecond: p.ratePerSecond ?? 0, fromNanoseconds: t))
+            case .noise: setPointFault(key, index, .noise(p.magnitude ?? 0))
+            case .dropout:
+                device.setException(exceptionCode(p), addresses: point.address...(point.endAddress - 1))
+            default: throw .unsupported(fault.target, fault.kind, "not a sensor fault")
+            }
+        case .device(let device, let line):
+            switch fault.kind {
+            case .delay: device.setReplyDelay(milliseconds: p.milliseconds ?? 0)
+            case .timeout: device.setNoReply(true)
+            case .exception: device.setException(exceptionCode(p))
+            case .disconnect: device.disconnect(forMilliseconds: p.milliseconds)
+            case .corrupt: corrupt(line!, p)
+            default: throw .unsupported(fault.target, fault.kind, "not a device fault")
+            }
+        case .line(let line):
+            switch fault.kind {
+            case .corrupt: corrupt(line, p)
+            case .timeout, .disconnect: line.breakLine(forMilliseconds: p.milliseconds)
+            case .delay: line.insertGap(milliseconds: p.milliseconds ?? 0, frames: Int.max)
+            default: throw .unsupported(fault.target, fault.kind, "not a line fault")
+            }
+        case .signal(let name):
+            guard fault.kind == .excursion else { throw .unsupported(fault.target, fault.kind, "a signal takes only excursion") }
+            rig.model.setSignalOverride(SignalOverride(holdAt: p.value, offset: p.magnitude ?? 0,
+                                                       ratePerSecond: p.ratePerSecond ?? 0, onsetNanoseconds: modelNanoseconds),
+                                        forSignal: name)
+        }
+    }
+
+    /// Removes fault number `index` (what `apply` did, and only that).
+    public func remove(_ fault: ScheduledFault, index: Int) throws(FaultInjectionError) {
+        switch try resolve(fault) {
+        case .point(let key, _, let device):
+            if fault.kind == .dropout { device.setException(nil) } else { setPointFault(key, index, nil) }
+        case .device(let device, let line):
+            switch fault.kind {
+            case .delay: device.setReplyDelay(milliseconds: 0)
+            case .timeout: device.setNoReply(false)
+            case .exception: device.setException(nil)
+            case .disconnect: device.reconnect()
+            case .corrupt: line?.setCorruptionProbability(0); line?.corruptNextFrames(0)
+            default: break
+            }
+        case .line(let line):
+            switch fault.kind {
+            case .corrupt: line.setCorruptionProbability(0); line.corruptNextFrames(0)
+            case .timeout, .disconnect: line.clearBreak()
+            case .delay: line.insertGap(milliseconds: 0, frames: 0)
+            default: break
+            }
+        case .signal(let name):
+            rig.model.clearSignalOverride(forSignal: name)
+        }
+    }
+
+    private func exceptionCode(_ p: FaultParameters) -> ModbusExceptionCode {
+        p.code.flatMap { ModbusExceptionCode(rawValue: UInt8(clamping: $0)) } ?? .serverDeviceFailure
+    }
+
+    private func corrupt(_ line: VirtualSerialLine, _ p: FaultParameters) {
+        if let probability = p.probability {
+            line.setCorruptionProbability(probability)
+        } else {
+            line.corruptNextFrames(p.frames ?? 1)
+        }
+    }
+
+    /// Sets (or with nil removes) one fault's contribution to a point and installs the merge.
+    private func setPointFault(_ key: PointKey, _ index: Int, _ override: PointOverride?) {
+        lock.withLock {
+            var faults = pointFaults[key] ?? [:]
+            faults[index] = override
+            pointFaults[key] = faults.isEmpty ? nil : faults
+            guard !faults.isEmpty else {
+                rig.model.clearOverride(for: key)
+                return
+            }
+            var merged = PointOverride()
+            for i in faults.keys.sorted() {
+                let o = faults[i]!
+                if let s = o.stuckAt { merged.stuckAt = s }
+                merged.addedBias += o.addedBias
+                merged.scale *= o.scale
+                merged.extraNoise = (merged.extraNoise * merged.extraNoise + o.extraNoise * o.extraNoise).squareRoot()
+                if o.driftPerSecond != 0 {
+                    // Two drifts: keep the earlier onset and add the rates (close enough for scenarios).
+                    merged.driftOnsetNanoseconds = merged.driftPerSecond == 0 ? o.driftOnsetNanoseconds
+                        : min(merged.driftOnsetNanoseconds, o.driftOnsetNanoseconds)
+                    merged.driftPerSecond += o.driftPerSecond
+                }
+            }
+            rig.model.setOverride(merged, for: key)
+        }
+    }
+}

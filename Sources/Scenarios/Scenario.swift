@@ -1,0 +1,116 @@
+import HIL
+import Monitor
+import VigilCore
+
+/// One HIL scenario: a plant, a rig, a fault timeline in cycles and the outcomes expected.
+/// Decoded from `hil/scenarios/*.yaml` by `ScenarioDecoder`; the format is in `hil/README.md`.
+public struct Scenario: Sendable, Hashable {
+    public var name: String
+    /// The scenario file as given (reports and messages name it).
+    public var file: String
+    /// The plant file, resolved against the scenario's folder.
+    public var configPath: String
+    public var rig: RigOptions
+    public var seed: UInt64
+    /// How many controller cycles the run lasts.
+    public var cycles: UInt64
+    /// Replaces the plant's `cycle.period_ms`.
+    public var periodMilliseconds: Double?
+    /// Replaces every device's `poll_interval_ms` (set it to the period to get a new sample every cycle).
+    public var pollIntervalMilliseconds: Int?
+    /// Capabilities the controller must have, e.g. `monitor`; otherwise the scenario is skipped.
+    public var requires: Set<Requirement>
+    public var faults: [ScheduledFault]
+    public var expectations: [Expectation]
+
+    public init(name: String, file: String, configPath: String, rig: RigOptions = RigOptions(), seed: UInt64 = 1,
+                cycles: UInt64, periodMilliseconds: Double? = nil, pollIntervalMilliseconds: Int? = nil,
+                requires: Set<Requirement> = [], faults: [ScheduledFault] = [], expectations: [Expectation] = []) {
+        self.name = name
+        self.file = file
+        self.configPath = configPath
+        self.rig = rig
+        self.seed = seed
+        self.cycles = cycles
+        self.periodMilliseconds = periodMilliseconds
+        self.pollIntervalMilliseconds = pollIntervalMilliseconds
+        self.requires = requires
+        self.faults = faults
+        self.expectations = expectations
+    }
+
+    /// The cycle windows are measured from when not given: the first fault's onset (0 without faults).
+    public var firstFaultCycle: UInt64 { faults.map(\.at).min() ?? 0 }
+}
+
+/// A capability a scenario needs from the controller.
+public enum Requirement: String, Sendable, Hashable, CaseIterable {
+    /// The self-healing monitor (detections, failover, repair, escalation events).
+    case monitor
+}
+
+/// How the simulated rig is set up.
+public struct RigOptions: Sendable, Hashable {
+    public enum Pacing: String, Sendable, Hashable, CaseIterable {
+        /// Serial lines relay bytes as fast as they come.
+        case unpaced
+        /// Serial lines are paced at each line's configured baud.
+        case paced
+    }
+    public enum Ports: Sendable, Hashable {
+        case ephemeral, configured, offset(Int)
+    }
+    public var pacing: Pacing
+    public var ports: Ports
+
+    public init(pacing: Pacing = .unpaced, ports: Ports = .ephemeral) {
+        self.pacing = pacing
+        self.ports = ports
+    }
+}
+
+/// One outcome a scenario expects. Cycle windows start at `after` (default: the first fault's onset).
+public enum Expectation: Sendable, Hashable {
+    /// The group fails over (to `to`, when given) within the window; with `afterDetection` the
+    /// window starts at the first detection on a member of the group (after the first fault).
+    case failover(group: String, to: String?, withinCycles: UInt64?, after: UInt64?, afterDetection: Bool = false)
+    /// No failover of the group (nil: of any group) during the run.
+    case noFailover(group: String?)
+    /// A detection of `kind` (nil: any) on the sensor or device within the window.
+    case detection(subject: String, kind: FindingKind?, withinCycles: UInt64?, after: UInt64?)
+    /// An escalation about the target (for the reason, when given) within the window.
+    case escalation(target: String, reason: EscalationReason?, withinCycles: UInt64?, after: UInt64?)
+    /// No escalation about the target (nil: about anything).
+    case noEscalation(target: String?)
+    /// The interlock trips (within the window) or never trips; with `cleared`, it is (or is not) clear at the end.
+    case interlock(id: String, tripped: Bool, withinCycles: UInt64?, after: UInt64?, cleared: Bool?)
+    /// Every sampled value of the output in the cycle range is within [min, max].
+    case outputsWithin(output: String, min: Double, max: Double, fromCycle: UInt64?, untilCycle: UInt64?)
+    /// A plant-wide safe state (other than start-up and shutdown) is or is not entered.
+    case safeState(Bool)
+    /// Every sample of the sensor in the cycle range has a usable reading (readings recovered).
+    case readingsGood(sensor: String, fromCycle: UInt64?, untilCycle: UInt64?)
+
+    /// Whether judging it needs the monitor's events.
+    public var needsMonitor: Bool {
+        switch self {
+        case .failover, .detection, .escalation: return true
+        case .noFailover, .noEscalation, .interlock, .outputsWithin, .safeState, .readingsGood: return false
+        }
+    }
+}
+
+extension FindingKind {
+    /// The name used in scenarios and reports (`stuck`, `deviceTimeouts`).
+    public var scenarioName: String { String(describing: self) }
+    static let byScenarioName: [String: FindingKind] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.scenarioName, $0) })
+}
+
+extension EscalationReason {
+    public var scenarioName: String { String(describing: self) }
+    static let byScenarioName: [String: EscalationReason] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.scenarioName, $0) })
+}
+
+extension RepairStrategy {
+    public var scenarioName: String { String(describing: self) }
+}

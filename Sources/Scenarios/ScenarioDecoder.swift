@@ -1,0 +1,437 @@
+import Foundation
+import Config
+import HIL
+import Monitor
+import VigilCore
+import Yams
+
+/// Decodes `hil/scenarios/*.yaml`. Problems are `ConfigDiagnostic`s, as for plant files:
+/// `hil/scenarios/x.yaml:7:11: faults[0].kind: found "melt", expected one of stuck, drift, …`.
+/// Every problem is collected before throwing.
+public enum ScenarioDecoder {
+    static let topKeys = ["name", "requires", "config", "rig", "seed", "cycles", "period_ms", "poll_interval_ms", "faults", "expect"]
+    static let faultKeys = ["at", "until", "target", "kind", "value", "rate_per_s", "magnitude", "code", "ms", "frames", "probability"]
+    static let expectationKinds = ["failover", "no_failover", "detection", "alarm", "escalation", "no_escalation",
+                                   "interlock", "outputs_within", "readings_good", "safe_state"]
+
+    /// Reads and decodes a scenario file; `config` is resolved against the file's folder.
+    public static func load(path: String) throws(ConfigError) -> Scenario {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(diagnostics: [ConfigDiagnostic(kind: .fileNotReadable, file: path, line: nil, column: nil, keyPath: "",
+                                                             found: "a file that cannot be read (\(error.localizedDescription))",
+                                                             expected: "a readable scenario file")])
+        }
+        return try decode(text, file: path)
+    }
+
+    /// Decodes scenario text; `file` names it in diagnostics and anchors the relative `config` path.
+    public static func decode(_ text: String, file: String) throws(ConfigError) -> Scenario {
+        let sink = Sink(file: file)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+            if root == nil { sink.report(.wrongType, nil, "", found: "an empty document", expected: "a scenario mapping") }
+        } catch let error as YamlError {
+            switch error {
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+                sink.report(.syntax, mark, "", found: "YAML syntax error \(quoted(problem))", expected: "well-formed YAML")
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                sink.report(.duplicate, context.mark, "", found: "duplicate key \(duplicates.map { quoted(String(describing: $0)) }.joined(separator: ", "))",
+                            expected: "each key once")
+            default:
+                sink.report(.syntax, nil, "", found: "YAML error \(quoted(String(describing: error)))", expected: "well-formed YAML")
+            }
+            root = nil
+        } catch {
+            sink.report(.syntax, nil, "", found: "YAML error \(quoted(String(describing: error)))", expected: "well-formed YAML")
+            root = nil
+        }
+        guard let root, let top = Reader(root, path: "", allowed: topKeys, sink: sink) else {
+            throw ConfigError(diagnostics: sink.diagnostics)
+        }
+        let name = top.string("name", required: true)
+        let config = top.string("config", required: true, expected: "the path of a plant file, relative to the scenario")
+        let seed = top.int("seed", expected: "an integer ≥ 0") { $0 >= 0 }
+        let cycles = top.int("cycles", required: true, expected: "an integer in 1...1000000") { (1...1_000_000).contains($0) }
+        let period = top.double("period_ms", expected: "a number of milliseconds in 1...10000") { (1...10_000).contains($0) }
+        let poll = top.int("poll_interval_ms", expected: "an integer number of milliseconds in 1...60000") { (1...60_000).contains($0) }
+
+        var requires: Set<Requirement> = []
+        if let node = top.node("requires") {
+            let items: [(Node, String)]
+            if case .sequence(let s) = node { items = s.enumerated().map { ($1, "requires[\($0)]") } } else { items = [(node, "requires")] }
+            for (item, path) in items {
+                if let word = scalarString(item), let r = Requirement(rawValue: word) { requires.insert(r) } else {
+                    sink.report(.wrongType, item.mark, path, found: describe(item),
+                                expected: "one of " + Requirement.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+            }
+        }
+
+        var rig = RigOptions()
+        if let node = top.node("rig"), let r = Reader(node, path: "rig", allowed: ["pacing", "ports", "port_offset"], sink: sink) {
+            if let pacing = r.choice("pacing", RigOptions.Pacing.self) { rig.pacing = pacing }
+            if let ports = r.string("ports", expected: "one of ephemeral, configured, offset") {
+                switch ports {
+                case "ephemeral": rig.ports = .ephemeral
+                case "configured": rig.ports = .configured
+                case "offset":
+                    if let o = r.int("port_offset", required: true, expected: "an integer in -65535...65535", isValid: { abs($0) <= 65535 }) {
+                        rig.ports = .offset(o)
+                    }
+                default: r.wrong("ports", r.node("ports")!, expected: "one of ephemeral, configured, offset")
+                }
+            }
+        }
+
+        var faults: [ScheduledFault] = []
+        for (node, path) in top.list("faults") ?? [] {
+            if let f = decodeFault(node, path: path, cycles: cycles, sink: sink) { faults.append(f) }
+        }
+        var expectations: [Expectation] = []
+        for (node, path) in top.list("expect") ?? [] {
+            if let e = decodeExpectation(node, path: path, sink: sink) { expectations.append(e) }
+        }
+
+        guard sink.diagnostics.isEmpty, let name, let config, let cycles else { throw ConfigError(diagnostics: sink.diagnostics) }
+        return Scenario(name: name, file: file, configPath: resolve(config, relativeTo: file), rig: rig, seed: UInt64(seed ?? 1),
+                        cycles: UInt64(cycles), periodMilliseconds: period, pollIntervalMilliseconds: poll, requires: requires,
+                        faults: faults, expectations: expectations)
+    }
+
+    static func resolve(_ path: String, relativeTo file: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    private static func decodeFault(_ node: Node, path: String, cycles: Int?, sink: Sink) -> ScheduledFault? {
+        guard let r = Reader(node, path: path, allowed: faultKeys, sink: sink) else { return nil }
+        let at = r.int("at", required: true, expected: "a cycle number ≥ 0") { $0 >= 0 }
+        let until = r.int("until", expected: "a cycle number after `at`") { $0 > (at ?? -1) }
+        let kind = r.choice("kind", FaultKind.self, required: true)
+        var target: FaultTarget?
+        let targetExpected = "\"sensor ID\", \"device ID\", \"line PORT\" or \"signal NAME\""
+        if let text = r.string("target", required: true, expected: targetExpected) {
+            let words = text.split(separator: " ", maxSplits: 1).map(String.init)
+            switch (words.first, words.count) {
+            case ("sensor", 2): target = .sensor(words[1])
+            case ("device", 2): target = .device(words[1])
+            case ("line", 2): target = .line(words[1])
+            case ("signal", 2): target = .signal(words[1])
+            default: r.wrong("target", r.node("target")!, expected: targetExpected)
+            }
+        }
+        if let kind, let target {
+            let targetKind = String(describing: target).split(separator: " ")[0]
+            if !kind.targetKinds.contains(String(targetKind)) {
+                r.wrong("kind", r.node("kind")!, expected: "a \(targetKind) fault: "
+                        + FaultKind.allCases.filter { $0.targetKinds.contains(String(targetKind)) }.map(\.rawValue).joined(separator: ", "),
+                        kind: .inconsistent)
+            }
+        }
+        var p = FaultParameters()
+        p.value = r.double("value")
+        p.ratePerSecond = r.double("rate_per_s")
+        p.magnitude = r.double("magnitude")
+        p.code = r.int("code", expected: "a Modbus exception code in 1...11") { (1...11).contains($0) }
+        p.milliseconds = r.int("ms", expected: "an integer number of milliseconds ≥ 0") { $0 >= 0 }
+        p.frames = r.int("frames", expected: "an integer ≥ 0") { $0 >= 0 }
+        p.probability = r.double("probability", expected: "a probability in 0...1") { (0...1).contains($0) }
+        if let kind {
+            let missing: (String, String)? = switch kind {
+            case .drift where p.ratePerSecond == nil: ("rate_per_s", "the drift rate in units per second")
+            case .spike where p.magnitude == nil && p.value == nil: ("magnitude", "the spike's size in engineering units")
+            case .noise where p.magnitude == nil: ("magnitude", "the extra noise's standard deviation")
+            case .bias where p.value == nil && p.magnitude == nil: ("value", "the bias in engineering units")
+            case .delay where p.milliseconds == nil: ("ms", "the delay in milliseconds")
+            case .excursion where p.value == nil && p.magnitude == nil && p.ratePerSecond == nil:
+                ("value", "the level the signal goes to (or magnitude: an offset, rate_per_s: a ramp)")
+            default: nil
+            }
+            if let (key, expected) = missing { sink.report(.missingKey, r.mark, path.key(key), found: "nothing", expected: expected) }
+        }
+        if let at, let cycles, at >= cycles {
+            r.wrong("at", r.node("at")!, expected: "a cycle before the end of the run (cycles: \(cycles))", kind: .outOfRange)
+        }
+        guard let at, let kind, let target else { return nil }
+        return ScheduledFault(at: UInt64(at), until: until.map(UInt64.init), target: target, kind: kind, parameters: p)
+    }
+
+    private static func decodeExpectation(_ node: Node, path: String, sink: Sink) -> Expectation? {
+        let expected = "one of " + expectationKinds.joined(separator: ", ")
+        // A bare word: `- no_failover`, `- no_escalation`.
+        if let word = scalarString(node) {
+            switch word {
+            case "no_failover": return .noFailover(group: nil)
+            case "no_escalation": return .noEscalation(target: nil)
+            default:
+                sink.report(.wrongType, node.mark, path, found: describe(node), expected: expected + " (a mapping, or the bare word no_failover or no_escalation)")
+                return nil
+            }
+        }
+        guard case .mapping(let m) = node, m.count == 1, let (keyNode, value) = m.first.map({ ($0.key, $0.value) }),
+              let key = scalarString(keyNode) else {
+            sink.report(.wrongType, node.mark, path, found: describe(node), expected: "a mapping with one key, " + expected)
+            return nil
+        }
+        let p = path.key(key)
+        guard expectationKinds.contains(key) else {
+            sink.report(.unknownKey, keyNode.mark, p, found: "unknown expectation \(quoted(key))", expected: expected)
+            return nil
+        }
+        func window(_ r: Reader) -> (UInt64?, UInt64?) {
+            (r.int("within_cycles", expected: "a number of cycles ≥ 0") { $0 >= 0 }.map(UInt64.init),
+             r.int("after", expected: "a cycle number ≥ 0") { $0 >= 0 }.map(UInt64.init))
+        }
+        switch key {
+        case "safe_state":
+            guard let b = scalarBool(value) else {
+                sink.report(.wrongType, value.mark, p, found: describe(value), expected: "true or false")
+                return nil
+            }
+            return .safeState(b)
+        case "no_failover", "no_escalation":
+            if let id = scalarString(value) { return key == "no_failover" ? .noFailover(group: id) : .noEscalation(target: id) }
+            let idKey = key == "no_failover" ? "group" : "target"
+            guard let r = Reader(value, path: p, allowed: [idKey], sink: sink) else { return nil }
+            let id = r.string(idKey)
+            return key == "no_failover" ? .noFailover(group: id) : .noEscalation(target: id)
+        case "failover":
+            guard let r = Reader(value, path: p, allowed: ["group", "to", "within_cycles", "after"], sink: sink) else { return nil }
+            let group = r.string("group", required: true, expected: "a redundancy group id")
+            let to = r.string("to", expected: "a sensor id")
+            let within = r.int("within_cycles", expected: "a number of cycles ≥ 0") { $0 >= 0 }.map(UInt64.init)
+            var after: UInt64?, afterDetection = false
+            if let n = r.node("after") {
+                if plainScalar(n) == "detection" { afterDetection = true } else {
+                    after = r.int("after", expected: "a cycle number ≥ 0 or the word detection") { $0 >= 0 }.map(UInt64.init)
+                }
+            }
+            return group.map { .failover(group: $0, to: to, withinCycles: within, after: after, afterDetection: afterDetection) }
+        case "detection":
+            guard let r = Reader(value, path: p, allowed: ["sensor", "device", "kind", "within_cycles", "after"], sink: sink) else { return nil }
+            let subject = r.string("sensor") ?? r.string("device")
+            if subject == nil, !r.has("sensor"), !r.has("device") {
+                sink.report(.missingKey, r.mark, p.key("sensor"), found: "nothing", expected: "a sensor (or device) id")
+            }
+            var kind: FindingKind?
+            let kinds = "one of " + FindingKind.allCases.map(\.scenarioName).joined(separator: ", ")
+            if let word = r.string("kind", expected: kinds) {
+                kind = FindingKind.byScenarioName[word]
+                if kind == nil { r.wrong("kind", r.node("kind")!, expected: kinds) }
+            }
+            let (within, after) = window(r)
+            return subject.map { .detection(subject: $0, kind: kind, withinCycles: within, after: after) }
+        case "alarm", "escalation":
+            guard let r = Reader(value, path: p, allowed: ["target", "reason", "within_cycles", "after"], sink: sink) else { return nil }
+            let target = r.string("target", required: true, expected: "a sensor, device or group id")
+            var reason: EscalationReason?
+            let reasons = "one of " + EscalationReason.allCases.map(\.scenarioName).joined(separator: ", ")
+            if let word = r.string("reason", expected: reasons) {
+                reason = EscalationReason.byScenarioName[word]
+                if reason == nil { r.wrong("reason", r.node("reason")!, expected: reasons) }
+            }
+            let (within, after) = window(r)
+            return target.map { .escalation(target: $0, reason: reason, withinCycles: within, after: after) }
+        case "interlock":
+            guard let r = Reader(value, path: p, allowed: ["id", "tripped", "within_cycles", "after", "cleared"], sink: sink) else { return nil }
+            let id = r.string("id", required: true, expected: "a limit id")
+            let tripped = r.bool("tripped", required: true)
+            let (within, after) = window(r)
+            let cleared = r.bool("cleared")
+            guard let id, let tripped else { return nil }
+            return .interlock(id: id, tripped: tripped, withinCycles: within, after: after, cleared: cleared)
+        case "outputs_within":
+            guard let r = Reader(value, path: p, allowed: ["output", "min", "max", "from", "until"], sink: sink) else { return nil }
+            let output = r.string("output", required: true, expected: "an output id")
+            let lo = r.double("min", required: true)
+            let hi = r.double("max", required: true, expected: "a number ≥ min") { $0 >= (lo ?? -.infinity) }
+            let from = r.int("from", expected: "a cycle number ≥ 0") { $0 >= 0 }.map(UInt64.init)
+            let until = r.int("until", expected: "a cycle number after from") { $0 > Int(from ?? 0) }.map(UInt64.init)
+            guard let output, let lo, let hi else { return nil }
+            return .outputsWithin(output: output, min: lo, max: hi, fromCycle: from, untilCycle: until)
+        case "readings_good":
+            guard let r = Reader(value, path: p, allowed: ["sensor", "from", "until"], sink: sink) else { return nil }
+            let sensor = r.string("sensor", required: true, expected: "a sensor id")
+            let from = r.int("from", expected: "a cycle number ≥ 0") { $0 >= 0 }.map(UInt64.init)
+            let until = r.int("until", expected: "a cycle number after from") { $0 > Int(from ?? 0) }.map(UInt64.init)
+            return sensor.map { .readingsGood(sensor: $0, fromCycle: from, untilCycle: until) }
+        default:
+            return nil
+        }
+    }
+}
+
+/// Checks that a scenario fits its plant: every target, group, sensor, limit and output it names exists.
+extension ScenarioDecoder {
+    /// Diagnostics (no positions: the plant is known only after decoding) for names the plant lacks.
+    public static func check(_ scenario: Scenario, against plant: PlantConfig) -> [ConfigDiagnostic] {
+        var out: [ConfigDiagnostic] = []
+        func report(_ path: String, _ found: String, _ expected: String, _ choices: [String]) {
+            out.append(ConfigDiagnostic(kind: .unresolvedReference, file: scenario.file, line: nil, column: nil, keyPath: path,
+                                        found: quoted(found), expected: expected + " of \(plant.name): " + choices.joined(separator: ", ")))
+        }
+        let sensors = plant.sensors.map(\.id), devices = plant.devices.map(\.id), groups = plant.redundancyGroups.map(\.id)
+        let limits = plant.limits.map(\.id), outputs = plant.outputs.map(\.id), signals = plant.simulationSignals.map(\.name)
+        var ports: [String] = []
+        for d in plant.devices { if case .rtu(let s) = d.transport, !ports.contains(s.port) { ports.append(s.port) } }
+        for (i, f) in scenario.faults.enumerated() {
+            let path = "faults[\(i)].target"
+            switch f.target {
+            case .sensor(let id) where !sensors.contains(id): report(path, id, "a sensor", sensors)
+            case .device(let id) where !devices.contains(id): report(path, id, "a device", devices)
+            case .line(let id) where !ports.contains(id): report(path, id, "a serial port", ports)
+            case .signal(let id) where !signals.contains(id): report(path, id, "a simulation signal", signals)
+            default: break
+            }
+        }
+        for (i, e) in scenario.expectations.enumerated() {
+            let path = "expect[\(i)]"
+            switch e {
+            case .failover(let g, let to, _, _, _):
+                if !groups.contains(g) { report(path + ".failover.group", g, "a redundancy group", groups) }
+                if let to, !sensors.contains(to) { report(path + ".failover.to", to, "a sensor", sensors) }
+            case .noFailover(let g?) where !groups.contains(g): report(path + ".no_failover", g, "a redundancy group", groups)
+            case .detection(let s, _, _, _) where !sensors.contains(s) && !devices.contains(s):
+                report(path + ".detection.sensor", s, "a sensor or device", sensors + devices)
+            case .escalation(let t, _, _, _) where !(sensors + devices + groups).contains(t):
+                report(path + ".escalation.target", t, "a sensor, device or group", sensors + devices + groups)
+            case .interlock(let id, _, _, _, _) where !limits.contains(id): report(path + ".interlock.id", id, "a limit", limits)
+            case .outputsWithin(let o, _, _, _, _) where !outputs.contains(o): report(path + ".outputs_within.output", o, "an output", outputs)
+            case .readingsGood(let s, _, _) where !sensors.contains(s): report(path + ".readings_good.sensor", s, "a sensor", sensors)
+            default: break
+            }
+        }
+        return out
+    }
+}
+
+// MARK: - A small mapping reader (the Config target's own is internal to it)
+
+final class Sink {
+    let file: String
+    private(set) var diagnostics: [ConfigDiagnostic] = []
+    init(file: String) { self.file = file }
+    func report(_ kind: ConfigDiagnostic.Kind, _ mark: Mark?, _ path: String, found: String, expected: String) {
+        diagnostics.append(ConfigDiagnostic(kind: kind, file: file, line: mark?.line, column: mark?.column,
+                                            keyPath: path, found: found, expected: expected))
+    }
+}
+
+struct Reader {
+    let path: String
+    let mark: Mark?
+    let sink: Sink
+    private var values: [String: Node] = [:]
+
+    init?(_ node: Node, path: String, allowed: [String], sink: Sink) {
+        self.path = path
+        self.sink = sink
+        guard case .mapping(let mapping) = node else {
+            sink.report(.wrongType, node.mark, path, found: describe(node), expected: "a mapping")
+            return nil
+        }
+        mark = mapping.mark
+        for (key, value) in mapping {
+            guard let name = scalarString(key), allowed.contains(name) else {
+                sink.report(.unknownKey, key.mark, path.key(scalarString(key) ?? "?"), found: "unknown key \(describe(key))",
+                            expected: "one of " + allowed.joined(separator: ", "))
+                continue
+            }
+            values[name] = value
+        }
+    }
+
+    func has(_ key: String) -> Bool { values[key] != nil }
+
+    func node(_ key: String, required: Bool = false, expected: String = "a value") -> Node? {
+        if let n = values[key] { return n }
+        if required { sink.report(.missingKey, mark, path.key(key), found: "nothing", expected: expected) }
+        return nil
+    }
+
+    func wrong(_ key: String, _ node: Node, expected: String, kind: ConfigDiagnostic.Kind = .wrongType) {
+        var found = describe(node)
+        if kind == .wrongType, case .scalar(let s) = node, s.style != .plain { found = "the quoted string " + found }
+        sink.report(kind, node.mark, path.key(key), found: found, expected: expected)
+    }
+
+    func string(_ key: String, required: Bool = false, expected: String = "a string") -> String? {
+        guard let n = node(key, required: required, expected: expected) else { return nil }
+        guard let s = scalarString(n), !s.isEmpty else { wrong(key, n, expected: expected); return nil }
+        return s
+    }
+
+    func int(_ key: String, required: Bool = false, expected: String, isValid: (Int) -> Bool = { _ in true }) -> Int? {
+        guard let n = node(key, required: required, expected: expected) else { return nil }
+        guard let text = plainScalar(n), let v = Int(text.filter { $0 != "_" }) else { wrong(key, n, expected: expected); return nil }
+        guard isValid(v) else { wrong(key, n, expected: expected, kind: .outOfRange); return nil }
+        return v
+    }
+
+    func double(_ key: String, required: Bool = false, expected: String = "a number", isValid: (Double) -> Bool = { _ in true }) -> Double? {
+        guard let n = node(key, required: required, expected: expected) else { return nil }
+        guard let text = plainScalar(n), let v = Double(text), v.isFinite else { wrong(key, n, expected: expected); return nil }
+        guard isValid(v) else { wrong(key, n, expected: expected, kind: .outOfRange); return nil }
+        return v
+    }
+
+    func bool(_ key: String, required: Bool = false) -> Bool? {
+        guard let n = node(key, required: required, expected: "true or false") else { return nil }
+        guard let b = scalarBool(n) else { wrong(key, n, expected: "true or false"); return nil }
+        return b
+    }
+
+    func choice<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type, required: Bool = false) -> E? where E.RawValue == String {
+        let expected = "one of " + E.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let n = node(key, required: required, expected: expected) else { return nil }
+        guard let s = scalarString(n), let v = E(rawValue: s) else { wrong(key, n, expected: expected); return nil }
+        return v
+    }
+
+    func list(_ key: String) -> [(Node, String)]? {
+        guard let n = node(key) else { return nil }
+        guard case .sequence(let s) = n else { wrong(key, n, expected: "a list"); return nil }
+        return s.enumerated().map { ($1, path.key(key) + "[\($0)]") }
+    }
+}
+
+func plainScalar(_ node: Node) -> String? {
+    guard case .scalar(let s) = node, s.style == .plain else { return nil }
+    return s.string
+}
+
+func scalarString(_ node: Node) -> String? {
+    guard case .scalar(let s) = node else { return nil }
+    if s.style == .plain, ["", "~", "null", "Null", "NULL"].contains(s.string) { return nil }
+    return s.string
+}
+
+func scalarBool(_ node: Node) -> Bool? {
+    switch plainScalar(node) {
+    case "true", "True", "TRUE": return true
+    case "false", "False", "FALSE": return false
+    default: return nil
+    }
+}
+
+func describe(_ node: Node?) -> String {
+    switch node {
+    case nil: return "nothing"
+    case .scalar(let s)?: return quoted(s.string)
+    case .mapping?: return "a mapping"
+    case .sequence?: return "a list"
+    case .alias?: return "an alias"
+    }
+}
+
+func quoted(_ text: String) -> String {
+    "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n") + "\""
+}
+
+extension String {
+    func key(_ name: String) -> String { isEmpty ? name : self + "." + name }
+}

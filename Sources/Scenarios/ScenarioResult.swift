@@ -1,0 +1,135 @@
+import Foundation
+
+/// A fault as it was really applied: the cycles the driver saw when it applied and removed it.
+public struct InjectedRecord: Sendable, Hashable, Codable {
+    public var target: String
+    public var kind: String
+    public var startCycle: UInt64
+    public var endCycle: UInt64?
+    enum CodingKeys: String, CodingKey { case target, kind, startCycle = "start_cycle", endCycle = "end_cycle" }
+}
+
+/// A `.detection` event from the journal.
+public struct DetectionRecord: Sendable, Hashable, Codable {
+    public var cycle: UInt64
+    /// The sensor (or device) the finding is about.
+    public var sensor: String
+    /// `FindingKind` name, or `code N` for a code this build does not know.
+    public var kind: String
+    public var statistic: Double
+    public var threshold: Double
+    public var severity: String
+}
+
+/// Detections of one subject at severity ≥ warning, taken together as one diagnosis.
+public struct DiagnosisRecord: Sendable, Hashable, Codable {
+    public var subject: String
+    public var kinds: [String]
+    public var firstCycle: UInt64
+    public var lastCycle: UInt64
+    public var count: Int
+    enum CodingKeys: String, CodingKey { case subject, kinds, count, firstCycle = "first_cycle", lastCycle = "last_cycle" }
+}
+
+public struct FailoverRecord: Sendable, Hashable, Codable {
+    public var cycle: UInt64
+    public var group: String
+    public var from: String
+    public var to: String
+}
+
+public struct RepairRecord: Sendable, Hashable, Codable {
+    public var cycle: UInt64
+    public var target: String
+    public var strategy: String
+    public var verified: Bool
+}
+
+public struct EscalationRecord: Sendable, Hashable, Codable {
+    public var cycle: UInt64
+    public var target: String
+    public var reason: String
+}
+
+public struct InterlockRecord: Sendable, Hashable, Codable {
+    public var cycle: UInt64
+    public var id: String
+    public var tripped: Bool
+    public var value: Double
+}
+
+public struct SafeStateRecord: Sendable, Hashable, Codable {
+    public var cycle: UInt64
+    public var entered: Bool
+    public var reason: String
+}
+
+/// One expectation judged: pass or fail, and a sentence saying what was expected and what happened.
+public struct ExpectationResult: Sendable, Hashable, Codable {
+    public var passed: Bool
+    public var sentence: String
+}
+
+/// One sample of the controller, taken by the runner once per cycle (when it keeps up).
+public struct TraceSample: Sendable, Hashable {
+    public var cycle: UInt64
+    /// By sensor index; NaN when the reading was not usable.
+    public var sensors: [Double]
+    /// By output index.
+    public var outputs: [Double]
+    /// By redundancy group index: the value the group hands to control (NaN when none).
+    public var groupValues: [Double]
+    public var trippedInterlocks: [String]
+    public var inSafeState: Bool
+}
+
+/// What came of running one scenario.
+public struct ScenarioResult: Sendable, Codable {
+    public enum Status: String, Sendable, Hashable, Codable { case passed, failed, skipped }
+
+    public var name: String
+    public var file: String
+    public var status: Status
+    /// Why the scenario was skipped.
+    public var skipReason: String?
+    public var cycles: UInt64
+    public var periodMilliseconds: Double
+    public var seed: UInt64
+    /// The cycle the plant left its start-up safe state (nil: never).
+    public var firstGoodCycle: UInt64?
+    public var injected: [InjectedRecord] = []
+    public var detections: [DetectionRecord] = []
+    public var diagnoses: [DiagnosisRecord] = []
+    public var failovers: [FailoverRecord] = []
+    public var repairs: [RepairRecord] = []
+    public var escalations: [EscalationRecord] = []
+    public var interlocks: [InterlockRecord] = []
+    public var safeStates: [SafeStateRecord] = []
+    public var expectations: [ExpectationResult] = []
+
+    // Not in the JSON report: the traces (drawn in the SVG) and the plant's names.
+    public var samples: [TraceSample] = []
+    public var sensorIDs: [String] = []
+    public var outputIDs: [String] = []
+    public var groups: [(id: String, members: [String])] { zip(groupIDs, groupMembers).map { ($0, $1) } }
+    public var groupIDs: [String] = []
+    public var groupMembers: [[String]] = []
+    /// Sensors worth a panel of their own besides the groups (fault targets, limit subjects).
+    public var keySensors: [String] = []
+    /// Limit lines for the plot: (subject, label, level).
+    public var limitLines: [LimitLine] = []
+
+    public struct LimitLine: Sendable, Hashable {
+        public var subject: String
+        public var label: String
+        public var level: Double
+    }
+
+    public var passedCount: Int { expectations.filter(\.passed).count }
+    public var failedCount: Int { expectations.count - passedCount }
+
+    enum CodingKeys: String, CodingKey {
+        case name, file, status, cycles, seed, injected, detections, diagnoses, failovers, repairs, escalations, interlocks, expectations
+        case skipReason = "skip_reason", periodMilliseconds = "period_ms", firstGoodCycle = "first_good_cycle", safeStates = "safe_states"
+    }
+}
