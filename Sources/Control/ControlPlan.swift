@@ -159,12 +159,23 @@ public struct ControlPlan: Sendable {
 
     /// One cycle. `inputs` indexed like `sensorIDs`; `outputs` receives the final value of every output.
     public mutating func step(inputs: UnsafeBufferPointer<Reading>, dtSeconds: Double, into outputs: inout [Double]) {
+        step(inputs: inputs, groups: nil, dtSeconds: dtSeconds, into: &outputs)
+    }
+
+    /// One cycle with the redundancy groups' values chosen by the self-healing monitor
+    /// (`groups` indexed like `groupIDs`); nil uses the plan's own primary-then-backups rule.
+    public mutating func step(inputs: UnsafeBufferPointer<Reading>, groups: UnsafeBufferPointer<Reading>?,
+                              dtSeconds: Double, into outputs: inout [Double]) {
         transitions.removeAll()
         for i in sensorIDs.indices {
             subjects[i] = i < inputs.count ? inputs[i] : .unread
         }
         for g in groupIDs.indices {
-            subjects[sensorIDs.count + g] = groupValue(g)
+            if let groups, g < groups.count {
+                subjects[sensorIDs.count + g] = groups[g]
+            } else {
+                subjects[sensorIDs.count + g] = groupValue(g)
+            }
         }
         var cycleIsGood = true
         for subject in requiredSubjects where !isUsable(subjects[subject]) {

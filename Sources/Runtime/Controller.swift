@@ -3,6 +3,7 @@ import Synchronization
 import VigilCore
 import Fieldbus
 import Control
+import Monitor
 import Journal
 import CRuntime
 
@@ -14,6 +15,7 @@ public enum ControllerError: Error, Sendable, CustomStringConvertible {
     case gpio(GPIOError)
     case thread(ThreadStartError)
     case journal(JournalError)
+    case monitor(MonitorConfigurationError)
 
     public var description: String {
         switch self {
@@ -23,6 +25,7 @@ public enum ControllerError: Error, Sendable, CustomStringConvertible {
         case .gpio(let e): return "GPIO: \(e)"
         case .thread(let e): return "\(e)"
         case .journal(let e): return "journal: \(e)"
+        case .monitor(let e): return "monitor configuration: \(e)"
         }
     }
 }
@@ -51,7 +54,7 @@ public final class Controller: @unchecked Sendable {
     ///   - minimumPeriodMicroseconds: the config checker refuses periods below 1 ms; tests may go lower.
     public init(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, journal: Journal, logger: Logger,
                 notifier: SystemdNotifier? = SystemdNotifier(), seed: UInt64 = 1,
-                minimumPeriodMicroseconds: Int = 1000,
+                minimumPeriodMicroseconds: Int = 1000, monitorTuning: MonitorTuning? = MonitorTuning(),
                 allocationCounter: (@convention(c) () -> UInt64)? = nil) throws(ControllerError) {
         guard plant.cycle.periodMicroseconds >= minimumPeriodMicroseconds else {
             throw .periodTooShort(microseconds: plant.cycle.periodMicroseconds)
@@ -98,9 +101,16 @@ public final class Controller: @unchecked Sendable {
             }
         })
         let queue = self.queue
+        var monitor: PlantMonitor?
+        if let monitorTuning {
+            do { monitor = try PlantMonitor(plant: plant, tuning: monitorTuning) } catch { throw .monitor(error) }
+        }
+        let l = Int32(plan.limitIDs.count), c = Int32(plan.controlIDs.count), d = Int32(plant.devices.count)
+        let s = Int32(plant.sensors.count), o = Int32(plant.outputs.count)
         cycle = ScanCycle(plant: plant, board: board, scanners: scanners, gpio: gpio, outputs: outputBoard, plan: plan,
-                          commands: commands, notifier: notifier,
-                          limitSubjectBase: 0, controlSubjectBase: Int32(plan.limitIDs.count),
+                          monitor: monitor, commands: commands, notifier: notifier,
+                          limitSubjectBase: 0, controlSubjectBase: l, deviceSubjectBase: l + c, sensorSubjectBase: l + c + d,
+                          groupSubjectBase: l + c + d + s + o,
                           emit: { event in _ = queue.push(event) })
         cycle.allocationCounter = allocationCounter
         cycle.safetyEventsLost = { [queue] in queue.droppedCount(.safety) }
@@ -193,6 +203,8 @@ public final class Controller: @unchecked Sendable {
     /// Monotonic time the cycle started (0 before it has): an event at monotonic time t belongs to
     /// cycle (t − epoch) / period.
     public var epochNanoseconds: UInt64 { cycle.epochNanoseconds.load(ordering: .acquiring) }
+    /// Whether the self-healing monitor runs in the cycle.
+    public var hasMonitor: Bool { cycle.hasMonitor }
     public var periodNanoseconds: UInt64 { cycle.periodNanoseconds }
 
     /// Forgets the timing histograms (after warm-up).
@@ -203,6 +215,9 @@ public final class Controller: @unchecked Sendable {
         let reasons = SafeStateReason.allCases.filter { status.safeStateBits & (1 << UInt32($0.rawValue)) != 0 }
         let tripped = limitIDs.indices.filter { $0 < 64 && status.interlocksTripped & (1 << UInt64($0)) != 0 }.map { limitIDs[$0] }
         return ControllerSnapshot(sensorIDs: plant.sensors.map(\.id), sensors: cycle.sensorBoard.snapshot(),
+                                  groupIDs: plant.redundancyGroups.map(\.id), groups: cycle.groupBoard.snapshot(),
+                                  health: cycle.healthBoard.snapshot().map { HealthState(rawValue: $0) ?? .healthy },
+                                  activeSources: cycle.activeSourceBoard.snapshot().map { Int($0) },
                                   outputIDs: plant.outputs.map(\.id), outputs: cycle.outputValueBoard.snapshot(),
                                   cycle: status.cycle, safeStateReasons: reasons, trippedInterlocks: tripped,
                                   timing: cycle.statistics.summary(), watchdogStalls: cycle.watchdog.stallCount,

@@ -1,4 +1,5 @@
 import VigilCore
+import Monitor
 
 /// Cycle-level status published every cycle (a trivial value, so it fits the seqlock board).
 struct CycleStatus {
@@ -14,6 +15,13 @@ struct CycleStatus {
 public struct ControllerSnapshot: Sendable {
     public var sensorIDs: [String]
     public var sensors: [Reading]
+    public var groupIDs: [String]
+    /// The value control uses per redundancy group (from the monitor; unread without one).
+    public var groups: [Reading]
+    /// Health state per sensor (all healthy without a monitor).
+    public var health: [HealthState]
+    /// Index (into sensors) of each group's active source; -1 without a monitor.
+    public var activeSources: [Int]
     public var outputIDs: [String]
     public var outputs: [Double]
     public var cycle: UInt64
@@ -24,6 +32,13 @@ public struct ControllerSnapshot: Sendable {
     public var journalDropped: Int
 
     public func sensor(_ id: String) -> Reading? { sensorIDs.firstIndex(of: id).map { sensors[$0] } }
+    public func group(_ id: String) -> Reading? { groupIDs.firstIndex(of: id).map { groups[$0] } }
+    public func health(_ sensorID: String) -> HealthState? { sensorIDs.firstIndex(of: sensorID).map { health[$0] } }
+    /// The id of a group's active source, if the monitor has one.
+    public func activeSource(_ groupID: String) -> String? {
+        guard let g = groupIDs.firstIndex(of: groupID), g < activeSources.count, activeSources[g] >= 0 else { return nil }
+        return sensorIDs[activeSources[g]]
+    }
     public func output(_ id: String) -> Double? { outputIDs.firstIndex(of: id).map { outputs[$0] } }
     public var inSafeState: Bool { !safeStateReasons.isEmpty }
 }

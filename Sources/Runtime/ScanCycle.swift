@@ -2,6 +2,7 @@ import Synchronization
 import VigilCore
 import Fieldbus
 import Control
+import Monitor
 import CRuntime
 
 /// The scan cycle: a dedicated thread that wakes at absolute deadlines and runs
@@ -21,6 +22,11 @@ final class ScanCycle: @unchecked Sendable {
     private let gpioOutput: [Int]
     private let outputs: OutputBoard
     private var plan: ControlPlan
+    private var monitor: PlantMonitor?
+    /// Subject index offsets of sensors, devices and groups in the journal's name table.
+    private let sensorSubjectBase: Int32
+    private let deviceSubjectBase: Int32
+    private let groupSubjectBase: Int32
     private let commands: CommandQueue
     let statistics = CycleStatistics()
     let watchdog: Watchdog
@@ -38,6 +44,10 @@ final class ScanCycle: @unchecked Sendable {
     // Published for other threads.
     let sensorBoard: SeqLockBoard<Reading>
     let outputValueBoard: SeqLockBoard<Double>
+    /// Per group: the value control uses; per sensor: health state; per group: active source index.
+    let groupBoard: SeqLockBoard<Reading>
+    let healthBoard: SeqLockBoard<Int32>
+    let activeSourceBoard: SeqLockBoard<Int32>
     let statusBoard = SeqLockBoard<CycleStatus>(count: 1, initial: CycleStatus())
     private let stopRequested = Atomic<Bool>(false)
     /// Monotonic time of cycle 0's start: cycle n's deadline is epoch + (n + 1) × period.
@@ -57,14 +67,33 @@ final class ScanCycle: @unchecked Sendable {
     // Cycle-thread state, allocated once.
     private let points: UnsafeMutableBufferPointer<Reading>
     private let sensors: UnsafeMutableBufferPointer<Reading>
+    private let groupValues: UnsafeMutableBufferPointer<Reading>
+    private let healthScratch: UnsafeMutableBufferPointer<Int32>
+    private let activeScratch: UnsafeMutableBufferPointer<Int32>
+    private var cycleNumber: UInt64 = 0
     private var commanded: [Double]
     private var lastGPIOWritten: [Double]
     private var consecutiveOverruns = 0
     private var stallRequestMilliseconds = 0
 
     init(plant: PlantConfig, board: BoardConfig?, scanners: [BusScanner], gpio: GPIOPlant?, outputs: OutputBoard,
-         plan: ControlPlan, commands: CommandQueue, notifier: SystemdNotifier?,
-         limitSubjectBase: Int32, controlSubjectBase: Int32, emit: @escaping (ControllerEvent) -> Void) {
+         plan: ControlPlan, monitor: PlantMonitor?, commands: CommandQueue, notifier: SystemdNotifier?,
+         limitSubjectBase: Int32, controlSubjectBase: Int32, deviceSubjectBase: Int32, sensorSubjectBase: Int32,
+         groupSubjectBase: Int32, emit: @escaping (ControllerEvent) -> Void) {
+        self.monitor = monitor
+        self.deviceSubjectBase = deviceSubjectBase
+        self.sensorSubjectBase = sensorSubjectBase
+        self.groupSubjectBase = groupSubjectBase
+        let groupCount = plant.redundancyGroups.count
+        groupValues = .allocate(capacity: max(1, groupCount))
+        groupValues.initialize(repeating: .unread)
+        healthScratch = .allocate(capacity: max(1, plant.sensors.count))
+        healthScratch.initialize(repeating: HealthState.healthy.rawValue)
+        activeScratch = .allocate(capacity: max(1, groupCount))
+        activeScratch.initialize(repeating: -1)
+        groupBoard = SeqLockBoard(count: groupCount, initial: .unread)
+        healthBoard = SeqLockBoard(count: plant.sensors.count, initial: HealthState.healthy.rawValue)
+        activeSourceBoard = SeqLockBoard(count: groupCount, initial: -1)
         self.scanners = scanners
         self.gpio = gpio
         self.outputs = outputs
@@ -113,7 +142,13 @@ final class ScanCycle: @unchecked Sendable {
     deinit {
         points.deallocate()
         sensors.deallocate()
+        groupValues.deallocate()
+        healthScratch.deallocate()
+        activeScratch.deallocate()
     }
+
+    /// Whether the self-healing monitor runs in this cycle.
+    var hasMonitor: Bool { monitor != nil }
 
     /// Whether a cycle has completed with every required input good.
     var hasHadGoodCycle: Bool { firstGood.load(ordering: .acquiring) }
@@ -217,7 +252,13 @@ final class ScanCycle: @unchecked Sendable {
                 sensors[i] = gpio.reading(at: -1 - source)
             }
         }
-        // 2. Monitor hook: the self-healing monitor plugs in here (next issue).
+        // 2. The self-healing monitor: detect, diagnose, choose each group's value, plan repairs.
+        cycleNumber &+= 1
+        if monitor != nil {
+            monitor!.observe(cycle: cycleNumber, nowNanoseconds: vigil_rt_monotonic_ns(), sensors: UnsafeBufferPointer(sensors),
+                             groupsOut: groupValues)
+            for e in monitor!.events { emit(event(for: e)) }
+        }
 
         // 3. Commands, at the cycle boundary.
         commands.drainIfAvailable { apply($0) }
@@ -230,7 +271,8 @@ final class ScanCycle: @unchecked Sendable {
         }
 
         // 4. Control and safe state: interlocks always have the last word.
-        plan.step(inputs: UnsafeBufferPointer(sensors), dtSeconds: dtSeconds, into: &commanded)
+        plan.step(inputs: UnsafeBufferPointer(sensors), groups: monitor == nil ? nil : UnsafeBufferPointer(groupValues),
+                  dtSeconds: dtSeconds, into: &commanded)
         for t in plan.transitions {
             let (kind, severity) = t.event
             var subject = t.subject
@@ -263,6 +305,13 @@ final class ScanCycle: @unchecked Sendable {
 
         // 6. Publish.
         sensorBoard.publish(UnsafeBufferPointer(sensors))
+        if let monitor {
+            groupBoard.publish(UnsafeBufferPointer(groupValues))
+            for i in 0..<monitor.sensorCount { healthScratch[i] = monitor.healthState(sensor: i).rawValue }
+            for g in 0..<monitor.groupCount { activeScratch[g] = Int32(monitor.activeSource(group: g)) }
+            healthBoard.publish(UnsafeBufferPointer(healthScratch))
+            activeSourceBoard.publish(UnsafeBufferPointer(activeScratch))
+        }
         commanded.withUnsafeBufferPointer { outputValueBoard.publish($0) }
         var tripped: UInt64 = 0
         for i in 0..<min(64, plan.limitIDs.count) where plan.interlocks.isTripped(i) { tripped |= 1 << UInt64(i) }
@@ -286,10 +335,39 @@ final class ScanCycle: @unchecked Sendable {
         emit(event(.commandApplied, .info))
     }
 
+    /// A monitor event as the journal records it (see docs/ARCHITECTURE.md for the encoding).
+    private func event(for e: MonitorEvent) -> ControllerEvent {
+        let sensorSubject = e.sensor >= 0 ? sensorSubjectBase + e.sensor : -1
+        let deviceSubject = e.device >= 0 ? deviceSubjectBase + e.device : -1
+        let groupSubject = e.group >= 0 ? groupSubjectBase + e.group : -1
+        let target = sensorSubject >= 0 ? sensorSubject : deviceSubject >= 0 ? deviceSubject : groupSubject
+        switch e.kind {
+        case .detection:
+            return event(.detection, .info, subject: target, code: e.finding?.kind.rawValue ?? 0,
+                         value: e.finding?.statistic ?? 0, value2: e.finding?.threshold ?? 0)
+        case .diagnosis:
+            let severity: EventSeverity = e.severity == .safety ? .alarm : .warning
+            return event(.diagnosis, severity, subject: target, code: e.cause?.rawValue ?? 0,
+                         value: Double(e.finding?.kind.rawValue ?? 0), value2: e.finding?.statistic ?? 0)
+        case .healthChange:
+            return event(.healthChanged, e.toState == .faulty || e.toState == .quarantined ? .warning : .info, subject: sensorSubject,
+                         code: e.toState?.rawValue ?? 0, value: Double(e.fromState?.rawValue ?? 0))
+        case .failover:
+            return event(.failover, .warning, subject: groupSubject, code: e.fromSensor, value: Double(e.toSensor))
+        case .failback:
+            return event(.failback, .info, subject: groupSubject, code: e.fromSensor, value: Double(e.toSensor))
+        case .repair, .repairVerified, .repairFailed:
+            let verified: Double = e.kind == .repairVerified ? 1 : e.kind == .repairFailed ? -1 : 0
+            return event(.repair, e.kind == .repairFailed ? .alarm : .info, subject: target, code: e.strategy?.rawValue ?? 0, value: verified)
+        case .escalation:
+            return event(.escalation, .alarm, subject: target, code: e.escalation?.rawValue ?? 0)
+        }
+    }
+
     @inline(__always)
     private func event(_ kind: EventKind, _ severity: EventSeverity, subject: Int32 = -1, code: Int32 = 0,
-                       value: Double = 0) -> ControllerEvent {
+                       value: Double = 0, value2: Double = 0) -> ControllerEvent {
         ControllerEvent(kind: kind, severity: severity, wallNanoseconds: vigil_rt_realtime_ns(),
-                        monotonicNanoseconds: vigil_rt_monotonic_ns(), subject: subject, code: code, value: value)
+                        monotonicNanoseconds: vigil_rt_monotonic_ns(), subject: subject, code: code, value: value, value2: value2)
     }
 }

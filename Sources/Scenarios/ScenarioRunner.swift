@@ -47,7 +47,7 @@ public struct ScenarioRunner: Sendable {
 
     /// The one place that asks the runtime whether its monitor is wired in.
     /// The Runtime has no monitor hook yet; once it exposes one this returns `controller.hasMonitor`.
-    public static let controllerHasMonitor: @Sendable (Controller) -> Bool = { _ in false }
+    public static let controllerHasMonitor: @Sendable (Controller) -> Bool = { $0.hasMonitor }
 
     public static var quietLogger: Logger {
         Logger(label: "vigil.hil", factory: { _ in SwiftLogNoOpLogHandler() })

@@ -8,6 +8,12 @@ public enum EventKind: UInt8, Sendable, Hashable, CaseIterable {
     case deviceDown, deviceUp
     case commandApplied
     case limitCrossed
+    /// Monitor: a root cause settled (`code` = RootCause, `value` = FindingKind of its evidence).
+    case diagnosis
+    /// Monitor: a sensor's health state changed (`code` = new HealthState, `value` = old).
+    case healthChanged
+    /// Monitor: a group returned to its primary after probation (`code` from, `value` to).
+    case failback
 }
 
 /// How much an event matters. The journal never drops `safety` events; when its queue is full it

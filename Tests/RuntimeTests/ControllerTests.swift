@@ -23,22 +23,39 @@ import CAllocCounter
         #expect(s.output("alarm-beacon") == 0, "the beacon (safe = on) goes off once the plant is under control")
     }
 
-    @Test func interlockForcesItsOutputsSafeAndReleasesThemWhenClear() throws {
+    @Test func realProcessExcursionTripsTheInterlockAndReleasesItWhenClear() throws {
         let h = try RuntimeHarness()
         defer { h.shutdown() }
         #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
         #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 1 })
-        // The primary discharge transmitter reads 11 bar: above the 10 bar high-high interlock.
-        let key = PointKey(device: "pump-plc", point: "discharge_pressure_a")
-        h.rig.model.setOverride(.stuck(at: 11), for: key)
+        // The discharge pressure really rises to 11 bar: all three transmitters agree, above the
+        // 10 bar high-high interlock.
+        h.rig.model.setSignalOverride(SignalOverride(holdAt: 11), forSignal: "discharge_pressure")
         #expect(eventually { h.controller.snapshot().trippedInterlocks.contains("discharge-high-high") })
         #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 0 })
         #expect(h.deviceValue("tank-io", "inlet_valve_position") == 65, "an interlock forces only its own outputs")
-        h.rig.model.clearOverride(for: key)
+        h.rig.model.clearSignalOverride(forSignal: "discharge_pressure")
         #expect(eventually { h.controller.snapshot().trippedInterlocks.isEmpty })
         #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 1 })
-        let events = try Journal(path: h.journalPath).recentEvents(limit: 50, kinds: [.interlockTripped, .interlockCleared])
+        let events = try Journal(path: h.journalPath).recentEvents(limit: 200, kinds: [.interlockTripped, .failover])
         #expect(events.contains { $0.kind == .interlockTripped && $0.subject == "discharge-high-high" })
+        #expect(!events.contains { $0.kind == .failover }, "a real excursion is not a sensor fault")
+    }
+
+    @Test func oneLyingTransmitterDoesNotTripTheInterlockAndIsFailedOver() throws {
+        let h = try RuntimeHarness()
+        defer { h.shutdown() }
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        #expect(eventually { h.deviceValue("pump-plc", "pump1_run_cmd") == 1 })
+        // PT-101A alone reads 11 bar (out of line with PT-101B and PT-101C): mid-value select keeps
+        // the group at the true pressure, so the interlock must not trip on one bad transmitter.
+        h.rig.model.setOverride(.stuck(at: 11), for: PointKey(device: "pump-plc", point: "discharge_pressure_a"))
+        #expect(eventually { h.controller.snapshot().activeSource("discharge-pressure") != "PT-101A" })
+        let s = h.controller.snapshot()
+        #expect(s.trippedInterlocks.isEmpty)
+        #expect(abs((s.group("discharge-pressure")?.value ?? 0) - 6) < 1, "control sees the true pressure")
+        #expect(s.health("PT-101A") != .healthy)
+        #expect(h.deviceValue("pump-plc", "pump1_run_cmd") == 1)
     }
 
     @Test func deadDeviceGivesBadReadingsTripsItsInterlockAndRecovers() throws {

@@ -55,9 +55,9 @@ import FoundationXML
         #expect(checker.texts.contains("cycle"))
     }
 
-    @Test func aScenarioThatNeedsTheMonitorIsSkippedNotPassed() throws {
+    @Test func aScenarioThatNeedsTheMonitorIsSkippedNotPassedWithoutOne() throws {
         let scenario = try ScenarioDecoder.load(path: scenarioPath("stuck-primary-failover.yaml"))
-        let result = try ScenarioRunner().run(scenario)
+        let result = try ScenarioRunner(monitorAvailable: { _ in false }).run(scenario)
         #expect(result.status == .skipped)
         #expect(result.expectations.isEmpty)
         #expect(result.skipReason?.contains("monitor") == true)
