@@ -243,11 +243,22 @@ public struct ScenarioRunner: Sendable {
         return (samples, injected)
     }
 
-    /// One trace sample. The group value follows the runtime's rule (primary if good, else the
-    /// first good backup) until the snapshot publishes the monitor's own group values.
+    /// One trace sample. The group value is the one control used (the monitor's choice, held
+    /// values included); without a monitor, the runtime's rule (primary if good, else the first
+    /// good backup).
     static func sample(_ snap: ControllerSnapshot, groups: [[Int]]) -> TraceSample {
         let values = snap.sensors.map { $0.quality.isGood && $0.value.isFinite ? $0.value : .nan }
-        let groupValues = groups.map { members in members.lazy.map { values[$0] }.first { !$0.isNaN } ?? .nan }
+        let groupValues: [Double]
+        if snap.groups.count == groups.count, snap.groups.contains(where: { $0 != .unread }) {
+            groupValues = snap.groups.map { r in
+                switch r.quality {
+                case .good, .stale: return r.value.isFinite ? r.value : .nan
+                case .bad: return .nan
+                }
+            }
+        } else {
+            groupValues = groups.map { members in members.lazy.map { values[$0] }.first { !$0.isNaN } ?? .nan }
+        }
         return TraceSample(cycle: snap.cycle, sensors: values, outputs: snap.outputs, groupValues: groupValues,
                            trippedInterlocks: snap.trippedInterlocks, inSafeState: snap.inSafeState)
     }
