@@ -33,6 +33,9 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Journal database (default: a temporary file, removed at exit).", valueName: "FILE"))
     var journal: String?
 
+    @Option(name: .long, help: ArgumentHelp("Inject a fault into the simulated plant (repeatable), e.g. \"PT-101A stuck at 10s\", \"device tank-io disconnect at 15s for 10s\", \"signal discharge_pressure excursion 5 at 20s for 5s\".", valueName: "FAULT"))
+    var inject: [String] = []
+
     func validate() throws {
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive, got \(duration)") }
         if !(refresh > 0 && refresh <= 50) { throw ValidationError("--refresh must be in (0, 50], got \(refresh)") }
@@ -41,6 +44,7 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         let logger = makeLogger("vigil", level: .warning)
         let loaded = try loadPlantOrExit(path: config, boardPath: nil)
+        let injections = try inject.map { try DemoInjection($0, periodMilliseconds: Double(loaded.plant.cycle.periodMicroseconds) / 1000) }
         Shutdown.install()
         let clock = SystemMonotonicClock()
         let rig = try SimulatedRig(plant: loaded.plant, ports: .ephemeral, pacing: nil, seed: seed, clock: clock)
@@ -56,16 +60,34 @@ struct DemoCommand: ParsableCommand {
         let controller = try startController(plant: rig.plant, board: loaded.board, gpio: gpio, journalPath: journalPath, logger: logger)
         defer { controller.stop() }
 
-        let view = LiveView(plant: loaded.plant, interactive: isatty(STDOUT_FILENO) == 1)
+        let injector = FaultInjector(rig: rig)
+        for i in injections { try injector.validate(i.fault) }
+        var applied = Array(repeating: false, count: injections.count), removed = applied
+        var view = LiveView(plant: loaded.plant, interactive: isatty(STDOUT_FILENO) == 1)
         let start = clock.nowNanoseconds()
         let end = duration.map { start &+ UInt64($0 * 1e9) }
         let interval = UInt64(1e9 / refresh)
         while !Shutdown.isRequested {
+            let cycle = controller.snapshot().cycle
+            for (i, injection) in injections.enumerated() {
+                if !applied[i] && cycle >= injection.fault.at {
+                    try injector.apply(injection.fault, index: i)
+                    applied[i] = true
+                    view.notes.append("cycle \(cycle): injected \(injection.text)")
+                }
+                if applied[i] && !removed[i], let end = injection.fault.until, cycle >= end {
+                    try injector.remove(injection.fault, index: i)
+                    removed[i] = true
+                    view.notes.append("cycle \(cycle): removed \(injection.text)")
+                }
+            }
             let now = clock.nowNanoseconds()
             print(view.render(controller.snapshot(), elapsedNanoseconds: now &- start), terminator: "")
             fflush(nil)
             if let end, now >= end { break }
-            Shutdown.sleep(nanoseconds: min(interval, (end ?? .max) &- now))
+            let nextInjection = injections.indices.contains { !applied[$0] || (!removed[$0] && injections[$0].fault.until != nil) }
+            Shutdown.sleep(nanoseconds: min(nextInjection ? min(interval, 20_000_000) : interval, (end ?? .max) &- now))
+            if nextInjection, clock.nowNanoseconds() &- now < interval, !Shutdown.isRequested { continue }
         }
         print(view.render(controller.snapshot(), elapsedNanoseconds: clock.nowNanoseconds() &- start), terminator: "")
         print(Shutdown.isRequested ? "vigil demo: interrupted; outputs to safe state, journal flushed" : "vigil demo: done")

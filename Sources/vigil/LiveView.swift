@@ -8,6 +8,8 @@ struct LiveView {
     let plant: PlantConfig
     /// Redraw in place (ANSI home + clear) on a terminal; append frames otherwise.
     let interactive: Bool
+    /// What happened during the run (injected faults), shown under the view.
+    var notes: [String] = []
 
     func render(_ s: ControllerSnapshot, elapsedNanoseconds: UInt64) -> String {
         var out = interactive ? "\u{1B}[H\u{1B}[2J" : "\n"
@@ -17,16 +19,25 @@ struct LiveView {
                       t.latenessP99Microseconds, t.latenessMaxMicroseconds, t.overruns)
         let safe = s.safeStateReasons.isEmpty ? "no" : "YES — " + s.safeStateReasons.map(\.description).joined(separator: ", ")
         out += "safe state: \(safe)   interlocks tripped: \(s.trippedInterlocks.isEmpty ? "none" : s.trippedInterlocks.joined(separator: ", "))   watchdog stalls: \(s.watchdogStalls)\n\n"
-        out += pad("SENSOR", 10) + pad("VALUE", 12, right: true) + "  " + pad("UNIT", 7) + "QUALITY\n"
+        out += pad("SENSOR", 10) + pad("VALUE", 12, right: true) + "  " + pad("UNIT", 7) + pad("QUALITY", 26) + "HEALTH\n"
         for (i, sensor) in plant.sensors.enumerated() where i < s.sensors.count {
             let r = s.sensors[i]
             out += pad(sensor.id, 10) + pad(r.value.isNaN ? "-" : String(format: "%.3f", r.value), 12, right: true) + "  "
-            out += pad(sensor.unit ?? "", 7) + r.quality.description + "\n"
+            out += pad(sensor.unit ?? "", 7) + pad(r.quality.description, 26) + (i < s.health.count ? s.health[i].description : "-") + "\n"
+        }
+        if !plant.redundancyGroups.isEmpty {
+            out += "\n" + pad("GROUP", 20) + pad("VALUE", 12, right: true) + "  " + pad("QUALITY", 26) + "ACTIVE SOURCE\n"
+            for (g, group) in plant.redundancyGroups.enumerated() where g < s.groups.count {
+                let r = s.groups[g]
+                out += pad(group.id, 20) + pad(r.value.isNaN ? "-" : String(format: "%.3f", r.value), 12, right: true) + "  "
+                out += pad(r.quality.description, 26) + (s.activeSource(group.id) ?? "-") + "\n"
+            }
         }
         out += "\n" + pad("OUTPUT", 20) + pad("VALUE", 10, right: true) + "   SAFE\n"
         for (i, output) in plant.outputs.enumerated() where i < s.outputs.count {
             out += pad(output.id, 20) + pad(String(format: "%.2f", s.outputs[i]), 10, right: true) + "   " + String(format: "%.2f", output.safe) + "\n"
         }
+        if !notes.isEmpty { out += "\n" + notes.suffix(6).joined(separator: "\n") + "\n" }
         return out
     }
 }
