@@ -221,6 +221,8 @@ public final class Controller: @unchecked Sendable {
                                   outputIDs: plant.outputs.map(\.id), outputs: cycle.outputValueBoard.snapshot(),
                                   cycle: status.cycle, safeStateReasons: reasons, trippedInterlocks: tripped,
                                   timing: cycle.statistics.summary(), watchdogStalls: cycle.watchdog.stallCount,
+                                  activeAlarms: Int(status.activeAlarms), annunciatedAlarms: Int(status.annunciatedAlarms),
+                                  trustScore: status.trustScore.isNaN ? nil : status.trustScore,
                                   journalDropped: EventSeverity.allCases.reduce(0) { $0 + queue.droppedCount($1) })
     }
 }

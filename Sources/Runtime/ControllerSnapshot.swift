@@ -8,6 +8,9 @@ struct CycleStatus {
     var interlocksTripped: UInt64 = 0
     var consecutiveOverruns: UInt32 = 0
     var firstGoodCycle: Bool = false
+    var activeAlarms: Int32 = 0
+    var annunciatedAlarms: Int32 = 0
+    var trustScore: Double = .nan
 }
 
 /// What the controller looks like right now, for status views and tests. Copied out of the
@@ -29,6 +32,11 @@ public struct ControllerSnapshot: Sendable {
     public var trippedInterlocks: [String]
     public var timing: CycleTimingSummary
     public var watchdogStalls: Int
+    /// Alarms not cleared, and those shown to the operator (not shelved).
+    public var activeAlarms: Int
+    public var annunciatedAlarms: Int
+    /// Repair success × 0.7 + (1 − human intervention rate) × 0.3 over the recent window; nil before any outcome.
+    public var trustScore: Double?
     public var journalDropped: Int
 
     public func sensor(_ id: String) -> Reading? { sensorIDs.firstIndex(of: id).map { sensors[$0] } }

@@ -23,6 +23,10 @@ final class ScanCycle: @unchecked Sendable {
     private let outputs: OutputBoard
     private var plan: ControlPlan
     private var monitor: PlantMonitor?
+    /// Escalations become alarms (flood-suppressed); repairs and escalations feed the trust score.
+    private var alarms: AlarmManager
+    private var trust = TrustScore()
+    private let policy = InterventionPolicy.defaults
     /// Subject index offsets of sensors, devices and groups in the journal's name table.
     private let sensorSubjectBase: Int32
     private let deviceSubjectBase: Int32
@@ -81,6 +85,16 @@ final class ScanCycle: @unchecked Sendable {
          limitSubjectBase: Int32, controlSubjectBase: Int32, deviceSubjectBase: Int32, sensorSubjectBase: Int32,
          groupSubjectBase: Int32, emit: @escaping (ControllerEvent) -> Void) {
         self.monitor = monitor
+        var sensorDevice: [Int32] = [], sensorGroup: [Int32] = []
+        for sensor in plant.sensors {
+            if case .point(let device, _) = sensor.source, let d = plant.devices.firstIndex(where: { $0.id == device }) {
+                sensorDevice.append(Int32(d))
+            } else {
+                sensorDevice.append(-1)
+            }
+            sensorGroup.append(Int32(plant.redundancyGroups.firstIndex { $0.members.contains(sensor.id) } ?? -1))
+        }
+        alarms = AlarmManager(topology: AlarmTopology(sensorDevice: sensorDevice, sensorGroup: sensorGroup))
         self.deviceSubjectBase = deviceSubjectBase
         self.sensorSubjectBase = sensorSubjectBase
         self.groupSubjectBase = groupSubjectBase
@@ -257,7 +271,26 @@ final class ScanCycle: @unchecked Sendable {
         if monitor != nil {
             monitor!.observe(cycle: cycleNumber, nowNanoseconds: vigil_rt_monotonic_ns(), sensors: UnsafeBufferPointer(sensors),
                              groupsOut: groupValues)
-            for e in monitor!.events { emit(event(for: e)) }
+            let now = vigil_rt_monotonic_ns()
+            for e in monitor!.events {
+                emit(event(for: e))
+                switch e.kind {
+                case .repairVerified: trust.record(.repairSucceeded)
+                case .repairFailed: trust.record(.repairFailed)
+                case .escalation:
+                    trust.record(.humanIntervention)
+                    let subject = e.sensor >= 0 ? e.sensor : e.device >= 0 ? e.device : e.group
+                    let finding = e.finding ?? Finding(kind: e.device >= 0 ? .deviceTimeouts : .disagreement, subject: subject,
+                                                       statistic: 0, threshold: 0, cycle: cycleNumber)
+                    let cause = e.cause ?? (e.device >= 0 ? .deviceFault : .sensorFault)
+                    let severity = e.severity ?? .major
+                    let decision = policy.lookup(cause: cause, kind: finding.kind, severity: severity, reason: e.escalation)
+                    _ = alarms.raise(AlarmEscalation(finding: finding, cause: cause, severity: severity, reason: e.escalation,
+                                                     decision: decision), nowNanoseconds: now)
+                default: break
+                }
+            }
+            alarms.tick(nowNanoseconds: now)
         }
 
         // 3. Commands, at the cycle boundary.
@@ -317,7 +350,9 @@ final class ScanCycle: @unchecked Sendable {
         for i in 0..<min(64, plan.limitIDs.count) where plan.interlocks.isTripped(i) { tripped |= 1 << UInt64(i) }
         statusBoard.publish(at: 0, CycleStatus(cycle: statistics.cycles.load(ordering: .relaxed), safeStateBits: plan.safeState.reasons.bits,
                                                interlocksTripped: tripped, consecutiveOverruns: UInt32(consecutiveOverruns),
-                                               firstGoodCycle: firstGood.load(ordering: .relaxed)))
+                                               firstGoodCycle: firstGood.load(ordering: .relaxed),
+                                               activeAlarms: Int32(alarms.activeCount), annunciatedAlarms: Int32(alarms.annunciatedCount),
+                                               trustScore: trust.report().score ?? .nan))
     }
 
     private func apply(_ command: ControllerCommand) {

@@ -18,7 +18,8 @@ struct LiveView {
                       plant.name, Double(elapsedNanoseconds) / 1e9, Double(plant.cycle.periodMicroseconds) / 1000, s.cycle,
                       t.latenessP99Microseconds, t.latenessMaxMicroseconds, t.overruns)
         let safe = s.safeStateReasons.isEmpty ? "no" : "YES — " + s.safeStateReasons.map(\.description).joined(separator: ", ")
-        out += "safe state: \(safe)   interlocks tripped: \(s.trippedInterlocks.isEmpty ? "none" : s.trippedInterlocks.joined(separator: ", "))   watchdog stalls: \(s.watchdogStalls)\n\n"
+        out += "safe state: \(safe)   interlocks tripped: \(s.trippedInterlocks.isEmpty ? "none" : s.trippedInterlocks.joined(separator: ", "))   watchdog stalls: \(s.watchdogStalls)\n"
+        out += "alarms: \(s.annunciatedAlarms) shown, \(s.activeAlarms) active   trust score: \(s.trustScore.map { String(format: "%.2f", $0) } ?? "- (no repairs yet)")\n\n"
         out += pad("SENSOR", 10) + pad("VALUE", 12, right: true) + "  " + pad("UNIT", 7) + pad("QUALITY", 26) + "HEALTH\n"
         for (i, sensor) in plant.sensors.enumerated() where i < s.sensors.count {
             let r = s.sensors[i]
