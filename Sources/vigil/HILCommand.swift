@@ -8,7 +8,7 @@ struct HILCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hil",
         abstract: "Run HIL scenarios: fault timelines against the real controller on the simulated rig.",
-        subcommands: [Run.self]
+        subcommands: [Run.self, Score.self]
     )
 
     struct Run: ParsableCommand {
@@ -77,6 +77,58 @@ struct HILCommand: ParsableCommand {
             if skipped > 0 { print("\(skipped) scenario(s) skipped") }
             print("\(passed) passed, \(failed) failed")
             if failed > 0 { throw ExitCode(1) }
+        }
+    }
+
+    struct Score: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "score",
+            abstract: "Score the self-healing monitor over generated fault campaigns (precision, recall, F1, delays).",
+            discussion: """
+            Fast in-process benchmark: drives the monitor directly with synthetic readings (no transports), \
+            deterministic by seed. For every fault kind (stuck, outOfRange, timeout, disconnect, bias, drift, \
+            spike, noise, dropout) and for process excursions, runs N seeds: warm-up, one fault on a random \
+            sensor, then the given cycles. Prints per-kind precision/recall/F1 and detection delays, false \
+            failovers over fault-free sensor-cycles, and the 1σ/1000-cycle drift case. A benchmark: exits 0.
+            """
+        )
+
+        @Option(name: .long, help: "Runs per fault kind.")
+        var seeds: Int = 100
+
+        @Option(name: .long, help: "Cycles run after the fault's onset.")
+        var cycles: Int = 1_500
+
+        @Option(name: .customLong("fault-free-cycles"), help: "Fault-free sensor-cycles for the false-failover rate.")
+        var faultFreeCycles: Int = 100_000
+
+        @Option(name: .long, help: ArgumentHelp("Write the figures (and every run) as JSON to this file.", valueName: "FILE"))
+        var json: String?
+
+        func validate() throws {
+            if seeds < 1 { throw ValidationError("--seeds must be at least 1") }
+            if cycles < 10 { throw ValidationError("--cycles must be at least 10") }
+            if faultFreeCycles < 0 { throw ValidationError("--fault-free-cycles must not be negative") }
+        }
+
+        func run() throws {
+            var options = ScoreOptions()
+            options.seeds = seeds
+            options.cyclesAfterOnset = cycles
+            options.faultFreeSensorCycles = faultFreeCycles
+            let start = Date()
+            let data = try ScoreCampaign.run(options: options)
+            print(ScoreCampaign.table(data))
+            print(String(format: "(%.1f s)", Date().timeIntervalSince(start)))
+            if let json {
+                do {
+                    try ScoreCampaign.json(data).write(to: URL(fileURLWithPath: json))
+                    print("figures: \(json)")
+                } catch {
+                    printToStandardError("vigil hil score: cannot write \(json): \(error)")
+                    throw ExitCode(1)
+                }
+            }
         }
     }
 }
