@@ -112,6 +112,9 @@ struct SensorDetector: Sendable {
     /// A `.stale` reading is a value someone else held: never new.
     func isNew(_ r: Reading) -> Bool {
         if case .stale = r.quality { return false }
+        // Before its device's first poll a point reads `notYetRead`: no sample yet, not a dropout
+        // (a slow RTU device would otherwise turn suspect at every start).
+        if !hasSample, case .bad(.notYetRead) = r.quality { return false }
         if !hasSample { return true }
         let bad = !r.quality.isGood
         return r.timestampNanoseconds != lastTimestamp || bad != lastWasBad

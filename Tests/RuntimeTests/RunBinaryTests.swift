@@ -135,9 +135,12 @@ import Glibc
         #expect(out.stdout.contains("overruns 0"))
         let last = out.stdout.components(separatedBy: "Vigil demo — ").last ?? ""
         for sensor in ["PT-101A", "TT-301B", "LT-201", "ESTOP"] {
-            #expect(last.split(separator: "\n").contains { $0.hasPrefix(sensor) && $0.hasSuffix("good") }, "\(sensor) in \(last)")
+            #expect(last.split(separator: "\n").contains { $0.hasPrefix(sensor) && $0.contains(" good ") && $0.hasSuffix("healthy") },
+                    "\(sensor) reads good and is healthy in \(last)")
         }
         #expect(last.contains("safe state: no"))
+        #expect(last.contains("discharge-pressure") && last.contains("PT-101A"), "groups and their active source are shown")
+        #expect(last.contains("alarms: 0 shown"))
         #expect(out.stdout.hasSuffix("vigil demo: done\n"))
     }
 }
