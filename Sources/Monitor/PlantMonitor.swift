@@ -397,6 +397,7 @@ public struct PlantMonitor: Sendable {
         // Process excursion: every usable member moves fast (rate or spike) and they agree.
         var usableCount = 0, moving = 0
         var lo = Double.infinity, hi = -Double.infinity, floor = Double.infinity
+        var movingLo = Double.infinity, movingHi = -Double.infinity
         for s in 0..<size {
             let i = members[start + s]
             let allowsPeerUse = (health[i] == .healthy || health[i] == .suspect) && detectors[i].hasSample
@@ -407,10 +408,27 @@ public struct PlantMonitor: Sendable {
             if bits[i] & (FindingBits.bit(.rateOfChange) | .bit(.spike)) != 0
                 || (detectors[i].lastRateTimestamp > 0 && now &- detectors[i].lastRateTimestamp <= recent) {
                 moving += 1
+                movingLo = min(movingLo, detectors[i].lastGoodValue)
+                movingHi = max(movingHi, detectors[i].lastGoodValue)
             }
             lo = min(lo, detectors[i].lastGoodValue)
             hi = max(hi, detectors[i].lastGoodValue)
             floor = min(floor, detectors[i].tuning.disagreementFractionOfSpan * detectors[i].span)
+        }
+        // Members on different devices see a real step a few polls apart: while at least two of
+        // them have moved and agree, their jump is the process, not a fault (2 out of 3 outvote
+        // the one still showing the old value, which catches up or is judged by disagreement).
+        if usableCount >= 3 && moving >= 2 && moving < usableCount && movingHi - movingLo <= floor {
+            for s in 0..<size {
+                let i = members[start + s]
+                if bits[i] & (FindingBits.bit(.rateOfChange) | .bit(.spike)) != 0 {
+                    bits[i] &= ~(FindingBits.bit(.rateOfChange) | .bit(.spike) | .bit(.noise) | .hardConfirmed)
+                    if bits[i] & (FindingBits.bit(.outOfRange) | .bit(.dropout)) == 0 {
+                        detectors[i].value = detectors[i].lastGoodValue
+                        detectors[i].usable = true
+                    }
+                }
+            }
         }
         if usableCount >= 2 && moving == usableCount && hi - lo <= floor {
             for s in 0..<size {

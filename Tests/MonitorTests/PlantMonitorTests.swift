@@ -242,6 +242,28 @@ typealias R = MonitorRig
         #expect(abs(rig.out[R.pressure].value - (rig.truePressure() + 6)) < 0.2)
     }
 
+    /// Transmitters on different devices see a step a few polls apart (each device has its own
+    /// bus thread). A real excursion seen with that skew is still not a sensor fault.
+    @Test(arguments: [1, 2, 3, 5, 8])
+    func processStepSeenWithSkewAcrossDevicesIsNotASensorFault(lag: Int) throws {
+        var rig = try MonitorRig()
+        rig.warmUp()
+        let c0 = rig.cycle + 1
+        rig.run(600) { r, c in
+            let since = Int(c) - Int(c0)
+            if since >= 0 { r[R.pA].value += 5.5; r[R.pB].value += 5.5 }
+            if since >= lag { r[R.pC].value += 5.5 }
+        }
+        #expect(rig.events(.failover, after: c0).isEmpty, "lag \(lag)")
+        #expect(rig.events(.diagnosis, after: c0).contains { $0.cause == .processExcursion }, "lag \(lag)")
+        for sensor in [R.pA, R.pB, R.pC] {
+            let h = rig.monitor.healthState(sensor: sensor)
+            #expect(h != .faulty && h != .quarantined, "lag \(lag): sensor \(sensor) is \(h)")
+        }
+        // Known weakness, not asserted: a step (unlike a ramp) later inflates the noise and drift
+        // statistics, which give minor sensor-fault diagnoses (suspect, never a failover).
+    }
+
     @Test func backupFailingAfterPrimaryHoldsLastGoodThenGoesBadAndEscalates() throws {
         var rig = try MonitorRig()
         rig.warmUp()
