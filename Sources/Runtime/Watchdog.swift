@@ -6,10 +6,11 @@ import CRuntime
 /// An independent thread that watches the cycle's progress counter.
 ///
 /// If the cycle has not completed for `stallPeriods` periods it declares a stall: the output
-/// board is forced to safe values (the bus threads write them without the cycle's help), GPIO
-/// outputs are driven safe through `onStall`, and systemd pings stop. While the cycle makes
-/// progress it pings systemd's watchdog — pings follow the cycle, not a timer, so a hung cycle
-/// stops them.
+/// board is forced to safe values, and the bus threads write them to the Modbus outputs without
+/// the cycle's help. GPIO outputs belong to the cycle thread (libgpiod line handles are not shared
+/// across threads): they follow the forced board as soon as the cycle runs again. systemd pings
+/// stop. While the cycle makes progress it pings systemd's watchdog — pings follow the cycle, not
+/// a timer, so a hung cycle stops them.
 final class Watchdog: @unchecked Sendable {
     private let progress: Atomic<UInt64>
     private let stalledFlag = Atomic<Bool>(false)

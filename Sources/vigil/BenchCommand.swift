@@ -196,9 +196,4 @@ struct BenchCommand: ParsableCommand {
         let failed = (s.timeouts - before.timeouts) + (s.exceptions - before.exceptions) + (s.crcOrFramingErrors - before.crcOrFramingErrors)
         return (Double(n) / (Double(now - start) / 1e9), failed)
     }
-
-    private func median(_ xs: [Double]) -> Double {
-        let s = xs.sorted()
-        return s.isEmpty ? 0 : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
-    }
 }

@@ -162,9 +162,4 @@ struct CycleBench {
         child.waitUntilExit()
         print("  vigil run on the demo config for \(Int(seconds)) s: peak RSS (VmHWM) \(field("VmHWM:")), RSS now \(field("VmRSS:")) (target ≤ 32 MiB); exit \(child.terminationStatus)")
     }
-
-    private func median(_ xs: [Double]) -> Double {
-        let s = xs.sorted()
-        return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
-    }
 }

@@ -67,6 +67,7 @@ struct DemoCommand: ParsableCommand {
         let start = clock.nowNanoseconds()
         let end = duration.map { start &+ UInt64($0 * 1e9) }
         let interval = UInt64(1e9 / refresh)
+        var nextRender = start
         while !Shutdown.isRequested {
             let cycle = controller.snapshot().cycle
             for (i, injection) in injections.enumerated() {
@@ -82,12 +83,17 @@ struct DemoCommand: ParsableCommand {
                 }
             }
             let now = clock.nowNanoseconds()
-            print(view.render(controller.snapshot(), elapsedNanoseconds: now &- start), terminator: "")
-            fflush(nil)
             if let end, now >= end { break }
-            let nextInjection = injections.indices.contains { !applied[$0] || (!removed[$0] && injections[$0].fault.until != nil) }
-            Shutdown.sleep(nanoseconds: min(nextInjection ? min(interval, 20_000_000) : interval, (end ?? .max) &- now))
-            if nextInjection, clock.nowNanoseconds() &- now < interval, !Shutdown.isRequested { continue }
+            if now >= nextRender {
+                print(view.render(controller.snapshot(), elapsedNanoseconds: now &- start), terminator: "")
+                fflush(nil)
+                nextRender = max(nextRender &+ interval, now)
+            }
+            // Pending injections are checked every 20 ms (two cycles at the demo's period); the view
+            // still refreshes only `refresh` times a second.
+            let pending = injections.indices.contains { !applied[$0] || (!removed[$0] && injections[$0].fault.until != nil) }
+            let wake = min(nextRender, end ?? .max, pending ? now &+ 20_000_000 : .max)
+            if wake > now { Shutdown.sleep(nanoseconds: wake - now) }
         }
         print(view.render(controller.snapshot(), elapsedNanoseconds: clock.nowNanoseconds() &- start), terminator: "")
         print(Shutdown.isRequested ? "vigil demo: interrupted; outputs to safe state, journal flushed" : "vigil demo: done")

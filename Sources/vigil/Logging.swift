@@ -12,12 +12,12 @@ struct StderrLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
-        let all = metadata.merging(extra ?? [:]) { $1 }
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
         let fields = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let error = event.error.map { " error=\($0)" } ?? ""
         let time = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
-        printToStandardError("\(time) \(level.rawValue.uppercased()) \(label): \(message)\(fields)")
+        printToStandardError("\(time) \(event.level.rawValue.uppercased()) \(label): \(event.message)\(fields)\(error)")
     }
 }
 

@@ -69,7 +69,7 @@ struct PollCommand: ParsableCommand {
             }
         }
 
-        let view = ReadingsTable(plant: loaded.plant, rig: rig)
+        let view = ReadingsTable(plant: loaded.plant)
         if let rig { print(view.rigBanner(rig)) }
         let start = clock.nowNanoseconds()
         let end = duration.map { start &+ UInt64($0 * 1e9) }

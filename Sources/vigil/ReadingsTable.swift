@@ -9,7 +9,7 @@ struct ReadingsTable {
     /// Sensor id by "device/point".
     private let sensorByPoint: [String: String]
 
-    init(plant: PlantConfig, rig: SimulatedRig?) {
+    init(plant: PlantConfig) {
         self.plant = plant
         var map: [String: String] = [:]
         for s in plant.sensors {

@@ -5,3 +5,10 @@ func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
     let fill = String(repeating: " ", count: width - s.count)
     return right ? fill + s : s + fill
 }
+
+/// The median of `xs` (NaN when empty), for benchmark rounds.
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    guard !s.isEmpty else { return .nan }
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
