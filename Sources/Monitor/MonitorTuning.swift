@@ -90,6 +90,13 @@ public struct MonitorTuning: Sendable, Hashable {
     public var probationSamples: Int = 500
 
     // Redundancy groups.
+    /// Pair tie-break: a disagreeing member whose own recent series shows a level shift of at least
+    /// this many noise σ (see `StepLocator`) is blamed, provided its partner's series stays under
+    /// `pairSmoothSigmas` (pure noise scores about 3) and the step is at least twice the partner's.
+    /// Otherwise the pair escalates an unresolved disagreement to the operator.
+    public var pairStepSigmas: Double = 6
+    public var pairSmoothSigmas: Double = 4.5
+
     /// With this many usable members, control gets the median (mid-value select) instead of the active source.
     public var midValueSelectMinMembers: Int = 3
     /// How long a group holds its last good value (quality `.stale`) when no usable source is left.

@@ -57,6 +57,7 @@ public struct PlantMonitor: Sendable {
     // Sensors.
     private var detectors: [SensorDetector]
     private var residuals: [ResidualDetector]
+    private var steps: [StepLocator]
     private var bits: [FindingBits]
     private var previousBits: [FindingBits]
     private var fresh: [Bool]
@@ -160,6 +161,7 @@ public struct PlantMonitor: Sendable {
 
         let n = sensorCount
         residuals = [ResidualDetector](repeating: ResidualDetector(), count: n)
+        steps = [StepLocator](repeating: StepLocator(), count: n)
         bits = [FindingBits](repeating: 0, count: n)
         previousBits = bits
         fresh = [Bool](repeating: false, count: n)
@@ -244,6 +246,9 @@ public struct PlantMonitor: Sendable {
             if detectors[i].isNew(r) {
                 fresh[i] = true
                 bits[i] = detectors[i].sample(r, nowNanoseconds: now)
+                if r.quality == .good && r.value.isFinite && sensorGroup[i] >= 0 && groupSize[sensorGroup[i]] == 2 {
+                    steps[i].push(r.value)
+                }
                 if sensorDevice[i] >= 0 { tallies[sensorDevice[i]].add(r) }
             } else {
                 fresh[i] = false
@@ -476,8 +481,26 @@ public struct PlantMonitor: Sendable {
             }
             // Stuck only counts while the peers move.
             if bits[i] & .bit(.stuck) != 0 && n > 0 && !peersMoved { bits[i] &= ~FindingBits.bit(.stuck) }
+            let consensus = n > 0 ? median(n) : .nan
+            // A quantized, quiet sensor repeats innocently in bursts longer than its learned run
+            // length. With peers, its run counts as stuck only once they have left its frozen value
+            // behind by more than two quantization steps (or the noise): a stuck sensor is caught as
+            // soon as the process moves, a healthy one within a count of its peers is acquitted and
+            // its run remembered. Alone, it must outlast twice the longest run its peers acquitted.
+            if bits[i] & .bit(.stuck) != 0 && detectors[i].repeatsWhenHealthy && (health[i] == .healthy || health[i] == .suspect) {
+                if n > 0 {
+                    let offset = residuals[i].learned ? residuals[i].mean : 0
+                    let gap = abs(detectors[i].lastGoodValue - consensus - offset)
+                    let quantum = detectors[i].quantum.isFinite ? detectors[i].quantum : 0
+                    if gap <= 2 * max(quantum, detectors[i].noiseSigma) + 2 * residuals[i].variance.squareRoot() {
+                        bits[i] &= ~FindingBits.bit(.stuck)
+                        detectors[i].acquitRun()
+                    }
+                } else if detectors[i].stuckRun < 2 * detectors[i].acquittedRun {
+                    bits[i] &= ~FindingBits.bit(.stuck)
+                }
+            }
             guard n > 0 else { continue }
-            let consensus = median(n)
             if residuals[i].peerCount != n { residuals[i].restart(peers: n) }
             bits[i] |= residuals[i].update(residual: detectors[i].value - consensus, tuning: detectors[i].tuning,
                                            span: detectors[i].span, adapt: health[i] == .healthy, detector: &detectors[i])
@@ -514,7 +537,15 @@ public struct PlantMonitor: Sendable {
             guard a >= 0, b >= 0 else { return }
             let ha = history[a] + (bits[a] & .bit(.rateOfChange) != 0 ? 2 : 0)
             let hb = history[b] + (bits[b] & .bit(.rateOfChange) != 0 ? 2 : 0)
-            if abs(ha - hb) >= 1 {
+            // Physical plausibility: the member whose own series stepped, while the other's did not.
+            let sa = steps[a].stepScore(noiseSigma: detectors[a].noiseSigma)
+            let sb = steps[b].stepScore(noiseSigma: detectors[b].noiseSigma)
+            let stepped = tuning.pairStepSigmas
+            if sa >= stepped && sb <= tuning.pairSmoothSigmas && sa >= 2 * sb {
+                bits[b] &= ~both
+            } else if sb >= stepped && sa <= tuning.pairSmoothSigmas && sb >= 2 * sa {
+                bits[a] &= ~both
+            } else if abs(ha - hb) >= 1 {
                 let innocent = ha > hb ? b : a
                 bits[innocent] &= ~both
             } else {

@@ -77,6 +77,12 @@ struct SensorDetector: Sendable {
     var lastDiff = Double.nan
     var stuckRun = 0
     var stuckNeeded: Int
+    /// Smallest non-zero change seen between consecutive good samples: the register's quantization
+    /// step for an integer-scaled point (e.g. 0.1 °C for int16 × 0.1), the noise scale otherwise.
+    var quantum = Double.infinity
+    /// Longest run of repeats the group's peers showed to be innocent (see PlantMonitor).
+    private(set) var acquittedRun = 0
+    mutating func acquitRun() { acquittedRun = max(acquittedRun, stuckRun) }
     var lastMoved: UInt64 = 0
 
     // Latency.
@@ -185,6 +191,7 @@ struct SensorDetector: Sendable {
             // Innocent repeats teach the repeat rate; a long run is the fault itself.
             if stuckRun == 1 { zeroDiffs += 1 }
         } else {
+            if lastGoodValue.isFinite { quantum = min(quantum, abs(step)) }
             stuckRun = 0
             lastMoved = r.timestampNanoseconds
         }
@@ -294,6 +301,10 @@ struct SensorDetector: Sendable {
         lastGoodTimestamp = r.timestampNanoseconds
         return bits
     }
+
+    /// True when this sensor repeats values while healthy (a quantized, quiet signal): its learned
+    /// run length is longer than the minimum, and a run alone is weaker evidence.
+    var repeatsWhenHealthy: Bool { stuckNeeded > tuning.stuckMinSamples }
 
     /// N = the smallest run with pᴺ ≤ the accepted false-run probability, p the repeat rate seen in
     /// warm-up (Laplace-smoothed), clamped to [stuckMinSamples, stuckMaxSamples].

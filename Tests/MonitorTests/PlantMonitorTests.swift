@@ -1,4 +1,5 @@
 import Testing
+import Glibc
 import Monitor
 import VigilCore
 
@@ -361,6 +362,68 @@ typealias R = MonitorRig
         #expect(rig.firstFailover(group: R.temperature, after: c0)?.toSensor == Int32(R.tB))
         #expect(rig.monitor.healthState(sensor: R.tB) == .healthy)
         #expect(rig.sensorDiagnosis(R.tA, after: c0)?.cause == .sensorFault)
+    }
+
+    /// A bias of a few σ moves no rate or spike detector; the pair still blames the member whose
+    /// own series stepped (its partner's stayed smooth) instead of asking the operator.
+    @Test(arguments: [(R.tA, 4.0), (R.tB, 4.0), (R.tA, 7.0), (R.tB, 3.0)])
+    func smallPairBiasIsBlamedOnTheSensorWhoseOwnSeriesStepped(culprit: Int, sigmas: Double) throws {
+        var rig = try MonitorRig()
+        rig.warmUp()
+        let c0 = rig.cycle + 1
+        rig.run(300) { r, _ in r[culprit].value += sigmas * R.temperatureSigma }
+        let partner = culprit == R.tA ? R.tB : R.tA
+        #expect(rig.sensorDiagnosis(culprit, after: c0)?.cause == .sensorFault)
+        #expect(rig.sensorDiagnosis(partner, after: c0) == nil)
+        #expect(rig.monitor.healthState(sensor: partner) == .healthy)
+        if culprit == R.tA {
+            #expect(rig.firstFailover(group: R.temperature, after: c0)?.toSensor == Int32(R.tB))
+        } else {
+            #expect(rig.events(.failover, after: c0).isEmpty)
+        }
+        #expect(rig.events(.escalation, after: c0).filter { $0.escalation == .unresolvedDisagreement }.isEmpty)
+    }
+
+    /// The temperature pair as int16 × 0.1 °C registers on a quiet process: noise σ 0.03 °C, well
+    /// under one count, so each transmitter repeats its value for hundreds of samples at a time.
+    static func quantizedTemperature(_ r: inout [Reading], _ c: UInt64, ramp: Double = 0) {
+        let process: Double = 18.5 + 0.5 * Glibc.sin(2 * Double.pi * Double(c) * 0.01 / 300)
+        for i in [R.tA, R.tB] {
+            let noise: Double = 0.15 * (r[i].value - process)
+            let noisy = process + ramp + noise
+            r[i].value = (noisy * 10).rounded() / 10
+        }
+    }
+
+    @Test func quantizedQuietPairRepeatingForHundredsOfSamplesIsNotStuck() throws {
+        var rig = try MonitorRig()
+        rig.run(30_000) { r, c in Self.quantizedTemperature(&r, c) }
+        let stuck = rig.events(.detection).filter { $0.sensor == Int32(R.tA) || $0.sensor == Int32(R.tB) }
+            .filter { $0.finding?.kind == .stuck }
+        #expect(stuck.isEmpty, "false stuck findings at cycles \(stuck.map(\.cycle))")
+        #expect(rig.events(.failover).filter { $0.group == Int32(R.temperature) }.isEmpty)
+        #expect(rig.monitor.healthState(sensor: R.tA) == .healthy)
+        #expect(rig.monitor.healthState(sensor: R.tB) == .healthy)
+    }
+
+    @Test func quantizedSensorStuckWhileTheProcessMovesIsCaughtOnceItFallsBehind() throws {
+        var rig = try MonitorRig()
+        rig.run(3_000) { r, c in Self.quantizedTemperature(&r, c) }
+        let c0 = rig.cycle + 1
+        var frozen = Double.nan
+        // The process climbs 0.1 °C per 100 cycles; T-A's register stops updating.
+        rig.run(1_500) { r, c in
+            Self.quantizedTemperature(&r, c, ramp: Double(c - c0) * 0.001)
+            if frozen.isNaN { frozen = r[R.tA].value }
+            r[R.tA].value = frozen
+        }
+        let failover = try #require(rig.firstFailover(group: R.temperature, after: c0))
+        #expect(failover.toSensor == Int32(R.tB))
+        // Two counts of gap plus the residual's spread open after a few hundred cycles at this rate.
+        #expect(failover.cycle - c0 < 1_000)
+        #expect(rig.monitor.healthState(sensor: R.tB) == .healthy)
+        // Once out of service, the stuck sensor is not re-reported on every sample.
+        #expect(rig.events(.detection, after: c0).filter { $0.sensor == Int32(R.tA) && $0.finding?.kind == .stuck }.count == 1)
     }
 
     @Test func valueOutOfRangeFromTheFirstReadingIsAConfigurationError() throws {
