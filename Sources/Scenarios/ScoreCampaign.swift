@@ -152,6 +152,23 @@ public struct ScoreDriftCase: Sendable, Hashable, Codable {
     public var targetCycles: Int
 }
 
+/// Micro-averaged precision, recall and F1 over a subset of runs.
+public struct ScoreAggregate: Sendable, Hashable, Codable {
+    public var truePositives: Int
+    public var falseNegatives: Int
+    public var falsePositives: Int
+    public var precision: Double?
+    public var recall: Double?
+    public var f1: Double?
+
+    init(_ runs: [ScoreRunOutcome], counts: (ScoreRunOutcome) -> Bool) {
+        truePositives = runs.filter { $0.kind.isFault && counts($0) }.count
+        falseNegatives = runs.filter { $0.kind.isFault && !counts($0) }.count
+        falsePositives = runs.reduce(0) { $0 + $1.falsePositives }
+        (precision, recall, f1) = ScoreCampaign.prf(tp: truePositives, fp: falsePositives, fn: falseNegatives)
+    }
+}
+
 /// Everything a campaign measured.
 public struct ScoreReportData: Sendable, Hashable, Codable {
     public var options: ScoreOptions
@@ -159,6 +176,12 @@ public struct ScoreReportData: Sendable, Hashable, Codable {
     public var overallPrecision: Double?
     public var overallRecall: Double?
     public var overallF1: Double?
+    /// Detection including escalations to the operator about the faulty sensor or its group (a pair
+    /// that sees the disagreement but cannot tell who is wrong asks a human: detected, not isolated).
+    public var detection: ScoreAggregate
+    /// Sensors with redundancy only (triple and pair): isolation (the TP above) and detection.
+    public var redundantIsolation: ScoreAggregate
+    public var redundantDetection: ScoreAggregate
     public var faultFree: ScoreFaultFree
     public var drift1000: ScoreDriftCase
     public var definitions: [String]
@@ -178,6 +201,8 @@ public enum ScoreCampaign {
     static func span(_ s: Int) -> Double { rangeMax[s] - rangeMin[s] }
     static func sigma(_ s: Int) -> Double { 0.002 * span(s) }
     static func sensorClass(_ s: Int) -> String { s < 3 ? "triple" : s < 5 ? "pair" : "single" }
+    /// The redundancy group of a sensor index (−1: ungrouped, or no sensor).
+    static func groupOf(_ s: Int) -> Int32 { s < 0 ? -2 : s < 3 ? 0 : s < 5 ? 1 : -2 }
     public static var sensorCount: Int { ids.count }
 
     /// The scored plant: two devices behind two gateways, 10 ms cycle and polls.
@@ -350,7 +375,7 @@ public enum ScoreCampaign {
                     if e.fromSensor == faulty && post { if detected == nil { detected = c } } else if e.fromSensor >= 0 { wrong.insert(e.fromSensor) }
                 case .healthChange where e.toState == .faulty || e.toState == .quarantined:
                     if e.sensor == faulty && post && detected == nil { detected = c }
-                case .escalation where post:
+                case .escalation where post && (e.sensor == faulty || (e.group >= 0 && e.group == groupOf(fault.sensor))):
                     escalated = true
                 case .detection where post && e.sensor == faulty && finding == nil:
                     if e.finding?.kind == .drift || e.finding?.kind == .disagreement { finding = c }
@@ -457,7 +482,8 @@ public enum ScoreCampaign {
         "FP: per run, each distinct non-faulty sensor named by a sensor-fault diagnosis or a failover (and the faulty sensor if named before onset); excursion runs can only produce FPs.",
         "delay: cycles from onset to the first TP event, inclusive (1 = on the onset cycle); 1 cycle = 1 sample = 10 ms.",
         "≤3 (hard faults): share of runs with a TP event by visible + 2; visible = onset for all hard kinds (first bad-quality sample, first out-of-range value, and for stuck the first exactly repeated sample — a live sensor with 0.2 % span noise never repeats).",
-        "FN escalated: undetected runs in which the monitor escalated to a human instead (e.g. unresolvedDisagreement in the pair); not counted as TP.",
+        "FN escalated: undetected runs in which the monitor escalated to a human about the faulty sensor or its group instead (e.g. unresolvedDisagreement in the pair); not counted as TP (isolation), counted in 'detection incl. escalation'.",
+        "single sensors (F-1, L-1) have no redundancy and follow their own process: a small bias or a drift on them is indistinguishable from the process and is not detected by design (the multivariate section monitor is the remedy where the plant's physics correlates them).",
         "overall: micro-averaged over all fault runs, excursion FPs included.",
     ]
 
@@ -477,6 +503,10 @@ public enum ScoreCampaign {
         let fn = kinds.reduce(0) { $0 + $1.falseNegatives }
         let fp = kinds.reduce(0) { $0 + $1.falsePositives }
         let (p, r, f) = prf(tp: tp, fp: fp, fn: fn)
+        let detection = ScoreAggregate(outcomes) { $0.detected || $0.escalated }
+        let redundant = outcomes.filter { $0.sensorClass != "single" }
+        let redundantIsolation = ScoreAggregate(redundant) { $0.detected }
+        let redundantDetection = ScoreAggregate(redundant) { $0.detected || $0.escalated }
 
         var drift: [ScoreRunOutcome] = []
         for seed in 0..<options.seeds {
@@ -490,6 +520,7 @@ public enum ScoreCampaign {
                                        withinTarget: dd.filter { $0 <= 300 }.count, targetCycles: 300)
         let faultFree = try runFaultFree(options: options)
         return ScoreReportData(options: options, kinds: kinds, overallPrecision: p, overallRecall: r, overallF1: f,
+                               detection: detection, redundantIsolation: redundantIsolation, redundantDetection: redundantDetection,
                                faultFree: faultFree, drift1000: driftCase, definitions: definitions, runs: outcomes + drift)
     }
 
@@ -526,6 +557,12 @@ public enum ScoreCampaign {
         }
         lines.append(String(repeating: "-", count: header.count))
         lines.append("overall (micro, all fault runs + excursion FPs): precision \(fmt(d.overallPrecision, 3))  recall \(fmt(d.overallRecall, 3))  F1 \(fmt(d.overallF1, 3))")
+        func agg(_ a: ScoreAggregate) -> String {
+            "precision \(fmt(a.precision, 3))  recall \(fmt(a.recall, 3))  F1 \(fmt(a.f1, 3))  (TP \(a.truePositives), FN \(a.falseNegatives), FP \(a.falsePositives))"
+        }
+        lines.append("detection incl. escalation to the operator (all sensors):  " + agg(d.detection))
+        lines.append("redundant sensors only (triple + pair), isolation:        " + agg(d.redundantIsolation))
+        lines.append("redundant sensors only (triple + pair), detection:        " + agg(d.redundantDetection))
         lines.append("delays in cycles (10 ms) from onset, over detected runs; ≤3 = hard fault out of service within 3 cycles of becoming visible (visible = onset, see definitions)")
         lines.append("")
         let ff = d.faultFree
