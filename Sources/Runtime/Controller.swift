@@ -52,6 +52,7 @@ public final class Controller: @unchecked Sendable {
     /// - Parameters:
     ///   - gpio: the plant's GPIO sensors and outputs on a board (nil when it has none).
     ///   - minimumPeriodMicroseconds: the config checker refuses periods below 1 ms; tests may go lower.
+    ///   - tuningOverride: detector knobs to use instead of the plant's `monitor:` section (its policy still applies).
     public init(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, journal: Journal, logger: Logger,
                 notifier: SystemdNotifier? = SystemdNotifier(), seed: UInt64 = 1,
                 minimumPeriodMicroseconds: Int = 1000, tuningOverride: MonitorTuning? = nil,
