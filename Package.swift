@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "FieldbusTests", dependencies: ["Fieldbus", "VigilCore", "HIL"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HILTests", dependencies: ["HIL", "Fieldbus", "Config", "VigilCore"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "VigilCore"]),
-        .testTarget(name: "MonitorTests", dependencies: ["Monitor", "VigilCore"]),
+        .testTarget(name: "MonitorTests", dependencies: ["Monitor", "VigilCore", "Config"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "VigilCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter"]),

@@ -15,13 +15,7 @@ public enum InterventionDecision: Int32, Sendable, Hashable, Comparable, CaseIte
     public var description: String { configName }
 
     /// The snake_case name used in configuration files.
-    public var configName: String {
-        switch self {
-        case .automaticRepair: return "automatic_repair"
-        case .operatorIntervention: return "operator_intervention"
-        case .operatorInterventionAndSafeOutputs: return "operator_intervention_and_safe_outputs"
-        }
-    }
+    public var configName: String { settingsName.rawValue }
 }
 
 /// Families of finding kinds, so one policy rule can cover several kinds.
@@ -47,14 +41,7 @@ public enum FindingCategory: Int32, Sendable, Hashable, CaseIterable {
     }
 
     /// The snake_case name used in configuration files (after `category:`).
-    public var configName: String {
-        switch self {
-        case .latency: return "latency"
-        case .accuracy: return "accuracy"
-        case .communication: return "communication"
-        case .multivariate: return "multivariate"
-        }
-    }
+    public var configName: String { settingsName.rawValue }
 }
 
 /// One situation the policy judges: the diagnosis, and the escalation reason if the monitor already has one.

@@ -38,12 +38,18 @@ public struct InterventionReasonEntry: Sendable, Hashable {
 public enum InterventionPolicyError: Error, Sendable, Hashable, CustomStringConvertible {
     /// `field` of the entry at `path` holds a name that is not one of `expected`.
     case unknownName(path: String, field: String, found: String, expected: [String])
+    /// The entry at `path` would send a safety-severity diagnosis or a `safety_limit` escalation
+    /// somewhere other than an operator with safe outputs.
+    case relaxesSafety(path: String, found: String)
 
     public var description: String {
         switch self {
         case let .unknownName(path, field, found, expected):
             let at = path.isEmpty ? field : "\(path).\(field)"
             return "\(at): unknown name '\(found)'; expected one of: \(expected.joined(separator: ", "))"
+        case let .relaxesSafety(path, found):
+            let at = path.isEmpty ? "decision" : "\(path).decision"
+            return "\(at): '\(found)' for a safety case; expected operator_intervention_and_safe_outputs (safety is never relaxed)"
         }
     }
 }
@@ -53,20 +59,34 @@ extension InterventionPolicy {
     /// Unknown names are errors listing the allowed names; nothing is guessed.
     public init(base: InterventionPolicy = .defaults, entries: [InterventionPolicyEntry],
                 reasons: [InterventionReasonEntry] = []) throws(InterventionPolicyError) {
-        var p = base
+        var settings = MonitorSettings()
         for e in entries {
             let cause = try Self.parseOptional(e.cause, field: "cause", path: e.path, names: RootCause.policyNames)
             let severity = try Self.parseOptional(e.severity, field: "severity", path: e.path, names: DiagnosisSeverity.policyNames)
             let finding = try Self.parseFinding(e.finding, path: e.path)
             let decision = try Self.parse(e.decision, field: "decision", path: e.path, names: InterventionDecision.configNames)
-            p.set(decision, cause: cause, finding: finding, severity: severity)
+            if severity == .safety && decision != .operatorInterventionAndSafeOutputs {
+                throw .relaxesSafety(path: e.path, found: e.decision)
+            }
+            let pattern: MonitorSettings.FindingPattern
+            switch finding {
+            case .any: pattern = .any
+            case .kind(let k): pattern = .kind(k.settingsName)
+            case .category(let c): pattern = .category(c.settingsName)
+            }
+            settings.policy.append(MonitorSettings.PolicyRule(cause: cause?.settingsName, finding: pattern,
+                                                              severity: severity?.settingsName, decision: decision.settingsName))
         }
         for r in reasons {
-            let reason = try Self.parse(r.reason, field: "reason", path: r.path, names: EscalationReason.policyNames)
+            let names = EscalationReason.policyNames.compactMap { n in n.1.settingsName.map { (n.0, $0) } }
+            let reason = try Self.parse(r.reason, field: "reason", path: r.path, names: names)
             let decision = try Self.parse(r.decision, field: "decision", path: r.path, names: InterventionDecision.configNames)
-            p.set(decision, reason: reason)
+            if reason == .safetyLimit && decision != .operatorInterventionAndSafeOutputs {
+                throw .relaxesSafety(path: r.path, found: r.decision)
+            }
+            settings.reasons.append(MonitorSettings.ReasonRule(reason: reason, decision: decision.settingsName))
         }
-        self = p
+        self.init(settings: settings, base: base)
     }
 
     static func parse<T>(_ text: String, field: String, path: String, names: [(String, T)]) throws(InterventionPolicyError) -> T {
@@ -96,67 +116,24 @@ extension InterventionDecision {
 
 extension RootCause {
     /// The snake_case name used in configuration files.
-    public var policyName: String {
-        switch self {
-        case .sensorFault: return "sensor_fault"
-        case .deviceFault: return "device_fault"
-        case .busFault: return "bus_fault"
-        case .processExcursion: return "process_excursion"
-        case .configurationError: return "configuration_error"
-        }
-    }
+    public var policyName: String { settingsName.rawValue }
     static var policyNames: [(String, RootCause)] { allCases.map { ($0.policyName, $0) } }
 }
 
 extension DiagnosisSeverity {
     /// The snake_case name used in configuration files.
-    public var policyName: String {
-        switch self {
-        case .minor: return "minor"
-        case .major: return "major"
-        case .safety: return "safety"
-        }
-    }
+    public var policyName: String { settingsName.rawValue }
     static var policyNames: [(String, DiagnosisSeverity)] { allCases.map { ($0.policyName, $0) } }
 }
 
 extension EscalationReason {
-    /// The snake_case name used in configuration files.
-    public var policyName: String {
-        switch self {
-        case .safetyLimit: return "safety_limit"
-        case .policyViolation: return "policy_violation"
-        case .modelError: return "model_error"
-        case .repairFailed: return "repair_failed"
-        case .noHealthySource: return "no_healthy_source"
-        case .configurationError: return "configuration_error"
-        case .unresolvedDisagreement: return "unresolved_disagreement"
-        }
-    }
+    /// The snake_case name used in configuration files and tables.
+    public var policyName: String { settingsName?.rawValue ?? "intervention_policy" }
     static var policyNames: [(String, EscalationReason)] { allCases.map { ($0.policyName, $0) } }
 }
 
 extension FindingKind {
     /// The snake_case name used in configuration files.
-    public var policyName: String {
-        switch self {
-        case .outOfRange: return "out_of_range"
-        case .stuck: return "stuck"
-        case .rateOfChange: return "rate_of_change"
-        case .spike: return "spike"
-        case .noise: return "noise"
-        case .drift: return "drift"
-        case .dropout: return "dropout"
-        case .latency: return "latency"
-        case .disagreement: return "disagreement"
-        case .deviceTimeouts: return "device_timeouts"
-        case .deviceExceptions: return "device_exceptions"
-        case .deviceCRCErrors: return "device_crc_errors"
-        case .deviceDisconnected: return "device_disconnected"
-        case .deviceLatencyTrend: return "device_latency_trend"
-        case .multivariateT2: return "multivariate_t2"
-        case .multivariateSPE: return "multivariate_spe"
-        }
-    }
+    public var policyName: String { settingsName.rawValue }
     static var policyNames: [(String, FindingKind)] { allCases.map { ($0.policyName, $0) } }
 }

@@ -79,4 +79,6 @@ public enum EscalationReason: Int32, Sendable, Hashable, CaseIterable {
     case configurationError
     /// Two redundant sensors disagree and nothing says which one is wrong (a pair cannot vote).
     case unresolvedDisagreement
+    /// The intervention policy sends this diagnosis to an operator instead of an automatic repair.
+    case interventionPolicy
 }

@@ -44,6 +44,8 @@ public struct PlantMonitor: Sendable {
     public let deviceCount: Int
     public let groupCount: Int
     public let tuning: MonitorTuning
+    /// Decides, per diagnosis, between an automatic repair and an escalation (`interventionPolicy`).
+    public let policy: InterventionPolicy
 
     // Plant resolved to indices.
     private let sensorDevice: [Int]
@@ -69,6 +71,9 @@ public struct PlantMonitor: Sendable {
     private var firstSeen: [UInt64]
     private var sensorDiagnoses: [Diagnosis?]
     private var sawConfigError: [Bool]
+    /// The policy sent this sensor's fault to an operator: its group does not fail over from it
+    /// (control still never uses it: the group's other usable members carry the value).
+    private var repairDeclined: [Bool]
 
     // Devices and buses.
     private var devices: [DeviceWatch]
@@ -96,8 +101,10 @@ public struct PlantMonitor: Sendable {
     private var cycle: UInt64 = 0
 
     /// Resolves the plant to indices and allocates every array the cycle will use.
-    public init(plant: PlantConfig, tuning: MonitorTuning = MonitorTuning()) throws(MonitorConfigurationError) {
+    public init(plant: PlantConfig, tuning: MonitorTuning = MonitorTuning(),
+                policy: InterventionPolicy = .defaults) throws(MonitorConfigurationError) {
         self.tuning = tuning
+        self.policy = policy
         sensorCount = plant.sensors.count
         deviceCount = plant.devices.count
         groupCount = plant.redundancyGroups.count
@@ -173,6 +180,7 @@ public struct PlantMonitor: Sendable {
         firstSeen = [UInt64](repeating: 0, count: n)
         sensorDiagnoses = [Diagnosis?](repeating: nil, count: n)
         sawConfigError = fresh
+        repairDeclined = fresh
 
         devices = [DeviceWatch](repeating: DeviceWatch(), count: deviceCount)
         tallies = [DeviceTally](repeating: DeviceTally(), count: deviceCount)
@@ -315,7 +323,15 @@ public struct PlantMonitor: Sendable {
             if !devices[d].faulted && !devices[d].slowPollingRequested && devices[d].repair == nil
                 && (devices[d].timeoutShare > tuning.deviceTimeoutRatioForSlowPolling || f & DeviceWatch.bit(.deviceLatencyTrend) != 0) {
                 devices[d].slowPollingRequested = true
-                startDeviceRepair(d, .slowPolling, now: now)
+                let kind: FindingKind = f & DeviceWatch.bit(.deviceLatencyTrend) != 0 ? .deviceLatencyTrend : .deviceTimeouts
+                let decision = policy.lookup(cause: .deviceFault, kind: kind, severity: .minor)
+                if decision == .automaticRepair {
+                    startDeviceRepair(d, .slowPolling, now: now)
+                } else {
+                    escalateByPolicy(sensor: -1, device: d, cause: .deviceFault, severity: .minor,
+                                     finding: Finding(kind: kind, subject: Int32(d), statistic: devices[d].timeoutShare,
+                                                      threshold: tuning.deviceTimeoutRatioForSlowPolling, cycle: cycle))
+                }
             }
             verifyDeviceRepair(d, tally: t, now: now)
         }
@@ -334,21 +350,41 @@ public struct PlantMonitor: Sendable {
                     deviceDiagnoses[o]?.cause = .busFault
                     if first, let diag = deviceDiagnoses[o] {
                         emitDiagnosis(diag, sensor: -1, device: o)
-                        startDeviceRepair(o, .switchToBackupGateway, now: now)
+                        if policy.lookup(cause: diag.cause, kind: diag.evidence.kind, severity: diag.severity) == .automaticRepair {
+                            startDeviceRepair(o, .switchToBackupGateway, now: now)
+                        } else {
+                            escalateByPolicy(sensor: -1, device: o, cause: diag.cause, severity: diag.severity, finding: diag.evidence)
+                        }
                         first = false
                     }
                 }
             }
         }
         for d in 0..<deviceCount where newlyFaulted[d] {
-            if let diag = deviceDiagnoses[d] { emitDiagnosis(diag, sensor: -1, device: d) }
-            if devices[d].repair == nil {
+            guard let diag = deviceDiagnoses[d] else { continue }
+            emitDiagnosis(diag, sensor: -1, device: d)
+            if policy.lookup(cause: diag.cause, kind: diag.evidence.kind, severity: diag.severity) != .automaticRepair {
+                escalateByPolicy(sensor: -1, device: d, cause: diag.cause, severity: diag.severity, finding: diag.evidence)
+            } else if devices[d].repair == nil {
                 startDeviceRepair(d, .reconnect, now: now)
             }
         }
     }
 
     private static let deviceKinds: [FindingKind] = [.deviceTimeouts, .deviceExceptions, .deviceCRCErrors, .deviceDisconnected, .deviceLatencyTrend]
+
+    /// The policy sends a diagnosis to an operator: an escalation instead of the repair.
+    private mutating func escalateByPolicy(sensor: Int, device: Int, cause: RootCause, severity: DiagnosisSeverity, finding: Finding) {
+        var e = MonitorEvent(kind: .escalation, cycle: cycle)
+        e.sensor = Int32(sensor)
+        e.device = Int32(device)
+        e.group = sensor >= 0 ? Int32(sensorGroup[sensor]) : -1
+        e.cause = cause
+        e.severity = severity
+        e.finding = finding
+        e.escalation = .interventionPolicy
+        buffer.append(e)
+    }
 
     private mutating func startDeviceRepair(_ d: Int, _ strategy: RepairStrategy, now: UInt64) {
         devices[d].repair = strategy
@@ -656,6 +692,7 @@ public struct PlantMonitor: Sendable {
         let from = health[i]
         guard from != to else { return }
         health[i] = to
+        if to == .healthy { repairDeclined[i] = false }
         var e = MonitorEvent(kind: .healthChange, cycle: cycle)
         e.sensor = Int32(i)
         e.group = Int32(sensorGroup[i])
@@ -708,6 +745,10 @@ public struct PlantMonitor: Sendable {
         // A sensor on a faulted device is covered by the device's (or bus's) diagnosis.
         if d >= 0 && devices[d].faulted { return }
         emitDiagnosis(diag, sensor: i, device: d)
+        if policy.lookup(cause: .sensorFault, kind: kind, severity: diag.severity) != .automaticRepair {
+            repairDeclined[i] = true
+            escalateByPolicy(sensor: i, device: d, cause: .sensorFault, severity: diag.severity, finding: evidence)
+        }
     }
 
     private mutating func emitDiagnosis(_ diag: Diagnosis, sensor: Int, device: Int) {
@@ -727,8 +768,8 @@ public struct PlantMonitor: Sendable {
         let start = groupStart[g], size = groupSize[g]
         let current = members[start + active[g]]
 
-        // Failover when the active source is out of use.
-        if health[current] != .healthy && health[current] != .suspect {
+        // Failover when the active source is out of use (unless the policy left that to an operator).
+        if health[current] != .healthy && health[current] != .suspect && !repairDeclined[current] {
             var choice = -1
             if preferred[g] >= 0 && preferred[g] != active[g] && health[members[start + preferred[g]]] == .healthy && isUsable(members[start + preferred[g]]) {
                 choice = preferred[g]

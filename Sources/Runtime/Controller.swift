@@ -52,9 +52,10 @@ public final class Controller: @unchecked Sendable {
     /// - Parameters:
     ///   - gpio: the plant's GPIO sensors and outputs on a board (nil when it has none).
     ///   - minimumPeriodMicroseconds: the config checker refuses periods below 1 ms; tests may go lower.
+    ///   - tuningOverride: detector knobs to use instead of the plant's `monitor:` section (its policy still applies).
     public init(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, journal: Journal, logger: Logger,
                 notifier: SystemdNotifier? = SystemdNotifier(), seed: UInt64 = 1,
-                minimumPeriodMicroseconds: Int = 1000, monitorTuning: MonitorTuning? = MonitorTuning(),
+                minimumPeriodMicroseconds: Int = 1000, tuningOverride: MonitorTuning? = nil,
                 allocationCounter: (@convention(c) () -> UInt64)? = nil) throws(ControllerError) {
         guard plant.cycle.periodMicroseconds >= minimumPeriodMicroseconds else {
             throw .periodTooShort(microseconds: plant.cycle.periodMicroseconds)
@@ -102,9 +103,11 @@ public final class Controller: @unchecked Sendable {
         })
         let queue = self.queue
         var monitor: PlantMonitor?
-        if let monitorTuning {
-            do { monitor = try PlantMonitor(plant: plant, tuning: monitorTuning) } catch { throw .monitor(error) }
-        }
+        // The plant file's `monitor:` section (knobs and policy); tests may replace the knobs.
+        do {
+            monitor = try PlantMonitor(plant: plant, tuning: tuningOverride ?? MonitorTuning(settings: plant.monitor),
+                                       policy: InterventionPolicy(settings: plant.monitor))
+        } catch { throw .monitor(error) }
         let l = Int32(plan.limitIDs.count), c = Int32(plan.controlIDs.count), d = Int32(plant.devices.count)
         let s = Int32(plant.sensors.count), o = Int32(plant.outputs.count)
         cycle = ScanCycle(plant: plant, board: board, scanners: scanners, gpio: gpio, outputs: outputBoard, plan: plan,

@@ -26,7 +26,8 @@ final class ScanCycle: @unchecked Sendable {
     /// Escalations become alarms (flood-suppressed); repairs and escalations feed the trust score.
     private var alarms: AlarmManager
     private var trust = TrustScore()
-    private let policy = InterventionPolicy.defaults
+    /// The monitor's policy (from the plant's `monitor:` section) decides which escalations are alarms.
+    private let policy: InterventionPolicy
     /// Subject index offsets of sensors, devices and groups in the journal's name table.
     private let sensorSubjectBase: Int32
     private let deviceSubjectBase: Int32
@@ -85,6 +86,7 @@ final class ScanCycle: @unchecked Sendable {
          limitSubjectBase: Int32, controlSubjectBase: Int32, deviceSubjectBase: Int32, sensorSubjectBase: Int32,
          groupSubjectBase: Int32, emit: @escaping (ControllerEvent) -> Void) {
         self.monitor = monitor
+        policy = monitor?.policy ?? .defaults
         var sensorDevice: [Int32] = [], sensorGroup: [Int32] = []
         for sensor in plant.sensors {
             if case .point(let device, _) = sensor.source, let d = plant.devices.firstIndex(where: { $0.id == device }) {

@@ -80,6 +80,8 @@ public enum Expectation: Sendable, Hashable {
     case detection(subject: String, kind: FindingKind?, withinCycles: UInt64?, after: UInt64?)
     /// An escalation about the target (for the reason, when given) within the window.
     case escalation(target: String, reason: EscalationReason?, withinCycles: UInt64?, after: UInt64?)
+    /// A repair of the target (group, device or sensor) with the strategy (nil: any) within the window.
+    case repair(target: String, strategy: RepairStrategy?, withinCycles: UInt64?, after: UInt64?)
     /// No escalation about the target (nil: about anything).
     case noEscalation(target: String?)
     /// The interlock trips (within the window) or never trips; with `cleared`, it is (or is not) clear at the end.
@@ -94,7 +96,7 @@ public enum Expectation: Sendable, Hashable {
     /// Whether judging it needs the monitor's events.
     public var needsMonitor: Bool {
         switch self {
-        case .failover, .detection, .escalation: return true
+        case .failover, .detection, .escalation, .repair: return true
         case .noFailover, .noEscalation, .interlock, .outputsWithin, .safeState, .readingsGood: return false
         }
     }
@@ -113,4 +115,5 @@ extension EscalationReason {
 
 extension RepairStrategy {
     public var scenarioName: String { String(describing: self) }
+    static let byScenarioName: [String: RepairStrategy] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.scenarioName, $0) })
 }

@@ -11,7 +11,7 @@ import Yams
 public enum ScenarioDecoder {
     static let topKeys = ["name", "requires", "config", "rig", "seed", "cycles", "period_ms", "poll_interval_ms", "faults", "expect"]
     static let faultKeys = ["at", "until", "target", "kind", "value", "rate_per_s", "magnitude", "code", "ms", "frames", "probability"]
-    static let expectationKinds = ["failover", "no_failover", "detection", "alarm", "escalation", "no_escalation",
+    static let expectationKinds = ["failover", "no_failover", "detection", "alarm", "escalation", "no_escalation", "repair",
                                    "interlock", "outputs_within", "readings_good", "safe_state"]
 
     /// Reads and decodes a scenario file; `config` is resolved against the file's folder.
@@ -236,6 +236,17 @@ public enum ScenarioDecoder {
             }
             let (within, after) = window(r)
             return target.map { .escalation(target: $0, reason: reason, withinCycles: within, after: after) }
+        case "repair":
+            guard let r = Reader(value, path: p, allowed: ["target", "strategy", "within_cycles", "after"], sink: sink) else { return nil }
+            let target = r.string("target", required: true, expected: "a group, device or sensor id")
+            var strategy: RepairStrategy?
+            let strategies = "one of " + RepairStrategy.allCases.map(\.scenarioName).joined(separator: ", ")
+            if let word = r.string("strategy", expected: strategies) {
+                strategy = RepairStrategy.byScenarioName[word]
+                if strategy == nil { r.wrong("strategy", r.node("strategy")!, expected: strategies) }
+            }
+            let (within, after) = window(r)
+            return target.map { .repair(target: $0, strategy: strategy, withinCycles: within, after: after) }
         case "interlock":
             guard let r = Reader(value, path: p, allowed: ["id", "tripped", "within_cycles", "after", "cleared"], sink: sink) else { return nil }
             let id = r.string("id", required: true, expected: "a limit id")
@@ -299,6 +310,8 @@ extension ScenarioDecoder {
                 report(path + ".detection.sensor", s, "a sensor or device", sensors + devices)
             case .escalation(let t, _, _, _) where !(sensors + devices + groups).contains(t):
                 report(path + ".escalation.target", t, "a sensor, device or group", sensors + devices + groups)
+            case .repair(let t, _, _, _) where !(sensors + devices + groups).contains(t):
+                report(path + ".repair.target", t, "a sensor, device or group", sensors + devices + groups)
             case .interlock(let id, _, _, _, _) where !limits.contains(id): report(path + ".interlock.id", id, "a limit", limits)
             case .outputsWithin(let o, _, _, _, _) where !outputs.contains(o): report(path + ".outputs_within.output", o, "an output", outputs)
             case .readingsGood(let s, _, _) where !sensors.contains(s): report(path + ".readings_good.sensor", s, "a sensor", sensors)

@@ -49,6 +49,13 @@ struct ScenarioJudge {
             let match = hits.first { reason == nil || $0.reason == reason!.scenarioName }
             let other = hits.first.flatMap { match == nil ? " (one for \($0.reason) came at cycle \($0.cycle) instead)" : nil } ?? ""
             return windowed(what, ref: ref, within: within, at: match?.cycle, otherwise: other)
+        case .repair(let target, let strategy, let within, let after):
+            let ref = after ?? scenario.firstFaultCycle
+            let what = (strategy.map { "\($0.scenarioName) repair" } ?? "a repair") + " of \(target)"
+            let hits = result.repairs.filter { $0.target == target && $0.cycle >= ref }
+            let match = hits.first { strategy == nil || $0.strategy == strategy!.scenarioName }
+            let other = hits.first.flatMap { match == nil ? " (\($0.strategy) came at cycle \($0.cycle) instead)" : nil } ?? ""
+            return windowed(what, ref: ref, within: within, at: match?.cycle, otherwise: other)
         case .noEscalation(let target):
             let hits = result.escalations.filter { target == nil || $0.target == target }
             let what = "no escalation" + (target.map { " about \($0)" } ?? "") + " expected"

@@ -15,6 +15,8 @@ public struct PlantConfig: Sendable, Hashable {
     public var cycle: CycleConfig
     /// Control laws, evaluated every cycle in this order.
     public var controls: [ControlConfig]
+    /// Self-healing monitor knobs and intervention policy (`monitor:`); defaults when absent.
+    public var monitor = MonitorSettings()
 
     public init(name: String, board: String? = nil, devices: [DeviceConfig] = [], sensors: [SensorConfig] = [],
                 redundancyGroups: [RedundancyGroupConfig] = [], outputs: [OutputConfig] = [], limits: [LimitConfig] = [],

@@ -46,6 +46,13 @@ struct MonitorRig {
         rng = SeededRandom(seed: seed)
     }
 
+    /// A rig around a monitor built elsewhere (e.g. from a plant file with the same five sensors).
+    init(monitor: PlantMonitor, seed: UInt64 = 0x5EED) {
+        precondition(monitor.sensorCount == 5 && monitor.groupCount == 2)
+        self.monitor = monitor
+        rng = SeededRandom(seed: seed)
+    }
+
     /// Standard normal by Box–Muller.
     mutating func gaussian() -> Double { standardNormal(&rng) }
 

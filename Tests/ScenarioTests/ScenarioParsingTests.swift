@@ -108,6 +108,33 @@ import HIL
         ])
     }
 
+    @Test func repairExpectationNamesAStrategyAndATarget() throws {
+        #expect(problems("""
+        name: x
+        config: plant.yaml
+        cycles: 100
+        expect:
+          - repair: { target: discharge-pressure, strategy: fixIt }
+        """) == [
+            #"hil/scenarios/bad.yaml:5:53: expect[0].repair.strategy: found "fixIt", expected one of failoverToBackup, holdLastGood, reconnect, switchToBackupGateway, slowPolling, groupSafeAction"#,
+        ])
+        let s = try ScenarioDecoder.decode("""
+        name: x
+        config: ../../configs/demo-pump-station.yaml
+        cycles: 100
+        expect:
+          - repair: { target: nowhere, strategy: holdLastGood, within_cycles: 10 }
+        """, file: scenarioPath("x.yaml"))
+        #expect(s.expectations == [.repair(target: "nowhere", strategy: .holdLastGood, withinCycles: 10, after: nil)])
+        do {
+            _ = try ScenarioRunner.plant(for: s)
+            Issue.record("expected an unresolved reference")
+        } catch {
+            guard case .config(let e) = error else { Issue.record("\(error)"); return }
+            #expect(e.diagnostics.map(\.description).first?.hasPrefix(scenarioPath("x.yaml") + #": expect[0].repair.target: found "nowhere", expected a sensor, device or group"#) == true)
+        }
+    }
+
     @Test func unknownExpectationsAndKeysAreListed() {
         #expect(problems("""
         name: x
@@ -120,7 +147,7 @@ import HIL
           - safe_state: maybe
         """) == [
             #"hil/scenarios/bad.yaml:4:1: colour: found unknown key "colour", expected one of name, requires, config, rig, seed, cycles, period_ms, poll_interval_ms, faults, expect"#,
-            #"hil/scenarios/bad.yaml:6:5: expect[0].failsafe: found unknown expectation "failsafe", expected one of failover, no_failover, detection, alarm, escalation, no_escalation, interlock, outputs_within, readings_good, safe_state"#,
+            #"hil/scenarios/bad.yaml:6:5: expect[0].failsafe: found unknown expectation "failsafe", expected one of failover, no_failover, detection, alarm, escalation, no_escalation, repair, interlock, outputs_within, readings_good, safe_state"#,
             #"hil/scenarios/bad.yaml:7:41: expect[1].detection.kind: found "wobbly", expected one of outOfRange, stuck, rateOfChange, spike, noise, drift, dropout, latency, disagreement, deviceTimeouts, deviceExceptions, deviceCRCErrors, deviceDisconnected, deviceLatencyTrend, multivariateT2, multivariateSPE"#,
             #"hil/scenarios/bad.yaml:8:17: expect[2].safe_state: found "maybe", expected true or false"#,
         ])
