@@ -50,6 +50,7 @@ public struct PlantMonitor: Sendable {
     private let sensorGroup: [Int]
     private let deviceBus: [Int]
     private let busDeviceCount: [Int]
+    private let deviceHasTCPBackup: [Bool]
     private let groupStart: [Int]
     private let groupSize: [Int]
     private let members: [Int]
@@ -113,6 +114,8 @@ public struct PlantMonitor: Sendable {
             if let i = busKeys.firstIndex(of: key) { deviceBus.append(i) } else { busKeys.append(key); deviceBus.append(busKeys.count - 1) }
         }
         self.deviceBus = deviceBus
+        // A TCP device with a second gateway switches to it alone; a serial line switches only as a whole.
+        deviceHasTCPBackup = plant.devices.map { if case .tcp? = $0.backup { true } else { false } }
         busDeviceCount = (0..<busKeys.count).map { b in deviceBus.filter { $0 == b }.count }
 
         var sensorDevice: [Int] = []
@@ -331,6 +334,8 @@ public struct PlantMonitor: Sendable {
                         emitDiagnosis(diag, sensor: -1, device: o)
                         startDeviceRepair(o, .switchToBackupGateway, now: now)
                         first = false
+                    } else if deviceHasTCPBackup[o] {
+                        startDeviceRepair(o, .switchToBackupGateway, now: now) // each TCP device has its own connection
                     }
                 }
             }
@@ -338,7 +343,7 @@ public struct PlantMonitor: Sendable {
         for d in 0..<deviceCount where newlyFaulted[d] {
             if let diag = deviceDiagnoses[d] { emitDiagnosis(diag, sensor: -1, device: d) }
             if devices[d].repair == nil {
-                startDeviceRepair(d, .reconnect, now: now)
+                startDeviceRepair(d, deviceHasTCPBackup[d] ? .switchToBackupGateway : .reconnect, now: now)
             }
         }
     }
@@ -371,6 +376,7 @@ public struct PlantMonitor: Sendable {
         if devices[d].repairGoodRun >= 10 {
             repairs[Int(strategy.rawValue)].verified += 1
             devices[d].repair = nil
+            if strategy == .slowPolling { devices[d].slowPollingRequested = false } // may slow it further if it struggles again
             buffer.append(e)
         } else if now - devices[d].repairStartNanoseconds > tuning.deviceRepairVerifyNanoseconds {
             repairs[Int(strategy.rawValue)].failed += 1

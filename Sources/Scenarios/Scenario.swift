@@ -90,12 +90,18 @@ public enum Expectation: Sendable, Hashable {
     case safeState(Bool)
     /// Every sample of the sensor in the cycle range has a usable reading (readings recovered).
     case readingsGood(sensor: String, fromCycle: UInt64?, untilCycle: UInt64?)
+    /// A device repair of `strategy` (nil: any) on the device is started within the window; with
+    /// `verified` true it is also verified, with false it is never verified.
+    case repair(device: String, strategy: RepairStrategy?, verified: Bool?, withinCycles: UInt64?, after: UInt64?)
+    /// At cycle `atCycle` (nil: the last sample) the device's bus thread uses the `backup` path (or
+    /// the primary when false), and polls it at an interval of at least `minPollIntervalMilliseconds`.
+    case deviceState(device: String, backup: Bool?, minPollIntervalMilliseconds: Int?, atCycle: UInt64?)
 
     /// Whether judging it needs the monitor's events.
     public var needsMonitor: Bool {
         switch self {
-        case .failover, .detection, .escalation: return true
-        case .noFailover, .noEscalation, .interlock, .outputsWithin, .safeState, .readingsGood: return false
+        case .failover, .detection, .escalation, .repair: return true
+        case .noFailover, .noEscalation, .interlock, .outputsWithin, .safeState, .readingsGood, .deviceState: return false
         }
     }
 }

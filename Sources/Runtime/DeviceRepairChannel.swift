@@ -1,0 +1,46 @@
+import Synchronization
+import Monitor
+
+/// One device's mailbox between the cycle thread and its bus thread: the cycle ORs repair
+/// requests into an atomic word, the bus thread takes them at its next pass and reports the path
+/// and poll interval it uses. Lock-free atomics only: no allocation, no waiting on either side.
+final class DeviceRepairChannel: Sendable {
+    /// Request bits.
+    static let switchPath: UInt32 = 1 << 0
+    static let slowPolling: UInt32 = 1 << 1
+    static let reconnect: UInt32 = 1 << 2
+
+    /// The request bits that execute a monitor repair strategy (0: not a bus-thread action).
+    static func bits(for strategy: RepairStrategy?) -> UInt32 {
+        switch strategy {
+        case .reconnect?: return reconnect
+        case .switchToBackupGateway?: return switchPath
+        case .slowPolling?: return slowPolling
+        default: return 0
+        }
+    }
+
+    private let requests = Atomic<UInt32>(0)
+    /// Whether the device is reached over its backup path (set by the bus thread).
+    let onBackup = Atomic<Bool>(false)
+    /// The poll interval in use, in milliseconds (set by the bus thread).
+    let pollIntervalMilliseconds: Atomic<Int>
+    /// Requests executed and path switches made (for status and tests).
+    let executed = Atomic<Int>(0)
+    let switches = Atomic<Int>(0)
+    /// Whether the device has a backup path at all.
+    let hasBackup: Bool
+
+    init(pollIntervalMilliseconds: Int, hasBackup: Bool) {
+        self.pollIntervalMilliseconds = Atomic(pollIntervalMilliseconds)
+        self.hasBackup = hasBackup
+    }
+
+    /// Called by the cycle thread.
+    @inline(__always)
+    func request(_ bits: UInt32) { _ = requests.bitwiseOr(bits, ordering: .releasing) }
+
+    /// Called by the bus thread: the pending requests, cleared.
+    @inline(__always)
+    func take() -> UInt32 { requests.exchange(0, ordering: .acquiring) }
+}
