@@ -50,7 +50,8 @@ public struct PlantMonitor: Sendable {
     private let sensorGroup: [Int]
     private let deviceBus: [Int]
     private let busDeviceCount: [Int]
-    private let deviceHasTCPBackup: [Bool]
+    /// Whether a fault of this device alone is repaired by switching to its backup path.
+    private let deviceSwitchesAlone: [Bool]
     private let groupStart: [Int]
     private let groupSize: [Int]
     private let members: [Int]
@@ -114,8 +115,16 @@ public struct PlantMonitor: Sendable {
             if let i = busKeys.firstIndex(of: key) { deviceBus.append(i) } else { busKeys.append(key); deviceBus.append(busKeys.count - 1) }
         }
         self.deviceBus = deviceBus
-        // A TCP device with a second gateway switches to it alone; a serial line switches only as a whole.
-        deviceHasTCPBackup = plant.devices.map { if case .tcp? = $0.backup { true } else { false } }
+        // A TCP device with a second gateway switches to it alone; a serial line switches only as a
+        // whole (alone when it has one device).
+        let counts = busKeys.indices.map { b in deviceBus.filter { $0 == b }.count }
+        deviceSwitchesAlone = plant.devices.enumerated().map { d, device in
+            switch device.backup {
+            case .tcp?: return true
+            case .rtu?: return counts[deviceBus[d]] == 1
+            case nil: return false
+            }
+        }
         busDeviceCount = (0..<busKeys.count).map { b in deviceBus.filter { $0 == b }.count }
 
         var sensorDevice: [Int] = []
@@ -334,7 +343,7 @@ public struct PlantMonitor: Sendable {
                         emitDiagnosis(diag, sensor: -1, device: o)
                         startDeviceRepair(o, .switchToBackupGateway, now: now)
                         first = false
-                    } else if deviceHasTCPBackup[o] {
+                    } else if deviceSwitchesAlone[o] {
                         startDeviceRepair(o, .switchToBackupGateway, now: now) // each TCP device has its own connection
                     }
                 }
@@ -343,7 +352,7 @@ public struct PlantMonitor: Sendable {
         for d in 0..<deviceCount where newlyFaulted[d] {
             if let diag = deviceDiagnoses[d] { emitDiagnosis(diag, sensor: -1, device: d) }
             if devices[d].repair == nil {
-                startDeviceRepair(d, deviceHasTCPBackup[d] ? .switchToBackupGateway : .reconnect, now: now)
+                startDeviceRepair(d, deviceSwitchesAlone[d] ? .switchToBackupGateway : .reconnect, now: now)
             }
         }
     }

@@ -90,7 +90,7 @@ public enum Expectation: Sendable, Hashable {
     case safeState(Bool)
     /// Every sample of the sensor in the cycle range has a usable reading (readings recovered).
     case readingsGood(sensor: String, fromCycle: UInt64?, untilCycle: UInt64?)
-    /// A device repair of `strategy` (nil: any) on the device is started within the window; with
+    /// A repair of `strategy` (nil: any) on the device or group (`device`) is started within the window; with
     /// `verified` true it is also verified, with false it is never verified.
     case repair(device: String, strategy: RepairStrategy?, verified: Bool?, withinCycles: UInt64?, after: UInt64?)
     /// At cycle `atCycle` (nil: the last sample) the device's bus thread uses the `backup` path (or

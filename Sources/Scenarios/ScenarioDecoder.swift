@@ -262,8 +262,8 @@ public enum ScenarioDecoder {
             let until = r.int("until", expected: "a cycle number after from") { $0 > Int(from ?? 0) }.map(UInt64.init)
             return sensor.map { .readingsGood(sensor: $0, fromCycle: from, untilCycle: until) }
         case "repair":
-            guard let r = Reader(value, path: p, allowed: ["device", "strategy", "verified", "within_cycles", "after"], sink: sink) else { return nil }
-            let device = r.string("device", required: true, expected: "a device id")
+            guard let r = Reader(value, path: p, allowed: ["target", "strategy", "verified", "within_cycles", "after"], sink: sink) else { return nil }
+            let device = r.string("target", required: true, expected: "a device or redundancy group id")
             var strategy: RepairStrategy?
             let strategies = "one of " + RepairStrategy.allCases.map(\.scenarioName).joined(separator: ", ")
             if let word = r.string("strategy", expected: strategies) {
@@ -338,7 +338,7 @@ extension ScenarioDecoder {
             case .interlock(let id, _, _, _, _) where !limits.contains(id): report(path + ".interlock.id", id, "a limit", limits)
             case .outputsWithin(let o, _, _, _, _) where !outputs.contains(o): report(path + ".outputs_within.output", o, "an output", outputs)
             case .readingsGood(let s, _, _) where !sensors.contains(s): report(path + ".readings_good.sensor", s, "a sensor", sensors)
-            case .repair(let d, _, _, _, _) where !devices.contains(d): report(path + ".repair.device", d, "a device", devices)
+            case .repair(let d, _, _, _, _) where !(devices + groups).contains(d): report(path + ".repair.target", d, "a device or group", devices + groups)
             case .deviceState(let d, _, _, _) where !devices.contains(d): report(path + ".device_state.device", d, "a device", devices)
             default: break
             }
