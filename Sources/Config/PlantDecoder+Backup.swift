@@ -22,6 +22,8 @@ extension PlantDecoder {
                                 expected: "host, port or both of the backup gateway")
                 return nil
             }
+            // A bad value was reported: no backup, rather than a second error about the fallback.
+            if (backup.has("host") && backupHost == nil) || (backup.has("port") && backupPort == nil) { return nil }
             return .tcp(host: backupHost ?? host, port: backupPort ?? port)
         case .rtu(let settings)?:
             if let node = map.node("backup", expected: "") {
