@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+import VigilCore
+import Fieldbus
+import HIL
+@testable import Runtime
+
+/// Device repairs requested by the cycle and executed by the bus thread, over real loopback sockets.
+@Suite(.serialized) struct DeviceRepairTests {
+    @Test func requestBitsAccumulateUntilTheBusThreadTakesThem() {
+        let channel = DeviceRepairChannel(pollIntervalMilliseconds: 100, hasBackup: true)
+        #expect(channel.take() == 0)
+        channel.request(DeviceRepairChannel.bits(for: .switchToBackupGateway))
+        channel.request(DeviceRepairChannel.bits(for: .slowPolling))
+        #expect(channel.take() == DeviceRepairChannel.switchPath | DeviceRepairChannel.slowPolling)
+        #expect(channel.take() == 0, "taking clears the word")
+        #expect(DeviceRepairChannel.bits(for: .reconnect) == DeviceRepairChannel.reconnect)
+        #expect(DeviceRepairChannel.bits(for: .failoverToBackup) == 0, "sensor repairs are not bus-thread actions")
+        #expect(DeviceRepairChannel.bits(for: nil) == 0)
+    }
+
+    /// One TCP device served twice (a primary and a backup gateway over the same model): the bus
+    /// thread switches paths on request, and slows and caps the poll interval on request.
+    @Test func busThreadSwitchesToTheBackupGatewayAndSlowsPolling() throws {
+        let point = PointConfig(id: "p", function: .holding, address: 0, type: .uint16)
+        var device = DeviceConfig(id: "plc", transport: .tcp(host: "127.0.0.1", port: 1), responseTimeoutMilliseconds: 100,
+                                  pollIntervalMilliseconds: 10, points: [point], maxPollIntervalMilliseconds: 30)
+        let plant = PlantConfig(name: "t", devices: [device])
+        let model = PlantModel(plant: plant, seed: 1)
+        let primary = try SimulatedModbusDevice(config: device, model: model)
+        let backup = try SimulatedModbusDevice(config: device, model: model)
+        defer { primary.stop(); backup.stop() }
+        let primaryPort = try primary.serveTCP(), backupPort = try backup.serveTCP()
+        device.transport = .tcp(host: "127.0.0.1", port: primaryPort)
+        device.backup = .tcp(host: "127.0.0.1", port: backupPort)
+
+        let clock = SystemMonotonicClock()
+        let link = ModbusLink(connection: try ModbusConnection(tcpHost: "127.0.0.1", port: primaryPort),
+                              backup: try ModbusConnection(tcpHost: "127.0.0.1", port: backupPort), clock: clock,
+                              backoff: BackoffPolicy(initialMilliseconds: 20, maximumMilliseconds: 200))
+        let scanner = BusScanner(name: "plc", pollers: [DevicePoller(device: device, link: link, clock: clock)], outputs: [],
+                                 board: OutputBoard(outputs: []), basePeriodNanoseconds: 5_000_000, epochNanoseconds: clock.nowNanoseconds())
+        let channel = scanner.channels[0]
+        #expect(channel.hasBackup)
+        try scanner.start()
+        defer { scanner.stop() }
+        func reading() -> Reading { scanner.readings[0].snapshot()[0] }
+
+        #expect(eventually { reading().quality.isGood })
+        #expect(primary.requestsServed > 0 && backup.requestsServed == 0)
+        primary.disconnect()
+        #expect(eventually { !reading().quality.isGood }, "the primary gateway is gone")
+        channel.request(DeviceRepairChannel.switchPath)
+        #expect(eventually { channel.onBackup.load(ordering: .relaxed) })
+        let servedAtSwitch = backup.requestsServed
+        #expect(eventually { reading().quality.isGood && backup.requestsServed > servedAtSwitch + 3 }, "readings come over the backup")
+        #expect(channel.switches.load(ordering: .relaxed) == 1)
+
+        // A second request within the dwell time is not a second switch (the devices of a line ask together).
+        channel.request(DeviceRepairChannel.switchPath)
+        #expect(eventually { channel.executed.load(ordering: .relaxed) == 2 })
+        #expect(channel.onBackup.load(ordering: .relaxed) && channel.switches.load(ordering: .relaxed) == 1)
+
+        // Slow polling doubles the interval, capped at max_poll_interval_ms.
+        channel.request(DeviceRepairChannel.slowPolling)
+        #expect(eventually { channel.pollIntervalMilliseconds.load(ordering: .relaxed) == 20 })
+        channel.request(DeviceRepairChannel.slowPolling)
+        #expect(eventually { channel.pollIntervalMilliseconds.load(ordering: .relaxed) == 30 })
+        channel.request(DeviceRepairChannel.slowPolling)
+        #expect(eventually { channel.executed.load(ordering: .relaxed) == 5 })
+        #expect(channel.pollIntervalMilliseconds.load(ordering: .relaxed) == 30)
+        // The slower rate is real: count requests the backup serves over a window of wall time.
+        let before = backup.requestsServed
+        let start = clock.nowNanoseconds()
+        #expect(eventually { clock.nowNanoseconds() - start >= 600_000_000 })
+        let served = backup.requestsServed - before
+        #expect(served <= 25, "about 20 polls in 600 ms at 30 ms (60 at 10 ms); got \(served)")
+    }
+
+    /// The whole loop over the real runtime: the pump PLC's primary gateway dies, the monitor
+    /// decides to switch, the cycle passes the request, the bus thread switches, readings return.
+    @Test func controllerSwitchesADeadGatewayToItsBackup() throws {
+        let h = try RuntimeHarness { plant in
+            plant.cycle.periodMicroseconds = 10_000
+            for i in plant.devices.indices { plant.devices[i].responseTimeoutMilliseconds = 50 }
+        }
+        defer { h.shutdown() }
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        #expect(eventually(within: 20) { h.controller.snapshot().sensor("PT-100")?.quality == .good })
+        #expect(h.controller.snapshot().onBackup("pump-plc") == false)
+        h.sim("pump-plc").disconnect()
+        #expect(eventually { h.controller.snapshot().sensor("PT-100")?.quality.isGood == false })
+        #expect(eventually(within: 20) { h.controller.snapshot().onBackup("pump-plc") == true })
+        #expect(eventually(within: 20) { h.controller.snapshot().sensor("PT-100")?.quality == .good }, "readings over the backup gateway")
+        #expect(h.controller.snapshot().onBackup("tank-io") == false, "other devices stay on their paths")
+        #expect(h.controller.snapshot().devicePathSwitches == [1, 0, 0])
+        // Outputs are re-asserted on the backup path's device.
+        #expect(eventually(within: 20) { h.rig.backupDevice("pump-plc")?.currentValue(ofPoint: "pump1_run_cmd") == 1 })
+    }
+}
