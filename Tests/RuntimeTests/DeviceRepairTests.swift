@@ -3,6 +3,7 @@ import Testing
 import VigilCore
 import Fieldbus
 import HIL
+import CAllocCounter
 @testable import Runtime
 
 /// Device repairs requested by the cycle and executed by the bus thread, over real loopback sockets.
@@ -96,5 +97,39 @@ import HIL
         #expect(h.controller.snapshot().devicePathSwitches == [1, 0, 0])
         // Outputs are re-asserted on the backup path's device.
         #expect(eventually(within: 20) { h.rig.backupDevice("pump-plc")?.currentValue(ofPoint: "pump1_run_cmd") == 1 })
+    }
+
+    /// A repair request crosses from the cycle to the bus thread without allocating. The first
+    /// device fault after start allocates a few times on the cycle thread whether or not the device
+    /// has a backup (4 with or without one, measured: a first-episode cost outside the request path),
+    /// so the count spans a second episode: the PLC is switched to its backup gateway, then that
+    /// gateway dies and the PLC is switched back to its (repaired) primary while allocations are counted.
+    @Test(.enabled(if: !_isDebugAssertConfiguration(), "runs in the release pass (swift test -c release)"))
+    func gatewaySwitchAllocatesNothingOnTheCycleThread() throws {
+        let h = try RuntimeHarness(adjust: { plant in
+            plant.cycle.periodMicroseconds = 500
+            for i in plant.devices.indices { plant.devices[i].responseTimeoutMilliseconds = 50 }
+        }, minimumPeriodMicroseconds: 100, allocationCounter: vigil_thread_allocations)
+        defer { h.shutdown() }
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        #expect(eventually(within: 60) { h.controller.steadyStateAllocations.cycles >= 1_000 })
+        h.sim("pump-plc").disconnect()
+        #expect(eventually(within: 30) { h.controller.snapshot().onBackup("pump-plc") == true })
+        #expect(eventually(within: 30) { h.controller.snapshot().sensor("PT-100")?.quality == .good })
+        let settle = h.controller.steadyStateAllocations.cycles
+        // The switch is verified after 10 clean samples (1 s at 100 ms polling): wait past that, or a
+        // second fault would fall inside the first repair's verification and start no new one.
+        #expect(eventually(within: 60) { h.controller.steadyStateAllocations.cycles >= settle + 4_000 })
+
+        let (base, baseCycles) = h.controller.steadyStateAllocations
+        h.sim("pump-plc").reconnect()
+        h.rig.backupDevice("pump-plc")!.disconnect()
+        #expect(eventually(within: 30) { h.controller.snapshot().onBackup("pump-plc") == false })
+        #expect(eventually(within: 30) { h.controller.snapshot().sensor("PT-100")?.quality == .good })
+        #expect(h.controller.snapshot().devicePathSwitches[0] == 2)
+        #expect(eventually(within: 60) { h.controller.steadyStateAllocations.cycles >= baseCycles + 2_000 })
+        let (allocations, cycles) = h.controller.steadyStateAllocations
+        #expect(allocations - base == 0,
+                "\(allocations - base) heap allocations on the cycle thread in \(cycles - baseCycles) cycles spanning a gateway switch")
     }
 }
