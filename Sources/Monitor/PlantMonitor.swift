@@ -353,8 +353,25 @@ public struct PlantMonitor: Sendable {
             if let diag = deviceDiagnoses[d] { emitDiagnosis(diag, sensor: -1, device: d) }
             if devices[d].repair == nil {
                 startDeviceRepair(d, deviceSwitchesAlone[d] ? .switchToBackupGateway : .reconnect, now: now)
+            } else if devices[d].repair == .switchToBackupGateway && deviceSwitchesAlone[d] {
+                // The path switched to answered, then died before the switch was verified: that switch
+                // failed (escalated like any failed repair); switch again, back to the other path.
+                failDeviceRepair(d, .switchToBackupGateway)
+                startDeviceRepair(d, .switchToBackupGateway, now: now)
             }
         }
+    }
+
+    private mutating func failDeviceRepair(_ d: Int, _ strategy: RepairStrategy) {
+        repairs[Int(strategy.rawValue)].failed += 1
+        devices[d].repair = nil
+        var e = MonitorEvent(kind: .repairFailed, cycle: cycle)
+        e.device = Int32(d)
+        e.strategy = strategy
+        buffer.append(e)
+        e.kind = .escalation
+        e.escalation = .repairFailed
+        buffer.append(e)
     }
 
     private static let deviceKinds: [FindingKind] = [.deviceTimeouts, .deviceExceptions, .deviceCRCErrors, .deviceDisconnected, .deviceLatencyTrend]
@@ -388,13 +405,7 @@ public struct PlantMonitor: Sendable {
             if strategy == .slowPolling { devices[d].slowPollingRequested = false } // may slow it further if it struggles again
             buffer.append(e)
         } else if now - devices[d].repairStartNanoseconds > tuning.deviceRepairVerifyNanoseconds {
-            repairs[Int(strategy.rawValue)].failed += 1
-            devices[d].repair = nil
-            e.kind = .repairFailed
-            buffer.append(e)
-            e.kind = .escalation
-            e.escalation = .repairFailed
-            buffer.append(e)
+            failDeviceRepair(d, strategy)
         }
     }
 

@@ -24,8 +24,6 @@ final class BusScanner: @unchecked Sendable {
     let readings: [SeqLockBoard<Reading>]
     /// Repair requests from the cycle and the path and poll interval in use, per poller.
     let channels: [DeviceRepairChannel]
-    /// A path switch is not repeated sooner than this (several devices of one line ask together).
-    var switchDwellNanoseconds: UInt64 = 1_000_000_000
     /// Clean polls in a row after which a slowed device's interval is halved back toward its base.
     var restoreAfterCleanPolls = 200
     private let outputs: [OutputTarget]
@@ -76,7 +74,6 @@ final class BusScanner: @unchecked Sendable {
         let ceilings = pollers.indices.map { max(baseIntervals[$0], UInt64(pollers[$0].device.pollIntervalCeilingMilliseconds) * 1_000_000) }
         var intervals = baseIntervals
         var cleanPolls = [Int](repeating: 0, count: pollers.count)
-        var lastSwitch: UInt64 = 0
         var nextPoll = [UInt64](repeating: 0, count: pollers.count)
         let commanded = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, board.count))
         commanded.initialize(repeating: .nan)
@@ -105,12 +102,12 @@ final class BusScanner: @unchecked Sendable {
             }
             if last { return }
             // Repairs the cycle asked for, before this pass's polls.
-            var switchWanted = false
+            var wanted: UInt32 = 0 // toBackup / toPrimary asked by any device this pass
             for p in pollers.indices {
                 let request = channels[p].take()
                 guard request != 0 else { continue }
                 channels[p].executed.add(1, ordering: .relaxed)
-                if request & DeviceRepairChannel.switchPath != 0 { switchWanted = true }
+                wanted |= request & (DeviceRepairChannel.toBackup | DeviceRepairChannel.toPrimary)
                 if request & DeviceRepairChannel.slowPolling != 0 {
                     intervals[p] = min(intervals[p] &* 2, ceilings[p])
                     cleanPolls[p] = 0
@@ -120,19 +117,22 @@ final class BusScanner: @unchecked Sendable {
                     pollers[p].link.reconnectNow() // a serial line is shared: one dead unit does not reopen it
                 }
             }
-            if switchWanted {
-                let now = vigil_rt_monotonic_ns()
-                if lastSwitch == 0 || now &- lastSwitch >= switchDwellNanoseconds {
-                    // A TCP scanner has one device; a serial line's devices share one link: switch each link once.
-                    for p in pollers.indices where !pollers[..<p].contains(where: { $0.link === pollers[p].link }) {
-                        if pollers[p].link.switchPath() { lastSwitch = now }
-                    }
+            if wanted != 0 {
+                // A TCP scanner has one device; a serial line's devices share one link: each link
+                // switches once, and only if it is not on the asked-for path already.
+                let toBackup = wanted & DeviceRepairChannel.toBackup != 0
+                var switched = false
+                for p in pollers.indices where !pollers[..<p].contains(where: { $0.link === pollers[p].link }) {
+                    if pollers[p].link.isOnBackup != toBackup && pollers[p].link.switchPath() { switched = true }
+                }
+                if switched {
                     for p in pollers.indices {
                         channels[p].onBackup.store(pollers[p].link.isOnBackup, ordering: .relaxed)
-                        if lastSwitch == now { channels[p].switches.add(1, ordering: .relaxed); nextPoll[p] = 0 }
+                        channels[p].switches.add(1, ordering: .relaxed)
+                        nextPoll[p] = 0
                     }
                     // The new path's device may not hold what the old one was told: re-assert outputs.
-                    if lastSwitch == now { for i in lastWrite.indices { lastWrite[i] = 0 } }
+                    for i in lastWrite.indices { lastWrite[i] = 0 }
                 }
             }
             for p in pollers.indices {

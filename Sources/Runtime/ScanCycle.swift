@@ -289,7 +289,7 @@ final class ScanCycle: @unchecked Sendable {
                 case .repair:
                     // Device repairs are executed by the owning bus thread at its next pass.
                     if e.device >= 0, Int(e.device) < repairChannels.count, let channel = repairChannels[Int(e.device)] {
-                        channel.request(DeviceRepairChannel.bits(for: e.strategy))
+                        channel.request(channel.bits(for: e.strategy))
                     }
                 case .escalation:
                     trust.record(.humanIntervention)

@@ -11,13 +11,15 @@ import CAllocCounter
     @Test func requestBitsAccumulateUntilTheBusThreadTakesThem() {
         let channel = DeviceRepairChannel(pollIntervalMilliseconds: 100, hasBackup: true)
         #expect(channel.take() == 0)
-        channel.request(DeviceRepairChannel.bits(for: .switchToBackupGateway))
-        channel.request(DeviceRepairChannel.bits(for: .slowPolling))
-        #expect(channel.take() == DeviceRepairChannel.switchPath | DeviceRepairChannel.slowPolling)
+        channel.request(channel.bits(for: .switchToBackupGateway))
+        channel.request(channel.bits(for: .slowPolling))
+        #expect(channel.take() == DeviceRepairChannel.toBackup | DeviceRepairChannel.slowPolling)
         #expect(channel.take() == 0, "taking clears the word")
-        #expect(DeviceRepairChannel.bits(for: .reconnect) == DeviceRepairChannel.reconnect)
-        #expect(DeviceRepairChannel.bits(for: .failoverToBackup) == 0, "sensor repairs are not bus-thread actions")
-        #expect(DeviceRepairChannel.bits(for: nil) == 0)
+        channel.onBackup.store(true, ordering: .relaxed)
+        #expect(channel.bits(for: .switchToBackupGateway) == DeviceRepairChannel.toPrimary, "a switch leaves the path in use")
+        #expect(channel.bits(for: .reconnect) == DeviceRepairChannel.reconnect)
+        #expect(channel.bits(for: .failoverToBackup) == 0, "sensor repairs are not bus-thread actions")
+        #expect(channel.bits(for: nil) == 0)
     }
 
     /// One TCP device served twice (a primary and a backup gateway over the same model): the bus
@@ -51,14 +53,14 @@ import CAllocCounter
         #expect(primary.requestsServed > 0 && backup.requestsServed == 0)
         primary.disconnect()
         #expect(eventually { !reading().quality.isGood }, "the primary gateway is gone")
-        channel.request(DeviceRepairChannel.switchPath)
+        channel.request(DeviceRepairChannel.toBackup)
         #expect(eventually { channel.onBackup.load(ordering: .relaxed) })
         let servedAtSwitch = backup.requestsServed
         #expect(eventually { reading().quality.isGood && backup.requestsServed > servedAtSwitch + 3 }, "readings come over the backup")
         #expect(channel.switches.load(ordering: .relaxed) == 1)
 
-        // A second request within the dwell time is not a second switch (the devices of a line ask together).
-        channel.request(DeviceRepairChannel.switchPath)
+        // A second request for the path in use is not a second switch (the devices of a line ask together).
+        channel.request(DeviceRepairChannel.toBackup)
         #expect(eventually { channel.executed.load(ordering: .relaxed) == 2 })
         #expect(channel.onBackup.load(ordering: .relaxed) && channel.switches.load(ordering: .relaxed) == 1)
 
@@ -97,6 +99,28 @@ import CAllocCounter
         #expect(h.controller.snapshot().devicePathSwitches == [1, 0, 0])
         // Outputs are re-asserted on the backup path's device.
         #expect(eventually(within: 20) { h.rig.backupDevice("pump-plc")?.currentValue(ofPoint: "pump1_run_cmd") == 1 })
+    }
+
+    /// The backup gateway answers, then dies before the switch is verified: that switch failed
+    /// (escalated) and the PLC is switched back to its primary, which works again by then.
+    @Test func backupThatDiesDuringVerificationSwitchesBackAndEscalates() throws {
+        let h = try RuntimeHarness { plant in
+            plant.cycle.periodMicroseconds = 10_000
+            for i in plant.devices.indices { plant.devices[i].responseTimeoutMilliseconds = 50 }
+        }
+        defer { h.shutdown() }
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        #expect(eventually(within: 20) { h.controller.snapshot().sensor("PT-100")?.quality == .good })
+        h.sim("pump-plc").disconnect()
+        #expect(eventually(within: 20) { h.controller.snapshot().onBackup("pump-plc") == true })
+        #expect(eventually(within: 20) { h.controller.snapshot().sensor("PT-100")?.quality == .good })
+        // Verification needs 10 clean samples (1 s at 100 ms polling): break the backup well before.
+        h.sim("pump-plc").reconnect()
+        h.rig.backupDevice("pump-plc")!.disconnect()
+        #expect(eventually(within: 20) { h.controller.snapshot().onBackup("pump-plc") == false })
+        #expect(eventually(within: 20) { h.controller.snapshot().sensor("PT-100")?.quality == .good }, "readings over the primary again")
+        #expect(h.controller.snapshot().devicePathSwitches[0] == 2)
+        #expect(eventually(within: 20) { h.controller.snapshot().activeAlarms >= 1 }, "the failed switch is escalated")
     }
 
     /// A repair request crosses from the cycle to the bus thread without allocating. The first
