@@ -52,6 +52,8 @@ public struct PlantMonitor: Sendable {
     private let busDeviceCount: [Int]
     /// Whether a fault of this device alone is repaired by switching to its backup path.
     private let deviceSwitchesAlone: [Bool]
+    /// Per device: the slow-polling ceiling (`max_poll_interval_ms`), in ns.
+    private let devicePollCeilingNanoseconds: [UInt64]
     private let groupStart: [Int]
     private let groupSize: [Int]
     private let members: [Int]
@@ -117,6 +119,7 @@ public struct PlantMonitor: Sendable {
         self.deviceBus = deviceBus
         // A TCP device with a second gateway switches to it alone; a serial line switches only as a
         // whole (alone when it has one device).
+        devicePollCeilingNanoseconds = plant.devices.map { UInt64(max($0.pollIntervalCeilingMilliseconds, 0)) * 1_000_000 }
         let counts = busKeys.indices.map { b in deviceBus.filter { $0 == b }.count }
         deviceSwitchesAlone = plant.devices.enumerated().map { d, device in
             switch device.backup {
@@ -377,6 +380,14 @@ public struct PlantMonitor: Sendable {
     private static let deviceKinds: [FindingKind] = [.deviceTimeouts, .deviceExceptions, .deviceCRCErrors, .deviceDisconnected, .deviceLatencyTrend]
 
     private mutating func startDeviceRepair(_ d: Int, _ strategy: RepairStrategy, now: UInt64) {
+        if strategy == .slowPolling {
+            // The bus thread doubles the device's interval (up to its ceiling): judge dropouts of its
+            // sensors against that rate, or slower polling would look like readings stopping.
+            for i in 0..<sensorCount where sensorDevice[i] == d {
+                detectors[i].expectedIntervalNanoseconds = min(detectors[i].expectedIntervalNanoseconds &* 2,
+                                                               max(devicePollCeilingNanoseconds[d], detectors[i].expectedIntervalNanoseconds))
+            }
+        }
         devices[d].repair = strategy
         devices[d].repairStartNanoseconds = now
         devices[d].repairGoodRun = 0
@@ -402,7 +413,6 @@ public struct PlantMonitor: Sendable {
         if devices[d].repairGoodRun >= 10 {
             repairs[Int(strategy.rawValue)].verified += 1
             devices[d].repair = nil
-            if strategy == .slowPolling { devices[d].slowPollingRequested = false } // may slow it further if it struggles again
             buffer.append(e)
         } else if now - devices[d].repairStartNanoseconds > tuning.deviceRepairVerifyNanoseconds {
             failDeviceRepair(d, strategy)
