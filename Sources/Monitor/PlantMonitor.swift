@@ -354,6 +354,9 @@ public struct PlantMonitor: Sendable {
         }
         for d in 0..<deviceCount where newlyFaulted[d] {
             if let diag = deviceDiagnoses[d] { emitDiagnosis(diag, sensor: -1, device: d) }
+            // A dead device makes slower polling moot: drop it (neither verified nor failed) so the
+            // fault gets its own repair (it would otherwise "verify" on a dead device and block it).
+            if devices[d].repair == .slowPolling { devices[d].repair = nil }
             if devices[d].repair == nil {
                 startDeviceRepair(d, deviceSwitchesAlone[d] ? .switchToBackupGateway : .reconnect, now: now)
             } else if devices[d].repair == .switchToBackupGateway && deviceSwitchesAlone[d] {

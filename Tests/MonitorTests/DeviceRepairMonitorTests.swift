@@ -48,6 +48,19 @@ import VigilCore
         #expect(rig.monitor.repairRecord(.switchToBackupGateway).verified == 1)
     }
 
+    @Test func deviceThatDiesWhileSlowedGetsItsSwitch() throws {
+        var rig = try Self.rigWithBackup()
+        rig.run(300)
+        let c0 = rig.cycle + 1
+        rig.run(40) { r, _ in r[R.pC].latencyNanoseconds = 20_000_000 }
+        #expect(rig.events(.repair, after: c0).contains { $0.device == 2 && $0.strategy == .slowPolling })
+        let c1 = rig.cycle + 1
+        rig.run(10) { r, _ in r[R.pC].quality = .bad(.disconnected) }
+        #expect(rig.events(.repair, after: c1).contains { $0.device == 2 && $0.strategy == .switchToBackupGateway })
+        #expect(!rig.events(.repairVerified, after: c1).contains { $0.device == 2 && $0.strategy == .slowPolling },
+                "slow polling is not verified on a dead device")
+    }
+
     /// dev-c's round trips jump from 2 ms to 20 ms: slow polling is asked for, and from then on a
     /// sample every 5 cycles (up to 40 ms of silence, beyond 3 × the configured 10 ms) is not a dropout.
     @Test func slowPollingRaisesTheDropoutLimitOfTheDevicesSensors() throws {
