@@ -342,11 +342,14 @@ public struct PlantMonitor: Sendable {
                 for o in 0..<deviceCount where deviceBus[o] == b {
                     newlyFaulted[o] = false
                     deviceDiagnoses[o]?.cause = .busFault
+                    // A device already switching (it died a cycle before the rest of its bus) is not
+                    // switched again: that would send it back to the path just left.
+                    let switching = devices[o].repair == .switchToBackupGateway
                     if first, let diag = deviceDiagnoses[o] {
                         emitDiagnosis(diag, sensor: -1, device: o)
-                        startDeviceRepair(o, .switchToBackupGateway, now: now)
+                        if !switching { startDeviceRepair(o, .switchToBackupGateway, now: now) }
                         first = false
-                    } else if deviceSwitchesAlone[o] {
+                    } else if deviceSwitchesAlone[o] && !switching {
                         startDeviceRepair(o, .switchToBackupGateway, now: now) // each TCP device has its own connection
                     }
                 }

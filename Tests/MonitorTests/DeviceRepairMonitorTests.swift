@@ -31,6 +31,24 @@ import VigilCore
         #expect(plain.events(.repair, after: c0).filter { $0.device == 2 }.map(\.strategy) == [.reconnect])
     }
 
+    /// dev-a (with a backup gateway) dies one cycle before dev-b on the same gateway host: its
+    /// switch is under way when the bus fault is found, and is not started again (which would send
+    /// it back to the path it just left).
+    @Test func busFaultFoundAfterADeviceStartedSwitchingDoesNotSwitchItBack() throws {
+        var rig = try MonitorRig()
+        var plant = MonitorRig.plant()
+        plant.devices[0].backup = .tcp(host: "10.0.0.9", port: 502)
+        rig.monitor = try PlantMonitor(plant: plant, tuning: MonitorTuning())
+        rig.warmUp()
+        let c0 = rig.cycle + 1
+        rig.run(10) { r, cycle in
+            for i in [R.pA, R.tA] { r[i].quality = .bad(.disconnected) }
+            if cycle >= c0 + 3 { for i in [R.pB, R.tB] { r[i].quality = .bad(.disconnected) } }
+        }
+        #expect(rig.events(.diagnosis, after: c0).contains { $0.cause == .busFault })
+        #expect(rig.events(.repair, after: c0).filter { $0.device == 0 && $0.strategy == .switchToBackupGateway }.count == 1)
+    }
+
     @Test func newPathThatDiesBeforeVerificationFailsTheSwitchAndSwitchesAgain() throws {
         var rig = try Self.rigWithBackup()
         rig.warmUp()
