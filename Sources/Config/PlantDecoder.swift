@@ -7,7 +7,8 @@ enum PlantDecoder {
     static let topKeys = ["name", "board", "cycle", "simulation", "devices", "sensors", "redundancy_groups", "outputs", "limits",
                           "controls", "monitor"]
     static let deviceKeys = ["id", "transport", "unit_id", "response_timeout_ms", "byte_timeout_ms", "poll_interval_ms",
-                             "max_gap_registers", "max_gap_bits", "max_registers_per_read", "max_bits_per_read", "points"]
+                             "max_gap_registers", "max_gap_bits", "max_registers_per_read", "max_bits_per_read", "points",
+                             "backup", "backup_port", "max_poll_interval_ms"]
     static let tcpKeys = ["host", "port"]
     static let rtuKeys = ["port", "baud", "parity", "data_bits", "stop_bits"]
     static let standardBauds = [1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200, 230400, 460800, 921600]
@@ -72,6 +73,8 @@ enum PlantDecoder {
         let gapBits = map.int("max_gap_bits", in: 0...Int.max)
         let maxRegisters = map.int("max_registers_per_read", in: 1...125)
         let maxBits = map.int("max_bits_per_read", in: 1...2000)
+        let backup = decodeBackup(map, primary: transport)
+        let maxPoll = map.int("max_poll_interval_ms", in: 1...Int.max)
 
         var points: [PointConfig] = []
         var pointPaths: [String] = []
@@ -97,7 +100,8 @@ enum PlantDecoder {
             pollIntervalMilliseconds: poll ?? defaults.pollIntervalMilliseconds,
             maxGapRegisters: gapRegisters ?? defaults.maxGapRegisters, maxGapBits: gapBits ?? defaults.maxGapBits,
             maxRegistersPerRead: maxRegisters ?? defaults.maxRegistersPerRead,
-            maxBitsPerRead: maxBits ?? defaults.maxBitsPerRead, points: points)
+            maxBitsPerRead: maxBits ?? defaults.maxBitsPerRead, points: points,
+            backup: backup, maxPollIntervalMilliseconds: maxPoll)
         plant.devices.append((device, path, pointPaths))
     }
 

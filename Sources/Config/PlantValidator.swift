@@ -47,6 +47,7 @@ struct PlantValidator {
                 checkBoard(path.key("port"), settings.port, exists: board?.serialPort(named: settings.port) != nil,
                            expected: "a serial port of the board (\(board?.serialPorts.map(\.name).joined(separator: ", ") ?? "")) or a /dev/... path")
             }
+            checkBackup(device, path: path)
             for (point, pointPath) in zip(device.points, pointPaths) {
                 if case .signal(let name)? = point.simulation?.source, !signalNames.contains(name),
                    !plant.broken.contains("signal:" + name) {
@@ -57,6 +58,41 @@ struct PlantValidator {
             checkOverlaps(device, pointPaths: pointPaths)
         }
         checkBuses()
+    }
+
+    /// A backup path must differ from the primary, and a backup serial port must exist like the primary's.
+    private func checkBackup(_ device: DeviceConfig, path: String) {
+        if let maxPoll = device.maxPollIntervalMilliseconds, maxPoll < device.pollIntervalMilliseconds {
+            sink.report(.outOfRange, path.key("max_poll_interval_ms"), found: "\(maxPoll)",
+                        expected: "at least poll_interval_ms (\(device.pollIntervalMilliseconds))")
+        }
+        switch (device.transport, device.backup) {
+        case (.tcp(let host, let port), .tcp(let backupHost, let backupPort)?):
+            if host == backupHost && port == backupPort {
+                sink.report(.inconsistent, path.key("backup"), found: "\(backupHost):\(backupPort), the primary gateway itself",
+                            expected: "a second gateway: another host or port than \(host):\(port)")
+            }
+        case (.rtu(let settings), .rtu(let backup)?):
+            if backup.port == settings.port {
+                sink.report(.inconsistent, path.key("backup_port"), found: "\(quoted(backup.port)), the primary port itself",
+                            expected: "a second serial port, not \(quoted(settings.port))")
+            } else if !backup.port.hasPrefix("/dev/") {
+                checkBoard(path.key("backup_port"), backup.port, exists: board?.serialPort(named: backup.port) != nil,
+                           expected: "a serial port of the board (\(board?.serialPorts.map(\.name).joined(separator: ", ") ?? "")) or a /dev/... path")
+            }
+            // The line switches as a whole: every device on it must name the same backup line.
+            for (other, otherPath, _) in plant.devices where other.id != device.id {
+                guard case .rtu(let o) = other.transport, o.port == settings.port else { continue }
+                let otherBackup: String? = if case .rtu(let b)? = other.backup { b.port } else { nil }
+                if otherBackup != backup.port {
+                    sink.report(.inconsistent, path.key("backup_port"), found: "\(quoted(backup.port)) on line \(quoted(settings.port))",
+                                expected: "the same backup_port on every device of the line (device \(quoted(other.id)) at \(sink.position(of: otherPath)) has \(otherBackup.map(quoted) ?? "none"))")
+                    break
+                }
+            }
+        default:
+            break
+        }
     }
 
     /// Devices on one serial line share its settings; one unit id answers per line or TCP endpoint.

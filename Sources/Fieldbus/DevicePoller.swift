@@ -78,6 +78,12 @@ public final class DevicePoller {
     @inline(__always)
     public func reading(at index: Int) -> Reading { latest[index] }
 
+    /// Whether every point of the last poll read good (no timeout, exception or skip).
+    public var allGood: Bool {
+        for r in latest where !r.quality.isGood { return false }
+        return true
+    }
+
     /// The latest readings, in `device.points` order.
     public var readings: [Reading] { latest }
 

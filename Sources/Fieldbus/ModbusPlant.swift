@@ -20,7 +20,11 @@ public final class ModbusPlant {
             let link: ModbusLink
             switch device.transport {
             case .tcp(let host, let port):
-                link = ModbusLink(connection: try ModbusConnection(tcpHost: host, port: port), clock: clock,
+                var backupConnection: ModbusConnection? = nil
+                if case .tcp(let backupHost, let backupPort)? = device.backup {
+                    backupConnection = try ModbusConnection(tcpHost: backupHost, port: backupPort)
+                }
+                link = ModbusLink(connection: try ModbusConnection(tcpHost: host, port: port), backup: backupConnection, clock: clock,
                                   backoff: backoff, seed: seed &+ UInt64(i))
             case .rtu(let settings):
                 let spec = board?.serialPort(named: settings.port)
@@ -28,8 +32,14 @@ public final class ModbusPlant {
                 if let shared = serialLinks[path] {
                     link = shared
                 } else {
+                    var backupConnection: ModbusConnection? = nil
+                    if case .rtu(let backupSettings)? = device.backup {
+                        let backupSpec = board?.serialPort(named: backupSettings.port)
+                        backupConnection = try ModbusConnection(serialPath: backupSpec?.path ?? backupSettings.port, settings: backupSettings,
+                                                                rs485: backupSpec?.rs485 ?? false)
+                    }
                     link = ModbusLink(connection: try ModbusConnection(serialPath: path, settings: settings, rs485: spec?.rs485 ?? false),
-                                      clock: clock, backoff: backoff, seed: seed &+ UInt64(i))
+                                      backup: backupConnection, clock: clock, backoff: backoff, seed: seed &+ UInt64(i))
                     serialLinks[path] = link
                 }
             }

@@ -9,6 +9,11 @@ public enum FaultTarget: Sendable, Hashable, CustomStringConvertible {
     case line(String)
     /// A named signal of `simulation.signals`: the process itself changes.
     case signal(String)
+    /// Only the primary path of a device (its gateway server, or its serial line); a device with a
+    /// backup path stays reachable over it. (`device` faults hit both paths.)
+    case gateway(String)
+    /// Only the backup path of a device (`backup:` gateway or `backup_port:` line).
+    case backupGateway(String)
 
     /// `sensor PT-101A`, as written in a scenario.
     public var description: String {
@@ -17,13 +22,15 @@ public enum FaultTarget: Sendable, Hashable, CustomStringConvertible {
         case .device(let id): return "device \(id)"
         case .line(let id): return "line \(id)"
         case .signal(let id): return "signal \(id)"
+        case .gateway(let id): return "gateway \(id)"
+        case .backupGateway(let id): return "backup_gateway \(id)"
         }
     }
 
     /// The id without the kind word.
     public var id: String {
         switch self {
-        case .sensor(let id), .device(let id), .line(let id), .signal(let id): return id
+        case .sensor(let id), .device(let id), .line(let id), .signal(let id), .gateway(let id), .backupGateway(let id): return id
         }
     }
 }
@@ -41,8 +48,9 @@ public enum FaultKind: String, Sendable, Hashable, CaseIterable {
     public var targetKinds: [String] {
         switch self {
         case .stuck, .drift, .bias, .spike, .noise, .dropout: return ["sensor"]
-        case .exception: return ["device"]
-        case .delay, .timeout, .corrupt, .disconnect: return ["device", "line"]
+        case .exception: return ["device", "gateway", "backup_gateway"]
+        case .delay, .timeout, .disconnect: return ["device", "line", "gateway", "backup_gateway"]
+        case .corrupt: return ["device", "line"]
         case .excursion: return ["signal"]
         }
     }
@@ -140,7 +148,8 @@ public final class FaultInjector: @unchecked Sendable {
 
     private enum Resolved {
         case point(PointKey, PointConfig, SimulatedModbusDevice)
-        case device(SimulatedModbusDevice, VirtualSerialLine?)
+        /// The simulators of the paths hit (primary, backup or both) and the primary's serial line.
+        case device([SimulatedModbusDevice], VirtualSerialLine?)
         case line(VirtualSerialLine)
         case signal(String)
     }
@@ -164,7 +173,24 @@ public final class FaultInjector: @unchecked Sendable {
             if fault.kind == .corrupt, line == nil {
                 throw .unsupported(t, fault.kind, "corruption needs a serial line; a TCP device has none")
             }
-            return .device(device, line)
+            return .device([device] + (rig.backupDevice(id).map { [$0] } ?? []), line)
+        case .gateway(let id):
+            guard let device = rig.device(id) else { throw .unknownTarget(t) }
+            if case .rtu(let s) = device.config.transport {
+                guard let line = rig.line(s.port) else { throw .unknownTarget(t) }
+                return .line(line)
+            }
+            return .device([device], nil)
+        case .backupGateway(let id):
+            guard let device = rig.device(id) else { throw .unknownTarget(t) }
+            guard let backup = rig.backupDevice(id) else {
+                throw .unsupported(t, fault.kind, "device \(id) has no backup path (backup: or backup_port:)")
+            }
+            if case .rtu(let s)? = device.config.backup {
+                guard let line = rig.line(s.port) else { throw .unknownTarget(t) }
+                return .line(line)
+            }
+            return .device([backup], nil)
         case .line(let id):
             guard let line = rig.line(id) else { throw .unknownTarget(t) }
             return .line(line)
@@ -192,14 +218,16 @@ public final class FaultInjector: @unchecked Sendable {
                 device.setException(exceptionCode(p), addresses: point.address...(point.endAddress - 1))
             default: throw .unsupported(fault.target, fault.kind, "not a sensor fault")
             }
-        case .device(let device, let line):
-            switch fault.kind {
-            case .delay: device.setReplyDelay(milliseconds: p.milliseconds ?? 0)
-            case .timeout: device.setNoReply(true)
-            case .exception: device.setException(exceptionCode(p))
-            case .disconnect: device.disconnect(forMilliseconds: p.milliseconds)
-            case .corrupt: corrupt(line!, p)
-            default: throw .unsupported(fault.target, fault.kind, "not a device fault")
+        case .device(let devices, let line):
+            for device in devices {
+                switch fault.kind {
+                case .delay: device.setReplyDelay(milliseconds: p.milliseconds ?? 0)
+                case .timeout: device.setNoReply(true)
+                case .exception: device.setException(exceptionCode(p))
+                case .disconnect: device.disconnect(forMilliseconds: p.milliseconds)
+                case .corrupt: if device === devices[0] { corrupt(line!, p) }
+                default: throw .unsupported(fault.target, fault.kind, "not a device fault")
+                }
             }
         case .line(let line):
             switch fault.kind {
@@ -221,14 +249,16 @@ public final class FaultInjector: @unchecked Sendable {
         switch try resolve(fault) {
         case .point(let key, _, let device):
             if fault.kind == .dropout { device.setException(nil) } else { setPointFault(key, index, nil) }
-        case .device(let device, let line):
-            switch fault.kind {
-            case .delay: device.setReplyDelay(milliseconds: 0)
-            case .timeout: device.setNoReply(false)
-            case .exception: device.setException(nil)
-            case .disconnect: device.reconnect()
-            case .corrupt: line?.setCorruptionProbability(0); line?.corruptNextFrames(0)
-            default: break
+        case .device(let devices, let line):
+            for device in devices {
+                switch fault.kind {
+                case .delay: device.setReplyDelay(milliseconds: 0)
+                case .timeout: device.setNoReply(false)
+                case .exception: device.setException(nil)
+                case .disconnect: device.reconnect()
+                case .corrupt: line?.setCorruptionProbability(0); line?.corruptNextFrames(0)
+                default: break
+                }
             }
         case .line(let line):
             switch fault.kind {

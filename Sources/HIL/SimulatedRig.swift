@@ -28,6 +28,12 @@ public final class SimulatedRig: @unchecked Sendable {
     public let devices: [String: SimulatedModbusDevice]
     /// Virtual serial lines by configured port name.
     public let lines: [String: VirtualSerialLine]
+    /// The backup path of devices that have one (`backup:` or `backup_port:`), by device id: a
+    /// second server over the same plant model, so both paths answer the same values (registers
+    /// written by a client are per server) but can be faulted apart.
+    public let backupDevices: [String: SimulatedModbusDevice]
+    /// Virtual serial lines of backup ports, by configured backup port name.
+    public let backupLines: [String: VirtualSerialLine]
     private let buses: [String: SimulatedRTUBus]
     private let lock = NSLock()
     private var stopped = false
@@ -48,11 +54,15 @@ public final class SimulatedRig: @unchecked Sendable {
         var devices: [String: SimulatedModbusDevice] = [:]
         var lines: [String: VirtualSerialLine] = [:]
         var buses: [String: SimulatedRTUBus] = [:]
+        var backupDevices: [String: SimulatedModbusDevice] = [:]
+        var backupLines: [String: VirtualSerialLine] = [:]
         var rewritten = plant
         func stopAll() {
             buses.values.forEach { $0.stop() }
             devices.values.forEach { $0.stop() }
+            backupDevices.values.forEach { $0.stop() }
             lines.values.forEach { $0.close() }
+            backupLines.values.forEach { $0.close() }
         }
         do {
             // RTU devices grouped by port name, in config order.
@@ -69,6 +79,17 @@ public final class SimulatedRig: @unchecked Sendable {
                     case .ephemeral: bound = try sim.serveTCP(host: "127.0.0.1", port: 0)
                     }
                     rewritten.devices[i].transport = .tcp(host: ports == .configured ? host : "127.0.0.1", port: bound)
+                    if case .tcp(let backupHost, let backupPort)? = d.backup {
+                        let backup = try SimulatedModbusDevice(config: d, model: model, clock: clock, epochNanoseconds: epoch)
+                        backupDevices[d.id] = backup
+                        let boundBackup: Int
+                        switch ports {
+                        case .configured: boundBackup = try backup.serveTCP(host: backupHost, port: backupPort)
+                        case .offset(let o): boundBackup = try backup.serveTCP(host: "127.0.0.1", port: backupPort + o)
+                        case .ephemeral: boundBackup = try backup.serveTCP(host: "127.0.0.1", port: 0)
+                        }
+                        rewritten.devices[i].backup = .tcp(host: ports == .configured ? backupHost : "127.0.0.1", port: boundBackup)
+                    }
                 case .rtu(let settings):
                     if let g = rtuGroups.firstIndex(where: { $0.port == settings.port }) {
                         rtuGroups[g].devices.append(sim)
@@ -89,6 +110,23 @@ public final class SimulatedRig: @unchecked Sendable {
                         rewritten.devices[i].transport = .rtu(s)
                     }
                 }
+                // A backup serial line: a second pty pair and bus over the same model.
+                guard case .rtu(let backupSettings)? = group.devices[0].config.backup else { continue }
+                let backupLine = try VirtualSerialLine(pacing: linePacing, seed: seed &+ UInt64(lines.count + backupLines.count) &+ 101)
+                backupLines[backupSettings.port] = backupLine
+                var backups: [SimulatedModbusDevice] = []
+                for sim in group.devices {
+                    let backup = try SimulatedModbusDevice(config: sim.config, model: model, clock: clock, epochNanoseconds: epoch)
+                    backupDevices[sim.config.id] = backup
+                    backups.append(backup)
+                }
+                buses[backupSettings.port + "#backup"] = try SimulatedRTUBus(path: backupLine.devicePath, devices: backups)
+                for (i, d) in plant.devices.enumerated() {
+                    if case .rtu(let s) = d.transport, s.port == group.port, case .rtu(var b)? = d.backup {
+                        b.port = backupLine.clientPath
+                        rewritten.devices[i].backup = .rtu(b)
+                    }
+                }
             }
         } catch {
             stopAll()
@@ -97,6 +135,8 @@ public final class SimulatedRig: @unchecked Sendable {
         self.devices = devices
         self.lines = lines
         self.buses = buses
+        self.backupDevices = backupDevices
+        self.backupLines = backupLines
         self.plant = rewritten
     }
 
@@ -106,7 +146,10 @@ public final class SimulatedRig: @unchecked Sendable {
     public func device(_ id: String) -> SimulatedModbusDevice? { devices[id] }
 
     /// The virtual serial line (its fault injection API) of a configured port name, e.g. `rs485-0`.
-    public func line(_ port: String) -> VirtualSerialLine? { lines[port] }
+    public func line(_ port: String) -> VirtualSerialLine? { lines[port] ?? backupLines[port] }
+
+    /// The simulator behind a device's backup path, if it has one.
+    public func backupDevice(_ id: String) -> SimulatedModbusDevice? { backupDevices[id] }
 
     /// Stops every simulator and line, waiting for their threads. Safe to call more than once.
     public func stop() {
@@ -117,7 +160,9 @@ public final class SimulatedRig: @unchecked Sendable {
         guard first else { return }
         buses.values.forEach { $0.stop() }
         devices.values.forEach { $0.stop() }
+        backupDevices.values.forEach { $0.stop() }
         lines.values.forEach { $0.close() }
+        backupLines.values.forEach { $0.close() }
     }
 }
 
@@ -132,6 +177,16 @@ extension SimulatedRig {
             switch (before.transport, after.transport) {
             case (.tcp(_, let old), .tcp(_, let new)): text = text.replacingOccurrences(of: "port: \(old)\n", with: "port: \(new)\n")
             case (.rtu(let old), .rtu(let new)): text = text.replacingOccurrences(of: "port: \(old.port)\n", with: "port: \(new.port)\n")
+            default: break
+            }
+            switch (before.backup, after.backup) {
+            case (.tcp(_, let old)?, .tcp(_, let new)?):
+                // `backup: { host: ..., port: N }` or a block with `port: N` on its own line.
+                text = text.replacingOccurrences(of: "port: \(old)}", with: "port: \(new)}")
+                text = text.replacingOccurrences(of: "port: \(old) }", with: "port: \(new) }")
+                text = text.replacingOccurrences(of: "port: \(old)\n", with: "port: \(new)\n")
+            case (.rtu(let old)?, .rtu(let new)?):
+                text = text.replacingOccurrences(of: "backup_port: \(old.port)\n", with: "backup_port: \(new.port)\n")
             default: break
             }
         }

@@ -70,7 +70,8 @@ struct DeviceWatch: Sendable {
                 latencyEWMA = latency.mean
             } else {
                 latencyEWMA += 0.05 * (l - latencyEWMA)
-                let limit = latency.mean + tuning.deviceLatencyTrendSigmas * max(latency.variance.squareRoot(), latency.mean * 0.01)
+                let limit = latency.mean + max(tuning.deviceLatencyTrendSigmas * max(latency.variance.squareRoot(), latency.mean * 0.01),
+                                               tuning.deviceLatencyTrendFloorNanoseconds)
                 if latencyEWMA > limit {
                     f |= Self.bit(.deviceLatencyTrend)
                     evidence = (.deviceLatencyTrend, latencyEWMA, limit)

@@ -121,6 +121,9 @@ public struct MonitorTuning: Sendable, Hashable {
     public var deviceExceptionCount: Int = 3
     /// Latency trend: EWMA (weight 0.05) of round trips beyond the learned mean + this many σ.
     public var deviceLatencyTrendSigmas: Double = 3
+    /// ... and beyond the mean by at least this much: loopback and LAN round trips of ~0.2 ms jitter
+    /// by more than 3σ under CPU load, which is no struggling device.
+    public var deviceLatencyTrendFloorNanoseconds: Double = 2_000_000
     public var deviceLatencyWarmupSamples: Int = 200
 
     /// Events kept per cycle; more are counted in `droppedEvents`.

@@ -52,6 +52,10 @@ public struct PlantMonitor: Sendable {
     private let sensorGroup: [Int]
     private let deviceBus: [Int]
     private let busDeviceCount: [Int]
+    /// Whether a fault of this device alone is repaired by switching to its backup path.
+    private let deviceSwitchesAlone: [Bool]
+    /// Per device: the slow-polling ceiling (`max_poll_interval_ms`), in ns.
+    private let devicePollCeilingNanoseconds: [UInt64]
     private let groupStart: [Int]
     private let groupSize: [Int]
     private let members: [Int]
@@ -121,6 +125,17 @@ public struct PlantMonitor: Sendable {
             if let i = busKeys.firstIndex(of: key) { deviceBus.append(i) } else { busKeys.append(key); deviceBus.append(busKeys.count - 1) }
         }
         self.deviceBus = deviceBus
+        // A TCP device with a second gateway switches to it alone; a serial line switches only as a
+        // whole (alone when it has one device).
+        devicePollCeilingNanoseconds = plant.devices.map { UInt64(max($0.pollIntervalCeilingMilliseconds, 0)) * 1_000_000 }
+        let counts = busKeys.indices.map { b in deviceBus.filter { $0 == b }.count }
+        deviceSwitchesAlone = plant.devices.enumerated().map { d, device in
+            switch device.backup {
+            case .tcp?: return true
+            case .rtu?: return counts[deviceBus[d]] == 1
+            case nil: return false
+            }
+        }
         busDeviceCount = (0..<busKeys.count).map { b in deviceBus.filter { $0 == b }.count }
 
         var sensorDevice: [Int] = []
@@ -348,14 +363,21 @@ public struct PlantMonitor: Sendable {
                 for o in 0..<deviceCount where deviceBus[o] == b {
                     newlyFaulted[o] = false
                     deviceDiagnoses[o]?.cause = .busFault
+                    // A device already switching (it died a cycle before the rest of its bus) is not
+                    // switched again: that would send it back to the path just left.
+                    let switching = devices[o].repair == .switchToBackupGateway
                     if first, let diag = deviceDiagnoses[o] {
                         emitDiagnosis(diag, sensor: -1, device: o)
-                        if policy.lookup(cause: diag.cause, kind: diag.evidence.kind, severity: diag.severity) == .automaticRepair {
-                            startDeviceRepair(o, .switchToBackupGateway, now: now)
-                        } else {
-                            escalateByPolicy(sensor: -1, device: o, cause: diag.cause, severity: diag.severity, finding: diag.evidence)
+                        if !switching {
+                            if policy.lookup(cause: diag.cause, kind: diag.evidence.kind, severity: diag.severity) == .automaticRepair {
+                                startDeviceRepair(o, .switchToBackupGateway, now: now)
+                            } else {
+                                escalateByPolicy(sensor: -1, device: o, cause: diag.cause, severity: diag.severity, finding: diag.evidence)
+                            }
                         }
                         first = false
+                    } else if deviceSwitchesAlone[o] && !switching {
+                        startDeviceRepair(o, .switchToBackupGateway, now: now) // each TCP device has its own connection
                     }
                 }
             }
@@ -363,12 +385,32 @@ public struct PlantMonitor: Sendable {
         for d in 0..<deviceCount where newlyFaulted[d] {
             guard let diag = deviceDiagnoses[d] else { continue }
             emitDiagnosis(diag, sensor: -1, device: d)
+            // A dead device makes slower polling moot: drop it (neither verified nor failed) so the
+            // fault gets its own repair (it would otherwise "verify" on a dead device and block it).
+            if devices[d].repair == .slowPolling { devices[d].repair = nil }
             if policy.lookup(cause: diag.cause, kind: diag.evidence.kind, severity: diag.severity) != .automaticRepair {
                 escalateByPolicy(sensor: -1, device: d, cause: diag.cause, severity: diag.severity, finding: diag.evidence)
             } else if devices[d].repair == nil {
-                startDeviceRepair(d, .reconnect, now: now)
+                startDeviceRepair(d, deviceSwitchesAlone[d] ? .switchToBackupGateway : .reconnect, now: now)
+            } else if devices[d].repair == .switchToBackupGateway && deviceSwitchesAlone[d] {
+                // The path switched to answered, then died before the switch was verified: that switch
+                // failed (escalated like any failed repair); switch again, back to the other path.
+                failDeviceRepair(d, .switchToBackupGateway)
+                startDeviceRepair(d, .switchToBackupGateway, now: now)
             }
         }
+    }
+
+    private mutating func failDeviceRepair(_ d: Int, _ strategy: RepairStrategy) {
+        repairs[Int(strategy.rawValue)].failed += 1
+        devices[d].repair = nil
+        var e = MonitorEvent(kind: .repairFailed, cycle: cycle)
+        e.device = Int32(d)
+        e.strategy = strategy
+        buffer.append(e)
+        e.kind = .escalation
+        e.escalation = .repairFailed
+        buffer.append(e)
     }
 
     private static let deviceKinds: [FindingKind] = [.deviceTimeouts, .deviceExceptions, .deviceCRCErrors, .deviceDisconnected, .deviceLatencyTrend]
@@ -387,6 +429,14 @@ public struct PlantMonitor: Sendable {
     }
 
     private mutating func startDeviceRepair(_ d: Int, _ strategy: RepairStrategy, now: UInt64) {
+        if strategy == .slowPolling {
+            // The bus thread doubles the device's interval (up to its ceiling): judge dropouts of its
+            // sensors against that rate, or slower polling would look like readings stopping.
+            for i in 0..<sensorCount where sensorDevice[i] == d {
+                detectors[i].expectedIntervalNanoseconds = min(detectors[i].expectedIntervalNanoseconds &* 2,
+                                                               max(devicePollCeilingNanoseconds[d], detectors[i].expectedIntervalNanoseconds))
+            }
+        }
         devices[d].repair = strategy
         devices[d].repairStartNanoseconds = now
         devices[d].repairGoodRun = 0
@@ -414,13 +464,7 @@ public struct PlantMonitor: Sendable {
             devices[d].repair = nil
             buffer.append(e)
         } else if now - devices[d].repairStartNanoseconds > tuning.deviceRepairVerifyNanoseconds {
-            repairs[Int(strategy.rawValue)].failed += 1
-            devices[d].repair = nil
-            e.kind = .repairFailed
-            buffer.append(e)
-            e.kind = .escalation
-            e.escalation = .repairFailed
-            buffer.append(e)
+            failDeviceRepair(d, strategy)
         }
     }
 

@@ -39,7 +39,8 @@ struct SensorDetector: Sendable {
     let resolution: Double
     /// A GPIO line or other 0/1 point: only range, quality and dropout apply.
     let discrete: Bool
-    let expectedIntervalNanoseconds: UInt64
+    /// Raised when the device's polling is slowed (a dropout is judged against the rate in use).
+    var expectedIntervalNanoseconds: UInt64
     let window: Int
 
     // Sample bookkeeping.

@@ -22,6 +22,10 @@ final class BusScanner: @unchecked Sendable {
     let pollers: [DevicePoller]
     /// Latest readings per poller (device), in `device.points` order.
     let readings: [SeqLockBoard<Reading>]
+    /// Repair requests from the cycle and the path and poll interval in use, per poller.
+    let channels: [DeviceRepairChannel]
+    /// Clean polls in a row after which a slowed device's interval is halved back toward its base.
+    var restoreAfterCleanPolls = 200
     private let outputs: [OutputTarget]
     private let board: OutputBoard
     private let basePeriodNanoseconds: UInt64
@@ -38,6 +42,8 @@ final class BusScanner: @unchecked Sendable {
         self.name = name
         self.pollers = pollers
         self.readings = pollers.map { SeqLockBoard(count: $0.device.points.count, initial: .unread) }
+        self.channels = pollers.map { DeviceRepairChannel(pollIntervalMilliseconds: $0.device.pollIntervalMilliseconds,
+                                                          hasBackup: $0.link.backup != nil) }
         self.outputs = outputs
         self.board = board
         self.basePeriodNanoseconds = max(1, basePeriodNanoseconds)
@@ -64,7 +70,10 @@ final class BusScanner: @unchecked Sendable {
         _ = vigil_rt_set_timer_slack(1)
         let period = basePeriodNanoseconds
         // Each device polls on ticks of the base period that are multiples of its interval.
-        let intervals = pollers.map { max(period, UInt64(max(1, $0.device.pollIntervalMilliseconds)) * 1_000_000) }
+        let baseIntervals = pollers.map { max(period, UInt64(max(1, $0.device.pollIntervalMilliseconds)) * 1_000_000) }
+        let ceilings = pollers.indices.map { max(baseIntervals[$0], UInt64(pollers[$0].device.pollIntervalCeilingMilliseconds) * 1_000_000) }
+        var intervals = baseIntervals
+        var cleanPolls = [Int](repeating: 0, count: pollers.count)
         var nextPoll = [UInt64](repeating: 0, count: pollers.count)
         let commanded = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, board.count))
         commanded.initialize(repeating: .nan)
@@ -92,11 +101,54 @@ final class BusScanner: @unchecked Sendable {
                 }
             }
             if last { return }
+            // Repairs the cycle asked for, before this pass's polls.
+            var wanted: UInt32 = 0 // toBackup / toPrimary asked by any device this pass
+            for p in pollers.indices {
+                let request = channels[p].take()
+                guard request != 0 else { continue }
+                channels[p].executed.add(1, ordering: .relaxed)
+                wanted |= request & (DeviceRepairChannel.toBackup | DeviceRepairChannel.toPrimary)
+                if request & DeviceRepairChannel.slowPolling != 0 {
+                    intervals[p] = min(intervals[p] &* 2, ceilings[p])
+                    cleanPolls[p] = 0
+                    channels[p].pollIntervalMilliseconds.store(Int(intervals[p] / 1_000_000), ordering: .relaxed)
+                }
+                if request & DeviceRepairChannel.reconnect != 0 && pollers.count == 1 {
+                    pollers[p].link.reconnectNow() // a serial line is shared: one dead unit does not reopen it
+                }
+            }
+            if wanted != 0 {
+                // A TCP scanner has one device; a serial line's devices share one link: each link
+                // switches once, and only if it is not on the asked-for path already.
+                let toBackup = wanted & DeviceRepairChannel.toBackup != 0
+                var switched = false
+                for p in pollers.indices where !pollers[..<p].contains(where: { $0.link === pollers[p].link }) {
+                    if pollers[p].link.isOnBackup != toBackup && pollers[p].link.switchPath() { switched = true }
+                }
+                if switched {
+                    for p in pollers.indices {
+                        channels[p].onBackup.store(pollers[p].link.isOnBackup, ordering: .relaxed)
+                        channels[p].switches.add(1, ordering: .relaxed)
+                        nextPoll[p] = 0
+                    }
+                    // The new path's device may not hold what the old one was told: re-assert outputs.
+                    for i in lastWrite.indices { lastWrite[i] = 0 }
+                }
+            }
             for p in pollers.indices {
                 let now = vigil_rt_monotonic_ns()
                 guard now >= nextPoll[p] else { continue }
                 pollers[p].poll()
                 pollers[p].readings.withUnsafeBufferPointer { readings[p].publish($0) }
+                // A slowed device that stays clean gets its rate back, one halving at a time.
+                if intervals[p] > baseIntervals[p] {
+                    cleanPolls[p] = pollers[p].allGood ? cleanPolls[p] + 1 : 0
+                    if cleanPolls[p] >= restoreAfterCleanPolls {
+                        intervals[p] = max(baseIntervals[p], intervals[p] / 2)
+                        cleanPolls[p] = 0
+                        channels[p].pollIntervalMilliseconds.store(Int(intervals[p] / 1_000_000), ordering: .relaxed)
+                    }
+                }
                 // Next tick aligned to the interval from the common epoch.
                 let since = vigil_rt_monotonic_ns() &- epochNanoseconds
                 nextPoll[p] = epochNanoseconds &+ (since / intervals[p] + 1) * intervals[p]

@@ -226,6 +226,11 @@ public final class Controller: @unchecked Sendable {
                                   timing: cycle.statistics.summary(), watchdogStalls: cycle.watchdog.stallCount,
                                   activeAlarms: Int(status.activeAlarms), annunciatedAlarms: Int(status.annunciatedAlarms),
                                   trustScore: status.trustScore.isNaN ? nil : status.trustScore,
-                                  journalDropped: EventSeverity.allCases.reduce(0) { $0 + queue.droppedCount($1) })
+                                  journalDropped: EventSeverity.allCases.reduce(0) { $0 + queue.droppedCount($1) },
+                                  deviceIDs: plant.devices.map(\.id),
+                                  deviceOnBackup: cycle.repairChannels.map { $0?.onBackup.load(ordering: .relaxed) ?? false },
+                                  devicePollIntervalsMilliseconds: zip(plant.devices, cycle.repairChannels).map {
+                                      $1?.pollIntervalMilliseconds.load(ordering: .relaxed) ?? $0.pollIntervalMilliseconds },
+                                  devicePathSwitches: cycle.repairChannels.map { $0?.switches.load(ordering: .relaxed) ?? 0 })
     }
 }

@@ -38,6 +38,21 @@ public struct ControllerSnapshot: Sendable {
     /// Repair success × 0.7 + (1 − human intervention rate) × 0.3 over the recent window; nil before any outcome.
     public var trustScore: Double?
     public var journalDropped: Int
+    /// Per plant device (config order): its id, whether its bus thread reaches it over the backup
+    /// path, the poll interval in use (slow polling raises it), and path switches so far.
+    public var deviceIDs: [String] = []
+    public var deviceOnBackup: [Bool] = []
+    public var devicePollIntervalsMilliseconds: [Int] = []
+    public var devicePathSwitches: [Int] = []
+
+    /// Whether a device is reached over its backup gateway or port (nil: unknown device).
+    public func onBackup(_ deviceID: String) -> Bool? {
+        deviceIDs.firstIndex(of: deviceID).flatMap { $0 < deviceOnBackup.count ? deviceOnBackup[$0] : nil }
+    }
+    /// The poll interval a device's bus thread uses now, in milliseconds.
+    public func pollInterval(_ deviceID: String) -> Int? {
+        deviceIDs.firstIndex(of: deviceID).flatMap { $0 < devicePollIntervalsMilliseconds.count ? devicePollIntervalsMilliseconds[$0] : nil }
+    }
 
     public func sensor(_ id: String) -> Reading? { sensorIDs.firstIndex(of: id).map { sensors[$0] } }
     public func group(_ id: String) -> Reading? { groupIDs.firstIndex(of: id).map { groups[$0] } }

@@ -15,6 +15,8 @@ final class ScanCycle: @unchecked Sendable {
     /// (≥ 0) or a GPIO sensor (−1 − gpio index).
     private let sensorSource: [Int]
     private let scanners: [BusScanner]
+    /// Per plant device: the mailbox of its bus thread, where device repairs are requested.
+    let repairChannels: [DeviceRepairChannel?]
     /// Flat point offset of each (scanner, poller).
     private let pointOffset: [[Int]]
     private let gpio: GPIOPlant?
@@ -136,6 +138,13 @@ final class ScanCycle: @unchecked Sendable {
             offsets.append(row)
         }
         pointOffset = offsets
+        var channels = [DeviceRepairChannel?](repeating: nil, count: plant.devices.count)
+        for scanner in scanners {
+            for (p, poller) in scanner.pollers.enumerated() {
+                if let d = plant.devices.firstIndex(where: { $0.id == poller.device.id }) { channels[d] = scanner.channels[p] }
+            }
+        }
+        repairChannels = channels
         sensorSource = plant.sensors.map { sensor in
             switch sensor.source {
             case .point(let device, let point): return pointLocation["\(device)/\(point)"] ?? Int.min
@@ -279,6 +288,11 @@ final class ScanCycle: @unchecked Sendable {
                 switch e.kind {
                 case .repairVerified: trust.record(.repairSucceeded)
                 case .repairFailed: trust.record(.repairFailed)
+                case .repair:
+                    // Device repairs are executed by the owning bus thread at its next pass.
+                    if e.device >= 0, Int(e.device) < repairChannels.count, let channel = repairChannels[Int(e.device)] {
+                        channel.request(channel.bits(for: e.strategy))
+                    }
                 case .escalation:
                     trust.record(.humanIntervention)
                     let subject = e.sensor >= 0 ? e.sensor : e.device >= 0 ? e.device : e.group

@@ -80,8 +80,6 @@ public enum Expectation: Sendable, Hashable {
     case detection(subject: String, kind: FindingKind?, withinCycles: UInt64?, after: UInt64?)
     /// An escalation about the target (for the reason, when given) within the window.
     case escalation(target: String, reason: EscalationReason?, withinCycles: UInt64?, after: UInt64?)
-    /// A repair of the target (group, device or sensor) with the strategy (nil: any) within the window.
-    case repair(target: String, strategy: RepairStrategy?, withinCycles: UInt64?, after: UInt64?)
     /// No escalation about the target (nil: about anything).
     case noEscalation(target: String?)
     /// The interlock trips (within the window) or never trips; with `cleared`, it is (or is not) clear at the end.
@@ -92,12 +90,18 @@ public enum Expectation: Sendable, Hashable {
     case safeState(Bool)
     /// Every sample of the sensor in the cycle range has a usable reading (readings recovered).
     case readingsGood(sensor: String, fromCycle: UInt64?, untilCycle: UInt64?)
+    /// A repair of `strategy` (nil: any) on the device or group (`device`) is started within the window; with
+    /// `verified` true it is also verified, with false it is never verified.
+    case repair(device: String, strategy: RepairStrategy?, verified: Bool?, withinCycles: UInt64?, after: UInt64?)
+    /// At cycle `atCycle` (nil: the last sample) the device's bus thread uses the `backup` path (or
+    /// the primary when false), and polls it at an interval of at least `minPollIntervalMilliseconds`.
+    case deviceState(device: String, backup: Bool?, minPollIntervalMilliseconds: Int?, atCycle: UInt64?)
 
     /// Whether judging it needs the monitor's events.
     public var needsMonitor: Bool {
         switch self {
         case .failover, .detection, .escalation, .repair: return true
-        case .noFailover, .noEscalation, .interlock, .outputsWithin, .safeState, .readingsGood: return false
+        case .noFailover, .noEscalation, .interlock, .outputsWithin, .safeState, .readingsGood, .deviceState: return false
         }
     }
 }

@@ -11,8 +11,8 @@ import Yams
 public enum ScenarioDecoder {
     static let topKeys = ["name", "requires", "config", "rig", "seed", "cycles", "period_ms", "poll_interval_ms", "faults", "expect"]
     static let faultKeys = ["at", "until", "target", "kind", "value", "rate_per_s", "magnitude", "code", "ms", "frames", "probability"]
-    static let expectationKinds = ["failover", "no_failover", "detection", "alarm", "escalation", "no_escalation", "repair",
-                                   "interlock", "outputs_within", "readings_good", "safe_state"]
+    static let expectationKinds = ["failover", "no_failover", "detection", "alarm", "escalation", "no_escalation",
+                                   "interlock", "outputs_within", "readings_good", "safe_state", "repair", "device_state"]
 
     /// Reads and decodes a scenario file; `config` is resolved against the file's folder.
     public static func load(path: String) throws(ConfigError) -> Scenario {
@@ -113,13 +113,15 @@ public enum ScenarioDecoder {
         let until = r.int("until", expected: "a cycle number after `at`") { $0 > (at ?? -1) }
         let kind = r.choice("kind", FaultKind.self, required: true)
         var target: FaultTarget?
-        let targetExpected = "\"sensor ID\", \"device ID\", \"line PORT\" or \"signal NAME\""
+        let targetExpected = "\"sensor ID\", \"device ID\", \"gateway DEVICE\", \"backup_gateway DEVICE\", \"line PORT\" or \"signal NAME\""
         if let text = r.string("target", required: true, expected: targetExpected) {
             let words = text.split(separator: " ", maxSplits: 1).map(String.init)
             switch (words.first, words.count) {
             case ("sensor", 2): target = .sensor(words[1])
             case ("device", 2): target = .device(words[1])
             case ("line", 2): target = .line(words[1])
+            case ("gateway", 2): target = .gateway(words[1])
+            case ("backup_gateway", 2): target = .backupGateway(words[1])
             case ("signal", 2): target = .signal(words[1])
             default: r.wrong("target", r.node("target")!, expected: targetExpected)
             }
@@ -236,17 +238,6 @@ public enum ScenarioDecoder {
             }
             let (within, after) = window(r)
             return target.map { .escalation(target: $0, reason: reason, withinCycles: within, after: after) }
-        case "repair":
-            guard let r = Reader(value, path: p, allowed: ["target", "strategy", "within_cycles", "after"], sink: sink) else { return nil }
-            let target = r.string("target", required: true, expected: "a group, device or sensor id")
-            var strategy: RepairStrategy?
-            let strategies = "one of " + RepairStrategy.allCases.map(\.scenarioName).joined(separator: ", ")
-            if let word = r.string("strategy", expected: strategies) {
-                strategy = RepairStrategy.byScenarioName[word]
-                if strategy == nil { r.wrong("strategy", r.node("strategy")!, expected: strategies) }
-            }
-            let (within, after) = window(r)
-            return target.map { .repair(target: $0, strategy: strategy, withinCycles: within, after: after) }
         case "interlock":
             guard let r = Reader(value, path: p, allowed: ["id", "tripped", "within_cycles", "after", "cleared"], sink: sink) else { return nil }
             let id = r.string("id", required: true, expected: "a limit id")
@@ -270,6 +261,32 @@ public enum ScenarioDecoder {
             let from = r.int("from", expected: "a cycle number ≥ 0") { $0 >= 0 }.map(UInt64.init)
             let until = r.int("until", expected: "a cycle number after from") { $0 > Int(from ?? 0) }.map(UInt64.init)
             return sensor.map { .readingsGood(sensor: $0, fromCycle: from, untilCycle: until) }
+        case "repair":
+            guard let r = Reader(value, path: p, allowed: ["target", "strategy", "verified", "within_cycles", "after"], sink: sink) else { return nil }
+            let device = r.string("target", required: true, expected: "a sensor, device or redundancy group id")
+            var strategy: RepairStrategy?
+            let strategies = "one of " + RepairStrategy.allCases.map(\.scenarioName).joined(separator: ", ")
+            if let word = r.string("strategy", expected: strategies) {
+                strategy = RepairStrategy.allCases.first { $0.scenarioName == word }
+                if strategy == nil { r.wrong("strategy", r.node("strategy")!, expected: strategies) }
+            }
+            let verified = r.bool("verified")
+            let (within, after) = window(r)
+            return device.map { .repair(device: $0, strategy: strategy, verified: verified, withinCycles: within, after: after) }
+        case "device_state":
+            guard let r = Reader(value, path: p, allowed: ["device", "path", "min_poll_interval_ms", "at"], sink: sink) else { return nil }
+            let device = r.string("device", required: true, expected: "a device id")
+            var backup: Bool?
+            if let word = r.string("path", expected: "primary or backup") {
+                switch word {
+                case "primary": backup = false
+                case "backup": backup = true
+                default: r.wrong("path", r.node("path")!, expected: "primary or backup")
+                }
+            }
+            let minPoll = r.int("min_poll_interval_ms", expected: "a number of milliseconds ≥ 1") { $0 >= 1 }
+            let at = r.int("at", expected: "a cycle number ≥ 0") { $0 >= 0 }.map(UInt64.init)
+            return device.map { .deviceState(device: $0, backup: backup, minPollIntervalMilliseconds: minPoll, atCycle: at) }
         default:
             return nil
         }
@@ -289,12 +306,20 @@ extension ScenarioDecoder {
         let limits = plant.limits.map(\.id), outputs = plant.outputs.map(\.id), signals = plant.simulationSignals.map(\.name)
         var ports: [String] = []
         for d in plant.devices { if case .rtu(let s) = d.transport, !ports.contains(s.port) { ports.append(s.port) } }
+        for d in plant.devices { if case .rtu(let s)? = d.backup, !ports.contains(s.port) { ports.append(s.port) } }
         for (i, f) in scenario.faults.enumerated() {
             let path = "faults[\(i)].target"
             switch f.target {
             case .sensor(let id) where !sensors.contains(id): report(path, id, "a sensor", sensors)
             case .device(let id) where !devices.contains(id): report(path, id, "a device", devices)
             case .line(let id) where !ports.contains(id): report(path, id, "a serial port", ports)
+            case .gateway(let id) where !devices.contains(id): report(path, id, "a device", devices)
+            case .backupGateway(let id) where !devices.contains(id): report(path, id, "a device", devices)
+            case .backupGateway(let id):
+                if plant.device(id: id)?.backup == nil {
+                    out.append(ConfigDiagnostic(kind: .inconsistent, file: scenario.file, line: nil, column: nil, keyPath: path,
+                                                found: quoted(id) + " without a backup path", expected: "a device with backup: or backup_port:"))
+                }
             case .signal(let id) where !signals.contains(id): report(path, id, "a simulation signal", signals)
             default: break
             }
@@ -310,11 +335,12 @@ extension ScenarioDecoder {
                 report(path + ".detection.sensor", s, "a sensor or device", sensors + devices)
             case .escalation(let t, _, _, _) where !(sensors + devices + groups).contains(t):
                 report(path + ".escalation.target", t, "a sensor, device or group", sensors + devices + groups)
-            case .repair(let t, _, _, _) where !(sensors + devices + groups).contains(t):
-                report(path + ".repair.target", t, "a sensor, device or group", sensors + devices + groups)
             case .interlock(let id, _, _, _, _) where !limits.contains(id): report(path + ".interlock.id", id, "a limit", limits)
             case .outputsWithin(let o, _, _, _, _) where !outputs.contains(o): report(path + ".outputs_within.output", o, "an output", outputs)
             case .readingsGood(let s, _, _) where !sensors.contains(s): report(path + ".readings_good.sensor", s, "a sensor", sensors)
+            case .repair(let d, _, _, _, _) where !(sensors + devices + groups).contains(d):
+                report(path + ".repair.target", d, "a sensor, device or group", sensors + devices + groups)
+            case .deviceState(let d, _, _, _) where !devices.contains(d): report(path + ".device_state.device", d, "a device", devices)
             default: break
             }
         }

@@ -49,13 +49,6 @@ struct ScenarioJudge {
             let match = hits.first { reason == nil || $0.reason == reason!.scenarioName }
             let other = hits.first.flatMap { match == nil ? " (one for \($0.reason) came at cycle \($0.cycle) instead)" : nil } ?? ""
             return windowed(what, ref: ref, within: within, at: match?.cycle, otherwise: other)
-        case .repair(let target, let strategy, let within, let after):
-            let ref = after ?? scenario.firstFaultCycle
-            let what = (strategy.map { "\($0.scenarioName) repair" } ?? "a repair") + " of \(target)"
-            let hits = result.repairs.filter { $0.target == target && $0.cycle >= ref }
-            let match = hits.first { strategy == nil || $0.strategy == strategy!.scenarioName }
-            let other = hits.first.flatMap { match == nil ? " (\($0.strategy) came at cycle \($0.cycle) instead)" : nil } ?? ""
-            return windowed(what, ref: ref, within: within, at: match?.cycle, otherwise: other)
         case .noEscalation(let target):
             let hits = result.escalations.filter { target == nil || $0.target == target }
             let what = "no escalation" + (target.map { " about \($0)" } ?? "") + " expected"
@@ -67,6 +60,32 @@ struct ScenarioJudge {
             return judgeInterlock(id, tripped: tripped, within: within, after: after, cleared: cleared)
         case .outputsWithin(let output, let lo, let hi, let from, let until):
             return judgeOutput(output, lo, hi, from: from, until: until)
+        case .repair(let device, let strategy, let verified, let within, let after):
+            let ref = after ?? scenario.firstFaultCycle
+            let name = strategy?.scenarioName
+            let what = "\(name ?? "a") repair of \(device)" + (verified == true ? " verified" : "")
+            let hits = result.repairs.filter { $0.target == device && $0.cycle >= ref && (name == nil || $0.strategy == name!) }
+            if verified == false {
+                if let v = hits.first(where: \.verified) {
+                    return ExpectationResult(passed: false, sentence: "\(what) expected never verified: verified at cycle \(v.cycle)")
+                }
+                return windowed(what + " (never verified)", ref: ref, within: within, at: hits.first?.cycle, otherwise: "")
+            }
+            let match = verified == true ? hits.first(where: \.verified) : hits.first
+            let other = hits.first.flatMap { _ in match == nil ? " (started at cycle \(hits[0].cycle), not verified)" : nil } ?? ""
+            return windowed(what, ref: ref, within: within, at: match?.cycle, otherwise: other)
+        case .deviceState(let device, let backup, let minPoll, let at):
+            let what = "\(device)" + (backup.map { " on its \($0 ? "backup" : "primary") path" } ?? "")
+                + (minPoll.map { " polled every ≥ \($0) ms" } ?? "") + (at.map { " at cycle \($0)" } ?? " at the end")
+            guard let d = result.deviceIDs.firstIndex(of: device) else { return ExpectationResult(passed: false, sentence: "\(what): no such device") }
+            let sample = at.flatMap { c in result.samples.first { $0.cycle >= c } } ?? (at == nil ? result.samples.last : nil)
+            guard let sample, d < sample.devicesOnBackup.count, d < sample.devicePollIntervals.count else {
+                return ExpectationResult(passed: false, sentence: "\(what) expected: no sample")
+            }
+            let onBackup = sample.devicesOnBackup[d], interval = sample.devicePollIntervals[d]
+            let seen = "cycle \(sample.cycle): \(onBackup ? "backup" : "primary") path, polled every \(interval) ms"
+            let passed = (backup == nil || backup == onBackup) && (minPoll == nil || interval >= minPoll!)
+            return ExpectationResult(passed: passed, sentence: "\(what) expected: \(seen)")
         case .readingsGood(let sensor, let from, let until):
             let start = from ?? settled
             let what = "\(sensor) readings expected good from cycle \(start)" + (until.map { " to \($0)" } ?? " to the end")

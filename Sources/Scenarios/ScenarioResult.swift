@@ -81,6 +81,9 @@ public struct TraceSample: Sendable, Hashable {
     public var groupValues: [Double]
     public var trippedInterlocks: [String]
     public var inSafeState: Bool
+    /// By device index: reached over its backup path, and the poll interval in use (ms).
+    public var devicesOnBackup: [Bool] = []
+    public var devicePollIntervals: [Int] = []
 }
 
 /// What came of running one scenario.
@@ -114,6 +117,7 @@ public struct ScenarioResult: Sendable, Codable {
     public var groups: [(id: String, members: [String])] { zip(groupIDs, groupMembers).map { ($0, $1) } }
     public var groupIDs: [String] = []
     public var groupMembers: [[String]] = []
+    public var deviceIDs: [String] = []
     /// Sensors worth a panel of their own besides the groups (fault targets, limit subjects).
     public var keySensors: [String] = []
     /// Limit lines for the plot: (subject, label, level).

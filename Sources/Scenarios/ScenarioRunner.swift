@@ -78,6 +78,7 @@ public struct ScenarioRunner: Sendable {
         result.outputIDs = plant.outputs.map(\.id)
         result.groupIDs = plant.redundancyGroups.map(\.id)
         result.groupMembers = plant.redundancyGroups.map(\.members)
+        result.deviceIDs = plant.devices.map(\.id)
         result.keySensors = Self.keySensors(scenario, plant)
         for l in plant.limits {
             if let v = l.high { result.limitLines.append(.init(subject: l.subject, label: "\(l.id) > \(format(v))", level: v)) }
@@ -260,7 +261,8 @@ public struct ScenarioRunner: Sendable {
             groupValues = groups.map { members in members.lazy.map { values[$0] }.first { !$0.isNaN } ?? .nan }
         }
         return TraceSample(cycle: snap.cycle, sensors: values, outputs: snap.outputs, groupValues: groupValues,
-                           trippedInterlocks: snap.trippedInterlocks, inSafeState: snap.inSafeState)
+                           trippedInterlocks: snap.trippedInterlocks, inSafeState: snap.inSafeState,
+                           devicesOnBackup: snap.deviceOnBackup, devicePollIntervals: snap.devicePollIntervalsMilliseconds)
     }
 
     /// Turns journal events into the result's records, numbered by cycle.

@@ -93,11 +93,19 @@ public struct DeviceConfig: Sendable, Hashable {
     /// Largest number of bits in one read (≤ 2000).
     public var maxBitsPerRead: Int
     public var points: [PointConfig]
+    /// A second path to the same device (a backup gateway, or a backup serial line with the
+    /// primary's line settings), used when the monitor asks to switch; nil when there is none.
+    public var backup: DeviceTransport?
+    /// The ceiling slow polling may raise the poll interval to; nil means 4 × the poll interval.
+    public var maxPollIntervalMilliseconds: Int?
 
     public init(id: String, transport: DeviceTransport, unitID: Int = 1,
                 responseTimeoutMilliseconds: Int = 200, byteTimeoutMilliseconds: Int = 50,
                 pollIntervalMilliseconds: Int = 100, maxGapRegisters: Int = 16, maxGapBits: Int = 64,
-                maxRegistersPerRead: Int = 125, maxBitsPerRead: Int = 2000, points: [PointConfig] = []) {
+                maxRegistersPerRead: Int = 125, maxBitsPerRead: Int = 2000, points: [PointConfig] = [],
+                backup: DeviceTransport? = nil, maxPollIntervalMilliseconds: Int? = nil) {
+        self.backup = backup
+        self.maxPollIntervalMilliseconds = maxPollIntervalMilliseconds
         self.id = id
         self.transport = transport
         self.unitID = unitID
@@ -110,6 +118,9 @@ public struct DeviceConfig: Sendable, Hashable {
         self.maxBitsPerRead = maxBitsPerRead
         self.points = points
     }
+
+    /// The ceiling of slow polling: `maxPollIntervalMilliseconds`, or 4 × the poll interval.
+    public var pollIntervalCeilingMilliseconds: Int { max(pollIntervalMilliseconds, maxPollIntervalMilliseconds ?? 4 * pollIntervalMilliseconds) }
 }
 
 /// A value on a device: where it lives, how it is encoded, and how to turn it into engineering units.

@@ -16,7 +16,7 @@ struct DemoInjection {
             ValidationError("--inject \"\(text)\": \(why). Expected e.g. \"PT-101A stuck at 10s\" or \"device tank-io disconnect at 15s for 10s\"")
         }
         var targetKind = "sensor"
-        if let first = words.first, ["sensor", "device", "line", "signal"].contains(first) { targetKind = first; words.removeFirst() }
+        if let first = words.first, ["sensor", "device", "gateway", "backup_gateway", "line", "signal"].contains(first) { targetKind = first; words.removeFirst() }
         guard words.count >= 4 else { throw fail("too few words") }
         let id = words.removeFirst()
         guard let kind = FaultKind(rawValue: words.removeFirst()) else {
@@ -37,6 +37,8 @@ struct DemoInjection {
         let target: FaultTarget = switch targetKind {
         case "device": .device(id)
         case "line": .line(id)
+        case "gateway": .gateway(id)
+        case "backup_gateway": .backupGateway(id)
         case "signal": .signal(id)
         default: .sensor(id)
         }

@@ -34,6 +34,17 @@ struct LiveView {
                 out += pad(r.quality.description, 26) + (s.activeSource(group.id) ?? "-") + "\n"
             }
         }
+        // Devices whose bus thread executed a repair: a backup path in use, or slower polling.
+        var devices: [String] = []
+        for (d, device) in plant.devices.enumerated() where d < s.deviceIDs.count {
+            let onBackup = d < s.deviceOnBackup.count && s.deviceOnBackup[d]
+            let interval = d < s.devicePollIntervalsMilliseconds.count ? s.devicePollIntervalsMilliseconds[d] : device.pollIntervalMilliseconds
+            var parts: [String] = []
+            if onBackup { parts.append(device.backup.map { if case .rtu = $0 { "via backup port" } else { "via backup gateway" } } ?? "via backup") }
+            if interval != device.pollIntervalMilliseconds { parts.append("polled every \(interval) ms (configured \(device.pollIntervalMilliseconds))") }
+            if !parts.isEmpty { devices.append("\(device.id) " + parts.joined(separator: ", ")) }
+        }
+        if !devices.isEmpty { out += "\ndevices: " + devices.joined(separator: "; ") + "\n" }
         out += "\n" + pad("OUTPUT", 20) + pad("VALUE", 10, right: true) + "   SAFE\n"
         for (i, output) in plant.outputs.enumerated() where i < s.outputs.count {
             out += pad(output.id, 20) + pad(String(format: "%.2f", s.outputs[i]), 10, right: true) + "   " + String(format: "%.2f", output.safe) + "\n"

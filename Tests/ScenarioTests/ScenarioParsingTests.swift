@@ -90,7 +90,7 @@ import HIL
         """) == [
             "hil/scenarios/bad.yaml:5:22: faults[0].until: found \"5\", expected a cycle number after `at`",
             "hil/scenarios/bad.yaml:5:55: faults[0].kind: found \"disconnect\", expected a sensor fault: stuck, drift, bias, spike, noise, dropout",
-            #"hil/scenarios/bad.yaml:6:23: faults[1].target: found "pump P1", expected "sensor ID", "device ID", "line PORT" or "signal NAME""#,
+            #"hil/scenarios/bad.yaml:6:23: faults[1].target: found "pump P1", expected "sensor ID", "device ID", "gateway DEVICE", "backup_gateway DEVICE", "line PORT" or "signal NAME""#,
         ])
     }
 
@@ -125,7 +125,7 @@ import HIL
         expect:
           - repair: { target: nowhere, strategy: holdLastGood, within_cycles: 10 }
         """, file: scenarioPath("x.yaml"))
-        #expect(s.expectations == [.repair(target: "nowhere", strategy: .holdLastGood, withinCycles: 10, after: nil)])
+        #expect(s.expectations == [.repair(device: "nowhere", strategy: .holdLastGood, verified: nil, withinCycles: 10, after: nil)])
         do {
             _ = try ScenarioRunner.plant(for: s)
             Issue.record("expected an unresolved reference")
@@ -147,7 +147,7 @@ import HIL
           - safe_state: maybe
         """) == [
             #"hil/scenarios/bad.yaml:4:1: colour: found unknown key "colour", expected one of name, requires, config, rig, seed, cycles, period_ms, poll_interval_ms, faults, expect"#,
-            #"hil/scenarios/bad.yaml:6:5: expect[0].failsafe: found unknown expectation "failsafe", expected one of failover, no_failover, detection, alarm, escalation, no_escalation, repair, interlock, outputs_within, readings_good, safe_state"#,
+            #"hil/scenarios/bad.yaml:6:5: expect[0].failsafe: found unknown expectation "failsafe", expected one of failover, no_failover, detection, alarm, escalation, no_escalation, interlock, outputs_within, readings_good, safe_state, repair, device_state"#,
             #"hil/scenarios/bad.yaml:7:41: expect[1].detection.kind: found "wobbly", expected one of outOfRange, stuck, rateOfChange, spike, noise, drift, dropout, latency, disagreement, deviceTimeouts, deviceExceptions, deviceCRCErrors, deviceDisconnected, deviceLatencyTrend, multivariateT2, multivariateSPE"#,
             #"hil/scenarios/bad.yaml:8:17: expect[2].safe_state: found "maybe", expected true or false"#,
         ])
