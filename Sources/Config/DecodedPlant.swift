@@ -12,6 +12,7 @@ struct DecodedPlant {
     var limits: [(LimitConfig, path: String)] = []
     var cycle = CycleConfig()
     var controls: [(ControlConfig, path: String)] = []
+    var sections: [(SectionConfig, path: String)] = []
     /// Ids of elements that exist in the file but failed to decode (`device:x`, `point:dev/x`,
     /// `sensor:x`, `output:x`, `signal:x`): references to them are not reported again.
     var broken: Set<String> = []
@@ -27,6 +28,7 @@ struct DecodedPlant {
         guard let name else { return nil }
         return PlantConfig(name: name, board: board, devices: devices.map(\.0), sensors: sensors.map(\.0),
                            redundancyGroups: groups.map(\.0), outputs: outputs.map(\.0), limits: limits.map(\.0),
-                           simulationSignals: signals.map(\.0), cycle: cycle, controls: controls.map(\.0))
+                           simulationSignals: signals.map(\.0), cycle: cycle, controls: controls.map(\.0),
+                           sections: sections.map(\.0))
     }
 }

@@ -5,7 +5,7 @@ import Yams
 /// unknown and missing keys) to the sink. Cross-references are checked by `PlantValidator`.
 enum PlantDecoder {
     static let topKeys = ["name", "board", "cycle", "simulation", "devices", "sensors", "redundancy_groups", "outputs", "limits",
-                          "controls"]
+                          "controls", "sections"]
     static let deviceKeys = ["id", "transport", "unit_id", "response_timeout_ms", "byte_timeout_ms", "poll_interval_ms",
                              "max_gap_registers", "max_gap_bits", "max_registers_per_read", "max_bits_per_read", "points"]
     static let tcpKeys = ["host", "port"]
@@ -43,6 +43,9 @@ enum PlantDecoder {
         }
         for item in top.list("controls", expected: "a list of controls") ?? [] {
             decodeControl(item.node, path: item.path, sink: sink, into: &plant)
+        }
+        for item in top.list("sections", expected: "a list of plant sections") ?? [] {
+            decodeSection(item.node, path: item.path, sink: sink, into: &plant)
         }
         return plant
     }

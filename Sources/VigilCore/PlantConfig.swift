@@ -15,10 +15,13 @@ public struct PlantConfig: Sendable, Hashable {
     public var cycle: CycleConfig
     /// Control laws, evaluated every cycle in this order.
     public var controls: [ControlConfig]
+    /// Plant sections watched by the multivariate monitor.
+    public var sections: [SectionConfig]
 
     public init(name: String, board: String? = nil, devices: [DeviceConfig] = [], sensors: [SensorConfig] = [],
                 redundancyGroups: [RedundancyGroupConfig] = [], outputs: [OutputConfig] = [], limits: [LimitConfig] = [],
-                simulationSignals: [NamedSignal] = [], cycle: CycleConfig = CycleConfig(), controls: [ControlConfig] = []) {
+                simulationSignals: [NamedSignal] = [], cycle: CycleConfig = CycleConfig(), controls: [ControlConfig] = [],
+                sections: [SectionConfig] = []) {
         self.name = name
         self.board = board
         self.devices = devices
@@ -29,6 +32,7 @@ public struct PlantConfig: Sendable, Hashable {
         self.simulationSignals = simulationSignals
         self.cycle = cycle
         self.controls = controls
+        self.sections = sections
     }
 
     public func device(id: String) -> DeviceConfig? { devices.first { $0.id == id } }
