@@ -13,6 +13,7 @@ struct DecodedPlant {
     var cycle = CycleConfig()
     var controls: [(ControlConfig, path: String)] = []
     var monitor = MonitorSettings()
+    var sections: [(SectionConfig, path: String)] = []
     /// Ids of elements that exist in the file but failed to decode (`device:x`, `point:dev/x`,
     /// `sensor:x`, `output:x`, `signal:x`): references to them are not reported again.
     var broken: Set<String> = []
@@ -30,6 +31,7 @@ struct DecodedPlant {
                            redundancyGroups: groups.map(\.0), outputs: outputs.map(\.0), limits: limits.map(\.0),
                            simulationSignals: signals.map(\.0), cycle: cycle, controls: controls.map(\.0))
         plant.monitor = monitor
+        plant.sections = sections.map(\.0)
         return plant
     }
 }

@@ -19,12 +19,14 @@ struct PlantValidator {
         checkLimits()
         checkControls()
         checkGPIOLines()
+        checkSections()
     }
 
     /// Limits name either a sensor or a group as their subject, so the two share the `sensor` namespace.
     private func checkIDs() {
         let names = ["signal": "signal name", "device": "device id", "sensor": "sensor or redundancy group id",
-                     "output": "output id", "limit": "limit id", "control": "control id"]
+                     "output": "output id", "limit": "limit id", "control": "control id",
+                     "section": "section id"]
         for (namespace, entries) in plant.declared.sorted(by: { $0.key < $1.key }) {
             let what = names[namespace] ?? "point id within \(deviceName(path: String(namespace.dropFirst("point:".count))))"
             checkUnique(entries.map { ($0.id, $0.path) }, what: what, sink: sink)

@@ -97,6 +97,17 @@ public struct MultivariateMonitor: Sendable {
         }
     }
 
+    /// Judges one cycle's readings from a buffer (the runtime's sensor buffer); as `observe(_:cycle:onEvent:)`.
+    public mutating func observe(_ readings: UnsafeBufferPointer<Reading>, cycle: UInt64, onEvent: (MultivariateEvent) -> Void) {
+        for s in sections.indices {
+            sections[s].observe(configuration: configuration, cycle: cycle, onEvent: onEvent) { sensor in
+                let i = Int(sensor)
+                guard i < readings.count, readings[i].quality.isGood else { return nil }
+                return readings[i].value
+            }
+        }
+    }
+
     /// Judges one cycle's values (indexed by sensor, all taken as good).
     public mutating func observe(values: [Double], cycle: UInt64, onEvent: (MultivariateEvent) -> Void) {
         for s in sections.indices {
@@ -151,11 +162,16 @@ struct SectionState: Sendable {
         sensors = spec.sensors
         model = spec.model
         let m = spec.model.variableCount
+        // Every array gets its own buffer (no copy-on-write later, on the observing thread).
         x = [Double](repeating: 0, count: m)
-        z = x
-        residual = x
-        contributions = x
-        ewmaMean = spec.model.mean
+        z = [Double](repeating: 0, count: m)
+        residual = [Double](repeating: 0, count: m)
+        contributions = [Double](repeating: 0, count: m)
+        ewmaMean = spec.model.mean.map { $0 }
+        model.mean = spec.model.mean.map { $0 }
+        model.scale = spec.model.scale.map { $0 }
+        model.eigenvalues = spec.model.eigenvalues.map { $0 }
+        model.loadings = spec.model.loadings.map { $0 }
         // Covariance in engineering units from the model's correlation structure: S·P·Λ·Pᵀ·S.
         var cov = [Double](repeating: 0, count: m * m)
         for i in 0..<m { for j in 0..<m {

@@ -35,7 +35,7 @@ public enum ControllerError: Error, Sendable, CustomStringConvertible {
 public final class Controller: @unchecked Sendable {
     public let plant: PlantConfig
     private let scanners: [BusScanner]
-    private let cycle: ScanCycle
+    let cycle: ScanCycle
     private let outputBoard: OutputBoard
     private let commands = CommandQueue()
     private let queue: EventQueue
@@ -44,7 +44,7 @@ public final class Controller: @unchecked Sendable {
     private let notifier: SystemdNotifier?
     private let logger: Logger
     private let limitIDs: [String]
-    /// Names of event subjects, in index order: limits, controls, devices, sensors, outputs, groups.
+    /// Names of event subjects, in index order: limits, controls, devices, sensors, outputs, groups, sections.
     public let subjectNames: [String]
     private let started = Atomic<Bool>(false)
 
@@ -91,9 +91,9 @@ public final class Controller: @unchecked Sendable {
                               board: commandBoard, basePeriodNanoseconds: period, epochNanoseconds: epoch)
         }
 
-        // Subject names for the journal: limits, controls, devices, sensors, outputs, groups.
+        // Subject names for the journal: limits, controls, devices, sensors, outputs, groups, sections.
         let names = plan.limitIDs + plan.controlIDs + plant.devices.map(\.id) + plant.sensors.map(\.id) + plant.outputs.map(\.id)
-            + plant.redundancyGroups.map(\.id)
+            + plant.redundancyGroups.map(\.id) + plant.sections.map(\.id)
         subjectNames = names
         queue = EventQueue(capacity: 4096, safetyCapacity: 1024)
         writer = JournalWriter(journal: journal, queue: queue, subjectNames: names, onCommit: { [logger] events in
@@ -113,7 +113,7 @@ public final class Controller: @unchecked Sendable {
         cycle = ScanCycle(plant: plant, board: board, scanners: scanners, gpio: gpio, outputs: outputBoard, plan: plan,
                           monitor: monitor, commands: commands, notifier: notifier,
                           limitSubjectBase: 0, controlSubjectBase: l, deviceSubjectBase: l + c, sensorSubjectBase: l + c + d,
-                          groupSubjectBase: l + c + d + s + o,
+                          groupSubjectBase: l + c + d + s + o, sectionSubjectBase: l + c + d + s + o + Int32(plant.redundancyGroups.count),
                           emit: { event in _ = queue.push(event) })
         cycle.allocationCounter = allocationCounter
         cycle.safetyEventsLost = { [queue] in queue.droppedCount(.safety) }

@@ -25,6 +25,9 @@ final class ScanCycle: @unchecked Sendable {
     private let outputs: OutputBoard
     private var plan: ControlPlan
     private var monitor: PlantMonitor?
+    /// Per-section multivariate monitors (plant `sections:`); nil when there are none.
+    let sections: SectionWatch?
+    private let sectionSubjectBase: Int32
     /// Escalations become alarms (flood-suppressed); repairs and escalations feed the trust score.
     private var alarms: AlarmManager
     private var trust = TrustScore()
@@ -86,9 +89,11 @@ final class ScanCycle: @unchecked Sendable {
     init(plant: PlantConfig, board: BoardConfig?, scanners: [BusScanner], gpio: GPIOPlant?, outputs: OutputBoard,
          plan: ControlPlan, monitor: PlantMonitor?, commands: CommandQueue, notifier: SystemdNotifier?,
          limitSubjectBase: Int32, controlSubjectBase: Int32, deviceSubjectBase: Int32, sensorSubjectBase: Int32,
-         groupSubjectBase: Int32, emit: @escaping (ControllerEvent) -> Void) {
+         groupSubjectBase: Int32, sectionSubjectBase: Int32 = 0, emit: @escaping (ControllerEvent) -> Void) {
         self.monitor = monitor
         policy = monitor?.policy ?? .defaults
+        sections = plant.sections.isEmpty ? nil : SectionWatch(plant: plant)
+        self.sectionSubjectBase = sectionSubjectBase
         var sensorDevice: [Int32] = [], sensorGroup: [Int32] = []
         for sensor in plant.sensors {
             if case .point(let device, _) = sensor.source, let d = plant.devices.firstIndex(where: { $0.id == device }) {
@@ -179,6 +184,7 @@ final class ScanCycle: @unchecked Sendable {
     var hasHadGoodCycle: Bool { firstGood.load(ordering: .acquiring) }
 
     func start() throws(ThreadStartError) {
+        try sections?.start()
         thread = try JoinableThread(name: "vigil-cycle") { [self] in run() }
         try watchdog.start()
     }
@@ -189,6 +195,7 @@ final class ScanCycle: @unchecked Sendable {
         stopRequested.store(true, ordering: .releasing)
         thread?.join()
         thread = nil
+        sections?.stop()
         watchdog.stop()
     }
 
@@ -308,6 +315,11 @@ final class ScanCycle: @unchecked Sendable {
             }
             alarms.tick(nowNanoseconds: now)
         }
+        // 2b. Plant sections: multivariate findings are journalled and alarmed, never acted on.
+        if let sections {
+            sections.observe(cycle: cycleNumber, sensors: UnsafeBufferPointer(sensors),
+                             healthy: { monitor?.healthState(sensor: Int($0)) ?? .healthy == .healthy }) { f in sectionFinding(f) }
+        }
 
         // 3. Commands, at the cycle boundary.
         commands.drainIfAvailable { apply($0) }
@@ -369,6 +381,27 @@ final class ScanCycle: @unchecked Sendable {
                                                firstGoodCycle: firstGood.load(ordering: .relaxed),
                                                activeAlarms: Int32(alarms.activeCount), annunciatedAlarms: Int32(alarms.annunciatedCount),
                                                trustScore: trust.report().score ?? .nan))
+    }
+
+    /// A raised section finding: detection (subject = section), diagnosis and a `.section` alarm; a
+    /// finding back under its limit returns the alarm to normal.
+    /// Diagnosis: subject = the section for an equipment anomaly / process excursion, the suspected
+    /// sensor for a sensor fault; code = RootCause, value = FindingKind, value2 = the suspect's SPE share.
+    private func sectionFinding(_ f: SectionFinding) {
+        let section = sectionSubjectBase + f.section
+        let now = vigil_rt_monotonic_ns()
+        let finding = Finding(kind: f.kind, subject: f.section, statistic: f.statistic, threshold: f.limit, cycle: cycleNumber)
+        let severity: DiagnosisSeverity = .major
+        let escalation = AlarmEscalation(finding: finding, cause: f.cause, severity: severity,
+                                         decision: policy.lookup(cause: f.cause, kind: f.kind, severity: severity, reason: nil))
+        guard f.raised else {
+            _ = alarms.returnToNormal(escalation, nowNanoseconds: now)
+            return
+        }
+        emit(event(.detection, .warning, subject: section, code: f.kind.rawValue, value: f.statistic, value2: f.limit))
+        let diagnosed = f.cause == .sensorFault && f.sensor >= 0 ? sensorSubjectBase + f.sensor : section
+        emit(event(.diagnosis, .warning, subject: diagnosed, code: f.cause.rawValue, value: Double(f.kind.rawValue), value2: f.share))
+        _ = alarms.raise(escalation, nowNanoseconds: now)
     }
 
     private func apply(_ command: ControllerCommand) {

@@ -78,6 +78,8 @@ public enum Expectation: Sendable, Hashable {
     case noFailover(group: String?)
     /// A detection of `kind` (nil: any) on the sensor or device within the window.
     case detection(subject: String, kind: FindingKind?, withinCycles: UInt64?, after: UInt64?)
+    /// No detection (of `kind`, nil: any) on the sensor, device or plant section during the run.
+    case noDetection(subject: String, kind: FindingKind?)
     /// An escalation about the target (for the reason, when given) within the window.
     case escalation(target: String, reason: EscalationReason?, withinCycles: UInt64?, after: UInt64?)
     /// No escalation about the target (nil: about anything).
@@ -101,7 +103,7 @@ public enum Expectation: Sendable, Hashable {
     public var needsMonitor: Bool {
         switch self {
         case .failover, .detection, .escalation, .repair: return true
-        case .noFailover, .noEscalation, .interlock, .outputsWithin, .safeState, .readingsGood, .deviceState: return false
+        case .noFailover, .noDetection, .noEscalation, .interlock, .outputsWithin, .safeState, .readingsGood, .deviceState: return false
         }
     }
 }

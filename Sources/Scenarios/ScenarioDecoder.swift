@@ -11,7 +11,7 @@ import Yams
 public enum ScenarioDecoder {
     static let topKeys = ["name", "requires", "config", "rig", "seed", "cycles", "period_ms", "poll_interval_ms", "faults", "expect"]
     static let faultKeys = ["at", "until", "target", "kind", "value", "rate_per_s", "magnitude", "code", "ms", "frames", "probability"]
-    static let expectationKinds = ["failover", "no_failover", "detection", "alarm", "escalation", "no_escalation",
+    static let expectationKinds = ["failover", "no_failover", "detection", "no_detection", "alarm", "escalation", "no_escalation",
                                    "interlock", "outputs_within", "readings_good", "safe_state", "repair", "device_state"]
 
     /// Reads and decodes a scenario file; `config` is resolved against the file's folder.
@@ -213,11 +213,13 @@ public enum ScenarioDecoder {
                 }
             }
             return group.map { .failover(group: $0, to: to, withinCycles: within, after: after, afterDetection: afterDetection) }
-        case "detection":
-            guard let r = Reader(value, path: p, allowed: ["sensor", "device", "kind", "within_cycles", "after"], sink: sink) else { return nil }
-            let subject = r.string("sensor") ?? r.string("device")
-            if subject == nil, !r.has("sensor"), !r.has("device") {
-                sink.report(.missingKey, r.mark, p.key("sensor"), found: "nothing", expected: "a sensor (or device) id")
+        case "detection", "no_detection":
+            if key == "no_detection", let id = scalarString(value) { return .noDetection(subject: id, kind: nil) }
+            let allowed = key == "detection" ? ["sensor", "device", "section", "kind", "within_cycles", "after"] : ["sensor", "device", "section", "kind"]
+            guard let r = Reader(value, path: p, allowed: allowed, sink: sink) else { return nil }
+            let subject = r.string("sensor") ?? r.string("device") ?? r.string("section")
+            if subject == nil, !r.has("sensor"), !r.has("device"), !r.has("section") {
+                sink.report(.missingKey, r.mark, p.key("sensor"), found: "nothing", expected: "a sensor, device or section id")
             }
             var kind: FindingKind?
             let kinds = "one of " + FindingKind.allCases.map(\.scenarioName).joined(separator: ", ")
@@ -225,6 +227,7 @@ public enum ScenarioDecoder {
                 kind = FindingKind.byScenarioName[word]
                 if kind == nil { r.wrong("kind", r.node("kind")!, expected: kinds) }
             }
+            if key == "no_detection" { return subject.map { .noDetection(subject: $0, kind: kind) } }
             let (within, after) = window(r)
             return subject.map { .detection(subject: $0, kind: kind, withinCycles: within, after: after) }
         case "alarm", "escalation":
@@ -304,6 +307,7 @@ extension ScenarioDecoder {
         }
         let sensors = plant.sensors.map(\.id), devices = plant.devices.map(\.id), groups = plant.redundancyGroups.map(\.id)
         let limits = plant.limits.map(\.id), outputs = plant.outputs.map(\.id), signals = plant.simulationSignals.map(\.name)
+        let sections = plant.sections.map(\.id)
         var ports: [String] = []
         for d in plant.devices { if case .rtu(let s) = d.transport, !ports.contains(s.port) { ports.append(s.port) } }
         for d in plant.devices { if case .rtu(let s)? = d.backup, !ports.contains(s.port) { ports.append(s.port) } }
@@ -331,8 +335,10 @@ extension ScenarioDecoder {
                 if !groups.contains(g) { report(path + ".failover.group", g, "a redundancy group", groups) }
                 if let to, !sensors.contains(to) { report(path + ".failover.to", to, "a sensor", sensors) }
             case .noFailover(let g?) where !groups.contains(g): report(path + ".no_failover", g, "a redundancy group", groups)
-            case .detection(let s, _, _, _) where !sensors.contains(s) && !devices.contains(s):
-                report(path + ".detection.sensor", s, "a sensor or device", sensors + devices)
+            case .detection(let s, _, _, _) where !(sensors + devices + sections).contains(s):
+                report(path + ".detection.sensor", s, "a sensor, device or section", sensors + devices + sections)
+            case .noDetection(let s, _) where !(sensors + devices + sections).contains(s):
+                report(path + ".no_detection", s, "a sensor, device or section", sensors + devices + sections)
             case .escalation(let t, _, _, _) where !(sensors + devices + groups).contains(t):
                 report(path + ".escalation.target", t, "a sensor, device or group", sensors + devices + groups)
             case .interlock(let id, _, _, _, _) where !limits.contains(id): report(path + ".interlock.id", id, "a limit", limits)

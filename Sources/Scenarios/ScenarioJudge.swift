@@ -42,6 +42,12 @@ struct ScenarioJudge {
             let match = hits.first { kind == nil || $0.kind == kind!.scenarioName }
             let other = hits.first.flatMap { match == nil ? " (a \($0.kind) detection came at cycle \($0.cycle) instead)" : nil } ?? ""
             return windowed(what, ref: ref, within: within, at: match?.cycle, otherwise: other)
+        case .noDetection(let subject, let kind):
+            let what = "no " + (kind.map { "\($0.scenarioName) detection" } ?? "detection") + " on \(subject) expected"
+            if let x = result.detections.first(where: { $0.sensor == subject && (kind == nil || $0.kind == kind!.scenarioName) }) {
+                return ExpectationResult(passed: false, sentence: "\(what): \(x.kind) at cycle \(x.cycle) (statistic \(x.statistic), limit \(x.threshold))")
+            }
+            return ExpectationResult(passed: true, sentence: "\(what): none happened")
         case .escalation(let target, let reason, let within, let after):
             let ref = after ?? scenario.firstFaultCycle
             let what = "escalation about \(target)" + (reason.map { " (\($0.scenarioName))" } ?? "")

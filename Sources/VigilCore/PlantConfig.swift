@@ -17,10 +17,13 @@ public struct PlantConfig: Sendable, Hashable {
     public var controls: [ControlConfig]
     /// Self-healing monitor knobs and intervention policy (`monitor:`); defaults when absent.
     public var monitor = MonitorSettings()
+    /// Plant sections watched by the multivariate monitor.
+    public var sections: [SectionConfig]
 
     public init(name: String, board: String? = nil, devices: [DeviceConfig] = [], sensors: [SensorConfig] = [],
                 redundancyGroups: [RedundancyGroupConfig] = [], outputs: [OutputConfig] = [], limits: [LimitConfig] = [],
-                simulationSignals: [NamedSignal] = [], cycle: CycleConfig = CycleConfig(), controls: [ControlConfig] = []) {
+                simulationSignals: [NamedSignal] = [], cycle: CycleConfig = CycleConfig(), controls: [ControlConfig] = [],
+                sections: [SectionConfig] = []) {
         self.name = name
         self.board = board
         self.devices = devices
@@ -31,6 +34,7 @@ public struct PlantConfig: Sendable, Hashable {
         self.simulationSignals = simulationSignals
         self.cycle = cycle
         self.controls = controls
+        self.sections = sections
     }
 
     public func device(id: String) -> DeviceConfig? { devices.first { $0.id == id } }

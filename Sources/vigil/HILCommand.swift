@@ -119,6 +119,7 @@ struct HILCommand: ParsableCommand {
             let start = Date()
             let data = try ScoreCampaign.run(options: options)
             print(ScoreCampaign.table(data))
+            print(SectionScoreCampaign.table(try SectionScoreCampaign.run(seeds: seeds, cyclesAfterOnset: cycles)))
             print(String(format: "(%.1f s)", Date().timeIntervalSince(start)))
             if let json {
                 do {

@@ -147,7 +147,7 @@ import HIL
           - safe_state: maybe
         """) == [
             #"hil/scenarios/bad.yaml:4:1: colour: found unknown key "colour", expected one of name, requires, config, rig, seed, cycles, period_ms, poll_interval_ms, faults, expect"#,
-            #"hil/scenarios/bad.yaml:6:5: expect[0].failsafe: found unknown expectation "failsafe", expected one of failover, no_failover, detection, alarm, escalation, no_escalation, interlock, outputs_within, readings_good, safe_state, repair, device_state"#,
+            #"hil/scenarios/bad.yaml:6:5: expect[0].failsafe: found unknown expectation "failsafe", expected one of failover, no_failover, detection, no_detection, alarm, escalation, no_escalation, interlock, outputs_within, readings_good, safe_state, repair, device_state"#,
             #"hil/scenarios/bad.yaml:7:41: expect[1].detection.kind: found "wobbly", expected one of outOfRange, stuck, rateOfChange, spike, noise, drift, dropout, latency, disagreement, deviceTimeouts, deviceExceptions, deviceCRCErrors, deviceDisconnected, deviceLatencyTrend, multivariateT2, multivariateSPE"#,
             #"hil/scenarios/bad.yaml:8:17: expect[2].safe_state: found "maybe", expected true or false"#,
         ])
@@ -178,6 +178,34 @@ import HIL
                 scenarioPath("x.yaml") + #": faults[0].target: found "PT-999", expected a sensor of demo-pump-station: PT-101A, PT-101B, PT-101C, PT-100, FT-110, IT-111, LT-201, TT-301A, TT-301B, TT-310, VT-311, LSH-202, ESTOP"#,
                 scenarioPath("x.yaml") + #": expect[0].failover.group: found "suction", expected a redundancy group of demo-pump-station: discharge-pressure, water-temperature"#,
             ])
+        }
+    }
+
+    @Test func sectionDetectionsAndNoDetectionDecodeAndTheirSubjectsAreChecked() throws {
+        let s = try ScenarioDecoder.decode("""
+        name: x
+        config: ../../configs/demo-pump-station.yaml
+        cycles: 100
+        expect:
+          - detection: { section: pump-1, kind: multivariateSPE, within_cycles: 30 }
+          - no_detection: pump-1
+          - no_detection: { sensor: FT-110, kind: spike }
+          - no_detection: pump-9
+        """, file: scenarioPath("x.yaml"))
+        #expect(s.expectations == [
+            .detection(subject: "pump-1", kind: .multivariateSPE, withinCycles: 30, after: nil),
+            .noDetection(subject: "pump-1", kind: nil),
+            .noDetection(subject: "FT-110", kind: .spike),
+            .noDetection(subject: "pump-9", kind: nil),
+        ])
+        do {
+            _ = try ScenarioRunner.plant(for: s)
+            Issue.record("expected an unresolved reference")
+        } catch {
+            guard case .config(let e) = error else { Issue.record("\(error)"); return }
+            #expect(e.diagnostics.count == 1)
+            #expect(e.diagnostics.first?.description.contains(#"expect[3].no_detection: found "pump-9", expected a sensor, device or section of demo-pump-station: "#) == true)
+            #expect(e.diagnostics.first?.description.hasSuffix("rtu-temps, pump-1") == true)
         }
     }
 

@@ -1,0 +1,58 @@
+import VigilCore
+import Yams
+
+/// `sections:`, plant sections for the multivariate monitor.
+extension PlantDecoder {
+    static let sectionKeys = ["id", "sensors", "training_samples", "persistence", "clear_persistence", "variance_to_keep",
+                              "false_alarm_rate", "update_lambda", "refit_interval"]
+
+    static func decodeSection(_ node: Node, path: String, sink: DiagnosticSink, into plant: inout DecodedPlant) {
+        guard let map = MappingReader(node, path: path, allowed: sectionKeys, sink: sink) else { return }
+        let id = map.string("id", required: true, expected: "the section's id")
+        plant.declare("section", id, at: path.key("id"))
+        let errorsBefore = sink.diagnostics.count
+        let sensors = map.stringList("sensors", required: true, expected: "sensor ids (at least 2)")
+        if let sensors, sensors.count < 2 {
+            map.wrong("sensors", map.node("sensors", expected: "")!, expected: "at least 2 sensor ids: a section watches sensors together",
+                      kind: .outOfRange)
+        }
+        let minimum = SectionConfig.minimumTrainingSamples(sensorCount: sensors?.count ?? 2)
+        let training = map.int("training_samples", required: false,
+                               expected: "an integer in \(minimum)...10000000 (at least max(50, 10 × sensors))",
+                               isValid: { (minimum...10_000_000).contains($0) })
+        let persistence = map.int("persistence", in: 1...10_000)
+        let clear = map.int("clear_persistence", in: 1...100_000)
+        let variance = map.double("variance_to_keep", expected: "a share in (0, 1)") { $0 > 0 && $0 < 1 }
+        let alpha = map.double("false_alarm_rate", expected: "a probability in (0, 0.5)") { $0 > 0 && $0 < 0.5 }
+        let lambda = map.double("update_lambda", expected: "a weight in 0...0.1 (0 disables the slow update)") { (0...0.1).contains($0) }
+        let refit = map.int("refit_interval", in: 10...100_000_000)
+        guard let id, let sensors, sensors.count >= 2, sink.diagnostics.count == errorsBefore else { return }
+        let d = SectionConfig(id: id, sensors: sensors)
+        plant.sections.append((SectionConfig(
+            id: id, sensors: sensors, trainingSamples: training ?? d.trainingSamples, persistence: persistence ?? d.persistence,
+            clearPersistence: clear ?? d.clearPersistence, varianceToKeep: variance ?? d.varianceToKeep,
+            falseAlarmRate: alpha ?? d.falseAlarmRate, updateLambda: lambda ?? d.updateLambda,
+            refitInterval: refit ?? d.refitInterval), path))
+    }
+}
+
+extension PlantValidator {
+    /// A section lists sensors (not groups) that exist, each once.
+    func checkSections() {
+        let sensorIDs = Set(plant.sensors.map(\.0.id))
+        let groupIDs = Set(plant.groups.map(\.0.id))
+        for (section, path) in plant.sections {
+            var seen: Set<String> = []
+            for (i, sensor) in section.sensors.enumerated() {
+                let sensorPath = path.key("sensors").index(i)
+                if !seen.insert(sensor).inserted {
+                    sink.report(.duplicate, sensorPath, found: "sensor \(quoted(sensor)) listed twice",
+                                expected: "each sensor once in a section")
+                } else if !sensorIDs.contains(sensor), !plant.broken.contains("sensor:" + sensor) {
+                    sink.report(.unresolvedReference, sensorPath, found: quoted(sensor),
+                                expected: groupIDs.contains(sensor) ? "a sensor id, not a redundancy group" : "a sensor id")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+import Synchronization
+import VigilCore
+import Fieldbus
+import Monitor
+import CRuntime
+
+/// A section finding as the cycle reports it (plain value, no allocation).
+struct SectionFinding {
+    var section: Int32
+    /// `.multivariateT2` or `.multivariateSPE`.
+    var kind: FindingKind
+    var statistic: Double
+    var limit: Double
+    /// False when the statistic returned to normal.
+    var raised: Bool
+    /// Equipment anomaly / process excursion (`.processExcursion`) or a sensor that broke the correlation (`.sensorFault`).
+    var cause: RootCause
+    /// The sensor the diagnosis points at (largest SPE contribution, or an unhealthy member), or −1.
+    var sensor: Int32
+    /// That sensor's share of SPE (0 for T²).
+    var share: Double
+}
+
+/// The per-section multivariate monitors of a running controller.
+///
+/// After start each section collects `training_samples` cycles in which all its sensors are good
+/// (into storage allocated here). A fitter thread beside the cycle learns the PCA model from them
+/// and builds the section's `MultivariateMonitor`; the cycle swaps it in at the start of a later
+/// cycle and from then scores every cycle without allocating (the slow EWMA update and its periodic
+/// refit, an m×m Jacobi on preallocated storage, run inside `observe`). A finding never touches
+/// redundancy groups, control or interlocks: it is journalled and raised as a `.section` alarm.
+final class SectionWatch: @unchecked Sendable {
+    /// Hand-off between the cycle (training rows, then taking the model) and the fitter.
+    private final class Slot: @unchecked Sendable {
+        static let training = 0, fitting = 1, ready = 2, installed = 3, failed = 4
+        let phase = Atomic<Int>(Slot.training)
+        /// Written by the fitter before `phase` becomes `ready`; taken by the cycle after.
+        var fitted: MultivariateMonitor?
+        var failure: MultivariateError?
+        /// Published by the cycle after each scored sample (for tests and the console).
+        let scored = Atomic<Int>(0)
+        let refits = Atomic<Int>(0)
+    }
+
+    let configs: [SectionConfig]
+    /// Per section: plant sensor indices, in model column order.
+    let sensorIndices: [[Int32]]
+    /// Per section: whether each of its sensors has a redundant peer (a redundancy group of 2+).
+    private let hasPeer: [[Bool]]
+    private let slots: [Slot]
+    private let rows: [UnsafeMutableBufferPointer<Double>]
+    private var rowCount: [Int]
+    /// Cycle-thread monitors, one per section (nil until installed).
+    private var monitors: [MultivariateMonitor?]
+    /// A section's events of one cycle (T² and SPE change at most once each).
+    private var pending = [MultivariateEvent](repeating: .returnedToNormal(kind: .multivariateT2, section: 0, cycle: 0), count: 4)
+    private var pendingCount = 0
+    /// Share of SPE above which a single uncorroborated sensor is called the culprit.
+    let sensorFaultShare: Double
+    private let stopRequested = Atomic<Bool>(false)
+    private var thread: JoinableThread?
+
+    init(plant: PlantConfig, sensorFaultShare: Double = 0.9) {
+        configs = plant.sections
+        sensorIndices = plant.sections.map { s in s.sensors.map { id in Int32(plant.sensors.firstIndex { $0.id == id } ?? -1) } }
+        hasPeer = plant.sections.map { s in
+            s.sensors.map { id in plant.redundancyGroups.contains { $0.members.contains(id) && $0.members.count > 1 } }
+        }
+        slots = plant.sections.map { _ in Slot() }
+        rows = plant.sections.map { s in
+            let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, s.trainingSamples * s.sensors.count))
+            buffer.initialize(repeating: 0)
+            return buffer
+        }
+        rowCount = plant.sections.map { _ in 0 }
+        monitors = plant.sections.map { _ in nil }
+        self.sensorFaultShare = sensorFaultShare
+    }
+
+    deinit { for r in rows { r.deallocate() } }
+
+    var count: Int { configs.count }
+
+    /// Why fitting section `s` failed, once it has (readable from any thread after the failure).
+    func failure(_ s: Int) -> MultivariateError? {
+        slots[s].phase.load(ordering: .acquiring) == Slot.failed ? slots[s].failure : nil
+    }
+
+    /// Whether section `s`'s model is in use by the cycle (any thread).
+    func isLive(_ s: Int) -> Bool { slots[s].phase.load(ordering: .acquiring) == Slot.installed }
+
+    /// Samples scored and slow-update refits done in section `s` so far (any thread).
+    func progress(_ s: Int) -> (scored: Int, refits: Int) {
+        (slots[s].scored.load(ordering: .relaxed), slots[s].refits.load(ordering: .relaxed))
+    }
+
+    /// Starts the fitter thread (nothing to do without sections).
+    func start() throws(ThreadStartError) {
+        guard !configs.isEmpty else { return }
+        thread = try JoinableThread(name: "vigil-sections") { [self] in fitLoop() }
+    }
+
+    func stop() {
+        stopRequested.store(true, ordering: .releasing)
+        thread?.join()
+        thread = nil
+    }
+
+    // MARK: Cycle thread
+
+    /// One cycle: collect training rows, install fitted models, score installed sections.
+    /// `healthy(sensor)` is the per-sensor monitor's verdict (true when there is none).
+    func observe(cycle: UInt64, sensors: UnsafeBufferPointer<Reading>, healthy: (Int32) -> Bool,
+                 onFinding: (SectionFinding) -> Void) {
+        for s in configs.indices {
+            if monitors[s] == nil {
+                collect(s, sensors: sensors)
+                continue
+            }
+            pendingCount = 0
+            monitors[s]!.observe(sensors, cycle: cycle) { event in
+                if pendingCount < pending.count {
+                    pending[pendingCount] = event
+                    pendingCount += 1
+                }
+            }
+            let status = monitors[s]!.status(section: 0)
+            slots[s].scored.store(status.samples, ordering: .relaxed)
+            slots[s].refits.store(status.refits, ordering: .relaxed)
+            for e in 0..<pendingCount {
+                switch pending[e] {
+                case .raised(let f):
+                    onFinding(diagnose(s, f, sensors: sensors, healthy: healthy))
+                case .returnedToNormal(let kind, _, _):
+                    let status = monitors[s]!.status(section: 0)
+                    onFinding(SectionFinding(section: Int32(s), kind: kind, statistic: kind == .multivariateT2 ? status.t2 : status.spe,
+                                             limit: kind == .multivariateT2 ? status.t2Limit : status.speLimit, raised: false,
+                                             cause: .processExcursion, sensor: -1, share: 0))
+                }
+            }
+        }
+    }
+
+    private func collect(_ s: Int, sensors: UnsafeBufferPointer<Reading>) {
+        let slot = slots[s]
+        switch slot.phase.load(ordering: .acquiring) {
+        case Slot.training:
+            let indices = sensorIndices[s]
+            for i in indices where i < 0 || Int(i) >= sensors.count || !sensors[Int(i)].quality.isGood || !sensors[Int(i)].value.isFinite {
+                return
+            }
+            let m = indices.count
+            let base = rowCount[s] * m
+            for (j, i) in indices.enumerated() { rows[s][base + j] = sensors[Int(i)].value }
+            rowCount[s] += 1
+            if rowCount[s] == configs[s].trainingSamples { slot.phase.store(Slot.fitting, ordering: .releasing) }
+        case Slot.ready: // the cycle boundary: take the fitted monitor (a move, no allocation)
+            monitors[s] = slot.fitted.take()
+            slot.phase.store(Slot.installed, ordering: .releasing)
+        default:
+            break
+        }
+    }
+
+    /// T² with every member healthy: the plant moved along its learned correlations (process excursion).
+    /// SPE: the sensor whose fault alone would best explain the residual (reconstruction-based
+    /// contribution, share of SPE) is the suspect when it explains at least `sensorFaultShare`. It is
+    /// called a sensor fault when the per-sensor monitor already distrusts it, or when it has no
+    /// redundant peer and every other member stays inside its normal band (|z| ≤ 3); a suspect whose
+    /// healthy peers agree with it, or a residual that no single sensor explains, or other members
+    /// moving too, is an equipment anomaly (cause `.processExcursion`, e.g. a closing valve).
+    private func diagnose(_ s: Int, _ f: Finding, sensors: UnsafeBufferPointer<Reading>, healthy: (Int32) -> Bool) -> SectionFinding {
+        let indices = sensorIndices[s]
+        var result = SectionFinding(section: Int32(s), kind: f.kind, statistic: f.statistic, limit: f.threshold, raised: true,
+                                    cause: .processExcursion, sensor: -1, share: 0)
+        for i in indices where !healthy(i) {
+            result.cause = .sensorFault
+            result.sensor = i
+            return result
+        }
+        guard f.kind == .multivariateSPE, let monitor = monitors[s] else { return result }
+        let model = monitor.model(section: 0)
+        let m = model.variableCount, k = model.componentCount
+        var best = 0, bestShare = -1.0
+        for j in 0..<m {
+            var leverage = 0.0
+            for a in 0..<k { leverage += model.loadings[j * m + a] * model.loadings[j * m + a] }
+            let share = monitor.speContribution(section: 0, variable: j) / max(1e-9, 1 - leverage)
+            if share > bestShare { (best, bestShare) = (j, share) }
+        }
+        result.sensor = indices[best]
+        result.share = min(1, bestShare)
+        guard bestShare >= sensorFaultShare else { return result }
+        if hasPeer[s][best] { return result } // healthy redundant peers agree with it: the plant moved
+        for j in 0..<m where j != best {
+            let z = (sensors[Int(indices[j])].value - model.mean[j]) / model.scale[j]
+            if abs(z) > 3 { return result } // others left their normal band too: equipment, not one sensor
+        }
+        result.cause = .sensorFault
+        return result
+    }
+
+    // MARK: Fitter thread (beside the cycle; allocates freely)
+
+    private func fitLoop() {
+        while !stopRequested.load(ordering: .acquiring) {
+            var pending = false
+            for s in configs.indices {
+                let phase = slots[s].phase.load(ordering: .acquiring)
+                if phase == Slot.fitting { fit(s) } else if phase == Slot.training { pending = true }
+            }
+            if !pending && !slots.contains(where: { $0.phase.load(ordering: .acquiring) == Slot.fitting }) { return }
+            vigil_rt_sleep_until(vigil_rt_monotonic_ns() &+ 5_000_000)
+        }
+    }
+
+    private func fit(_ s: Int) {
+        let c = configs[s]
+        let m = c.sensors.count
+        let samples = (0..<c.trainingSamples).map { r in Array(rows[s][(r * m)..<((r + 1) * m)]) }
+        let slot = slots[s]
+        do {
+            let model = try MultivariateModel.fit(samples: samples, configuration: MultivariateModelConfiguration(
+                varianceToKeep: c.varianceToKeep, falseAlarmRate: c.falseAlarmRate))
+            slot.fitted = try MultivariateMonitor(
+                sections: [MultivariateSectionSpec(sensors: sensorIndices[s], model: model)],
+                configuration: MultivariateMonitorConfiguration(persistence: c.persistence, clearPersistence: c.clearPersistence,
+                                                                updateLambda: c.updateLambda, refitInterval: c.refitInterval))
+            slot.phase.store(Slot.ready, ordering: .releasing)
+        } catch {
+            slot.failure = error
+            slot.phase.store(Slot.failed, ordering: .releasing)
+        }
+    }
+}

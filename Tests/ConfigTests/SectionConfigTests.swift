@@ -1,0 +1,102 @@
+import Config
+import Foundation
+import Testing
+import VigilCore
+
+/// `sections:` decode to `SectionConfig`; broken sections are reported with file, line and key path.
+@Suite struct SectionConfigTests {
+    static let plantBody = """
+        devices:
+          - id: plc
+            transport: tcp
+            host: 127.0.0.1
+            port: 502
+            points:
+              - { id: p, function: input, address: 0, type: float32 }
+              - { id: f, function: input, address: 2, type: float32 }
+              - { id: i, function: input, address: 4, type: float32 }
+        sensors:
+          - { id: PT-1, device: plc, point: p, range: [0, 16] }
+          - { id: FT-1, device: plc, point: f, range: [0, 200] }
+          - { id: IT-1, device: plc, point: i, range: [0, 60] }
+        redundancy_groups:
+          - { id: pressure, primary: PT-1, backups: [IT-1] }
+
+        """
+
+    func write(_ yaml: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-\(UUID().uuidString).yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func load(_ yaml: String) throws -> PlantConfig {
+        let path = try write(yaml)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try ConfigLoader.loadPlant(path: path).plant
+    }
+
+    /// The diagnostics of a plant that must not load, with the temporary file name replaced by `F`.
+    func diagnostics(_ yaml: String) throws -> [String] {
+        let path = try write(yaml)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try ConfigLoader.loadPlant(path: path)
+            Issue.record("the plant loaded")
+            return []
+        } catch {
+            return error.diagnostics.map { $0.description.replacingOccurrences(of: path, with: "F") }
+        }
+    }
+
+    @Test func noSectionsByDefault() throws {
+        #expect(try load("name: x\n" + Self.plantBody).sections.isEmpty)
+    }
+
+    @Test func sectionDecodesWithDefaultsAndOverrides() throws {
+        let plant = try load("name: x\n" + Self.plantBody + """
+            sections:
+              - { id: pump, sensors: [PT-1, FT-1, IT-1] }
+              - id: line
+                sensors: [PT-1, FT-1]
+                training_samples: 500
+                persistence: 5
+                clear_persistence: 20
+                variance_to_keep: 0.8
+                false_alarm_rate: 0.0001
+                update_lambda: 0
+                refit_interval: 5000
+
+            """)
+        #expect(plant.sections == [
+            SectionConfig(id: "pump", sensors: ["PT-1", "FT-1", "IT-1"]),
+            SectionConfig(id: "line", sensors: ["PT-1", "FT-1"], trainingSamples: 500, persistence: 5, clearPersistence: 20,
+                          varianceToKeep: 0.8, falseAlarmRate: 0.0001, updateLambda: 0, refitInterval: 5000),
+        ])
+        #expect(plant.sections[0].trainingSamples == 2000 && plant.sections[0].persistence == 3)
+    }
+
+    @Test func brokenSectionsNameFileLineAndKeyPath() throws {
+        let found = try diagnostics("name: x\n" + Self.plantBody + """
+            sections:
+              - { id: a, sensors: [PT-1], colour: red }
+              - { id: a, sensors: [PT-1, PT-9, PT-1, pressure] }
+              - { id: c, sensors: [PT-1, FT-1], training_samples: 10, persistence: many, false_alarm_rate: 0.7 }
+              - { sensors: PT-1 }
+
+            """)
+        #expect(found == [
+            "F:18:23: sections[0].sensors: found a list, expected at least 2 sensor ids: a section watches sensors together",
+            "F:18:31: sections[0].colour: found unknown key \"colour\", expected one of id, sensors, training_samples, persistence, clear_persistence, variance_to_keep, false_alarm_rate, update_lambda, refit_interval",
+            "F:19:11: sections[1].id: found \"a\" again (first at 18:11), expected a unique section id",
+            "F:19:30: sections[1].sensors[1]: found \"PT-9\", expected a sensor id",
+            "F:19:36: sections[1].sensors[2]: found sensor \"PT-1\" listed twice, expected each sensor once in a section",
+            "F:19:42: sections[1].sensors[3]: found \"pressure\", expected a sensor id, not a redundancy group",
+            "F:20:55: sections[2].training_samples: found \"10\", expected an integer in 50...10000000 (at least max(50, 10 × sensors))",
+            "F:20:72: sections[2].persistence: found \"many\", expected an integer in 1...10000",
+            "F:20:96: sections[2].false_alarm_rate: found \"0.7\", expected a probability in (0, 0.5)",
+            "F:21:5: sections[3].id: found nothing, expected the section's id",
+            "F:21:16: sections[3].sensors: found \"PT-1\", expected a list of sensor ids (at least 2)",
+        ])
+    }
+}

@@ -1,0 +1,114 @@
+import Testing
+import VigilCore
+import Monitor
+@testable import Runtime
+
+/// The runtime's plant sections: learn after start beside the cycle, swap the model in, then tell an
+/// equipment anomaly (pressure up, flow down, all in range) from a single lying sensor.
+@Suite(.serialized) struct SectionWatchTests {
+    /// PT-A and PT-B (a redundancy group) and FT (alone) follow one process variable u.
+    static let plant: PlantConfig = {
+        let sensors = ["PT-A", "PT-B", "FT"].enumerated().map { i, id in
+            SensorConfig(id: id, source: .point(device: "d", point: "p\(i)"), rangeMin: 0, rangeMax: 200)
+        }
+        return PlantConfig(name: "t", sensors: sensors,
+                           redundancyGroups: [RedundancyGroupConfig(id: "pressure", primary: "PT-A", backups: ["PT-B"])],
+                           sections: [SectionConfig(id: "pump", sensors: ["PT-A", "PT-B", "FT"], trainingSamples: 500, updateLambda: 0)])
+    }()
+
+    /// Deterministic normal operation: u a slow sine plus seeded noise on every sensor.
+    struct Process {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        mutating func gaussian() -> Double {
+            func next() -> Double {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return (Double(state >> 11) + 0.5) / Double(1 << 53)
+            }
+            return (-2 * _log(next())).squareRoot() * _cos(2 * Double.pi * next())
+        }
+        mutating func readings(cycle: Int, pressureOffset: Double = 0, flowOffset: Double = 0, aOnly: Double = 0) -> [Reading] {
+            let u = _sin(Double(cycle) / 80)
+            let p = 6 + 0.4 * u + pressureOffset
+            let values = [p + 0.01 * gaussian() + aOnly, p + 0.01 * gaussian(), 42 + 3 * u + flowOffset + 0.2 * gaussian()]
+            return values.map { Reading(value: $0, timestampNanoseconds: 0, latencyNanoseconds: 0, quality: .good) }
+        }
+    }
+
+    /// Trains the section on 500 normal cycles and waits for the fitter; returns the next cycle number.
+    func trained(_ watch: SectionWatch, _ process: inout Process) throws -> Int {
+        try watch.start()
+        for c in 0..<500 {
+            let r = process.readings(cycle: c)
+            r.withUnsafeBufferPointer { watch.observe(cycle: UInt64(c), sensors: $0, healthy: { _ in true }) { _ in Issue.record("finding in training") } }
+        }
+        var c = 500
+        // The model is swapped in at a cycle boundary once the fitter is done.
+        #expect(eventually {
+            let r = process.readings(cycle: c)
+            r.withUnsafeBufferPointer { watch.observe(cycle: UInt64(c), sensors: $0, healthy: { _ in true }) { _ in } }
+            c += 1
+            return watch.isLive(0)
+        })
+        return c
+    }
+
+    func run(_ watch: SectionWatch, _ process: inout Process, from: Int, cycles: Int, pressure: Double = 0, flow: Double = 0,
+             aOnly: Double = 0) -> [(cycle: Int, finding: SectionFinding)] {
+        var found: [(Int, SectionFinding)] = []
+        for c in from..<(from + cycles) {
+            let r = process.readings(cycle: c, pressureOffset: pressure, flowOffset: flow, aOnly: aOnly)
+            r.withUnsafeBufferPointer { watch.observe(cycle: UInt64(c), sensors: $0, healthy: { _ in true }) { found.append((c, $0)) } }
+        }
+        return found
+    }
+
+    @Test func normalOperationRaisesNothing() throws {
+        let watch = SectionWatch(plant: Self.plant)
+        defer { watch.stop() }
+        var process = Process()
+        let c = try trained(watch, &process)
+        let found = run(watch, &process, from: c, cycles: 3000)
+        #expect(found.isEmpty, "\(found.map(\.finding))")
+        #expect(watch.progress(0).scored >= 3000)
+    }
+
+    @Test func closingValveIsAnEquipmentAnomalyNoSensorIsOutOfLine() throws {
+        let watch = SectionWatch(plant: Self.plant)
+        defer { watch.stop() }
+        var process = Process()
+        let c = try trained(watch, &process)
+        #expect(run(watch, &process, from: c, cycles: 200).isEmpty)
+        // Pressure +1.5 bar, flow −2 m³/h: in range (0–200), flow inside its normal swing (±3 m³/h),
+        // the header pressure above its own (so the pressure side moved too).
+        let found = run(watch, &process, from: c + 200, cycles: 50, pressure: 1.5, flow: -2)
+        let spe = try #require(found.first { $0.finding.kind == .multivariateSPE && $0.finding.raised })
+        #expect(spe.cycle - (c + 200) <= 5, "detected within persistence + a couple of cycles")
+        #expect(spe.finding.cause == .processExcursion, "pressure moved with the flow: equipment, not a sensor")
+        #expect(spe.finding.section == 0)
+    }
+
+    @Test func oneTransmitterOutOfLineIsItsSensorFaultWhenTheMonitorDistrustsIt() throws {
+        let watch = SectionWatch(plant: Self.plant)
+        defer { watch.stop() }
+        var process = Process()
+        let c = try trained(watch, &process)
+        var found: [SectionFinding] = []
+        for k in c..<(c + 50) {
+            let r = process.readings(cycle: k, aOnly: 0.1)
+            r.withUnsafeBufferPointer { watch.observe(cycle: UInt64(k), sensors: $0, healthy: { $0 != 0 }) { found.append($0) } }
+        }
+        let spe = try #require(found.first { $0.kind == .multivariateSPE })
+        #expect(spe.cause == .sensorFault && spe.sensor == 0)
+    }
+
+    @Test func flowmeterAloneOffIsItsLikelySensorFault() throws {
+        let watch = SectionWatch(plant: Self.plant)
+        defer { watch.stop() }
+        var process = Process()
+        let c = try trained(watch, &process)
+        let found = run(watch, &process, from: c, cycles: 50, flow: -2)
+        let spe = try #require(found.first { $0.finding.kind == .multivariateSPE })
+        #expect(spe.finding.cause == .sensorFault && spe.finding.sensor == 2, "\(spe.finding)")
+        #expect(spe.finding.share > 0.9)
+    }
+}
