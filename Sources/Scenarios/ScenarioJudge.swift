@@ -56,7 +56,7 @@ struct ScenarioJudge {
             let other = hits.first.flatMap { match == nil ? " (one for \($0.reason) came at cycle \($0.cycle) instead)" : nil } ?? ""
             return windowed(what, ref: ref, within: within, at: match?.cycle, otherwise: other)
         case .noEscalation(let target):
-            let hits = result.escalations.filter { target == nil || $0.target == target }
+            let hits = result.escalations.filter { (target == nil || $0.target == target) && $0.cycle >= settled }
             let what = "no escalation" + (target.map { " about \($0)" } ?? "") + " expected"
             if let x = hits.first {
                 return ExpectationResult(passed: false, sentence: "\(what): \(x.target) escalated (\(x.reason)) at cycle \(x.cycle)")
