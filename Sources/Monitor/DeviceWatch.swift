@@ -43,6 +43,11 @@ struct DeviceWatch: Sendable {
     var flags: UInt32 = 0
     var faulted = false
     var configErrorEscalated = false
+    /// What the bad samples of the current all-bad run were; names a device fault found by the
+    /// all-bad rule before any per-kind threshold (e.g. a switch to the backup line cured it first).
+    var runTimeouts = 0, runExceptions = 0, runCRCErrors = 0, runDisconnects = 0
+    /// The kind reported when the device was declared faulted; its bit stays set while faulted.
+    var faultKind: FindingKind? = nil
 
     // The device repair under way (reconnect, backup gateway, slower polling).
     var repair: RepairStrategy? = nil
@@ -59,6 +64,14 @@ struct DeviceWatch: Sendable {
         timeoutRun = (t.timeouts > 0 && allBad) ? timeoutRun + 1 : 0
         exceptionRun = (t.exceptions > 0 && allBad) ? exceptionRun + 1 : 0
         allBadRun = allBad ? allBadRun + 1 : 0
+        if allBad {
+            runTimeouts += t.timeouts
+            runExceptions += t.exceptions
+            runCRCErrors += t.crcErrors
+            runDisconnects += t.disconnects
+        } else {
+            runTimeouts = 0; runExceptions = 0; runCRCErrors = 0; runDisconnects = 0
+        }
         timeoutShare += 0.02 * ((t.timeouts > 0 ? 1.0 : 0.0) - timeoutShare)
         crcShare += 0.02 * ((t.crcErrors > 0 ? 1.0 : 0.0) - crcShare)
         var f: UInt32 = 0
@@ -94,7 +107,20 @@ struct DeviceWatch: Sendable {
             f |= Self.bit(.deviceDisconnected)
             evidence = (.deviceDisconnected, Double(t.disconnects), 1)
         }
+        if faulted, let k = faultKind { f |= Self.bit(k) }
         flags = f
         return f
+    }
+
+    /// What the current all-bad run says the device fault is, and how many of its samples said so.
+    /// Any CRC or framing error names corruption on the line: a corrupted length or function byte
+    /// turns other replies of the same burst into timeouts, but a silent line never fails a CRC.
+    /// Otherwise the commonest of disconnect, timeout, exception. No allocation.
+    var allBadRunEvidence: (kind: FindingKind, count: Int) {
+        if runCRCErrors > 0 { return (.deviceCRCErrors, runCRCErrors) }
+        var best = (kind: FindingKind.deviceTimeouts, count: runTimeouts)
+        if runDisconnects >= best.count && runDisconnects > 0 { best = (.deviceDisconnected, runDisconnects) }
+        if runExceptions > best.count { best = (.deviceExceptions, runExceptions) }
+        return best
     }
 }

@@ -326,12 +326,30 @@ public struct PlantMonitor: Sendable {
             if !devices[d].faulted && devices[d].allBadRun >= tuning.deviceFaultSamples {
                 devices[d].faulted = true
                 newlyFaulted[d] = true
-                let ev = evidence ?? (.deviceTimeouts, Double(devices[d].allBadRun), Double(tuning.deviceFaultSamples))
+                let ev: (kind: FindingKind, stat: Double, limit: Double)
+                if let evidence {
+                    ev = evidence
+                } else {
+                    // Every point bad before any per-kind threshold: the device fault is itself the
+                    // detection, named after what its bad samples were.
+                    let run = devices[d].allBadRunEvidence
+                    ev = (run.kind, Double(devices[d].allBadRun), Double(tuning.deviceFaultSamples))
+                    devices[d].faultKind = run.kind
+                    let b = DeviceWatch.bit(run.kind)
+                    if f & b == 0 {
+                        devices[d].flags |= b
+                        var e = MonitorEvent(kind: .detection, cycle: cycle)
+                        e.device = Int32(d)
+                        e.finding = Finding(kind: run.kind, subject: Int32(d), statistic: ev.stat, threshold: ev.limit, cycle: cycle)
+                        buffer.append(e)
+                    }
+                }
                 deviceDiagnoses[d] = Diagnosis(cause: .deviceFault, severity: .major,
                                                evidence: Finding(kind: ev.kind, subject: Int32(d), statistic: ev.stat, threshold: ev.limit, cycle: cycle),
                                                firstSeenCycle: cycle, decidedCycle: cycle)
             } else if devices[d].faulted && t.good > 0 {
                 devices[d].faulted = false
+                devices[d].faultKind = nil
                 busFaulted[deviceBus[d]] = false
             }
             // Struggling but alive: ask for slower polling once.

@@ -31,6 +31,25 @@ import VigilCore
         #expect(plain.events(.repair, after: c0).filter { $0.device == 2 }.map(\.strategy) == [.reconnect])
     }
 
+    /// A switch to the backup path can cure a device before any per-kind threshold is reached (3
+    /// timeouts in a row, 10 % CRC share): the device fault is still a journalled detection, named
+    /// after its bad samples, once, and any CRC error in the run names line corruption.
+    @Test func deviceFaultCuredBeforeAnyPerKindThresholdIsStillADetectionOfItsKind() throws {
+        func detections(_ bad: (Int) -> Quality) throws -> [FindingKind] {
+            var rig = try Self.rigWithBackup()
+            rig.warmUp()
+            let c0 = rig.cycle + 1
+            var n = 0
+            rig.run(2) { r, _ in r[R.pC].quality = bad(n); n += 1 }   // two all-bad samples: faulted, switch
+            rig.run(12)                                                 // the backup path answers
+            #expect(rig.events(.repair, after: c0).contains { $0.device == 2 && $0.strategy == .switchToBackupGateway })
+            return rig.events(.detection, after: c0).filter { $0.device == 2 }.compactMap { $0.finding?.kind }
+        }
+        #expect(try detections { _ in .bad(.timeout) } == [.deviceTimeouts])
+        #expect(try detections { $0 == 0 ? .bad(.timeout) : .bad(.crcOrFraming) } == [.deviceCRCErrors])
+        #expect(try detections { _ in .bad(.exception(.serverDeviceFailure)) } == [.deviceExceptions])
+    }
+
     /// dev-a (with a backup gateway) dies one cycle before dev-b on the same gateway host: its
     /// switch is under way when the bus fault is found, and is not started again (which would send
     /// it back to the path it just left).
