@@ -63,6 +63,11 @@ public struct ControlPlan: Sendable {
     private var lawValues: [Double]
     /// Subject indices that must be good for a cycle to count as good (interlock subjects and control inputs).
     private let requiredSubjects: [Int]
+    /// Per subject (sensors, then groups): the outputs a safety escalation about it forces safe, flattened
+    /// with offsets: the outputs of controls reading it and the safe outputs of its interlocks, and for a
+    /// group member those of its groups too.
+    private let subjectOutputs: [Int]
+    private let subjectOutputStart: [Int]
 
     public private(set) var interlocks: InterlockEvaluator
     public private(set) var safeState: SafeStateManager
@@ -137,6 +142,20 @@ public struct ControlPlan: Sendable {
         }
         interlocks = InterlockEvaluator(rules: rules)
         safeState = SafeStateManager(outputs: plant.outputs, interlockOutputs: forced)
+        var affected = Array(repeating: [Int](), count: sensorIDs.count + groupIDs.count)
+        for (c, input) in inputs.enumerated() { affected[input].append(outputs[c]) }
+        for (l, rule) in rules.enumerated() { affected[rule.subject].append(contentsOf: forced[l]) }
+        for g in groupIDs.indices {
+            for m in starts[g]..<starts[g + 1] { affected[members[m]].append(contentsOf: affected[sensorIDs.count + g]) }
+        }
+        var flat: [Int] = [], offsets: [Int] = []
+        for list in affected {
+            offsets.append(flat.count)
+            for o in list where !flat[offsets.last!...].contains(o) { flat.append(o) }
+        }
+        offsets.append(flat.count)
+        subjectOutputs = flat
+        subjectOutputStart = offsets
         var required = Set(inputs)
         for rule in rules where rule.severity == .interlock { required.insert(rule.subject) }
         requiredSubjects = required.sorted()
@@ -245,6 +264,30 @@ public struct ControlPlan: Sendable {
 
     /// Clears a plant-wide safe-state reason.
     public mutating func leave(_ reason: SafeStateReason) { safeState.leave(reason) }
+
+    /// The intervention policy's "operator intervention and safe outputs" for a safety escalation about
+    /// `subject` (a sensor index, or `sensorIDs.count + group`): latches every output it affects at its
+    /// safe value until `releasePolicyForcedOutputs`. Returns how many outputs were newly forced. Does
+    /// not allocate.
+    @discardableResult
+    public mutating func forceSafeOutputs(subject: Int) -> Int {
+        guard subject >= 0, subject + 1 < subjectOutputStart.count else { return 0 }
+        var n = 0
+        for k in subjectOutputStart[subject]..<subjectOutputStart[subject + 1] where safeState.forceByPolicy(output: subjectOutputs[k]) {
+            n += 1
+        }
+        return n
+    }
+
+    /// The outputs a safety escalation about `subject` would force (for `vigil config check` and tests).
+    public func outputsAffected(bySubject subject: Int) -> [Int] {
+        guard subject >= 0, subject + 1 < subjectOutputStart.count else { return [] }
+        return Array(subjectOutputs[subjectOutputStart[subject]..<subjectOutputStart[subject + 1]])
+    }
+
+    /// An operator's reset of policy-forced outputs; returns how many were released.
+    @discardableResult
+    public mutating func releasePolicyForcedOutputs() -> Int { safeState.releasePolicyForced() }
 
     /// An operator's or learned value for an output (nil clears it). It replaces the law's value but still
     /// goes through the safe-state decision: it cannot override an interlock or a plant-wide safe state.

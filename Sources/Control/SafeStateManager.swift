@@ -23,7 +23,9 @@ public struct SafeStateReasons: Sendable, Hashable {
 /// Precedence, highest first:
 /// 1. a plant-wide safe-state reason is active (start-up until the first good cycle, fatal fault, overrun storm,
 ///    watchdog stall, shutdown, operator request): every output gets its safe value;
-/// 2. a tripped interlock: the outputs in its `safeOutputs` get their safe values;
+/// 2. a tripped interlock: the outputs in its `safeOutputs` get their safe values; an output the
+///    intervention policy forced safe (a safety escalation about what drives it) keeps its safe value
+///    until an operator resets the safe state;
 /// 3. the requested value (control law, operator, learned policy) — or the output's initial value when nothing
 ///    requests one (NaN). A non-finite request never reaches an output: it gets its safe value.
 ///
@@ -39,6 +41,8 @@ public struct SafeStateManager: Sendable {
     private var reportedReasons: SafeStateReasons
     /// Per output: true when the last `resolve` gave it its safe value.
     public private(set) var isForced: [Bool]
+    /// Per output: forced safe by the intervention policy (latched until `releasePolicyForced`).
+    public private(set) var isPolicyForced: [Bool]
 
     /// `outputs` in output-index order; `interlockOutputs[limit]` lists the output indices interlock `limit` forces.
     public init(outputs: [OutputConfig], interlockOutputs: [[Int]]) {
@@ -48,6 +52,27 @@ public struct SafeStateManager: Sendable {
         reasons = SafeStateReasons(.startup)
         reportedReasons = SafeStateReasons()
         isForced = Array(repeating: true, count: outputs.count)
+        isPolicyForced = Array(repeating: false, count: outputs.count)
+    }
+
+    /// Latches `output` at its safe value (the policy's "operator intervention and safe outputs").
+    /// Returns false when it already was. Does not allocate.
+    @discardableResult
+    public mutating func forceByPolicy(output: Int) -> Bool {
+        guard isPolicyForced.indices.contains(output), !isPolicyForced[output] else { return false }
+        isPolicyForced[output] = true
+        return true
+    }
+
+    /// An operator's reset: every policy-forced output follows its request again. Returns how many did.
+    @discardableResult
+    public mutating func releasePolicyForced() -> Int {
+        var n = 0
+        for i in isPolicyForced.indices where isPolicyForced[i] {
+            isPolicyForced[i] = false
+            n += 1
+        }
+        return n
     }
 
     /// Whether the whole plant is in safe state now.
@@ -78,6 +103,10 @@ public struct SafeStateManager: Sendable {
             isForced[i] = safe
         }
         if wholePlant { return }
+        for i in isPolicyForced.indices where isPolicyForced[i] {
+            outputs[i] = safeValues[i]
+            isForced[i] = true
+        }
         for limit in forcedOutputs.indices where limit < interlocks.rules.count && interlocks.isTripped(limit) {
             for output in forcedOutputs[limit] {
                 outputs[output] = safeValues[output]

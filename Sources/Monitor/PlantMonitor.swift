@@ -584,8 +584,12 @@ public struct PlantMonitor: Sendable {
             // length. With peers, its run counts as stuck only once they have left its frozen value
             // behind by more than two quantization steps (or the noise): a stuck sensor is caught as
             // soon as the process moves, a healthy one within a count of its peers is acquitted and
-            // its run remembered. Alone, it must outlast twice the longest run its peers acquitted.
-            if bits[i] & .bit(.stuck) != 0 && detectors[i].repeatsWhenHealthy && (health[i] == .healthy || health[i] == .suspect) {
+            // its run remembered. Alone (its peers out of service), it must outlast twice its learned
+            // run length and twice the longest run its peers acquitted: a quantized signal's repeats
+            // come in correlated bursts, longer than the warm-up's repeat rate predicts. The same
+            // holds on probation, or a recovered sensor would bounce back to faulty on a quiet spell.
+            if bits[i] & .bit(.stuck) != 0 && detectors[i].repeatsWhenHealthy
+                && (health[i] == .healthy || health[i] == .suspect || health[i] == .probation) {
                 if n > 0 {
                     let offset = residuals[i].learned ? residuals[i].mean : 0
                     let gap = abs(detectors[i].lastGoodValue - consensus - offset)
@@ -594,7 +598,7 @@ public struct PlantMonitor: Sendable {
                         bits[i] &= ~FindingBits.bit(.stuck)
                         detectors[i].acquitRun()
                     }
-                } else if detectors[i].stuckRun < 2 * detectors[i].acquittedRun {
+                } else if detectors[i].stuckRun < 2 * max(detectors[i].acquittedRun, detectors[i].stuckNeeded) {
                     bits[i] &= ~FindingBits.bit(.stuck)
                 }
             }
@@ -801,7 +805,8 @@ public struct PlantMonitor: Sendable {
                 alternative = true
             }
         }
-        let diag = Diagnosis(cause: .sensorFault, severity: alternative ? .minor : .major, evidence: evidence,
+        let diag = Diagnosis(cause: kind == .dropout && deviceLooksDead(d) ? .deviceFault : .sensorFault,
+                             severity: alternative ? .minor : .major, evidence: evidence,
                              firstSeenCycle: firstSeen[i], decidedCycle: cycle)
         sensorDiagnoses[i] = diag
         // A sensor on a faulted device is covered by the device's (or bus's) diagnosis.
@@ -811,6 +816,18 @@ public struct PlantMonitor: Sendable {
             repairDeclined[i] = true
             escalateByPolicy(sensor: i, device: d, cause: .sensorFault, severity: diag.severity, finding: evidence)
         }
+    }
+
+    /// True when every sensor of device `d` (two or more) has dropped out this cycle: their common
+    /// device is the likelier root cause, named before the device's own all-bad count confirms it.
+    private func deviceLooksDead(_ d: Int) -> Bool {
+        guard d >= 0 else { return false }
+        var n = 0
+        for j in 0..<sensorCount where sensorDevice[j] == d {
+            if bits[j] & .bit(.dropout) == 0 { return false }
+            n += 1
+        }
+        return n >= 2
     }
 
     private mutating func emitDiagnosis(_ diag: Diagnosis, sensor: Int, device: Int) {
@@ -910,10 +927,12 @@ public struct PlantMonitor: Sendable {
                     e.group = Int32(g)
                     e.strategy = .holdLastGood
                     buffer.append(e)
+                    // The hold is a bounded repair: an operator is called now (major); the safety
+                    // escalation (and with it the group's outputs to safe) comes when the hold ends.
                     e.kind = .escalation
                     e.strategy = nil
                     e.escalation = .noHealthySource
-                    e.severity = .safety
+                    e.severity = .major
                     buffer.append(e)
                 }
             } else {
@@ -926,14 +945,14 @@ public struct PlantMonitor: Sendable {
                     if holding[g] {
                         repairs[Int(RepairStrategy.holdLastGood.rawValue)].failed += 1
                         holding[g] = false
-                    } else {
-                        // Nothing good was ever held: the escalation has not been raised yet.
-                        var x = MonitorEvent(kind: .escalation, cycle: cycle)
-                        x.group = Int32(g)
-                        x.escalation = .noHealthySource
-                        x.severity = .safety
-                        buffer.append(x)
                     }
+                    // No value for control any more: a safety escalation (the policy's default sends
+                    // it to an operator and drives the outputs that depend on the group to safe).
+                    var x = MonitorEvent(kind: .escalation, cycle: cycle)
+                    x.group = Int32(g)
+                    x.escalation = .noHealthySource
+                    x.severity = .safety
+                    buffer.append(x)
                     repairs[Int(RepairStrategy.groupSafeAction.rawValue)].attempted += 1
                     buffer.append(e)
                 }

@@ -30,6 +30,8 @@ final class ScanCycle: @unchecked Sendable {
     private let sectionSubjectBase: Int32
     /// Escalations become alarms (flood-suppressed); repairs and escalations feed the trust score.
     private var alarms: AlarmManager
+    /// Per sensor: its device index (-1 for GPIO), to find the outputs a device escalation affects.
+    private let sensorDeviceIndex: [Int32]
     private var trust = TrustScore()
     /// The monitor's policy (from the plant's `monitor:` section) decides which escalations are alarms.
     private let policy: InterventionPolicy
@@ -104,6 +106,7 @@ final class ScanCycle: @unchecked Sendable {
             sensorGroup.append(Int32(plant.redundancyGroups.firstIndex { $0.members.contains(sensor.id) } ?? -1))
         }
         alarms = AlarmManager(topology: AlarmTopology(sensorDevice: sensorDevice, sensorGroup: sensorGroup))
+        sensorDeviceIndex = sensorDevice
         self.deviceSubjectBase = deviceSubjectBase
         self.sensorSubjectBase = sensorSubjectBase
         self.groupSubjectBase = groupSubjectBase
@@ -310,6 +313,7 @@ final class ScanCycle: @unchecked Sendable {
                     let decision = policy.lookup(cause: cause, kind: finding.kind, severity: severity, reason: e.escalation)
                     _ = alarms.raise(AlarmEscalation(finding: finding, cause: cause, severity: severity, reason: e.escalation,
                                                      decision: decision), nowNanoseconds: now)
+                    if decision == .operatorInterventionAndSafeOutputs { forceSafeOutputs(for: e) }
                 default: break
                 }
             }
@@ -412,11 +416,31 @@ final class ScanCycle: @unchecked Sendable {
         case .requestSafeState: plan.enter(.operatorRequest)
         case .resetSafeState:
             for reason in [SafeStateReason.operatorRequest, .watchdogStall, .overrunStorm, .fatalFault] { plan.leave(reason) }
+            plan.releasePolicyForcedOutputs()
             if watchdog.isStalled { watchdog.clearStall() }
             outputs.release()
         case .stallCycle(let milliseconds): stallRequestMilliseconds = milliseconds
         }
         emit(event(.commandApplied, .info))
+    }
+
+    /// The policy said "operator intervention and safe outputs": the outputs the escalation's sensor,
+    /// group or device's sensors drive (controls reading them, their interlocks' safe outputs) go to
+    /// their safe values and stay there until an operator resets the safe state. No allocation.
+    private func forceSafeOutputs(for e: MonitorEvent) {
+        var forced = 0
+        if e.sensor >= 0 {
+            forced += plan.forceSafeOutputs(subject: Int(e.sensor))
+        } else if e.group >= 0 {
+            forced += plan.forceSafeOutputs(subject: plan.sensorIDs.count + Int(e.group))
+        } else if e.device >= 0 {
+            for i in sensorDeviceIndex.indices where sensorDeviceIndex[i] == e.device {
+                forced += plan.forceSafeOutputs(subject: i)
+            }
+        }
+        guard forced > 0 else { return }
+        let subject = e.sensor >= 0 ? sensorSubjectBase + e.sensor : e.group >= 0 ? groupSubjectBase + e.group : deviceSubjectBase + e.device
+        emit(event(.safeOutputsForced, .safety, subject: subject, code: Int32(forced)))
     }
 
     /// A monitor event as the journal records it (see docs/ARCHITECTURE.md for the encoding).

@@ -22,13 +22,16 @@ public struct DetectionRecord: Sendable, Hashable, Codable {
 }
 
 /// Detections of one subject at severity ≥ warning, taken together as one diagnosis.
+/// A root cause the monitor settled on: `cause` (sensorFault, deviceFault, busFault,
+/// processExcursion, configurationError), the finding kind of its evidence and its statistic.
 public struct DiagnosisRecord: Sendable, Hashable, Codable {
-    public var subject: String
-    public var kinds: [String]
-    public var firstCycle: UInt64
-    public var lastCycle: UInt64
-    public var count: Int
-    enum CodingKeys: String, CodingKey { case subject, kinds, count, firstCycle = "first_cycle", lastCycle = "last_cycle" }
+    public var cycle: UInt64
+    public var target: String
+    public var cause: String
+    public var evidence: String
+    public var statistic: Double
+    /// The journal's severity: `alarm` for a safety-severity diagnosis, else `warning`.
+    public var severity: String
 }
 
 public struct FailoverRecord: Sendable, Hashable, Codable {
@@ -62,6 +65,14 @@ public struct SafeStateRecord: Sendable, Hashable, Codable {
     public var cycle: UInt64
     public var entered: Bool
     public var reason: String
+}
+
+/// The intervention policy forced the outputs depending on `target` to their safe values (latched
+/// until an operator resets the safe state).
+public struct SafeOutputsRecord: Sendable, Hashable, Codable {
+    public var cycle: UInt64
+    public var target: String
+    public var outputs: Int
 }
 
 /// One expectation judged: pass or fail, and a sentence saying what was expected and what happened.
@@ -108,6 +119,7 @@ public struct ScenarioResult: Sendable, Codable {
     public var escalations: [EscalationRecord] = []
     public var interlocks: [InterlockRecord] = []
     public var safeStates: [SafeStateRecord] = []
+    public var safeOutputsForced: [SafeOutputsRecord] = []
     public var expectations: [ExpectationResult] = []
 
     // Not in the JSON report: the traces (drawn in the SVG) and the plant's names.
@@ -135,5 +147,6 @@ public struct ScenarioResult: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case name, file, status, cycles, seed, injected, detections, diagnoses, failovers, repairs, escalations, interlocks, expectations
         case skipReason = "skip_reason", periodMilliseconds = "period_ms", firstGoodCycle = "first_good_cycle", safeStates = "safe_states"
+        case safeOutputsForced = "safe_outputs_forced"
     }
 }

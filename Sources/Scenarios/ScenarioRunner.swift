@@ -295,23 +295,15 @@ public struct ScenarioRunner: Sendable {
                 result.safeStates.append(SafeStateRecord(cycle: c, entered: e.kind == .safeStateEntered,
                                                          reason: reason.map(Self.name) ?? "code \(e.code)"))
                 if e.kind == .safeStateLeft, reason == .startup, result.firstGoodCycle == nil { result.firstGoodCycle = c }
+            case .diagnosis?:
+                let evidence = FindingKind(rawValue: Int32(e.value)).map(\.scenarioName) ?? "code \(Int(e.value))"
+                result.diagnoses.append(DiagnosisRecord(cycle: c, target: subject, cause: RootCause(rawValue: e.code).map { String(describing: $0) } ?? "code \(e.code)",
+                                                        evidence: evidence, statistic: e.value2, severity: e.severity.journalName))
+            case .safeOutputsForced?:
+                result.safeOutputsForced.append(SafeOutputsRecord(cycle: c, target: subject, outputs: Int(e.code)))
             default:
                 break
             }
         }
-        var bySubject: [String: DiagnosisRecord] = [:]
-        var order: [String] = []
-        for d in result.detections where (EventSeverity.allCases.first { $0.journalName == d.severity } ?? .debug) >= .warning {
-            if var r = bySubject[d.sensor] {
-                if !r.kinds.contains(d.kind) { r.kinds.append(d.kind) }
-                r.lastCycle = d.cycle
-                r.count += 1
-                bySubject[d.sensor] = r
-            } else {
-                order.append(d.sensor)
-                bySubject[d.sensor] = DiagnosisRecord(subject: d.sensor, kinds: [d.kind], firstCycle: d.cycle, lastCycle: d.cycle, count: 1)
-            }
-        }
-        result.diagnoses = order.map { bySubject[$0]! }
     }
 }

@@ -14,6 +14,10 @@ public enum EventKind: UInt8, Sendable, Hashable, CaseIterable {
     case healthChanged
     /// Monitor: a group returned to its primary after probation (`code` from, `value` to).
     case failback
+    /// The intervention policy forced the outputs a safety escalation is about to their safe values
+    /// (`subject` = the escalation's sensor or group, `code` = outputs newly forced); latched until an
+    /// operator resets the safe state.
+    case safeOutputsForced
 }
 
 /// How much an event matters. The journal never drops `safety` events; when its queue is full it

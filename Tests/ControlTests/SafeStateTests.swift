@@ -52,6 +52,31 @@ func inputs(pa: Reading = good(4), pb: Reading = good(4), level: Reading = good(
         #expect(plan.transitions.first?.code == SafeStateReason.startup.rawValue)
     }
 
+    /// The policy's "operator intervention and safe outputs" about the pressure group forces the
+    /// outputs of the controls reading it (pump1-speed, pump2-run), not the valve or the beacon; a
+    /// member of the group (PT-B) affects the same outputs; LT forces what its interlock would. The
+    /// outputs stay safe with good readings until the operator's reset.
+    @Test func policyForcedOutputsAreThoseOfTheSubjectAndStayUntilReset() throws {
+        var plan = try ControlPlan(plant: testPlant())
+        var out = plan.makeOutputBuffer()
+        let group = plan.sensorIDs.count + 0
+        #expect(plan.outputsAffected(bySubject: group) == [0, 1])
+        #expect(plan.outputsAffected(bySubject: 1) == [0, 1])
+        #expect(plan.outputsAffected(bySubject: 2) == [0, 1])      // LT: level-low-low's safe outputs
+        #expect(plan.outputsAffected(bySubject: 3) == [0, 1, 2, 3]) // ESTOP
+        for _ in 0..<3 { plan.step(inputs: inputs(), dtSeconds: dt, into: &out) }
+        #expect(out[0] > 0 && out[1] == 1 && out[2] == 65)
+        #expect(plan.forceSafeOutputs(subject: group) == 2)
+        #expect(plan.forceSafeOutputs(subject: group) == 0, "already forced: latched, not counted twice")
+        for _ in 0..<5 { plan.step(inputs: inputs(), dtSeconds: dt, into: &out) }
+        #expect(out[0] == 0 && out[1] == 0, "forced safe although every reading is good")
+        #expect(out[2] == 65 && out[3] == 0, "other outputs untouched")
+        #expect(!plan.safeState.plantInSafeState)
+        #expect(plan.releasePolicyForcedOutputs() == 2)
+        for _ in 0..<3 { plan.step(inputs: inputs(), dtSeconds: dt, into: &out) }
+        #expect(out[0] > 0 && out[1] == 1)
+    }
+
     @Test func interlockForcesOnlyItsOutputs() throws {
         var plan = try ControlPlan(plant: testPlant())
         var out = plan.makeOutputBuffer()

@@ -50,6 +50,27 @@ import VigilCore
         #expect(try detections { _ in .bad(.exception(.serverDeviceFailure)) } == [.deviceExceptions])
     }
 
+    /// When every point of a device stops bringing samples together, the sensors' own diagnoses
+    /// already name the device as the root cause (before its all-bad count can confirm it: no bad
+    /// sample has come back yet); one point alone is a sensor fault.
+    @Test func pointsDroppingOutTogetherAreDiagnosedAsTheirDevicesFault() throws {
+        var rig = try MonitorRig()
+        rig.warmUp()
+        let c0 = rig.cycle + 1
+        // The device goes silent (a serial line's 300 ms timeouts): no new sample of either point.
+        let heldP = rig.readings[R.pA], heldT = rig.readings[R.tA]
+        rig.run(10) { r, _ in r[R.pA] = heldP; r[R.tA] = heldT }
+        let causes = rig.events(.diagnosis, after: c0).filter { $0.sensor == Int32(R.pA) || $0.sensor == Int32(R.tA) }.map(\.cause)
+        #expect(causes == [.deviceFault, .deviceFault])
+
+        var lone = try MonitorRig()
+        lone.warmUp()
+        let c1 = lone.cycle + 1
+        let held = lone.readings[R.pA]
+        lone.run(10) { r, _ in r[R.pA] = held }
+        #expect(lone.events(.diagnosis, after: c1).filter { $0.sensor == Int32(R.pA) }.map(\.cause) == [.sensorFault])
+    }
+
     /// dev-a (with a backup gateway) dies one cycle before dev-b on the same gateway host: its
     /// switch is under way when the bus fault is found, and is not started again (which would send
     /// it back to the path it just left).

@@ -280,11 +280,16 @@ typealias R = MonitorRig
         let escalations = rig.events(.escalation, after: c1).filter { $0.group == Int32(R.temperature) }
         #expect(escalations.count == 1 && escalations.first?.escalation == .noHealthySource)
         #expect(rig.events(.repair, after: c1).contains { $0.strategy == .holdLastGood })
-        // After holdMaxNanoseconds (2 s = 200 cycles) the group reports bad: interlocks trip fail-safe.
+        #expect(escalations.first?.severity == .major, "the hold is a bounded repair: an operator is called, outputs stay")
+        // After holdMaxNanoseconds (2 s = 200 cycles) the group reports bad: interlocks trip fail-safe,
+        // and a second escalation, now of safety severity (the policy drives the group's outputs safe).
+        let c2 = rig.cycle + 1
         rig.run(200) { r, _ in r[R.tA].quality = .bad(.timeout); r[R.tB].value = 200 }
         #expect(rig.out[R.temperature].quality == .bad(.notYetRead))
         #expect(rig.events(.repair, after: c1).contains { $0.strategy == .groupSafeAction })
-        #expect(rig.events(.escalation, after: c0).filter { $0.group == Int32(R.temperature) }.count == 1)
+        let atEnd = rig.events(.escalation, after: c2).filter { $0.group == Int32(R.temperature) }
+        #expect(atEnd.map(\.severity) == [.safety] && atEnd.first?.escalation == .noHealthySource)
+        #expect(rig.events(.escalation, after: c0).filter { $0.group == Int32(R.temperature) }.count == 2)
     }
 
     @Test func twoOverlappingFaultsLeaveTheThirdSensorInCharge() throws {
