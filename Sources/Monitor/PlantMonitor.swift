@@ -97,6 +97,10 @@ public struct PlantMonitor: Sendable {
     private var excursion: [Bool]
     private var excursionQuiet: [Int]
     private var unresolved: [Bool]
+    /// Per group: samples both pair members brought while their disagreement stayed undecided. The
+    /// step test needs `StepLocator.minimumSide` samples after a jump before it can blame anyone, so
+    /// the pair escalates only after that many more.
+    private var pairUndecidedSamples: [Int]
     private var scratch: [Double]
     private var scratchSlot: [Int]
 
@@ -214,6 +218,7 @@ public struct PlantMonitor: Sendable {
         excursion = holding
         excursionQuiet = active
         unresolved = holding
+        pairUndecidedSamples = Array(repeating: 0, count: holding.count)
         let largest = max(groupSize.max() ?? 1, 1)
         scratch = [Double](repeating: 0, count: largest)
         scratchSlot = [Int](repeating: 0, count: largest)
@@ -619,7 +624,7 @@ public struct PlantMonitor: Sendable {
             let sc = max(residuals[i].disagreementScore, residuals[i].driftScore)
             if sc > worstScore { worstScore = sc; worst = i }
         }
-        guard flagged > 0 else { unresolved[g] = false; return }
+        guard flagged > 0 else { unresolved[g] = false; pairUndecidedSamples[g] = 0; return }
         var peers = 0
         for s in 0..<size where isPeer(members[start + s]) { peers += 1 }
         if peers >= 3 {
@@ -652,7 +657,8 @@ public struct PlantMonitor: Sendable {
                 bits[innocent] &= ~both
             } else {
                 for s in 0..<size { bits[members[start + s]] &= ~both }
-                if !unresolved[g] {
+                if fresh[a] && fresh[b] { pairUndecidedSamples[g] += 1 }
+                if !unresolved[g] && pairUndecidedSamples[g] > StepLocator.minimumSide + 1 {
                     unresolved[g] = true
                     var e = MonitorEvent(kind: .escalation, cycle: cycle)
                     e.group = Int32(g)

@@ -369,6 +369,26 @@ typealias R = MonitorRig
         #expect(rig.sensorDiagnosis(R.tA, after: c0)?.cause == .sensorFault)
     }
 
+    /// A large step on the slower-sampled backup of a pair (`rtu-sensor-bias` in the unit rig): the
+    /// jump is blamed on it, nothing fails over and the operator is not asked. (The pair also waits
+    /// for the step test's samples before it calls a disagreement unresolvable; this rig decides by
+    /// the rate of change before that wait matters.)
+    @Test func pairStepIsNotEscalatedBeforeTheStepTestHasItsSamples() throws {
+        // T-B answers every other cycle (a slower serial line), like TT-301B in the demo.
+        var rig = try MonitorRig()
+        var last = Reading.unread
+        let slow: (inout [Reading], UInt64, Double) -> Void = { r, c, bias in
+            if c % 2 == 0 || !last.value.isFinite { r[R.tB].value += bias; last = r[R.tB] } else { r[R.tB] = last }
+        }
+        rig.run(1_200) { r, c in slow(&r, c, 0) }
+        let c0 = rig.cycle + 1
+        rig.run(100) { r, c in slow(&r, c, 5) }
+        #expect(rig.events(.escalation, after: c0).filter { $0.escalation == .unresolvedDisagreement }.isEmpty)
+        #expect(rig.sensorDiagnosis(R.tB, after: c0)?.cause == .sensorFault)
+        #expect(rig.sensorDiagnosis(R.tA, after: c0) == nil)
+        #expect(rig.events(.failover, after: c0).isEmpty)
+    }
+
     /// A bias of a few σ moves no rate or spike detector; the pair still blames the member whose
     /// own series stepped (its partner's stayed smooth) instead of asking the operator.
     @Test(arguments: [(R.tA, 4.0), (R.tB, 4.0), (R.tA, 7.0), (R.tB, 3.0)])
