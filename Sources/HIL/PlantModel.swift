@@ -101,6 +101,8 @@ public final class PlantModel: @unchecked Sendable {
     private let lock = NSLock()
     // Guarded by `lock`.
     private var overrides: [PointKey: PointOverride] = [:]
+    /// Spikes counted in replies: offset and how many reads of the point still carry it.
+    private var sampleSpikes: [PointKey: (offset: Double, remaining: Int)] = [:]
     private var signalOverrides: [String: SignalOverride] = [:]
     private var replays: [CSVReplay] = []
     private var walks: [String: RandomWalkCache] = [:]
@@ -120,6 +122,24 @@ public final class PlantModel: @unchecked Sendable {
     public func setOverride(_ override: PointOverride, for key: PointKey) {
         lock.withLock { overrides[key] = override }
     }
+
+    /// Adds `offset` to the next `samples` reads of the point (`consumeSampleSpike`), whatever
+    /// the poll timing: a spike of exactly N samples.
+    public func setSampleSpike(_ offset: Double, samples: Int, for key: PointKey) {
+        lock.withLock { sampleSpikes[key] = samples > 0 ? (offset, samples) : nil }
+    }
+
+    /// The spike offset for one read of the point (0 when none is pending); counts the read.
+    public func consumeSampleSpike(for key: PointKey) -> Double {
+        lock.withLock {
+            guard let s = sampleSpikes[key] else { return 0 }
+            sampleSpikes[key] = s.remaining > 1 ? (s.offset, s.remaining - 1) : nil
+            return s.offset
+        }
+    }
+
+    /// Reads still to carry a sample-counted spike on the point.
+    public func pendingSampleSpikes(for key: PointKey) -> Int { lock.withLock { sampleSpikes[key]?.remaining ?? 0 } }
 
     /// Removes a point's override.
     public func clearOverride(for key: PointKey) {

@@ -72,9 +72,12 @@ public struct FaultParameters: Sendable, Hashable {
     public var frames: Int?
     /// Corrupt: the probability each frame is corrupted while the fault lasts.
     public var probability: Double?
+    /// Spike: the number of replies that carry it (the next N reads of the point from onset),
+    /// instead of a time window whose sample count depends on the poll phase.
+    public var samples: Int?
 
     public init(value: Double? = nil, ratePerSecond: Double? = nil, magnitude: Double? = nil, code: Int? = nil,
-                milliseconds: Int? = nil, frames: Int? = nil, probability: Double? = nil) {
+                milliseconds: Int? = nil, frames: Int? = nil, probability: Double? = nil, samples: Int? = nil) {
         self.value = value
         self.ratePerSecond = ratePerSecond
         self.magnitude = magnitude
@@ -82,6 +85,7 @@ public struct FaultParameters: Sendable, Hashable {
         self.milliseconds = milliseconds
         self.frames = frames
         self.probability = probability
+        self.samples = samples
     }
 }
 
@@ -211,7 +215,12 @@ public final class FaultInjector: @unchecked Sendable {
                 let level = p.value ?? rig.model.value(of: key, atNanoseconds: t) ?? 0
                 setPointFault(key, index, .stuck(at: level))
             case .bias: setPointFault(key, index, .bias(p.value ?? p.magnitude ?? 0))
-            case .spike: setPointFault(key, index, .bias(p.magnitude ?? p.value ?? 0))
+            case .spike:
+                if let n = p.samples {
+                    rig.model.setSampleSpike(p.magnitude ?? p.value ?? 0, samples: n, for: key)
+                } else {
+                    setPointFault(key, index, .bias(p.magnitude ?? p.value ?? 0))
+                }
             case .drift: setPointFault(key, index, .drift(ratePerSecond: p.ratePerSecond ?? 0, fromNanoseconds: t))
             case .noise: setPointFault(key, index, .noise(p.magnitude ?? 0))
             case .dropout:
@@ -248,7 +257,12 @@ public final class FaultInjector: @unchecked Sendable {
     public func remove(_ fault: ScheduledFault, index: Int) throws(FaultInjectionError) {
         switch try resolve(fault) {
         case .point(let key, _, let device):
-            if fault.kind == .dropout { device.setException(nil) } else { setPointFault(key, index, nil) }
+            // A sample-counted spike ends by itself after its N replies.
+            if fault.kind == .dropout {
+                device.setException(nil)
+            } else if !(fault.kind == .spike && fault.parameters.samples != nil) {
+                setPointFault(key, index, nil)
+            }
         case .device(let devices, let line):
             for device in devices {
                 switch fault.kind {

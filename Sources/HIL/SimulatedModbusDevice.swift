@@ -277,7 +277,7 @@ public final class SimulatedModbusDevice: @unchecked Sendable {
             case .swallow: return
             case .exception(let code): _ = modbus_reply_exception(ctx, request, UInt32(code))
             case .reply:
-                refresh()
+                refresh(reading: Self.readRange(request: request, length: Int(length), header: header))
                 _ = modbus_reply(ctx, request, length, mapping)
             }
         }
@@ -297,14 +297,34 @@ public final class SimulatedModbusDevice: @unchecked Sendable {
         return address <= range.upperBound && address + count - 1 >= range.lowerBound
     }
 
-    /// Writes the model's current values into the map. Called with `lock` held.
-    private func refresh() {
+    /// The table and addresses a read request covers (nil for writes and anything unparsable).
+    private static func readRange(request: UnsafeMutablePointer<UInt8>, length: Int, header: Int) -> (RegisterFunction, ClosedRange<Int>)? {
+        guard length >= header + 5 else { return nil }
+        let function: RegisterFunction
+        switch request[header] {
+        case 1: function = .coil
+        case 2: function = .discreteInput
+        case 3, 23: function = .holding
+        case 4: function = .input
+        default: return nil
+        }
+        let address = Int(request[header + 1]) << 8 | Int(request[header + 2])
+        let count = max(1, Int(request[header + 3]) << 8 | Int(request[header + 4]))
+        return (function, address...(address + count - 1))
+    }
+
+    /// Writes the model's current values into the map. Called with `lock` held. A point inside the
+    /// read range `reading` takes one pending sample-counted spike.
+    private func refresh(reading: (RegisterFunction, ClosedRange<Int>)? = nil) {
         let now = clock.nowNanoseconds()
         let t = now >= epochNanoseconds ? now - epochNanoseconds : 0
         let m = mapping.pointee
         for p in config.points {
             let key = PointKey(device: config.id, point: p.id)
-            guard model.drives(key), let value = model.value(of: key, atNanoseconds: t) else { continue }
+            guard model.drives(key), var value = model.value(of: key, atNanoseconds: t) else { continue }
+            if let (function, range) = reading, function == p.function, range.overlaps(p.address...(p.endAddress - 1)) {
+                value += model.consumeSampleSpike(for: key)
+            }
             let raw = p.raw(fromEngineering: value)
             switch p.function {
             case .coil: m.tab_bits[p.address - Int(m.start_bits)] = raw.doubleValue != 0 ? 1 : 0

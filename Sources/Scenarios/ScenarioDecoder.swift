@@ -10,7 +10,7 @@ import Yams
 /// Every problem is collected before throwing.
 public enum ScenarioDecoder {
     static let topKeys = ["name", "requires", "config", "rig", "seed", "cycles", "period_ms", "poll_interval_ms", "faults", "expect"]
-    static let faultKeys = ["at", "until", "target", "kind", "value", "rate_per_s", "magnitude", "code", "ms", "frames", "probability"]
+    static let faultKeys = ["at", "until", "target", "kind", "value", "rate_per_s", "magnitude", "code", "ms", "frames", "probability", "samples"]
     static let expectationKinds = ["failover", "no_failover", "detection", "no_detection", "alarm", "escalation", "no_escalation",
                                    "interlock", "outputs_within", "readings_good", "safe_state", "repair", "device_state"]
 
@@ -142,6 +142,7 @@ public enum ScenarioDecoder {
         p.milliseconds = r.int("ms", expected: "an integer number of milliseconds ≥ 0") { $0 >= 0 }
         p.frames = r.int("frames", expected: "an integer ≥ 0") { $0 >= 0 }
         p.probability = r.double("probability", expected: "a probability in 0...1") { (0...1).contains($0) }
+        p.samples = r.int("samples", expected: "a number of replies ≥ 1") { $0 >= 1 }
         if let kind {
             let missing: (String, String)? = switch kind {
             case .drift where p.ratePerSecond == nil: ("rate_per_s", "the drift rate in units per second")

@@ -54,6 +54,25 @@ struct TCPDeviceTests {
         #expect(abcd == [UInt16(bitsA >> 16), UInt16(bitsA & 0xFFFF)])
     }
 
+    /// A sample-counted spike rides on exactly the next N replies that read its point, whatever
+    /// the poll timing; reads of other registers do not use it up.
+    @Test func sampleCountedSpikeRidesOnExactlyTheNextReadsOfItsPoint() throws {
+        defer { device.stop() }
+        let client = try RawClient.tcp(port: port)
+        let key = PointKey(device: "pump-plc", point: "discharge_pressure_a")
+        let point = Fixture.pumpPLC.points.first { $0.id == "discharge_pressure_a" }!
+        model.setSampleSpike(5, samples: 2, for: key)
+        _ = try client.readInputRegisters(2, 2).get()          // discharge_pressure_b only
+        #expect(model.pendingSampleSpikes(for: key) == 2)
+        var seen: [Double] = []
+        for _ in 0..<4 {
+            let regs = try client.readInputRegisters(0, 2).get()
+            seen.append(decode(point, from: regs, base: 0)! - Double(Float(expected("discharge_pressure_a"))))
+        }
+        #expect(seen.map { ($0 * 10).rounded() / 10 } == [5, 5, 0, 0])
+        #expect(model.pendingSampleSpikes(for: key) == 0)
+    }
+
     @Test func writtenHoldingRegistersAndCoilsReadBack() throws {
         defer { device.stop() }
         let client = try RawClient.tcp(port: port)
