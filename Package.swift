@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     ],
     targets: [
         // C seams
@@ -45,6 +46,10 @@ let package = Package(
         .target(name: "HIL", dependencies: ["VigilCore", "Fieldbus", "CModbus", "HILShim"]),
         // The self-healing monitor: detectors, diagnosis, health states, failover, repair, policy. Pure logic.
         .target(name: "Monitor", dependencies: ["VigilCore"]),
+        // The policy model: int8-quantized MLP inference (reference and SIMD kernels), float
+        // teacher/student training, quantization, the model file format. Pure logic, no I/O;
+        // RealModule only for exp/log in training.
+        .target(name: "Policy", dependencies: ["VigilCore", .product(name: "RealModule", package: "swift-numerics")]),
         // Control laws, interlocks and the safe-state decision: pure logic, deterministic.
         .target(name: "Control", dependencies: ["VigilCore"]),
         // SQLite (WAL) persistence: events, operator feedback, audit log, model registry.
@@ -83,6 +88,7 @@ let package = Package(
         .testTarget(name: "FieldbusTests", dependencies: ["Fieldbus", "VigilCore", "HIL"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HILTests", dependencies: ["HIL", "Fieldbus", "Config", "VigilCore"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "VigilCore"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "VigilCore", .product(name: "RealModule", package: "swift-numerics")]),
         .testTarget(name: "MonitorTests", dependencies: ["Monitor", "VigilCore", "Config"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "VigilCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus"]),

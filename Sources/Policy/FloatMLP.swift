@@ -1,0 +1,135 @@
+/// A fully connected layer in float: y = W·x + b, W row-major (outputs × inputs).
+public struct DenseLayer: Sendable, Hashable {
+    public let inputs: Int
+    public let outputs: Int
+    /// Row-major: `weights[c * inputs + k]` connects input k to output c.
+    public var weights: [Float]
+    public var bias: [Float]
+
+    public init(inputs: Int, outputs: Int, weights: [Float], bias: [Float]) {
+        precondition(inputs > 0 && outputs > 0, "a layer has at least one input and one output")
+        precondition(weights.count == inputs * outputs && bias.count == outputs, "weights are outputs × inputs, bias has one per output")
+        self.inputs = inputs
+        self.outputs = outputs
+        self.weights = weights
+        self.bias = bias
+    }
+
+    /// He-initialised weights (N(0, 2/inputs)), zero bias, from `random`.
+    public init(inputs: Int, outputs: Int, random: inout SeededRandom) {
+        let sd = (2 / Float(inputs)).squareRoot()
+        self.init(inputs: inputs, outputs: outputs,
+                  weights: (0..<(inputs * outputs)).map { _ in Float(random.nextGaussian()) * sd },
+                  bias: Array(repeating: 0, count: outputs))
+    }
+}
+
+/// A multilayer perceptron in float: ReLU after every layer but the last, whose outputs are logits.
+/// The teacher, the student and the learner's shadow weights are `FloatMLP`s.
+public struct FloatMLP: Sendable, Hashable {
+    public var layers: [DenseLayer]
+
+    public init(layers: [DenseLayer]) {
+        precondition(!layers.isEmpty, "a network has at least one layer")
+        for i in 1..<layers.count {
+            precondition(layers[i].inputs == layers[i - 1].outputs, "layer \(i) takes \(layers[i].inputs) inputs, the previous gives \(layers[i - 1].outputs)")
+        }
+        self.layers = layers
+    }
+
+    /// A freshly initialised network with the given widths (input first, logits last).
+    public init(sizes: [Int], seed: UInt64) {
+        precondition(sizes.count >= 2, "sizes name the input and at least one layer")
+        var random = SeededRandom(seed: seed)
+        self.init(layers: (1..<sizes.count).map { DenseLayer(inputs: sizes[$0 - 1], outputs: sizes[$0], random: &random) })
+    }
+
+    public var inputCount: Int { layers[0].inputs }
+    public var outputCount: Int { layers[layers.count - 1].outputs }
+    /// The widest layer output (scratch size for inference).
+    public var widest: Int { layers.map(\.outputs).max()! }
+    public var parameterCount: Int { layers.reduce(0) { $0 + $1.weights.count + $1.bias.count } }
+
+    /// Logits for one input (allocates; for training and tests).
+    public func logits(_ x: [Float]) -> [Float] {
+        var a = x
+        for (l, layer) in layers.enumerated() {
+            a = Self.dense(layer, a, relu: l < layers.count - 1)
+        }
+        return a
+    }
+
+    /// Every layer's output for one input (post-ReLU for hidden layers), for calibration and training.
+    public func activations(_ x: [Float]) -> [[Float]] {
+        var out: [[Float]] = []
+        var a = x
+        for (l, layer) in layers.enumerated() {
+            a = Self.dense(layer, a, relu: l < layers.count - 1)
+            out.append(a)
+        }
+        return out
+    }
+
+    static func dense(_ layer: DenseLayer, _ x: [Float], relu: Bool) -> [Float] {
+        precondition(x.count == layer.inputs, "input has \(x.count) values, the layer takes \(layer.inputs)")
+        var y = layer.bias
+        layer.weights.withUnsafeBufferPointer { w in
+            x.withUnsafeBufferPointer { xs in
+                for c in 0..<layer.outputs {
+                    var s: Float = 0
+                    let row = c * layer.inputs
+                    for k in 0..<layer.inputs { s += w[row + k] * xs[k] }
+                    y[c] += s
+                    if relu && y[c] < 0 { y[c] = 0 }
+                }
+            }
+        }
+        return y
+    }
+
+    /// Logits for one input without allocating: `scratch` holds two buffers of `widest` floats.
+    /// The float baseline the int8 kernels are benchmarked against.
+    public func logits(_ x: UnsafeBufferPointer<Float>, scratch: FloatScratch) -> UnsafeBufferPointer<Float> {
+        precondition(x.count >= inputCount && scratch.capacity >= widest, "input or scratch too small")
+        var input = UnsafeBufferPointer(rebasing: x[0..<inputCount])
+        var useA = true
+        for (l, layer) in layers.enumerated() {
+            let out = useA ? scratch.a : scratch.b
+            let relu = l < layers.count - 1
+            layer.weights.withUnsafeBufferPointer { w in
+                layer.bias.withUnsafeBufferPointer { b in
+                    for c in 0..<layer.outputs {
+                        var s: Float = 0
+                        let row = c * layer.inputs
+                        for k in 0..<layer.inputs { s += w[row + k] * input[k] }
+                        let v = s + b[c]
+                        out[c] = relu && v < 0 ? 0 : v
+                    }
+                }
+            }
+            input = UnsafeBufferPointer(rebasing: out[0..<layer.outputs])
+            useA.toggle()
+        }
+        return input
+    }
+}
+
+/// Two float buffers for `FloatMLP.logits(_:scratch:)`, allocated once.
+public final class FloatScratch {
+    public let capacity: Int
+    let a: UnsafeMutableBufferPointer<Float>
+    let b: UnsafeMutableBufferPointer<Float>
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        a = .allocate(capacity: capacity)
+        b = .allocate(capacity: capacity)
+        a.initialize(repeating: 0)
+        b.initialize(repeating: 0)
+    }
+
+    deinit {
+        a.deallocate()
+        b.deallocate()
+    }
+}

@@ -1,0 +1,246 @@
+/// Why a set of int8 layers cannot form a network.
+public enum QuantizedModelError: Error, Sendable, Hashable {
+    case empty
+    case shapeMismatch(layer: Int, detail: String)
+    case encodingMismatch(layer: Int)
+    case invalidScale(layer: Int, channel: Int)
+}
+
+/// One fully connected int8 layer (docs/POLICY-MODEL.md, "Arithmetic"):
+/// per-channel symmetric int8 weights, asymmetric int8 input and output, int32 bias with scale
+/// s_in · s_w[c], fixed-point requantization. The stored fields are what the model file holds;
+/// the folded bias and the multipliers are prepared from them once, at load.
+public struct QuantizedLayer: Sendable, Hashable {
+    public let inputs: Int
+    public let outputs: Int
+    /// ReLU fused into the output clamp (every layer but the last).
+    public let relu: Bool
+    /// Row-major int8 in −127…127: `weights[c * inputs + k]`.
+    public let weights: [Int8]
+    /// Per output channel: the real value of one weight step.
+    public let weightScales: [Float]
+    /// int32, zero point 0, scale input.scale · weightScales[c].
+    public let bias: [Int32]
+    public let input: ActivationQuantization
+    public let output: ActivationQuantization
+
+    /// bias[c] − z_in · Σ_k w[c,k]: the input zero point folded in offline.
+    let foldedBias: [Int32]
+    /// s_in · s_w[c] / s_out as a fixed-point multiplier.
+    let multipliers: [QuantizedMultiplier]
+    /// Lowest output code: the zero point with ReLU (real 0), else −128.
+    let lowest: Int32
+
+    public init(inputs: Int, outputs: Int, relu: Bool, weights: [Int8], weightScales: [Float], bias: [Int32],
+                input: ActivationQuantization, output: ActivationQuantization, index: Int = 0) throws(QuantizedModelError) {
+        guard inputs > 0, outputs > 0, weights.count == inputs * outputs, weightScales.count == outputs, bias.count == outputs else {
+            throw .shapeMismatch(layer: index, detail: "\(outputs) × \(inputs) weights, \(weightScales.count) scales and \(bias.count) biases given \(weights.count) weights")
+        }
+        var folded = [Int32](repeating: 0, count: outputs)
+        var multipliers = [QuantizedMultiplier](repeating: QuantizedMultiplier(m0: 0, shift: 0), count: outputs)
+        for c in 0..<outputs {
+            guard weightScales[c] > 0, weightScales[c].isFinite else { throw .invalidScale(layer: index, channel: c) }
+            var rowSum: Int32 = 0
+            for k in 0..<inputs { rowSum &+= Int32(weights[c * inputs + k]) }
+            folded[c] = bias[c] &- input.zeroPoint &* rowSum
+            multipliers[c] = QuantizedMultiplier(Double(input.scale) * Double(weightScales[c]) / Double(output.scale))
+        }
+        self.inputs = inputs
+        self.outputs = outputs
+        self.relu = relu
+        self.weights = weights
+        self.weightScales = weightScales
+        self.bias = bias
+        self.input = input
+        self.output = output
+        self.foldedBias = folded
+        self.multipliers = multipliers
+        self.lowest = relu ? output.zeroPoint : -128
+    }
+
+    /// Quantizes a float layer: weight scale per channel = max |w| / 127, bias to int32.
+    init(quantizing layer: DenseLayer, relu: Bool, input: ActivationQuantization, output: ActivationQuantization, index: Int) throws(QuantizedModelError) {
+        var weights = [Int8](repeating: 0, count: layer.weights.count)
+        var scales = [Float](repeating: 1, count: layer.outputs)
+        var bias = [Int32](repeating: 0, count: layer.outputs)
+        for c in 0..<layer.outputs {
+            var maxAbs: Float = 0
+            for k in 0..<layer.inputs { maxAbs = max(maxAbs, abs(layer.weights[c * layer.inputs + k])) }
+            let s: Float = maxAbs > 0 && maxAbs.isFinite ? maxAbs / 127 : 1
+            scales[c] = s
+            for k in 0..<layer.inputs {
+                let q = (layer.weights[c * layer.inputs + k] / s).rounded(.toNearestOrAwayFromZero)
+                weights[c * layer.inputs + k] = Int8(min(max(q, -127), 127))
+            }
+            let b = (Double(layer.bias[c]) / (Double(input.scale) * Double(s))).rounded(.toNearestOrAwayFromZero)
+            bias[c] = Int32(min(max(b, Double(Int32.min)), Double(Int32.max)))
+        }
+        try self.init(inputs: layer.inputs, outputs: layer.outputs, relu: relu, weights: weights, weightScales: scales,
+                      bias: bias, input: input, output: output, index: index)
+    }
+
+    /// The float layer these int8 weights stand for (for the learner's shadow weights and tests).
+    public var dequantized: DenseLayer {
+        var w = [Float](repeating: 0, count: weights.count)
+        var b = [Float](repeating: 0, count: outputs)
+        for c in 0..<outputs {
+            for k in 0..<inputs { w[c * inputs + k] = Float(weights[c * inputs + k]) * weightScales[c] }
+            b[c] = Float(Double(bias[c]) * Double(input.scale) * Double(weightScales[c]))
+        }
+        return DenseLayer(inputs: inputs, outputs: outputs, weights: w, bias: b)
+    }
+
+    /// Requantizes one accumulator to the output code.
+    @inline(__always)
+    func requantize(_ acc: Int32, channel c: Int) -> Int8 {
+        let v = output.zeroPoint &+ FixedPoint.multiply(acc, by: multipliers[c])
+        return Int8(min(max(v, lowest), 127))
+    }
+}
+
+/// The int8 network: `layers[0].input` encodes the (normalised) features, the last layer's output
+/// the logits. Two kernels give identical codes: `runReference` (plain loops, the specification)
+/// and `run` (16-lane SIMD dot products). Neither allocates.
+public struct QuantizedMLP: Sendable, Hashable {
+    public let layers: [QuantizedLayer]
+
+    public init(layers: [QuantizedLayer]) throws(QuantizedModelError) {
+        guard !layers.isEmpty else { throw .empty }
+        for i in 1..<layers.count {
+            guard layers[i].inputs == layers[i - 1].outputs else {
+                throw .shapeMismatch(layer: i, detail: "takes \(layers[i].inputs) inputs, the previous layer gives \(layers[i - 1].outputs)")
+            }
+            guard layers[i].input == layers[i - 1].output else { throw .encodingMismatch(layer: i) }
+        }
+        self.layers = layers
+    }
+
+    /// Post-training quantization of `network`, calibrated on `calibration` (normalised inputs):
+    /// each tensor's encoding covers the range it took over the set.
+    public init(quantizing network: FloatMLP, calibration: [[Float]]) throws(QuantizedModelError) {
+        precondition(!calibration.isEmpty, "calibration needs at least one input")
+        var lo = [Float](repeating: 0, count: network.layers.count + 1)
+        var hi = lo
+        for x in calibration {
+            for v in x { lo[0] = min(lo[0], v); hi[0] = max(hi[0], v) }
+            for (l, a) in network.activations(x).enumerated() {
+                for v in a { lo[l + 1] = min(lo[l + 1], v); hi[l + 1] = max(hi[l + 1], v) }
+            }
+        }
+        var layers: [QuantizedLayer] = []
+        var input = ActivationQuantization(calibratedMin: lo[0], max: hi[0])
+        for (l, layer) in network.layers.enumerated() {
+            let output = ActivationQuantization(calibratedMin: lo[l + 1], max: hi[l + 1])
+            layers.append(try QuantizedLayer(quantizing: layer, relu: l < network.layers.count - 1, input: input, output: output, index: l))
+            input = output
+        }
+        try self.init(layers: layers)
+    }
+
+    public var inputCount: Int { layers[0].inputs }
+    public var outputCount: Int { layers[layers.count - 1].outputs }
+    public var inputEncoding: ActivationQuantization { layers[0].input }
+    public var outputEncoding: ActivationQuantization { layers[layers.count - 1].output }
+    public var widest: Int { max(layers.map(\.outputs).max()!, inputCount) }
+
+    /// The float network the int8 weights stand for (dequantized weights and biases).
+    public var dequantized: FloatMLP { FloatMLP(layers: layers.map(\.dequantized)) }
+
+    /// Bytes of weights, scales and biases.
+    public var parameterBytes: Int { layers.reduce(0) { $0 + $1.weights.count + 4 * $1.weightScales.count + 4 * $1.bias.count } }
+
+    /// Scratch for one thread's inferences.
+    public func makeScratch() -> InferenceScratch { InferenceScratch(capacity: widest) }
+
+    /// Quantizes `features` (already normalised) into the scratch's input buffer.
+    @inline(__always)
+    func quantizeInput(_ features: UnsafeBufferPointer<Float>, into x: UnsafeMutableBufferPointer<Int8>) {
+        let q = inputEncoding
+        for k in 0..<inputCount { x[k] = q.quantize(features[k]) }
+    }
+
+    /// Logit codes by the plain reference kernel. The result lives in `scratch` until its next use.
+    public func runReference(_ features: UnsafeBufferPointer<Float>, scratch: InferenceScratch) -> UnsafeBufferPointer<Int8> {
+        precondition(features.count >= inputCount && scratch.capacity >= widest, "features or scratch too small")
+        var x = scratch.a, y = scratch.b
+        quantizeInput(features, into: x)
+        for layer in layers {
+            for c in 0..<layer.outputs {
+                var acc = layer.foldedBias[c]
+                let row = c * layer.inputs
+                for k in 0..<layer.inputs { acc &+= Int32(layer.weights[row + k]) &* Int32(x[k]) }
+                y[c] = layer.requantize(acc, channel: c)
+            }
+            swap(&x, &y)
+        }
+        return UnsafeBufferPointer(rebasing: x[0..<outputCount])
+    }
+
+    /// Logit codes by the SIMD kernel: identical to `runReference` (integer sums are exact).
+    public func run(_ features: UnsafeBufferPointer<Float>, scratch: InferenceScratch) -> UnsafeBufferPointer<Int8> {
+        precondition(features.count >= inputCount && scratch.capacity >= widest, "features or scratch too small")
+        var x = scratch.a, y = scratch.b
+        quantizeInput(features, into: x)
+        for layer in layers {
+            layer.weights.withUnsafeBufferPointer { w in
+                layer.foldedBias.withUnsafeBufferPointer { bias in
+                    let xs = UnsafePointer(x.baseAddress!)
+                    for c in 0..<layer.outputs {
+                        let acc = bias[c] &+ Self.dot(w.baseAddress! + c * layer.inputs, xs, layer.inputs)
+                        y[c] = layer.requantize(acc, channel: c)
+                    }
+                }
+            }
+            swap(&x, &y)
+        }
+        return UnsafeBufferPointer(rebasing: x[0..<outputCount])
+    }
+
+    /// Σ w[k]·x[k] over int8 vectors, 16 lanes at a time (int8 × int8 fits int16; summed in int32).
+    @inline(__always)
+    static func dot(_ w: UnsafePointer<Int8>, _ x: UnsafePointer<Int8>, _ n: Int) -> Int32 {
+        var acc = SIMD16<Int32>(repeating: 0)
+        var k = 0
+        while k + 16 <= n {
+            let wv = UnsafeRawPointer(w + k).loadUnaligned(as: SIMD16<Int8>.self)
+            let xv = UnsafeRawPointer(x + k).loadUnaligned(as: SIMD16<Int8>.self)
+            let p = SIMD16<Int16>(truncatingIfNeeded: wv) &* SIMD16<Int16>(truncatingIfNeeded: xv)
+            acc &+= SIMD16<Int32>(truncatingIfNeeded: p)
+            k += 16
+        }
+        var s = acc.wrappedSum()
+        while k < n {
+            s &+= Int32(w[k]) &* Int32(x[k])
+            k += 1
+        }
+        return s
+    }
+
+    /// The index of the largest code in `logits[range]` (the first on ties).
+    @inline(__always)
+    public static func argmax(_ logits: UnsafeBufferPointer<Int8>, _ range: Range<Int>) -> Int {
+        var best = range.lowerBound
+        for i in range where logits[i] > logits[best] { best = i }
+        return best - range.lowerBound
+    }
+}
+
+/// Two int8 buffers for one thread's inferences, allocated once.
+public final class InferenceScratch {
+    public let capacity: Int
+    let a: UnsafeMutableBufferPointer<Int8>
+    let b: UnsafeMutableBufferPointer<Int8>
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        a = .allocate(capacity: capacity)
+        b = .allocate(capacity: capacity)
+        a.initialize(repeating: 0)
+        b.initialize(repeating: 0)
+    }
+
+    deinit {
+        a.deallocate()
+        b.deallocate()
+    }
+}
