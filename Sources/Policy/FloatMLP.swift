@@ -16,7 +16,7 @@ public struct DenseLayer: Sendable, Hashable {
     }
 
     /// He-initialised weights (N(0, 2/inputs)), zero bias, from `random`.
-    public init(inputs: Int, outputs: Int, random: inout SeededRandom) {
+    public init(inputs: Int, outputs: Int, random: inout TrainingRandom) {
         let sd = (2 / Float(inputs)).squareRoot()
         self.init(inputs: inputs, outputs: outputs,
                   weights: (0..<(inputs * outputs)).map { _ in Float(random.nextGaussian()) * sd },
@@ -40,7 +40,7 @@ public struct FloatMLP: Sendable, Hashable {
     /// A freshly initialised network with the given widths (input first, logits last).
     public init(sizes: [Int], seed: UInt64) {
         precondition(sizes.count >= 2, "sizes name the input and at least one layer")
-        var random = SeededRandom(seed: seed)
+        var random = TrainingRandom(seed: seed)
         self.init(layers: (1..<sizes.count).map { DenseLayer(inputs: sizes[$0 - 1], outputs: sizes[$0], random: &random) })
     }
 

@@ -66,7 +66,7 @@ public struct Trainer {
         let teacherLogits = teacher.map { t in samples.map { t.logits($0.features) } }
         let anchor = network.layers
         var adam = Adam(for: network, learningRate: options.learningRate)
-        var random = SeededRandom(seed: options.seed)
+        var random = TrainingRandom(seed: options.seed)
         var order = Array(samples.indices)
         var lastLoss: Float = 0
         for _ in 0..<max(options.epochs, 1) {

@@ -26,7 +26,7 @@ import RealModule
     }
 
     @Test func multiplierKeepsThirtyBitsOfTheRealValue() {
-        var random = SeededRandom(seed: 7)
+        var random = TrainingRandom(seed: 7)
         for _ in 0..<10_000 {
             let real = logUniform(&random, 1e-6, 4)
             let m = QuantizedMultiplier(real)
@@ -39,7 +39,7 @@ import RealModule
 
     /// acc · M in integers is within one unit of the exact real product, rounded.
     @Test func integerMultiplyMatchesTheRealProductWithinOneStep() {
-        var random = SeededRandom(seed: 11)
+        var random = TrainingRandom(seed: 11)
         for _ in 0..<20_000 {
             let real = logUniform(&random, 1e-6, 1)
             let acc = Int32(truncatingIfNeeded: Int64(random.nextIndex(2_000_001)) - 1_000_000)
@@ -62,6 +62,6 @@ import RealModule
 }
 
 /// Log-uniform in [low, high).
-func logUniform(_ random: inout SeededRandom, _ low: Double, _ high: Double) -> Double {
+func logUniform(_ random: inout TrainingRandom, _ low: Double, _ high: Double) -> Double {
     Double.exp(Double.log(low) + (Double.log(high) - Double.log(low)) * random.nextUnit())
 }

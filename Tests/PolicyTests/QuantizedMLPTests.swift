@@ -6,7 +6,7 @@ import Testing
 @Suite struct QuantizedMLPTests {
     /// Inputs shaped like normalised features: mostly within ±3, a few outliers.
     static func inputs(_ count: Int, width: Int, seed: UInt64) -> [[Float]] {
-        var random = SeededRandom(seed: seed)
+        var random = TrainingRandom(seed: seed)
         return (0..<count).map { _ in
             (0..<width).map { _ in Float(random.nextGaussian()) * (random.nextUnit() < 0.05 ? 4 : 1) }
         }

@@ -8,7 +8,7 @@ import Testing
     static let actionOf = [0, 1, 1]
 
     static func samples(_ n: Int, seed: UInt64) -> [TrainingSample] {
-        var random = SeededRandom(seed: seed)
+        var random = TrainingRandom(seed: seed)
         return (0..<n).map { i in
             let c = i % 3
             let x = centres[c].map { $0 + Float(random.nextGaussian()) * 0.7 }

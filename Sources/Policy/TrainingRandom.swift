@@ -1,8 +1,9 @@
 import RealModule
 
-/// xoshiro256** seeded through SplitMix64: the one random source of training, initialisation and
+/// xoshiro256** seeded through SplitMix64 (VigilCore's `SeededRandom` is plain SplitMix64, for jitter and
+/// simulations): the one random source of training, initialisation and
 /// sampling, so a seed reproduces a model bit for bit on any machine.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
+public struct TrainingRandom: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
     private var spareGaussian: Double?
 

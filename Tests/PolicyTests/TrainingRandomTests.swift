@@ -2,16 +2,16 @@ import Testing
 @testable import Policy
 
 /// The one random source of training: a seed is a sequence, on any machine and toolchain.
-@Suite struct SeededRandomTests {
+@Suite struct TrainingRandomTests {
     @Test func sameSeedSameSequenceOtherSeedOtherSequence() {
-        var a = SeededRandom(seed: 42), b = SeededRandom(seed: 42), c = SeededRandom(seed: 43)
+        var a = TrainingRandom(seed: 42), b = TrainingRandom(seed: 42), c = TrainingRandom(seed: 43)
         let xa = (0..<1000).map { _ in a.next() }, xb = (0..<1000).map { _ in b.next() }, xc = (0..<1000).map { _ in c.next() }
         #expect(xa == xb)
         #expect(zip(xa, xc).filter { $0 == $1 }.count == 0)
     }
 
     @Test func gaussianHasUnitMomentsAndIndicesAreUniform() {
-        var r = SeededRandom(seed: 1)
+        var r = TrainingRandom(seed: 1)
         let n = 200_000
         var sum = 0.0, sq = 0.0
         for _ in 0..<n {
