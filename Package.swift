@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(name: "journal-stress", dependencies: ["Journal", "VigilCore"]),
         // The scan cycle: cycle thread, watchdog, safe state, systemd notify, wiring from config.
         .target(name: "Runtime", dependencies: [
-            "VigilCore", "Fieldbus", "Control", "Journal", "Monitor", "CRuntime",
+            "VigilCore", "Fieldbus", "Control", "Journal", "Monitor", "Policy", "CRuntime",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "MonitorTests", dependencies: ["Monitor", "VigilCore", "Config"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "VigilCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Policy"]),
     ],
     swiftLanguageModes: [.v6]
 )

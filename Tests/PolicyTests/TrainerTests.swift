@@ -57,6 +57,23 @@ import Testing
         #expect(abs(int8Accuracy - studentAccuracy) <= 0.01, "int8 \(int8Accuracy) vs float student \(studentAccuracy)")
     }
 
+    /// The whole pipeline (normalise, teacher, distilled student, int8) is reproducible to the byte
+    /// and reports the three models' validation figures.
+    @Test func pipelineIsReproducibleToTheByteAndReportsEachStage() throws {
+        let train = Self.samples(600, seed: 11), validation = Self.samples(300, seed: 12)
+        let options = DistillationPipeline.Options(teacherHidden: [24], studentHidden: [8], teacherEpochs: 6, studentEpochs: 6,
+                                                   calibrationSamples: 200, seed: 5)
+        func run() throws -> DistillationPipeline.Result {
+            try DistillationPipeline.run(featureNames: (0..<6).map { "f\($0)" }, train: train, validation: validation,
+                                         schema: ["a", "b", "c"], actions: ["x", "y"], options: options)
+        }
+        let a = try run(), b = try run()
+        #expect(ModelFile.encode(a.model) == ModelFile.encode(b.model))
+        #expect(a.teacherValidation.accuracy > 0.9)
+        #expect(a.int8Validation.accuracy >= a.studentValidation.accuracy - 0.01)
+        #expect(a.model.lineage == ModelLineage(version: 1, parent: 0))
+    }
+
     @Test func evaluationCountsAccuracyMacroF1AndPerClassRecall() {
         let e = Evaluation(predicted: [0, 0, 1, 1, 2, 0], truth: [0, 0, 1, 2, 2, 2], classCount: 3)
         #expect(e.accuracy == 4.0 / 6.0)
