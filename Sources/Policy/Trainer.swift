@@ -7,12 +7,16 @@ public struct TrainingSample: Sendable, Hashable {
     public var label: Int
     public var action: Int?
     public var weight: Float
+    /// Whether the teacher's soft targets apply to this sample (when training with one). An
+    /// operator's correction is learned from its label alone: the previous model was wrong on it.
+    public var distil: Bool
 
-    public init(features: [Float], label: Int, action: Int?, weight: Float = 1) {
+    public init(features: [Float], label: Int, action: Int?, weight: Float = 1, distil: Bool = true) {
         self.features = features
         self.label = label
         self.action = action
         self.weight = weight
+        self.distil = distil
     }
 }
 
@@ -103,7 +107,7 @@ public struct Trainer {
         let z = acts[acts.count - 1]
         var delta = [Float](repeating: 0, count: z.count)
         var loss: Float = 0
-        let alpha = soft == nil ? 0 : options.distillationWeight
+        let alpha = soft == nil || !s.distil ? 0 : options.distillationWeight
         let t = options.temperature
         for (range, target) in [(0..<classCount, Optional(s.label)), (classCount..<(classCount + actionCount), s.action.map { $0 + classCount })] {
             let head = Array(z[range])
