@@ -33,7 +33,7 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Journal database (default: a temporary file, removed at exit).", valueName: "FILE"))
     var journal: String?
 
-    @Option(name: .long, help: ArgumentHelp("Inject a fault into the simulated plant (repeatable), e.g. \"PT-101A stuck at 10s\", \"device tank-io disconnect at 15s for 10s\", \"signal discharge_pressure excursion 5 at 20s for 5s\".", valueName: "FAULT"))
+    @Option(name: .long, help: ArgumentHelp("Inject a fault into the simulated plant (repeatable), e.g. \"PT-101A stuck at 25s\", \"device tank-io disconnect at 15s for 10s\", \"signal discharge_pressure excursion 5 at 30s for 5s\". A sensor's detectors arm after 200 of its samples (20 s at the pump PLC's 100 ms poll): inject sensor faults after that.", valueName: "FAULT"))
     var inject: [String] = []
 
     func validate() throws {
