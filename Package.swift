@@ -64,7 +64,7 @@ let package = Package(
         ]),
         // HIL scenarios: a YAML fault timeline run against the real runtime on the simulated rig, judged and reported.
         .target(name: "Scenarios", dependencies: [
-            "HIL", "Runtime", "Journal", "Config", "Monitor", "VigilCore", "Fieldbus",
+            "HIL", "Runtime", "Journal", "Config", "Monitor", "Policy", "VigilCore", "Fieldbus",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -91,8 +91,8 @@ let package = Package(
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "VigilCore", .product(name: "RealModule", package: "swift-numerics")]),
         .testTarget(name: "MonitorTests", dependencies: ["Monitor", "VigilCore", "Config"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "VigilCore"]),
-        .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Policy"]),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus", "Monitor", "Policy"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -107,6 +107,7 @@ public struct PlantMonitor: Sendable {
     private var repairs: [RepairRecord]
     private var buffer: EventBuffer
     private var cycle: UInt64 = 0
+    private var lastNowNanoseconds: UInt64 = 0
 
     /// Resolves the plant to indices and allocates every array the cycle will use.
     public init(plant: PlantConfig, tuning: MonitorTuning = MonitorTuning(),
@@ -252,6 +253,34 @@ public struct PlantMonitor: Sendable {
     /// The last diagnosis of a device (device or bus fault).
     public func diagnosis(device: Int) -> Diagnosis? { deviceDiagnoses[device] }
 
+    /// The policy model's input for one sensor (`SensorFeatures`), from the state the last `observe`
+    /// left. Runs on the cycle thread for every sensor: no allocation, no lock.
+    public func features(sensor i: Int, into out: UnsafeMutableBufferPointer<Float>) {
+        var peers = 0
+        var coMovement = 0.0
+        let g = sensorGroup[i]
+        if g >= 0 {
+            // The group's co-movement: the smallest recent shift of its usable members when all
+            // moved the same way (a process excursion moves everyone; a faulty member moves alone).
+            var lo = Double.infinity, hi = -Double.infinity, usable = 0
+            for s in 0..<groupSize[g] {
+                let j = members[groupStart[g] + s]
+                if j != i && isPeer(j) { peers += 1 }
+                guard isUsable(j) else { continue }
+                let m = detectors[j].motionSigmas
+                lo = min(lo, m)
+                hi = max(hi, m)
+                usable += 1
+            }
+            if usable >= 2 { coMovement = lo > 0 ? lo : hi < 0 ? -hi : 0 }
+        }
+        let context = SensorFeatures.Context(
+            nowNanoseconds: lastNowNanoseconds, peers: peers, coMovement: coMovement,
+            stepScore: steps[i].stepScore(noiseSigma: detectors[i].noiseSigma), pairStepSigmas: tuning.pairStepSigmas,
+            history: history[i], health: health[i])
+        SensorFeatures.write(detectors[i], residuals[i], context, into: out)
+    }
+
     // MARK: The cycle
 
     /// Runs every detector on this cycle's readings and writes each group's value for control.
@@ -259,6 +288,7 @@ public struct PlantMonitor: Sendable {
                                  sensors: UnsafeBufferPointer<Reading>, groupsOut: UnsafeMutableBufferPointer<Reading>) {
         precondition(sensors.count >= sensorCount && groupsOut.count >= groupCount)
         self.cycle = cycle
+        lastNowNanoseconds = now
         buffer.reset()
 
         // A fault confirmed last cycle has been acted on: the sensor is now out of use.
@@ -274,7 +304,8 @@ public struct PlantMonitor: Sendable {
             if detectors[i].isNew(r) {
                 fresh[i] = true
                 bits[i] = detectors[i].sample(r, nowNanoseconds: now)
-                if r.quality == .good && r.value.isFinite && sensorGroup[i] >= 0 && groupSize[sensorGroup[i]] == 2 {
+                // Pairs use the series to break a tie; every sensor's step score is a policy-model feature.
+                if r.quality == .good && r.value.isFinite && !detectors[i].discrete {
                     steps[i].push(r.value)
                 }
                 if sensorDevice[i] >= 0 { tallies[sensorDevice[i]].add(r) }
@@ -572,6 +603,7 @@ public struct PlantMonitor: Sendable {
         // Residuals to the median of the other usable members.
         for s in 0..<size {
             let i = members[start + s]
+            if fresh[i] { residuals[i].lastResidual = .nan }
             guard fresh[i], detectors[i].usable, !detectors[i].discrete else { continue }
             var n = 0
             var peersMoved = false

@@ -18,6 +18,9 @@ struct ResidualDetector: Sendable {
     var disagreementScore = 0.0
     /// max(CUSUM⁺, CUSUM⁻) / h, for attributing a drift.
     var driftScore = 0.0
+    /// This sample's residual; NaN when the sensor's new sample got none (no peers, unusable). The
+    /// policy model reads it (`SensorFeatures`).
+    var lastResidual = Double.nan
 
     mutating func restart(peers: Int) {
         peerCount = peers
@@ -40,6 +43,7 @@ struct ResidualDetector: Sendable {
     mutating func update(residual r: Double, tuning t: SensorTuning, span: Double, adapt: Bool,
                          detector: inout SensorDetector) -> FindingBits {
         var bits: FindingBits = 0
+        lastResidual = r
         let floor = t.disagreementFractionOfSpan * span
         if !learned {
             learning.add(r)

@@ -94,6 +94,26 @@ struct SensorDetector: Sendable {
     var statistic = InlineArray<10, Double>(repeating: 0)
     var threshold = InlineArray<10, Double>(repeating: 0)
 
+    // The last sample's statistics whether or not they crossed a threshold: the policy model reads
+    // them (`SensorFeatures`); no finding depends on them.
+    /// Hampel |x − median| / scale (0 until the window is full and armed).
+    var spikeZ = 0.0
+    /// Change over the rate window / its limit (0 until armed).
+    var rateRatio = 0.0
+    /// (latency − mean) / σ of the Welford statistics (0 while they learn, or without a latency).
+    var latencyZ = 0.0
+    /// The last finite value read, in range or not.
+    var lastRawValue = Double.nan
+    /// EWMA of the share of bad-quality samples.
+    var badShare = 0.0
+    static let badShareWeight = 0.1
+    /// Fast and slow EWMAs of the filtered value: their gap is a recent level shift (time constants
+    /// ≈ 3 and 20 samples: a step shows at once, a slow process trend lags the slow one by < 1 σ).
+    var fastLevel = Double.nan
+    var slowLevel = Double.nan
+    static let fastLevelWeight = 0.3
+    static let slowLevelWeight = 0.05
+
     init(tuning: SensorTuning, rangeMin: Double, rangeMax: Double, discrete: Bool, expectedIntervalNanoseconds: UInt64) {
         self.tuning = tuning
         self.rangeMin = rangeMin
@@ -109,6 +129,11 @@ struct SensorDetector: Sendable {
     var warmedUp: Bool { goodSamples > tuning.warmupSamples }
     /// Noise σ of the value, from the baseline variance of second differences (var(Δ²x) = 6σ²).
     var noiseSigma: Double { (baseDiffVariance / 6).squareRoot() }
+    /// Recent level shift in noise σ (fast − slow EWMA), signed; 0 before the noise is learned.
+    var motionSigmas: Double {
+        let sigma = noiseSigma
+        return sigma > 0 && fastLevel.isFinite && slowLevel.isFinite ? (fastLevel - slowLevel) / sigma : 0
+    }
 
     mutating func record(_ kind: FindingKind, _ stat: Double, _ limit: Double) {
         statistic[Int(kind.rawValue)] = stat
@@ -141,18 +166,24 @@ struct SensorDetector: Sendable {
     /// One new sample. `sampleTime` is the reading's timestamp (or now, for a bad reading without one).
     mutating func sample(_ r: Reading, nowNanoseconds: UInt64) -> FindingBits {
         hasSample = true
+        spikeZ = 0
+        rateRatio = 0
+        latencyZ = 0
         lastTimestamp = r.timestampNanoseconds
         lastNewSampleTimestamp = max(r.timestampNanoseconds, lastNewSampleTimestamp)
         if r.timestampNanoseconds == 0 { lastNewSampleTimestamp = nowNanoseconds }
         let v = r.value
         guard r.quality.isGood, v.isFinite else {
             lastWasBad = true
+            badShare += Self.badShareWeight * (1 - badShare)
             badRun += 1
             usable = false
             record(.dropout, Double(badRun), Double(tuning.badQualityConfirmSamples))
             return .bit(.dropout) | (badRun >= tuning.badQualityConfirmSamples ? .hardConfirmed : 0)
         }
         lastWasBad = false
+        badShare -= Self.badShareWeight * badShare
+        lastRawValue = v
         badRun = 0
         goodSamples += 1
 
@@ -215,6 +246,7 @@ struct SensorDetector: Sendable {
             let mad = Self.median(&sorted, window)
             let scale = max(1.4826 * mad, noiseSigma, resolution, span * 1e-12)
             let z = abs(v - median) / scale
+            spikeZ = z
             if z > tuning.spikeSigmas {
                 out = median
                 record(.spike, z, tuning.spikeSigmas)
@@ -242,6 +274,7 @@ struct SensorDetector: Sendable {
                 let change = abs(out - filtered[oldestSlot])
                 let limit = tuning.maxRateFractionOfSpanPerSecond * span * seconds
                     + tuning.rateNoiseSigmas * noiseSigma * 2.0.squareRoot()
+                if limit > 0 { rateRatio = change / limit }
                 if change > limit {
                     record(.rateOfChange, change / seconds, limit / seconds)
                     bits |= .bit(.rateOfChange)
@@ -283,7 +316,9 @@ struct SensorDetector: Sendable {
             if latencyStats.count < tuning.warmupSamples {
                 latencyStats.add(l)
             } else {
-                let limit = latencyStats.mean + tuning.latencySigmas * max(latencyStats.variance.squareRoot(), latencyStats.mean * 0.01)
+                let scale = max(latencyStats.variance.squareRoot(), latencyStats.mean * 0.01)
+                if scale > 0 { latencyZ = (l - latencyStats.mean) / scale }
+                let limit = latencyStats.mean + tuning.latencySigmas * scale
                 if l > limit {
                     latencyRun += 1
                     if latencyRun >= tuning.latencyConsecutiveSamples {
@@ -297,6 +332,13 @@ struct SensorDetector: Sendable {
             }
         }
 
+        if fastLevel.isFinite {
+            fastLevel += Self.fastLevelWeight * (out - fastLevel)
+            slowLevel += Self.slowLevelWeight * (out - slowLevel)
+        } else {
+            fastLevel = out
+            slowLevel = out
+        }
         value = out
         lastGoodValue = v
         lastGoodTimestamp = r.timestampNanoseconds

@@ -294,6 +294,8 @@ public enum ScoreCampaign {
         var ramp: Double = 1
         var held: Reading = .unread
         var nextSpike: UInt64 = 0
+        /// The last cycle a spike was added on (the dataset labels exactly those cycles `spike`).
+        var lastSpikeCycle: UInt64 = 0
 
         mutating func apply(_ r: inout [Reading], _ c: UInt64, _ rng: inout SeededRandom) {
             if c == onset - 1, sensor >= 0 { held = r[sensor] }
@@ -312,6 +314,7 @@ public enum ScoreCampaign {
                 if c >= nextSpike {
                     r[sensor].value += (rng.next() & 1 == 0 ? 1 : -1) * magnitude
                     nextSpike = c + UInt64(ScoreCampaign.uniform(&rng, 5, 16))
+                    lastSpikeCycle = c
                 }
             case .excursion:
                 let shift = magnitude * min(k / ramp, 1)
@@ -352,9 +355,23 @@ public enum ScoreCampaign {
         return f
     }
 
+    /// The fault of run (`kind`, `seed`) and the generator the rest of the run draws from.
+    static func faultOfRun(kind: ScoreFaultKind, seed: UInt64, warmupCycles: Int) -> (Fault, SeededRandom) {
+        var rng = SeededRandom(seed: mix(seed, UInt64(ScoreFaultKind.allCases.firstIndex(of: kind)!) + 1))
+        let onset = UInt64(warmupCycles) + 1 + rng.next() % 300
+        let fault = makeFault(kind, onset: onset, rng: &rng)
+        return (fault, rng)
+    }
+
+    /// A run's simulation and the generator its fault draws from, in this order from `rng`.
+    static func simulation(_ rng: inout SeededRandom) throws -> (Sim, SeededRandom) {
+        let sim = try Sim(seed: rng.next())
+        return (sim, SeededRandom(seed: rng.next()))
+    }
+
     /// Runs one fault and scores it.
     static func run(_ fault: Fault, seed: UInt64, warmup: Int, after: Int, rng: inout SeededRandom) throws -> ScoreRunOutcome {
-        var sim = try Sim(seed: rng.next())
+        var (sim, faultRng) = try simulation(&rng)
         var fault = fault
         let total = Int(fault.onset) - 1 + after
         let faulty = Int32(fault.sensor)
@@ -362,7 +379,6 @@ public enum ScoreCampaign {
         var finding: UInt64? = nil
         var wrong = Set<Int32>()
         var escalated = false
-        var faultRng = SeededRandom(seed: rng.next())
         for _ in 0..<total {
             sim.step { r, c, _ in fault.apply(&r, c, &faultRng) }
             let c = sim.cycle
@@ -391,9 +407,8 @@ public enum ScoreCampaign {
 
     /// One campaign run: kind `kind`, seed `seed`.
     public static func runOne(kind: ScoreFaultKind, seed: UInt64, options: ScoreOptions) throws -> ScoreRunOutcome {
-        var rng = SeededRandom(seed: mix(seed, UInt64(ScoreFaultKind.allCases.firstIndex(of: kind)!) + 1))
-        let onset = UInt64(options.warmupCycles) + 1 + rng.next() % 300
-        let fault = makeFault(kind, onset: onset, rng: &rng)
+        let (fault, generator) = faultOfRun(kind: kind, seed: seed, warmupCycles: options.warmupCycles)
+        var rng = generator
         return try run(fault, seed: seed, warmup: options.warmupCycles, after: options.cyclesAfterOnset, rng: &rng)
     }
 

@@ -1,0 +1,132 @@
+import ArgumentParser
+import Foundation
+import Journal
+import Policy
+import Runtime
+import Scenarios
+
+/// `vigil model train`: dataset from the fault campaign → float teacher → distilled student → int8,
+/// with the figures of issue 5 (accuracy and macro-F1 of the three, inference time per sensor of
+/// int8 against float measured in the same run, model size). Seeded: the same options give the same
+/// model file byte for byte (`models/default.vglm` is this command's output with its defaults).
+struct ModelTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the policy model: teacher, distilled student, int8; print its figures.",
+        discussion: """
+        Regenerate the shipped model with: swift build -c release && .build/release/vigil model train --out models/default.vglm
+        """)
+
+    @Option(help: "Fault-campaign runs per fault kind for the dataset.")
+    var runs = 60
+    @Option(help: "Seed of the dataset and of training.")
+    var seed: UInt64 = 2026
+    @Option(help: ArgumentHelp("Write the model file here (atomically).", valueName: "FILE"))
+    var out: String?
+    @Option(help: ArgumentHelp("Register the model in this journal's model registry.", valueName: "FILE"))
+    var journal: String?
+    @Option(help: ArgumentHelp("Model directory for --journal (default: models/ beside it).", valueName: "DIR"))
+    var models: String?
+    @Flag(help: "With --journal: deploy the new version.")
+    var deploy = false
+    @Option(help: "Inference timing: passes over the test set.")
+    var timingPasses = 20
+
+    func run() throws {
+        let start = ContinuousClock.now
+        let dataset = try DatasetCampaign.generate(options: DatasetOptions(runsPerKind: runs, baseSeed: seed))
+        print("dataset: \(dataset.train.count) train, \(dataset.validation.count) validation, \(dataset.test.count) test samples, "
+              + "\(dataset.featureNames.count) features (\(seconds(since: start)))")
+        let trained = ContinuousClock.now
+        let result = try DistillationPipeline.run(featureNames: dataset.featureNames, train: dataset.train, validation: dataset.validation,
+                                                  options: DistillationPipeline.Options(seed: seed))
+        print("trained teacher, student and int8 in \(seconds(since: trained))")
+        let report = Self.figures(result, test: dataset.test, passes: timingPasses)
+        print(report.text)
+        let bytes = ModelFile.encode(result.model)
+        if let out {
+            let dir = (out as NSString).deletingLastPathComponent
+            if !dir.isEmpty { try DurableFile.makeDirectories(dir) }
+            try DurableFile.write(bytes, to: out)
+            print("wrote \(out) (\(bytes.count) bytes, sha256 \(SHA256.hex(bytes)))")
+        }
+        if let journal {
+            let location = try ModelLocation.parse(["--journal", journal] + (models.map { ["--models", $0] } ?? []))
+            let store = try location.store()
+            let record = try store.add(result.model, parent: nil,
+                                       trainingSummary: "vigil model train --runs \(runs) --seed \(seed): \(dataset.train.count) train samples",
+                                       validationJSON: report.json, deploy: deploy,
+                                       wallNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
+            print("registered model v\(record.version)\(deploy ? " (deployed)" : "") in \(journal)")
+        }
+    }
+
+    struct Figures {
+        var text: String
+        var json: String
+    }
+
+    /// Accuracy and macro-F1 of teacher, float student and int8 student on the test split, and the
+    /// inference time per sensor of int8 (SIMD and reference kernels) against the float student.
+    static func figures(_ r: DistillationPipeline.Result, test: [TrainingSample], passes: Int) -> Figures {
+        let norm = r.model.normalisation
+        let testN = test.map { s -> TrainingSample in var n = s; n.features = norm.apply(s.features); return n }
+        let classes = r.model.schema.classes.count
+        let teacher = DistillationPipeline.evaluate(r.teacher, testN, classes: classes)
+        let student = DistillationPipeline.evaluate(r.student, testN, classes: classes)
+        let int8 = DistillationPipeline.evaluate(r.model, test)
+        func pct(_ x: Double) -> String { String(format: "%.2f %%", x * 100) }
+        var lines = ["test split (\(test.count) samples, by run seed), diagnosis head:",
+                     "  model            accuracy   macro-F1",
+                     "  teacher (float)  \(pct(teacher.accuracy))    \(pct(teacher.macroF1))",
+                     "  student (float)  \(pct(student.accuracy))    \(pct(student.macroF1))",
+                     "  student (int8)   \(pct(int8.accuracy))    \(pct(int8.macroF1))",
+                     "  int8 vs float student: \(String(format: "%+.2f", (int8.accuracy - student.accuracy) * 100)) points (target within 1); "
+                         + "student vs teacher: \(String(format: "%+.2f", (student.accuracy - teacher.accuracy) * 100)) points (target within 2)"]
+        lines.append("  per-class recall (int8): " + zip(r.model.schema.classes, int8.perClassRecall).map { "\($0) \(pct($1))" }.joined(separator: ", "))
+
+        // Inference time per sensor decision, same run, same inputs.
+        let features = test.prefix(2_000).map(\.features)
+        let scratch = r.model.makeScratch()
+        let floatScratch = FloatScratch(capacity: r.student.widest)
+        var normalised = [Float](repeating: 0, count: norm.mean.count)
+        var sink = 0
+        func time(_ body: () -> Void) -> Double {
+            let t0 = ContinuousClock.now
+            for _ in 0..<max(passes, 1) { body() }
+            let d = ContinuousClock.now - t0
+            let ns = Double(d.components.seconds) * 1e9 + Double(d.components.attoseconds) / 1e9
+            return ns / Double(max(passes, 1) * max(features.count, 1))
+        }
+        let simd = time {
+            for x in features { x.withUnsafeBufferPointer { sink &+= r.model.decide($0, scratch: scratch).diagnosis } }
+        }
+        let reference = time {
+            for x in features { x.withUnsafeBufferPointer { sink &+= r.model.decideReference($0, scratch: scratch).diagnosis } }
+        }
+        let float = time {
+            for x in features {
+                for k in normalised.indices { normalised[k] = norm.apply(x[k], feature: k) }
+                normalised.withUnsafeBufferPointer { p in
+                    let z = r.student.logits(p, scratch: floatScratch)
+                    var best = 0
+                    for c in 1..<classes where z[c] > z[best] { best = c }
+                    sink &+= best
+                }
+            }
+        }
+        let size = ModelFile.encode(r.model).count
+        lines.append("inference per sensor (mean over \(features.count) inputs × \(passes) passes, same run): "
+                     + String(format: "int8 SIMD %.0f ns, int8 reference %.0f ns, float32 student %.0f ns; float/int8 SIMD = %.2f× (target ≥ 2×)",
+                              simd, reference, float, float / simd))
+        lines.append("model file: \(size) bytes (\(r.model.network.parameterBytes) bytes of int8 weights, scales and biases); checksum \(sink % 10)")
+        let json = String(format: "{\"teacher_accuracy\":%.4f,\"student_accuracy\":%.4f,\"int8_accuracy\":%.4f,\"int8_macro_f1\":%.4f,\"test_samples\":%d,\"int8_ns\":%.0f,\"float_ns\":%.0f,\"bytes\":%d}",
+                          teacher.accuracy, student.accuracy, int8.accuracy, int8.macroF1, test.count, simd, float, size)
+        return Figures(text: lines.joined(separator: "\n"), json: json)
+    }
+}
+
+private func seconds(since t: ContinuousClock.Instant) -> String {
+    let d = ContinuousClock.now - t
+    return String(format: "%.1f s", Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+}
