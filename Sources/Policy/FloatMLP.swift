@@ -133,3 +133,76 @@ public final class FloatScratch {
         b.deallocate()
     }
 }
+
+/// A `FloatMLP` laid out like the int8 kernel's prepared network (contiguous weights, raw pointers,
+/// 16-lane SIMD dot products): the float32 baseline that `vigil model bench` times the int8 kernel
+/// against, so the ratio compares arithmetic, not bookkeeping. Its sums run in a different order
+/// from `FloatMLP.logits`, so results may differ in the last bits.
+public final class FloatKernel: @unchecked Sendable {
+    let layerCount: Int
+    let weights: UnsafeMutablePointer<Float>
+    let bias: UnsafeMutablePointer<Float>
+    let shape: [Int]  // per layer: inputs, outputs
+    let weightOffset: [Int]
+    let biasOffset: [Int]
+    public let widest: Int
+    let a: UnsafeMutablePointer<Float>
+    let b: UnsafeMutablePointer<Float>
+
+    public init(_ net: FloatMLP) {
+        layerCount = net.layers.count
+        let wc = net.layers.reduce(0) { $0 + $1.weights.count }, bc = net.layers.reduce(0) { $0 + $1.bias.count }
+        weights = .allocate(capacity: max(wc, 1))
+        bias = .allocate(capacity: max(bc, 1))
+        var shape: [Int] = [], wo: [Int] = [], bo: [Int] = []
+        var w = 0, c = 0
+        for layer in net.layers {
+            wo.append(w)
+            bo.append(c)
+            shape += [layer.inputs, layer.outputs]
+            for v in layer.weights { weights[w] = v; w += 1 }
+            for v in layer.bias { bias[c] = v; c += 1 }
+        }
+        self.shape = shape
+        weightOffset = wo
+        biasOffset = bo
+        widest = max(net.widest, net.inputCount)
+        a = .allocate(capacity: widest)
+        b = .allocate(capacity: widest)
+        a.initialize(repeating: 0, count: widest)
+        b.initialize(repeating: 0, count: widest)
+    }
+
+    deinit {
+        weights.deallocate(); bias.deallocate(); a.deallocate(); b.deallocate()
+    }
+
+    /// Logits for one (normalised) input; valid until the next call. Not thread-safe (own buffers).
+    public func logits(_ input: UnsafeBufferPointer<Float>) -> UnsafeBufferPointer<Float> {
+        var x = a, y = b
+        for k in 0..<shape[0] { x[k] = input[k] }
+        var outputs = 0
+        for l in 0..<layerCount {
+            let n = shape[2 * l], m = shape[2 * l + 1]
+            let relu = l < layerCount - 1
+            var w = weights + weightOffset[l]
+            let bl = bias + biasOffset[l]
+            for c in 0..<m {
+                var acc = SIMD16<Float>(repeating: 0)
+                var k = 0
+                while k + 16 <= n {
+                    acc += UnsafeRawPointer(w + k).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(x + k).loadUnaligned(as: SIMD16<Float>.self)
+                    k += 16
+                }
+                var s = acc.sum()
+                while k < n { s += w[k] * x[k]; k += 1 }
+                let v = s + bl[c]
+                y[c] = relu && v < 0 ? 0 : v
+                w += n
+            }
+            swap(&x, &y)
+            outputs = m
+        }
+        return UnsafeBufferPointer(start: x, count: outputs)
+    }
+}

@@ -103,6 +103,8 @@ public struct QuantizedLayer: Sendable, Hashable {
 /// and `run` (16-lane SIMD dot products). Neither allocates.
 public struct QuantizedMLP: Sendable, Hashable {
     public let layers: [QuantizedLayer]
+    /// The same parameters in one contiguous block per kind, for the SIMD kernel (prepared once).
+    let prepared: PreparedNetwork
 
     public init(layers: [QuantizedLayer]) throws(QuantizedModelError) {
         guard !layers.isEmpty else { throw .empty }
@@ -113,7 +115,11 @@ public struct QuantizedMLP: Sendable, Hashable {
             guard layers[i].input == layers[i - 1].output else { throw .encodingMismatch(layer: i) }
         }
         self.layers = layers
+        prepared = PreparedNetwork(layers)
     }
+
+    public static func == (a: Self, b: Self) -> Bool { a.layers == b.layers }
+    public func hash(into h: inout Hasher) { h.combine(layers) }
 
     /// Post-training quantization of `network`, calibrated on `calibration` (normalised inputs):
     /// each tensor's encoding covers the range it took over the set.
@@ -137,11 +143,12 @@ public struct QuantizedMLP: Sendable, Hashable {
         try self.init(layers: layers)
     }
 
-    public var inputCount: Int { layers[0].inputs }
-    public var outputCount: Int { layers[layers.count - 1].outputs }
-    public var inputEncoding: ActivationQuantization { layers[0].input }
-    public var outputEncoding: ActivationQuantization { layers[layers.count - 1].output }
-    public var widest: Int { max(layers.map(\.outputs).max()!, inputCount) }
+    // Stored, not computed: the kernels read them on every call (no array access, no allocation).
+    public var inputCount: Int { prepared.inputCount }
+    public var outputCount: Int { prepared.outputCount }
+    public var inputEncoding: ActivationQuantization { prepared.inputEncoding }
+    public var outputEncoding: ActivationQuantization { prepared.outputEncoding }
+    public var widest: Int { prepared.widest }
 
     /// The float network the int8 weights stand for (dequantized weights and biases).
     public var dequantized: FloatMLP { FloatMLP(layers: layers.map(\.dequantized)) }
@@ -176,20 +183,24 @@ public struct QuantizedMLP: Sendable, Hashable {
         return UnsafeBufferPointer(rebasing: x[0..<outputCount])
     }
 
-    /// Logit codes by the SIMD kernel: identical to `runReference` (integer sums are exact).
+    /// Logit codes by the SIMD kernel: identical to `runReference` (integer sums are exact). Runs on
+    /// the prepared contiguous parameters through raw pointers: no array access, no reference count.
     public func run(_ features: UnsafeBufferPointer<Float>, scratch: InferenceScratch) -> UnsafeBufferPointer<Int8> {
         precondition(features.count >= inputCount && scratch.capacity >= widest, "features or scratch too small")
         var x = scratch.a, y = scratch.b
         quantizeInput(features, into: x)
-        for layer in layers {
-            layer.weights.withUnsafeBufferPointer { w in
-                layer.foldedBias.withUnsafeBufferPointer { bias in
-                    let xs = UnsafePointer(x.baseAddress!)
-                    for c in 0..<layer.outputs {
-                        let acc = bias[c] &+ Self.dot(w.baseAddress! + c * layer.inputs, xs, layer.inputs)
-                        y[c] = layer.requantize(acc, channel: c)
-                    }
-                }
+        let p = prepared
+        for l in 0..<p.layerCount {
+            let n = Int(p.shape[4 * l]), m = Int(p.shape[4 * l + 1])
+            let zOut = p.shape[4 * l + 2], lowest = p.shape[4 * l + 3]
+            var w = p.weights + p.weightOffset[l]
+            let c0 = p.channelOffset[l]
+            let xs = UnsafePointer(x.baseAddress!)
+            for c in 0..<m {
+                let acc = p.bias[c0 + c] &+ Self.dot(w, xs, n)
+                let v = zOut &+ FixedPoint.multiply(acc, by: QuantizedMultiplier(m0: p.m0[c0 + c], shift: p.shift[c0 + c]))
+                y[c] = Int8(min(max(v, lowest), 127))
+                w += n
             }
             swap(&x, &y)
         }
@@ -198,7 +209,7 @@ public struct QuantizedMLP: Sendable, Hashable {
 
     /// Σ w[k]·x[k] over int8 vectors, 16 lanes at a time (int8 × int8 fits int16; summed in int32).
     @inline(__always)
-    static func dot(_ w: UnsafePointer<Int8>, _ x: UnsafePointer<Int8>, _ n: Int) -> Int32 {
+    static func dot(_ w: UnsafeMutablePointer<Int8>, _ x: UnsafePointer<Int8>, _ n: Int) -> Int32 {
         var acc = SIMD16<Int32>(repeating: 0)
         var k = 0
         while k + 16 <= n {
@@ -222,6 +233,63 @@ public struct QuantizedMLP: Sendable, Hashable {
         var best = range.lowerBound
         for i in range where logits[i] > logits[best] { best = i }
         return best - range.lowerBound
+    }
+}
+
+/// A network's parameters in contiguous blocks (weights, folded biases, multipliers, per-layer
+/// shape), built once from the layers and never changed: safe to share between threads.
+final class PreparedNetwork: @unchecked Sendable {
+    let layerCount: Int
+    let inputCount: Int
+    let outputCount: Int
+    let widest: Int
+    let inputEncoding: ActivationQuantization
+    let outputEncoding: ActivationQuantization
+    let weights: UnsafeMutablePointer<Int8>
+    let bias: UnsafeMutablePointer<Int32>
+    let m0: UnsafeMutablePointer<Int32>
+    let shift: UnsafeMutablePointer<Int32>
+    /// Per layer: inputs, outputs, output zero point, lowest output code.
+    let shape: UnsafeMutablePointer<Int32>
+    let weightOffset: UnsafeMutablePointer<Int>
+    let channelOffset: UnsafeMutablePointer<Int>
+
+    init(_ layers: [QuantizedLayer]) {
+        layerCount = layers.count
+        inputCount = layers[0].inputs
+        outputCount = layers[layers.count - 1].outputs
+        widest = max(layers.map(\.outputs).max()!, inputCount)
+        inputEncoding = layers[0].input
+        outputEncoding = layers[layers.count - 1].output
+        let weightCount = layers.reduce(0) { $0 + $1.weights.count }, channels = layers.reduce(0) { $0 + $1.outputs }
+        weights = .allocate(capacity: max(weightCount, 1))
+        bias = .allocate(capacity: max(channels, 1))
+        m0 = .allocate(capacity: max(channels, 1))
+        shift = .allocate(capacity: max(channels, 1))
+        shape = .allocate(capacity: 4 * layers.count)
+        weightOffset = .allocate(capacity: layers.count)
+        channelOffset = .allocate(capacity: layers.count)
+        var w = 0, c = 0
+        for (l, layer) in layers.enumerated() {
+            weightOffset[l] = w
+            channelOffset[l] = c
+            shape[4 * l] = Int32(layer.inputs)
+            shape[4 * l + 1] = Int32(layer.outputs)
+            shape[4 * l + 2] = layer.output.zeroPoint
+            shape[4 * l + 3] = layer.lowest
+            for v in layer.weights { weights[w] = v; w += 1 }
+            for k in 0..<layer.outputs {
+                bias[c] = layer.foldedBias[k]
+                m0[c] = layer.multipliers[k].m0
+                shift[c] = layer.multipliers[k].shift
+                c += 1
+            }
+        }
+    }
+
+    deinit {
+        weights.deallocate(); bias.deallocate(); m0.deallocate(); shift.deallocate()
+        shape.deallocate(); weightOffset.deallocate(); channelOffset.deallocate()
     }
 }
 

@@ -29,8 +29,8 @@ struct ModelTrainCommand: ParsableCommand {
     var models: String?
     @Flag(help: "With --journal: deploy the new version.")
     var deploy = false
-    @Option(help: "Inference timing: passes over the test set.")
-    var timingPasses = 20
+    @Option(help: "Inference timing: passes over 1,000 inputs.")
+    var timingPasses = 200
 
     func run() throws {
         let start = ContinuousClock.now
@@ -85,43 +85,12 @@ struct ModelTrainCommand: ParsableCommand {
                          + "student vs teacher: \(String(format: "%+.2f", (student.accuracy - teacher.accuracy) * 100)) points (target within 2)"]
         lines.append("  per-class recall (int8): " + zip(r.model.schema.classes, int8.perClassRecall).map { "\($0) \(pct($1))" }.joined(separator: ", "))
 
-        // Inference time per sensor decision, same run, same inputs.
-        let features = test.prefix(2_000).map(\.features)
-        let scratch = r.model.makeScratch()
-        let floatScratch = FloatScratch(capacity: r.student.widest)
-        var normalised = [Float](repeating: 0, count: norm.mean.count)
-        var sink = 0
-        func time(_ body: () -> Void) -> Double {
-            let t0 = ContinuousClock.now
-            for _ in 0..<max(passes, 1) { body() }
-            let d = ContinuousClock.now - t0
-            let ns = Double(d.components.seconds) * 1e9 + Double(d.components.attoseconds) / 1e9
-            return ns / Double(max(passes, 1) * max(features.count, 1))
-        }
-        let simd = time {
-            for x in features { x.withUnsafeBufferPointer { sink &+= r.model.decide($0, scratch: scratch).diagnosis } }
-        }
-        let reference = time {
-            for x in features { x.withUnsafeBufferPointer { sink &+= r.model.decideReference($0, scratch: scratch).diagnosis } }
-        }
-        let float = time {
-            for x in features {
-                for k in normalised.indices { normalised[k] = norm.apply(x[k], feature: k) }
-                normalised.withUnsafeBufferPointer { p in
-                    let z = r.student.logits(p, scratch: floatScratch)
-                    var best = 0
-                    for c in 1..<classes where z[c] > z[best] { best = c }
-                    sink &+= best
-                }
-            }
-        }
+        let timing = ModelBenchCommand.timing(r.model.network, float: r.student, passes: passes)
         let size = ModelFile.encode(r.model).count
-        lines.append("inference per sensor (mean over \(features.count) inputs × \(passes) passes, same run): "
-                     + String(format: "int8 SIMD %.0f ns, int8 reference %.0f ns, float32 student %.0f ns; float/int8 SIMD = %.2f× (target ≥ 2×)",
-                              simd, reference, float, float / simd))
-        lines.append("model file: \(size) bytes (\(r.model.network.parameterBytes) bytes of int8 weights, scales and biases); checksum \(sink % 10)")
-        let json = String(format: "{\"teacher_accuracy\":%.4f,\"student_accuracy\":%.4f,\"int8_accuracy\":%.4f,\"int8_macro_f1\":%.4f,\"test_samples\":%d,\"int8_ns\":%.0f,\"float_ns\":%.0f,\"bytes\":%d}",
-                          teacher.accuracy, student.accuracy, int8.accuracy, int8.macroF1, test.count, simd, float, size)
+        lines.append(timing)
+        lines.append("model file: \(size) bytes (\(r.model.network.parameterBytes) bytes of int8 weights, scales and biases)")
+        let json = String(format: "{\"teacher_accuracy\":%.4f,\"student_accuracy\":%.4f,\"int8_accuracy\":%.4f,\"int8_macro_f1\":%.4f,\"test_samples\":%d,\"bytes\":%d}",
+                          teacher.accuracy, student.accuracy, int8.accuracy, int8.macroF1, test.count, size)
         return Figures(text: lines.joined(separator: "\n"), json: json)
     }
 }
