@@ -4,6 +4,7 @@ import VigilCore
 import Fieldbus
 import Control
 import Monitor
+import Policy
 import Journal
 import CRuntime
 
@@ -56,7 +57,7 @@ public final class Controller: @unchecked Sendable {
     public init(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, journal: Journal, logger: Logger,
                 notifier: SystemdNotifier? = SystemdNotifier(), seed: UInt64 = 1,
                 minimumPeriodMicroseconds: Int = 1000, tuningOverride: MonitorTuning? = nil,
-                allocationCounter: (@convention(c) () -> UInt64)? = nil) throws(ControllerError) {
+                allocationCounter: (@convention(c) () -> UInt64)? = nil, policyModel: PolicyModel? = nil) throws(ControllerError) {
         guard plant.cycle.periodMicroseconds >= minimumPeriodMicroseconds else {
             throw .periodTooShort(microseconds: plant.cycle.periodMicroseconds)
         }
@@ -114,9 +115,21 @@ public final class Controller: @unchecked Sendable {
                           monitor: monitor, commands: commands, notifier: notifier,
                           limitSubjectBase: 0, controlSubjectBase: l, deviceSubjectBase: l + c, sensorSubjectBase: l + c + d,
                           groupSubjectBase: l + c + d + s + o, sectionSubjectBase: l + c + d + s + o + Int32(plant.redundancyGroups.count),
-                          emit: { event in _ = queue.push(event) })
+                          policyModel: policyModel, emit: { event in _ = queue.push(event) })
         cycle.allocationCounter = allocationCounter
         cycle.safetyEventsLost = { [queue] in queue.droppedCount(.safety) }
+    }
+
+    /// The policy model version running on the cycle (nil: none).
+    public var policyModelVersion: UInt32? { cycle.policyWatch?.version.load(ordering: .relaxed) }
+
+    /// Offers a new policy model (a deployment or a rollback); the cycle swaps it in at its next
+    /// boundary. Call from any thread but the cycle's; false while an earlier offer is pending.
+    @discardableResult
+    public func offerPolicyModel(_ model: PolicyModel) -> Bool {
+        guard let watch = cycle.policyWatch else { return false }
+        watch.collectRetired()
+        return watch.offer(model)
     }
 
     /// How loud an event is in the log: what needs a human is an error; planned transitions

@@ -3,6 +3,7 @@ import VigilCore
 import Fieldbus
 import Control
 import Monitor
+import Policy
 import CRuntime
 
 /// The scan cycle: a dedicated thread that wakes at absolute deadlines and runs
@@ -30,6 +31,8 @@ final class ScanCycle: @unchecked Sendable {
     private let sectionSubjectBase: Int32
     /// Escalations become alarms (flood-suppressed); repairs and escalations feed the trust score.
     private var alarms: AlarmManager
+    /// The policy model on the cycle (nil without a model or without the monitor).
+    let policyWatch: PolicyWatch?
     /// Per sensor: its device index (-1 for GPIO), to find the outputs a device escalation affects.
     private let sensorDeviceIndex: [Int32]
     private var trust = TrustScore()
@@ -91,8 +94,10 @@ final class ScanCycle: @unchecked Sendable {
     init(plant: PlantConfig, board: BoardConfig?, scanners: [BusScanner], gpio: GPIOPlant?, outputs: OutputBoard,
          plan: ControlPlan, monitor: PlantMonitor?, commands: CommandQueue, notifier: SystemdNotifier?,
          limitSubjectBase: Int32, controlSubjectBase: Int32, deviceSubjectBase: Int32, sensorSubjectBase: Int32,
-         groupSubjectBase: Int32, sectionSubjectBase: Int32 = 0, emit: @escaping (ControllerEvent) -> Void) {
+         groupSubjectBase: Int32, sectionSubjectBase: Int32 = 0, policyModel: PolicyModel? = nil,
+         emit: @escaping (ControllerEvent) -> Void) {
         self.monitor = monitor
+        policyWatch = monitor == nil ? nil : policyModel.map { PolicyWatch(model: $0, sensorCount: plant.sensors.count) }
         policy = monitor?.policy ?? .defaults
         sections = plant.sections.isEmpty ? nil : SectionWatch(plant: plant)
         self.sectionSubjectBase = sectionSubjectBase
@@ -323,6 +328,14 @@ final class ScanCycle: @unchecked Sendable {
         if let sections {
             sections.observe(cycle: cycleNumber, sensors: UnsafeBufferPointer(sensors),
                              healthy: { monitor?.healthState(sensor: Int($0)) ?? .healthy == .healthy }) { f in sectionFinding(f) }
+        }
+
+        // 2c. The policy model: every sensor's features through the int8 network; advisory verdicts.
+        if let policyWatch, monitor != nil {
+            policyWatch.observe(monitor!) { sensor, d in
+                emit(event(.modelVerdict, .info, subject: sensorSubjectBase + Int32(sensor), code: Int32(d.diagnosis),
+                           value: Double(d.action), value2: Double(d.diagnosisLogit)))
+            }
         }
 
         // 3. Commands, at the cycle boundary.

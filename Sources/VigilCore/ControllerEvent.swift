@@ -18,6 +18,10 @@ public enum EventKind: UInt8, Sendable, Hashable, CaseIterable {
     /// (`subject` = the escalation's sensor or group, `code` = outputs newly forced); latched until an
     /// operator resets the safe state.
     case safeOutputsForced
+    /// The policy model's verdict on a sensor changed and held for a few cycles (`subject` = the
+    /// sensor, `code` = diagnosis class index, `value` = action index, `value2` = the class's int8
+    /// logit). Advisory: the monitor's rules and the interlocks decide.
+    case modelVerdict
 }
 
 /// How much an event matters. The journal never drops `safety` events; when its queue is full it

@@ -57,13 +57,17 @@ struct DemoCommand: ParsableCommand {
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: journalPath + suffix) }
             }
         }
-        let controller = try startController(plant: rig.plant, board: loaded.board, gpio: gpio, journalPath: journalPath, logger: logger)
+        let modelDirectory = journal == nil ? NSTemporaryDirectory() + "vigil-demo-models-\(getpid())" : nil
+        defer { if let modelDirectory { try? FileManager.default.removeItem(atPath: modelDirectory) } }
+        let controller = try startController(plant: rig.plant, board: loaded.board, gpio: gpio, journalPath: journalPath, logger: logger,
+                                             modelDirectory: modelDirectory)
         defer { controller.stop() }
 
         let injector = FaultInjector(rig: rig)
         for i in injections { try injector.validate(i.fault) }
         var applied = Array(repeating: false, count: injections.count), removed = applied
         var view = LiveView(plant: loaded.plant, interactive: isatty(STDOUT_FILENO) == 1)
+        view.policyModelVersion = controller.policyModelVersion
         let start = clock.nowNanoseconds()
         let end = duration.map { start &+ UInt64($0 * 1e9) }
         let interval = UInt64(1e9 / refresh)

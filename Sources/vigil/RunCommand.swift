@@ -1,3 +1,5 @@
+import Monitor
+import Policy
 import ArgumentParser
 import Foundation
 import Logging
@@ -75,11 +77,15 @@ func openGPIO(plant: PlantConfig, board: GPIOBoard?, logger: Logger) throws -> G
     }
 }
 
-/// Opens the journal and starts a controller, or exits with a clear message.
-func startController(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, journalPath: String, logger: Logger) throws -> Controller {
+/// Opens the journal and starts a controller, or exits with a clear message. The policy model is
+/// the registry's deployed one (the shipped file installed into an empty registry first); a model
+/// that does not load is logged and the controller runs on its rules alone.
+func startController(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, journalPath: String, logger: Logger,
+                     modelDirectory: String? = nil, shippedModel: String? = "models/default.vglm") throws -> Controller {
     do {
         let journal = try Journal(path: journalPath)
-        let controller = try Controller(plant: plant, board: board, gpio: gpio, journal: journal, logger: logger)
+        let model = loadPolicyModel(journal: journal, journalPath: journalPath, directory: modelDirectory, shipped: shippedModel, logger: logger)
+        let controller = try Controller(plant: plant, board: board, gpio: gpio, journal: journal, logger: logger, policyModel: model)
         try controller.start()
         return controller
     } catch let error as JournalError {
@@ -89,4 +95,26 @@ func startController(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, 
         logger.critical("cannot start: \(error)")
         throw ExitCode(1)
     }
+}
+
+/// The deployed policy model, or nil (logged) when there is none or it does not load.
+func loadPolicyModel(journal: Journal, journalPath: String, directory: String?, shipped: String?, logger: Logger) -> PolicyModel? {
+    let dir = directory ?? {
+        let d = (journalPath as NSString).deletingLastPathComponent
+        return (d.isEmpty ? "." : d) + "/models"
+    }()
+    do {
+        let store = try ModelStore(directory: dir, journal: journal, expectedFeatures: SensorFeatures.names)
+        if let shipped, FileManager.default.fileExists(atPath: shipped), try store.installIfEmpty(shippedModelAt: shipped, wallNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)) {
+            logger.notice("policy model: installed the shipped model \(shipped) as v1")
+        }
+        let (model, record) = try store.loadDeployed()
+        logger.notice("policy model v\(record.version) loaded (advisory: verdicts are journalled; rules and interlocks decide)")
+        return model
+    } catch ModelStoreError.noDeployedModel {
+        logger.notice("policy model: none deployed; running on the monitor's rules alone")
+    } catch {
+        logger.warning("policy model not loaded, running on the monitor's rules alone: \(error)")
+    }
+    return nil
 }

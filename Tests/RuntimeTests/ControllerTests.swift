@@ -1,3 +1,5 @@
+import Monitor
+import Policy
 import Foundation
 import Testing
 import VigilCore
@@ -40,6 +42,23 @@ import CAllocCounter
         let events = try Journal(path: h.journalPath).recentEvents(limit: 200, kinds: [.interlockTripped, .failover])
         #expect(events.contains { $0.kind == .interlockTripped && $0.subject == "discharge-high-high" })
         #expect(!events.contains { $0.kind == .failover }, "a real excursion is not a sensor fault")
+    }
+
+    /// With a policy model the cycle scores every sensor and journals each sensor's first confirmed
+    /// verdict (and later changes), naming the sensor and the class.
+    @Test func policyModelVerdictsAreJournalledPerSensor() throws {
+        let model = try ModelStoreTests.model(seed: 3, features: SensorFeatures.names)
+        let h = try RuntimeHarness(policyModel: model)
+        defer { h.shutdown() }
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        #expect(h.controller.policyModelVersion == model.lineage.version)
+        let sensors = Set(h.rig.plant.sensors.map(\.id))
+        #expect(eventually {
+            let events = (try? Journal(path: h.journalPath).recentEvents(limit: 500, kinds: [.modelVerdict])) ?? []
+            return Set(events.compactMap(\.subject)) == sensors
+        }, "every sensor gets a verdict")
+        let events = try Journal(path: h.journalPath).recentEvents(limit: 500, kinds: [.modelVerdict])
+        #expect(events.allSatisfy { (0..<PolicyLabels.diagnoses.count).contains(Int($0.code)) })
     }
 
     @Test func oneLyingTransmitterDoesNotTripTheInterlockAndIsFailedOver() throws {
@@ -146,6 +165,26 @@ import CAllocCounter
                                    allocationCounter: vigil_thread_allocations)
         defer { h.shutdown() }
         #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        #expect(eventually(within: 60) { h.controller.steadyStateAllocations.cycles >= 10_000 })
+        let (allocations, cycles) = h.controller.steadyStateAllocations
+        #expect(cycles >= 10_000)
+        #expect(allocations == 0, "\(allocations) heap allocations on the cycle thread in \(cycles) steady-state cycles")
+    }
+
+    /// The same with the policy model scoring every sensor every cycle, and a new model swapped in
+    /// during the counted window (the old one goes back to this thread to be released).
+    @Test(.enabled(if: !_isDebugAssertConfiguration(), "runs in the release pass of README's test command (swift test -c release)"))
+    func steadyStateCycleAllocatesNothingWithThePolicyModelAndASwap() throws {
+        let first = try ModelStoreTests.model(seed: 1, features: SensorFeatures.names)
+        var second = try ModelStoreTests.model(seed: 2, features: SensorFeatures.names)
+        second.lineage = ModelLineage(version: 2, parent: 1)
+        let h = try RuntimeHarness(adjust: { $0.cycle.periodMicroseconds = 500 }, minimumPeriodMicroseconds: 100,
+                                   allocationCounter: vigil_thread_allocations, policyModel: first)
+        defer { h.shutdown() }
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        #expect(eventually(within: 60) { h.controller.steadyStateAllocations.cycles >= 5_000 })
+        #expect(h.controller.offerPolicyModel(second))
+        #expect(eventually(within: 10) { h.controller.policyModelVersion == 2 }, "the cycle took the new model")
         #expect(eventually(within: 60) { h.controller.steadyStateAllocations.cycles >= 10_000 })
         let (allocations, cycles) = h.controller.steadyStateAllocations
         #expect(cycles >= 10_000)

@@ -1,3 +1,4 @@
+import Policy
 import Foundation
 import Logging
 import VigilCore
@@ -17,7 +18,7 @@ final class RuntimeHarness {
     let journalPath: String
 
     init(adjust: (inout PlantConfig) -> Void = { _ in }, minimumPeriodMicroseconds: Int = 1000,
-         allocationCounter: (@convention(c) () -> UInt64)? = nil, notifier: SystemdNotifier? = nil) throws {
+         allocationCounter: (@convention(c) () -> UInt64)? = nil, notifier: SystemdNotifier? = nil, policyModel: PolicyModel? = nil) throws {
         let loaded = try ConfigLoader.loadPlant(path: Self.root.appendingPathComponent("configs/demo-pump-station.yaml").path)
         var plant = loaded.plant
         adjust(&plant)
@@ -32,7 +33,7 @@ final class RuntimeHarness {
         logger.logLevel = .critical
         controller = try Controller(plant: rig.plant, board: loaded.board, gpio: gpio, journal: journal, logger: logger,
                                     notifier: notifier, minimumPeriodMicroseconds: minimumPeriodMicroseconds,
-                                    allocationCounter: allocationCounter)
+                                    allocationCounter: allocationCounter, policyModel: policyModel)
         try controller.start()
     }
 

@@ -1,0 +1,100 @@
+import Synchronization
+import VigilCore
+import Monitor
+import Policy
+
+/// The policy model on the cycle thread: after the monitor's `observe`, every sensor's feature
+/// vector goes through the int8 model (SIMD kernel) and the verdict is kept per sensor. A verdict
+/// that holds for `confirmSamples` cycles is reported (journalled) when it changes. Advisory: the
+/// verdicts do not move a group or an output; the monitor's rules and the interlocks decide.
+///
+/// A new model (a deployment or a rollback) is offered from another thread and taken at the start
+/// of a cycle; the model it replaces goes back to that thread to be released, so the cycle thread
+/// neither allocates nor frees.
+final class PolicyWatch: @unchecked Sendable {
+    /// Hand-off: free → (offer) ready → (cycle takes it, parks the old one) retired → (collect) free.
+    private static let free = 0, writing = 1, ready = 2, retired = 3
+    private let state = Atomic<Int>(PolicyWatch.free)
+    private var slotModel: PolicyModel?
+    private var slotScratch: PolicyScratch?
+
+    private var model: PolicyModel
+    private var scratch: PolicyScratch
+    private let features: UnsafeMutableBufferPointer<Float>
+    let sensorCount: Int
+    /// Per sensor: the reported verdict (−1: none yet), the candidate and how long it has held.
+    private var reported: [Int32]
+    private var candidate: [Int32]
+    private var held: [Int32]
+    let confirmSamples: Int32
+    /// The model version in use (read by other threads).
+    let version = Atomic<UInt32>(0)
+
+    init(model: PolicyModel, sensorCount: Int, confirmSamples: Int32 = 5) {
+        self.model = model
+        self.scratch = model.makeScratch()
+        self.sensorCount = sensorCount
+        self.confirmSamples = confirmSamples
+        features = .allocate(capacity: max(SensorFeatures.count, model.schema.features.count, 1))
+        features.initialize(repeating: 0)
+        reported = Array(repeating: -1, count: sensorCount)
+        candidate = Array(repeating: -1, count: sensorCount)
+        held = Array(repeating: 0, count: sensorCount)
+        version.store(model.lineage.version, ordering: .relaxed)
+    }
+
+    deinit { features.deallocate() }
+
+    /// Offers `model` for the next cycle boundary (any thread but the cycle's). Returns false when an
+    /// earlier offer is still pending; call `collectRetired` and retry.
+    @discardableResult
+    func offer(_ model: PolicyModel) -> Bool {
+        guard state.compareExchange(expected: Self.free, desired: Self.writing, ordering: .acquiring).exchanged else { return false }
+        slotModel = model
+        slotScratch = model.makeScratch()
+        state.store(Self.ready, ordering: .releasing)
+        return true
+    }
+
+    /// Releases the model the cycle replaced (any thread but the cycle's). True when there was one.
+    @discardableResult
+    func collectRetired() -> Bool {
+        guard state.load(ordering: .acquiring) == Self.retired else { return false }
+        slotModel = nil
+        slotScratch = nil
+        state.store(Self.free, ordering: .releasing)
+        return true
+    }
+
+    /// Cycle thread: take an offered model, then score every sensor. `report(sensor, decision)` is
+    /// called for confirmed changes of verdict. No allocation.
+    func observe(_ monitor: borrowing PlantMonitor, report: (Int, PolicyDecision) -> Void) {
+        if state.load(ordering: .acquiring) == Self.ready {
+            swap(&model, &slotModel!)
+            swap(&scratch, &slotScratch!)
+            version.store(model.lineage.version, ordering: .relaxed)
+            for i in 0..<sensorCount { held[i] = 0; candidate[i] = -1 }
+            state.store(Self.retired, ordering: .releasing)
+        }
+        let n = model.schema.features.count
+        let input = UnsafeBufferPointer(rebasing: features[0..<n])
+        for i in 0..<sensorCount {
+            monitor.features(sensor: i, into: features)
+            let d = model.decide(input, scratch: scratch)
+            let c = Int32(d.diagnosis)
+            if c == candidate[i] {
+                if held[i] < confirmSamples { held[i] += 1 }
+            } else {
+                candidate[i] = c
+                held[i] = 1
+            }
+            if held[i] == confirmSamples && reported[i] != c {
+                reported[i] = c
+                report(i, d)
+            }
+        }
+    }
+
+    /// The reported verdict of a sensor (−1 before the first).
+    func verdict(sensor: Int) -> Int32 { reported[sensor] }
+}
