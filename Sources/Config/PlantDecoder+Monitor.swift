@@ -87,6 +87,7 @@ extension PlantDecoder {
          .int("out_of_range_confirm_samples", \.outOfRangeConfirmSamples, 1...1000),
          .int("bad_quality_confirm_samples", \.badQualityConfirmSamples, 1...1000),
          .double("dropout_intervals", \.dropoutIntervals, .atLeast(1, "a number of poll intervals")),
+         .double("dropout_floor_ms", \.dropoutFloorMilliseconds, .nonNegative),
          .int("config_error_samples", \.configErrorSamples, 1...Int.max),
          .double("stuck_resolution_fraction_of_span", \.stuckResolutionFractionOfSpan, .fractionOfSpan),
          .int("stuck_min_samples", \.stuckMinSamples, 2...Int.max),
@@ -113,7 +114,8 @@ extension PlantDecoder {
          .double("disagreement_fraction_of_span", \.disagreementFractionOfSpan, .fractionOfSpan),
          .int("disagreement_samples", \.disagreementSamples, 1...Int.max),
          .double("latency_sigmas", \.latencySigmas, .positive),
-         .int("latency_consecutive_samples", \.latencyConsecutiveSamples, 1...Int.max)]
+         .int("latency_consecutive_samples", \.latencyConsecutiveSamples, 1...Int.max),
+         .double("latency_floor_ms", \.latencyFloorMilliseconds, .nonNegative)]
     }
 
     static var healthKnobs: [Knob<MonitorSettings.Health>] {
@@ -121,7 +123,8 @@ extension PlantDecoder {
          .int("confirm_samples_odd_one_out", \.confirmSamplesOddOneOut, 1...Int.max),
          .int("suspect_clear_samples", \.suspectClearSamples, 1...Int.max),
          .int("quarantine_clear_samples", \.quarantineClearSamples, 1...Int.max),
-         .int("probation_samples", \.probationSamples, 1...Int.max)]
+         .int("probation_samples", \.probationSamples, 1...Int.max),
+         .int("device_recovery_samples", \.deviceRecoverySamples, 1...Int.max)]
     }
 
     static var groupKnobs: [Knob<MonitorSettings.Groups>] {

@@ -12,6 +12,7 @@ extension SensorTuning {
         outOfRangeConfirmSamples = s.outOfRangeConfirmSamples
         badQualityConfirmSamples = s.badQualityConfirmSamples
         dropoutIntervals = s.dropoutIntervals
+        dropoutFloorNanoseconds = s.dropoutFloorMilliseconds * 1e6
         configErrorSamples = s.configErrorSamples
         stuckResolutionFractionOfSpan = s.stuckResolutionFractionOfSpan
         stuckMinSamples = s.stuckMinSamples
@@ -35,6 +36,7 @@ extension SensorTuning {
         disagreementSamples = s.disagreementSamples
         latencySigmas = s.latencySigmas
         latencyConsecutiveSamples = s.latencyConsecutiveSamples
+        latencyFloorNanoseconds = s.latencyFloorMilliseconds * 1e6
     }
 }
 
@@ -49,6 +51,7 @@ extension MonitorTuning {
         suspectClearSamples = s.health.suspectClearSamples
         quarantineClearSamples = s.health.quarantineClearSamples
         probationSamples = s.health.probationSamples
+        deviceRecoverySamples = s.health.deviceRecoverySamples
         midValueSelectMinMembers = s.groups.midValueSelectMinMembers
         holdMaxNanoseconds = s.groups.holdMaxNanoseconds
         repairVerifyCycles = s.repairs.verifyCycles

@@ -12,6 +12,10 @@ public struct SensorTuning: Sendable, Hashable {
     public var badQualityConfirmSamples: Int = 2
     /// A sensor whose timestamp has not advanced for this many expected poll intervals has dropped out.
     public var dropoutIntervals: Double = 3
+    /// … and for at least this long: a Linux box that is not a real-time system (a VM above all)
+    /// can stall every thread for tens of milliseconds, and a 10 ms poll would call that a dropout
+    /// of every point at once.
+    public var dropoutFloorNanoseconds: Double = 100_000_000
     /// Out of range on every sample since the first for this many samples: a configuration error.
     public var configErrorSamples: Int = 5
 
@@ -66,6 +70,9 @@ public struct SensorTuning: Sendable, Hashable {
     /// Latency anomaly: beyond mean + `latencySigmas`·σ (Welford after warm-up) for this many samples in a row.
     public var latencySigmas: Double = 3
     public var latencyConsecutiveSamples: Int = 3
+    /// … and at least this far above the mean: on loopback or a quiet LAN σ is a few µs, and a
+    /// 100 µs scheduling hiccup is not a latency problem a plant engineer should hear about.
+    public var latencyFloorNanoseconds: Double = 1_000_000
 
     public init() {}
 }
@@ -88,6 +95,11 @@ public struct MonitorTuning: Sendable, Hashable {
     public var quarantineClearSamples: Int = 50
     /// Clean samples a sensor on probation must show before it is healthy (and used) again.
     public var probationSamples: Int = 500
+    /// A sensor taken out of use only because its device stopped answering (diagnosis: device
+    /// fault) was never wrong itself: when its group has no healthy member left (or it has no
+    /// group), it returns to healthy after this many good samples, without quarantine and
+    /// probation, so a device that comes back ends the group's hold at once.
+    public var deviceRecoverySamples: Int = 5
 
     // Redundancy groups.
     /// Pair tie-break: a disagreeing member whose own recent series shows a level shift of at least

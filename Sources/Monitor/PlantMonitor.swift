@@ -78,6 +78,9 @@ public struct PlantMonitor: Sendable {
     /// The policy sent this sensor's fault to an operator: its group does not fail over from it
     /// (control still never uses it: the group's other usable members carry the value).
     private var repairDeclined: [Bool]
+    /// Out of use because its device stopped answering (its confirmed fault was diagnosed as the
+    /// device's): see `MonitorTuning.deviceRecoverySamples`.
+    private var deviceOutage: [Bool]
 
     // Devices and buses.
     private var devices: [DeviceWatch]
@@ -201,6 +204,7 @@ public struct PlantMonitor: Sendable {
         sensorDiagnoses = [Diagnosis?](repeating: nil, count: n)
         sawConfigError = fresh
         repairDeclined = fresh
+        deviceOutage = fresh
 
         devices = [DeviceWatch](repeating: DeviceWatch(), count: deviceCount)
         tallies = [DeviceTally](repeating: DeviceTally(), count: deviceCount)
@@ -702,6 +706,17 @@ public struct PlantMonitor: Sendable {
         }
     }
 
+    /// Whether another member of sensor `i`'s group is healthy and usable (false without a group).
+    private func groupHasHealthyMember(besides i: Int) -> Bool {
+        let g = sensorGroup[i]
+        guard g >= 0 else { return false }
+        for s in 0..<groupSize[g] where members[groupStart[g] + s] != i {
+            let j = members[groupStart[g] + s]
+            if health[j] == .healthy && isUsable(j) { return true }
+        }
+        return false
+    }
+
     private func isPeer(_ j: Int) -> Bool {
         (health[j] == .healthy || health[j] == .suspect) && detectors[j].usable && detectors[j].hasSample && detectors[j].value.isFinite
     }
@@ -773,7 +788,10 @@ public struct PlantMonitor: Sendable {
         case .quarantined:
             if anything || b & .bit(.spike) != 0 { cleanRun[i] = 0 } else if fresh[i] {
                 cleanRun[i] += 1
-                if cleanRun[i] >= tuning.quarantineClearSamples {
+                if deviceOutage[i] && cleanRun[i] >= tuning.deviceRecoverySamples && !groupHasHealthyMember(besides: i) {
+                    cleanRun[i] = 0
+                    setHealth(i, .healthy)
+                } else if cleanRun[i] >= tuning.quarantineClearSamples {
                     cleanRun[i] = 0
                     setHealth(i, .probation)
                 }
@@ -784,7 +802,7 @@ public struct PlantMonitor: Sendable {
                 setHealth(i, .quarantined)
             } else if fresh[i] {
                 cleanRun[i] += 1
-                if cleanRun[i] >= tuning.probationSamples {
+                if cleanRun[i] >= tuning.probationSamples || (deviceOutage[i] && !groupHasHealthyMember(besides: i)) {
                     cleanRun[i] = 0
                     setHealth(i, .healthy)
                 }
@@ -796,7 +814,10 @@ public struct PlantMonitor: Sendable {
         let from = health[i]
         guard from != to else { return }
         health[i] = to
-        if to == .healthy { repairDeclined[i] = false }
+        if to == .healthy {
+            repairDeclined[i] = false
+            deviceOutage[i] = false
+        }
         var e = MonitorEvent(kind: .healthChange, cycle: cycle)
         e.sensor = Int32(i)
         e.group = Int32(sensorGroup[i])
@@ -847,6 +868,7 @@ public struct PlantMonitor: Sendable {
                              severity: alternative ? .minor : .major, evidence: evidence,
                              firstSeenCycle: firstSeen[i], decidedCycle: cycle)
         sensorDiagnoses[i] = diag
+        deviceOutage[i] = kind == .dropout && (diag.cause == .deviceFault || (d >= 0 && devices[d].faulted))
         // A sensor on a faulted device is covered by the device's (or bus's) diagnosis.
         if d >= 0 && devices[d].faulted { return }
         emitDiagnosis(diag, sensor: i, device: d)

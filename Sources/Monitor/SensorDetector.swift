@@ -156,7 +156,7 @@ struct SensorDetector: Sendable {
     mutating func checkDropout(nowNanoseconds: UInt64) -> FindingBits {
         guard hasSample, nowNanoseconds > lastNewSampleTimestamp else { return 0 }
         let silent = Double(nowNanoseconds - lastNewSampleTimestamp)
-        let limit = tuning.dropoutIntervals * Double(expectedIntervalNanoseconds)
+        let limit = max(tuning.dropoutIntervals * Double(expectedIntervalNanoseconds), tuning.dropoutFloorNanoseconds)
         guard silent > limit else { return 0 }
         record(.dropout, silent, limit)
         usable = false
@@ -318,7 +318,7 @@ struct SensorDetector: Sendable {
             } else {
                 let scale = max(latencyStats.variance.squareRoot(), latencyStats.mean * 0.01)
                 if scale > 0 { latencyZ = (l - latencyStats.mean) / scale }
-                let limit = latencyStats.mean + tuning.latencySigmas * scale
+                let limit = latencyStats.mean + max(tuning.latencySigmas * scale, tuning.latencyFloorNanoseconds)
                 if l > limit {
                     latencyRun += 1
                     if latencyRun >= tuning.latencyConsecutiveSamples {

@@ -50,6 +50,12 @@ final class SectionWatch: @unchecked Sendable {
     private let slots: [Slot]
     private let rows: [UnsafeMutableBufferPointer<Double>]
     private var rowCount: [Int]
+    /// Per section member (flat, `stampOffset[s] + j`): the timestamp of the reading last taken.
+    /// A section learns and scores only new samples: a cycle that brings none (a device polled
+    /// slower than the cycle) repeats the last row, which would shrink the learned spread and
+    /// turn persistence (counted in rows) into a few milliseconds.
+    private var lastStamps: [UInt64]
+    private let stampOffset: [Int]
     /// Cycle-thread monitors, one per section (nil until installed).
     private var monitors: [MultivariateMonitor?]
     /// A section's events of one cycle (T² and SPE change at most once each).
@@ -73,6 +79,10 @@ final class SectionWatch: @unchecked Sendable {
             return buffer
         }
         rowCount = plant.sections.map { _ in 0 }
+        var offsets: [Int] = [], total = 0
+        for s in plant.sections { offsets.append(total); total += s.sensors.count }
+        stampOffset = offsets
+        lastStamps = Array(repeating: UInt64.max, count: max(1, total))
         monitors = plant.sections.map { _ in nil }
         self.sensorFaultShare = sensorFaultShare
     }
@@ -114,9 +124,10 @@ final class SectionWatch: @unchecked Sendable {
                  onFinding: (SectionFinding) -> Void) {
         for s in configs.indices {
             if monitors[s] == nil {
-                collect(s, sensors: sensors)
+                if slots[s].phase.load(ordering: .acquiring) == Slot.ready || isNewSample(s, sensors) { collect(s, sensors: sensors) }
                 continue
             }
+            guard isNewSample(s, sensors) else { continue }
             pendingCount = 0
             monitors[s]!.observe(sensors, cycle: cycle) { event in
                 if pendingCount < pending.count {
@@ -139,6 +150,21 @@ final class SectionWatch: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Whether any member of section `s` brought a reading with a new timestamp since the last
+    /// row (and remembers the timestamps when so).
+    private func isNewSample(_ s: Int, _ sensors: UnsafeBufferPointer<Reading>) -> Bool {
+        let base = stampOffset[s]
+        var new = false
+        for (j, i) in sensorIndices[s].enumerated() where i >= 0 && Int(i) < sensors.count {
+            if sensors[Int(i)].timestampNanoseconds != lastStamps[base + j] { new = true }
+        }
+        guard new else { return false }
+        for (j, i) in sensorIndices[s].enumerated() where i >= 0 && Int(i) < sensors.count {
+            lastStamps[base + j] = sensors[Int(i)].timestampNanoseconds
+        }
+        return true
     }
 
     private func collect(_ s: Int, sensors: UnsafeBufferPointer<Reading>) {

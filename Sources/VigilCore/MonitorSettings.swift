@@ -26,6 +26,7 @@ public struct MonitorSettings: Sendable, Hashable {
         public var outOfRangeConfirmSamples = 2
         public var badQualityConfirmSamples = 2
         public var dropoutIntervals = 3.0
+        public var dropoutFloorMilliseconds = 100.0
         public var configErrorSamples = 5
         public var stuckResolutionFractionOfSpan = 1e-9
         public var stuckMinSamples = 3
@@ -49,6 +50,7 @@ public struct MonitorSettings: Sendable, Hashable {
         public var disagreementSamples = 3
         public var latencySigmas = 3.0
         public var latencyConsecutiveSamples = 3
+        public var latencyFloorMilliseconds = 1.0
 
         public init() {}
     }
@@ -60,6 +62,7 @@ public struct MonitorSettings: Sendable, Hashable {
         public var suspectClearSamples = 20
         public var quarantineClearSamples = 50
         public var probationSamples = 500
+        public var deviceRecoverySamples = 5
 
         public init() {}
     }

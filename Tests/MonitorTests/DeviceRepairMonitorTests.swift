@@ -13,7 +13,7 @@ import VigilCore
         var rig = try MonitorRig()
         var plant = MonitorRig.plant()
         plant.devices[2].backup = .tcp(host: "10.0.0.3", port: 502)
-        rig.monitor = try PlantMonitor(plant: plant, tuning: MonitorTuning())
+        rig.monitor = try PlantMonitor(plant: plant, tuning: MonitorRig.fastBusTuning)
         return rig
     }
 
@@ -153,5 +153,18 @@ import VigilCore
         #expect(!rig.events(.detection, after: c0).contains { $0.device == 2 && $0.finding?.kind == .deviceLatencyTrend })
         rig.run(200) { r, _ in r[R.pC].latencyNanoseconds += 5_000_000 }
         #expect(rig.events(.detection, after: c0).contains { $0.device == 2 && $0.finding?.kind == .deviceLatencyTrend })
+    }
+
+    /// The per-point latency anomaly needs 3σ *and* the 1 ms floor: +0.5 ms on a 2 ms round trip
+    /// (5σ of its 0.1 ms jitter) is no finding, +5 ms is.
+    @Test func pointLatencyAnomalyNeedsItsFloorAsWellAsThreeSigma() throws {
+        var rig = try MonitorRig()
+        rig.run(300)
+        let c0 = rig.cycle + 1
+        rig.run(50) { r, _ in r[R.pC].latencyNanoseconds += 500_000 }
+        #expect(!rig.events(.detection, after: c0).contains { $0.sensor == Int32(R.pC) && $0.finding?.kind == .latency })
+        let c1 = rig.cycle + 1
+        rig.run(10) { r, _ in r[R.pC].latencyNanoseconds += 5_000_000 }
+        #expect(rig.events(.detection, after: c1).contains { $0.sensor == Int32(R.pC) && $0.finding?.kind == .latency })
     }
 }

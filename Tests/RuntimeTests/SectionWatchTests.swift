@@ -30,7 +30,7 @@ import Monitor
             let u = _sin(Double(cycle) / 80)
             let p = 6 + 0.4 * u + pressureOffset
             let values = [p + 0.01 * gaussian() + aOnly, p + 0.01 * gaussian(), 42 + 3 * u + flowOffset + 0.2 * gaussian()]
-            return values.map { Reading(value: $0, timestampNanoseconds: 0, latencyNanoseconds: 0, quality: .good) }
+            return values.map { Reading(value: $0, timestampNanoseconds: UInt64(cycle + 1) * 10_000_000, latencyNanoseconds: 0, quality: .good) }
         }
     }
 
@@ -70,6 +70,29 @@ import Monitor
         let found = run(watch, &process, from: c, cycles: 3000)
         #expect(found.isEmpty, "\(found.map(\.finding))")
         #expect(watch.progress(0).scored >= 3000)
+    }
+
+    /// A device polled ten times slower than the cycle: a section learns and scores new samples only,
+    /// so the repeated readings neither count as training rows nor shrink the learned spread.
+    @Test func repeatedReadingsOfASlowPollAreNotNewRows() throws {
+        let watch = SectionWatch(plant: Self.plant)
+        defer { watch.stop() }
+        try watch.start()
+        var process = Process()
+        var sample = process.readings(cycle: 0)
+        var c = 0
+        func step() {
+            if c % 10 == 0 { sample = process.readings(cycle: c) } // a new poll every tenth cycle
+            sample.withUnsafeBufferPointer { r in watch.observe(cycle: UInt64(c), sensors: r, healthy: { _ in true }) { f in Issue.record("finding: \(f)") } }
+            c += 1
+        }
+        while c < 4_980 { step() }
+        #expect(!watch.isLive(0), "498 distinct samples are not yet the 500 the section trains on")
+        #expect(eventually { step(); return watch.isLive(0) })
+        let live = c
+        for _ in 0..<1_000 { step() }
+        let scored = watch.progress(0).scored
+        #expect((95...101).contains(scored), "1,000 cycles bring 100 new samples; \(scored) were scored (from cycle \(live))")
     }
 
     @Test func closingValveIsAnEquipmentAnomalyNoSensorIsOutOfLine() throws {
