@@ -1,7 +1,18 @@
 /// Integer-only requantization, as in gemmlowp's `fixedpoint.h` and the TensorFlow Lite reference
-/// kernels (`MultiplyByQuantizedMultiplier`). Every int8 kernel of the policy model goes through
-/// these three functions, so the reference and the SIMD kernel agree bit for bit.
+/// kernels (`MultiplyByQuantizedMultiplier`), in TFLite's two variants: double rounding (gemmlowp:
+/// a rounding doubling high multiply, then a rounding shift) and single rounding
+/// (`TFLITE_SINGLE_ROUNDING`: one 64-bit product, one rounding shift). Both kernels of the policy
+/// model requantize with `multiplySingleRounding`, so they agree bit for bit; it is a third of the
+/// work per output channel and rounds once instead of twice (never further from the exact value).
 public enum FixedPoint {
+    /// acc · M for M = m0 · 2^−rightShift, rounded once, ties towards +∞: (acc·m0 + 2^(r−1)) >> r.
+    /// `rightShift` is 31 − the multiplier's shift (1…62 for every representable multiplier).
+    @inline(__always)
+    public static func multiplySingleRounding(_ acc: Int32, m0: Int32, rightShift: Int32) -> Int32 {
+        let product = Int64(acc) &* Int64(m0)
+        return Int32(truncatingIfNeeded: (product &+ (Int64(1) &<< (rightShift &- 1))) &>> Int64(rightShift))
+    }
+
     /// (a · b · 2) / 2³¹, rounded to nearest (ties away from zero), saturating the one overflow case
     /// (a = b = Int32.min). gemmlowp: `SaturatingRoundingDoublingHighMul`.
     @inline(__always)
@@ -72,6 +83,9 @@ public struct QuantizedMultiplier: Sendable, Hashable {
 
     /// The real multiplier this stands for.
     public var real: Double { Double(m0) * pow2(Int(shift) - 31) }
+
+    /// The right shift of single-rounding requantization: M = m0 · 2^−rightShift.
+    public var rightShift: Int32 { 31 - shift }
 }
 
 /// 2^n for |n| < 1024, exactly.

@@ -134,17 +134,23 @@ public final class FloatScratch {
     }
 }
 
-/// A `FloatMLP` laid out like the int8 kernel's prepared network (contiguous weights, raw pointers,
-/// 16-lane SIMD dot products): the float32 baseline that `vigil model bench` times the int8 kernel
-/// against, so the ratio compares arithmetic, not bookkeeping. Its sums run in a different order
-/// from `FloatMLP.logits`, so results may differ in the last bits.
+/// The float network for timing against the int8 kernel, prepared the same way: contiguous
+/// weights, output channels in blocks of four, each block accumulating w[c, k] · x[k] over the
+/// inputs with one broadcast multiply-add per input (no horizontal sums, no allocation). `rowWise`
+/// is the other common layout (a dot product per channel, then a horizontal sum), kept so the
+/// benchmark can show both.
 public final class FloatKernel: @unchecked Sendable {
     let layerCount: Int
-    let weights: UnsafeMutablePointer<Float>
+    /// Per layer: inputs, outputs; offsets of its weights (row-major and blocked) and biases.
+    let shape: [Int]
+    let rowWeights: UnsafeMutablePointer<Float>
+    let blockedWeights: UnsafeMutablePointer<SIMD4<Float>>
     let bias: UnsafeMutablePointer<Float>
-    let shape: [Int]  // per layer: inputs, outputs
-    let weightOffset: [Int]
+    let blockedBias: UnsafeMutablePointer<SIMD4<Float>>
+    let rowOffset: [Int]
+    let blockedOffset: [Int]
     let biasOffset: [Int]
+    let blockOffset: [Int]
     public let widest: Int
     let a: UnsafeMutablePointer<Float>
     let b: UnsafeMutablePointer<Float>
@@ -152,32 +158,51 @@ public final class FloatKernel: @unchecked Sendable {
     public init(_ net: FloatMLP) {
         layerCount = net.layers.count
         let wc = net.layers.reduce(0) { $0 + $1.weights.count }, bc = net.layers.reduce(0) { $0 + $1.bias.count }
-        weights = .allocate(capacity: max(wc, 1))
+        let vectors = net.layers.reduce(0) { $0 + ($1.outputs + 3) / 4 * $1.inputs }, blocks = net.layers.reduce(0) { $0 + ($1.outputs + 3) / 4 }
+        rowWeights = .allocate(capacity: max(wc, 1))
+        blockedWeights = .allocate(capacity: max(vectors, 1))
         bias = .allocate(capacity: max(bc, 1))
-        var shape: [Int] = [], wo: [Int] = [], bo: [Int] = []
-        var w = 0, c = 0
+        blockedBias = .allocate(capacity: max(blocks, 1))
+        var shape: [Int] = [], ro: [Int] = [], bo: [Int] = [], co: [Int] = [], ko: [Int] = []
+        var w = 0, v = 0, c = 0, k = 0
         for layer in net.layers {
-            wo.append(w)
-            bo.append(c)
+            ro.append(w); bo.append(v); co.append(c); ko.append(k)
             shape += [layer.inputs, layer.outputs]
-            for v in layer.weights { weights[w] = v; w += 1 }
-            for v in layer.bias { bias[c] = v; c += 1 }
+            for x in layer.weights { rowWeights[w] = x; w += 1 }
+            for x in layer.bias { bias[c] = x; c += 1 }
+            let n = layer.inputs, m = layer.outputs
+            for block in 0..<((m + 3) / 4) {
+                var b4 = SIMD4<Float>(repeating: 0)
+                for j in 0..<4 where 4 * block + j < m { b4[j] = layer.bias[4 * block + j] }
+                blockedBias[k] = b4
+                k += 1
+                for i in 0..<n {
+                    var col = SIMD4<Float>(repeating: 0)
+                    for j in 0..<4 where 4 * block + j < m { col[j] = layer.weights[(4 * block + j) * n + i] }
+                    blockedWeights[v] = col
+                    v += 1
+                }
+            }
         }
         self.shape = shape
-        weightOffset = wo
-        biasOffset = bo
+        rowOffset = ro
+        blockedOffset = bo
+        biasOffset = co
+        blockOffset = ko
         widest = max(net.widest, net.inputCount)
-        a = .allocate(capacity: widest)
-        b = .allocate(capacity: widest)
-        a.initialize(repeating: 0, count: widest)
-        b.initialize(repeating: 0, count: widest)
+        a = .allocate(capacity: widest + 4)
+        b = .allocate(capacity: widest + 4)
+        a.initialize(repeating: 0, count: widest + 4)
+        b.initialize(repeating: 0, count: widest + 4)
     }
 
     deinit {
-        weights.deallocate(); bias.deallocate(); a.deallocate(); b.deallocate()
+        rowWeights.deallocate(); blockedWeights.deallocate(); bias.deallocate(); blockedBias.deallocate()
+        a.deallocate(); b.deallocate()
     }
 
-    /// Logits for one (normalised) input; valid until the next call. Not thread-safe (own buffers).
+    /// Logits for one (normalised) input by the blocked layout; valid until the next call. Not
+    /// thread-safe (own buffers).
     public func logits(_ input: UnsafeBufferPointer<Float>) -> UnsafeBufferPointer<Float> {
         var x = a, y = b
         for k in 0..<shape[0] { x[k] = input[k] }
@@ -185,7 +210,29 @@ public final class FloatKernel: @unchecked Sendable {
         for l in 0..<layerCount {
             let n = shape[2 * l], m = shape[2 * l + 1]
             let relu = l < layerCount - 1
-            var w = weights + weightOffset[l]
+            var w = blockedWeights + blockedOffset[l]
+            for block in 0..<((m + 3) / 4) {
+                var acc = blockedBias[blockOffset[l] + block]
+                for k in 0..<n { acc += w[k] * SIMD4<Float>(repeating: x[k]) }
+                w += n
+                if relu { acc = acc.replacing(with: 0, where: acc .< 0) }
+                UnsafeMutableRawPointer(y + 4 * block).storeBytes(of: acc, as: SIMD4<Float>.self)
+            }
+            swap(&x, &y)
+            outputs = m
+        }
+        return UnsafeBufferPointer(start: x, count: outputs)
+    }
+
+    /// The same by row-wise dot products (16 lanes, then a horizontal sum per channel).
+    public func logitsRowWise(_ input: UnsafeBufferPointer<Float>) -> UnsafeBufferPointer<Float> {
+        var x = a, y = b
+        for k in 0..<shape[0] { x[k] = input[k] }
+        var outputs = 0
+        for l in 0..<layerCount {
+            let n = shape[2 * l], m = shape[2 * l + 1]
+            let relu = l < layerCount - 1
+            var w = rowWeights + rowOffset[l]
             let bl = bias + biasOffset[l]
             for c in 0..<m {
                 var acc = SIMD16<Float>(repeating: 0)

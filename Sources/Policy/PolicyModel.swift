@@ -67,6 +67,8 @@ public struct PolicyModel: Sendable, Hashable {
     public let normalisation: FeatureNormalisation
     public let network: QuantizedMLP
     public var lineage: ModelLineage
+    /// Normalisation and input quantization fused per feature (derived, prepared once).
+    let encoder: FeatureEncoder
 
     public enum ShapeError: Error, Sendable, Hashable {
         case featureCount(schema: Int, normalisation: Int, network: Int)
@@ -84,6 +86,17 @@ public struct PolicyModel: Sendable, Hashable {
         self.normalisation = normalisation
         self.network = network
         self.lineage = lineage
+        encoder = FeatureEncoder(normalisation, network.inputEncoding)
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.schema == b.schema && a.normalisation == b.normalisation && a.network == b.network && a.lineage == b.lineage
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(schema)
+        h.combine(network)
+        h.combine(lineage)
     }
 
     public func makeScratch() -> PolicyScratch { PolicyScratch(features: schema.features.count, network: network) }
@@ -100,9 +113,8 @@ public struct PolicyModel: Sendable, Hashable {
 
     private func decide(_ features: UnsafeBufferPointer<Float>, scratch: PolicyScratch, reference: Bool) -> PolicyDecision {
         precondition(features.count >= schema.features.count, "feature vector too short")
-        for k in 0..<schema.features.count { scratch.normalised[k] = normalisation.apply(features[k], feature: k) }
-        let input = UnsafeBufferPointer(scratch.normalised)
-        let logits = reference ? network.runReference(input, scratch: scratch.inference) : network.run(input, scratch: scratch.inference)
+        let codes = encoder.encode(features, into: scratch.inference.input)
+        let logits = reference ? network.runReference(codes: codes, scratch: scratch.inference) : network.run(codes: codes, scratch: scratch.inference)
         let classes = schema.classes.count
         let c = QuantizedMLP.argmax(logits, 0..<classes)
         let a = QuantizedMLP.argmax(logits, classes..<(classes + schema.actions.count))
@@ -113,12 +125,71 @@ public struct PolicyModel: Sendable, Hashable {
     public func probabilities(_ features: [Float]) -> (classes: [Float], actions: [Float]) {
         let scratch = makeScratch()
         let logits = features.withUnsafeBufferPointer { f -> [Float] in
-            for k in 0..<schema.features.count { scratch.normalised[k] = normalisation.apply(f[k], feature: k) }
-            let codes = network.run(UnsafeBufferPointer(scratch.normalised), scratch: scratch.inference)
+            let codes = network.run(codes: encoder.encode(f, into: scratch.inference.input), scratch: scratch.inference)
             return codes.map { network.outputEncoding.dequantize($0) }
         }
         let n = schema.classes.count
         return (Softmax.probabilities(Array(logits[0..<n])), Softmax.probabilities(Array(logits[n...])))
+    }
+}
+
+/// The model's input encoding: each raw feature x becomes the int8 code
+/// clamp(roundHalfEven(x · a_k + b_k)) with a_k = inverseSpread_k / s_in and
+/// b_k = z_in − mean_k · inverseSpread_k / s_in (normalisation and quantization in one multiply-add;
+/// a non-finite x is the zero point, i.e. the feature's mean). Both kernels start from these codes.
+final class FeatureEncoder: @unchecked Sendable {
+    let count: Int
+    let a: UnsafeMutablePointer<Float>
+    let b: UnsafeMutablePointer<Float>
+    let zero: Int8
+
+    init(_ n: FeatureNormalisation, _ q: ActivationQuantization) {
+        count = n.mean.count
+        a = .allocate(capacity: max(count, 1))
+        b = .allocate(capacity: max(count, 1))
+        for k in 0..<count {
+            a[k] = n.inverseSpread[k] / q.scale
+            b[k] = Float(q.zeroPoint) - n.mean[k] * n.inverseSpread[k] / q.scale
+        }
+        zero = Int8(q.zeroPoint)
+    }
+
+    deinit { a.deallocate(); b.deallocate() }
+
+    /// Writes the codes of `features` into `out` and returns them. No allocation.
+    @inline(__always)
+    func encode(_ features: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Int8>) -> UnsafeBufferPointer<Int8> {
+        // Four features at a time; the same arithmetic as the scalar tail below, lane by lane.
+        var k = 0
+        let f = UnsafeRawPointer(features.baseAddress!), pa = UnsafeRawPointer(a), pb = UnsafeRawPointer(b)
+        let o = UnsafeMutableRawPointer(out.baseAddress!)
+        let zero4 = SIMD4<Float>(repeating: Float(zero)), magic = SIMD4<Float>(repeating: 12_582_912)
+        while k + 4 <= count {
+            let x = f.loadUnaligned(fromByteOffset: 4 * k, as: SIMD4<Float>.self)
+            var v = x * pa.loadUnaligned(fromByteOffset: 4 * k, as: SIMD4<Float>.self) + pb.loadUnaligned(fromByteOffset: 4 * k, as: SIMD4<Float>.self)
+            v.replace(with: SIMD4(repeating: -129), where: v .< -129)
+            v.replace(with: SIMD4(repeating: 128), where: v .> 128)
+            // Non-finite lanes take the zero point: x − x is 0 exactly when x is finite (NaN otherwise).
+            v.replace(with: zero4, where: .!((x - x) .== SIMD4<Float>(repeating: 0)))
+            // After adding 1.5 · 2²³ the low mantissa bits hold round(v) (ties to even) in two's
+            // complement: the code is the bit pattern minus that of 1.5 · 2²³. No conversion instruction.
+            let q = unsafeBitCast(v + magic, to: SIMD4<Int32>.self) &- SIMD4<Int32>(repeating: 0x4B40_0000)
+            var code = q
+            code.replace(with: -128, where: q .< -128)
+            code.replace(with: 127, where: q .> 127)
+            o.storeBytes(of: SIMD4<Int8>(truncatingIfNeeded: code), toByteOffset: k, as: SIMD4<Int8>.self)
+            k += 4
+        }
+        for k in k..<count {
+            let x = features[k]
+            guard x.isFinite else { out[k] = zero; continue }
+            let v = Swift.min(Swift.max(x * a[k] + b[k], -129), 128)
+            // Adding and removing 1.5 · 2²³ rounds to the nearest integer, ties to even, for |v| < 2²²
+            // (one add and one subtract: no libm call on CPUs without a rounding instruction).
+            let rounded = (v + 12_582_912) - 12_582_912
+            out[k] = Int8(clamping: Int32(rounded))
+        }
+        return UnsafeBufferPointer(rebasing: out[0..<count])
     }
 }
 
@@ -133,14 +204,9 @@ public struct PolicyDecision: Sendable, Hashable {
 
 /// One thread's buffers for `PolicyModel.decide`, allocated once.
 public final class PolicyScratch {
-    let normalised: UnsafeMutableBufferPointer<Float>
     let inference: InferenceScratch
 
     init(features: Int, network: QuantizedMLP) {
-        normalised = .allocate(capacity: max(features, 1))
-        normalised.initialize(repeating: 0)
-        inference = network.makeScratch()
+        inference = InferenceScratch(capacity: max(network.widest, features))
     }
-
-    deinit { normalised.deallocate() }
 }

@@ -90,17 +90,18 @@ public struct QuantizedLayer: Sendable, Hashable {
         return DenseLayer(inputs: inputs, outputs: outputs, weights: w, bias: b)
     }
 
-    /// Requantizes one accumulator to the output code.
+    /// Requantizes one accumulator to the output code (single rounding, see `FixedPoint`).
     @inline(__always)
     func requantize(_ acc: Int32, channel c: Int) -> Int8 {
-        let v = output.zeroPoint &+ FixedPoint.multiply(acc, by: multipliers[c])
+        let m = multipliers[c]
+        let v = output.zeroPoint &+ FixedPoint.multiplySingleRounding(acc, m0: m.m0, rightShift: m.rightShift)
         return Int8(min(max(v, lowest), 127))
     }
 }
 
 /// The int8 network: `layers[0].input` encodes the (normalised) features, the last layer's output
 /// the logits. Two kernels give identical codes: `runReference` (plain loops, the specification)
-/// and `run` (16-lane SIMD dot products). Neither allocates.
+/// and `run` (blocked 16-bit multiply-adds over input pairs). Neither allocates.
 public struct QuantizedMLP: Sendable, Hashable {
     public let layers: [QuantizedLayer]
     /// The same parameters in one contiguous block per kind, for the SIMD kernel (prepared once).
@@ -159,18 +160,34 @@ public struct QuantizedMLP: Sendable, Hashable {
     /// Scratch for one thread's inferences.
     public func makeScratch() -> InferenceScratch { InferenceScratch(capacity: widest) }
 
-    /// Quantizes `features` (already normalised) into the scratch's input buffer.
+    /// Quantizes `features` (already normalised) into `x` with the input encoding.
     @inline(__always)
     func quantizeInput(_ features: UnsafeBufferPointer<Float>, into x: UnsafeMutableBufferPointer<Int8>) {
         let q = inputEncoding
         for k in 0..<inputCount { x[k] = q.quantize(features[k]) }
     }
 
-    /// Logit codes by the plain reference kernel. The result lives in `scratch` until its next use.
+    /// Logit codes of normalised `features` by the plain reference kernel (input quantized with
+    /// `inputEncoding`). The result lives in `scratch` until its next use.
     public func runReference(_ features: UnsafeBufferPointer<Float>, scratch: InferenceScratch) -> UnsafeBufferPointer<Int8> {
         precondition(features.count >= inputCount && scratch.capacity >= widest, "features or scratch too small")
+        quantizeInput(features, into: scratch.input)
+        return runReference(codes: UnsafeBufferPointer(scratch.input), scratch: scratch)
+    }
+
+    /// The same by the SIMD kernel: identical codes.
+    public func run(_ features: UnsafeBufferPointer<Float>, scratch: InferenceScratch) -> UnsafeBufferPointer<Int8> {
+        precondition(features.count >= inputCount && scratch.capacity >= widest, "features or scratch too small")
+        quantizeInput(features, into: scratch.input)
+        return run(codes: UnsafeBufferPointer(scratch.input), scratch: scratch)
+    }
+
+    /// Logit codes of int8 input codes by the reference kernel: plain loops over the layers' stored
+    /// fields, the specification the SIMD kernel is tested against.
+    public func runReference(codes: UnsafeBufferPointer<Int8>, scratch: InferenceScratch) -> UnsafeBufferPointer<Int8> {
+        precondition(codes.count >= inputCount && scratch.capacity >= widest, "codes or scratch too small")
         var x = scratch.a, y = scratch.b
-        quantizeInput(features, into: x)
+        for k in 0..<inputCount { x[k] = codes[k] }
         for layer in layers {
             for c in 0..<layer.outputs {
                 var acc = layer.foldedBias[c]
@@ -183,48 +200,58 @@ public struct QuantizedMLP: Sendable, Hashable {
         return UnsafeBufferPointer(rebasing: x[0..<outputCount])
     }
 
-    /// Logit codes by the SIMD kernel: identical to `runReference` (integer sums are exact). Runs on
-    /// the prepared contiguous parameters through raw pointers: no array access, no reference count.
-    public func run(_ features: UnsafeBufferPointer<Float>, scratch: InferenceScratch) -> UnsafeBufferPointer<Int8> {
-        precondition(features.count >= inputCount && scratch.capacity >= widest, "features or scratch too small")
-        var x = scratch.a, y = scratch.b
-        quantizeInput(features, into: x)
+    /// Logit codes of int8 input codes by the SIMD kernel: identical to `runReference` (integer sums
+    /// are exact). Activations are widened to int16 once per layer; each input pair (x[2p], x[2p+1])
+    /// is broadcast, and a block of four output channels accumulates w·x over the pairs with one
+    /// 16-bit multiply-and-add-adjacent per pair (x86 `pmaddwd`, ARM `smlal`): eight MACs per
+    /// instruction, no horizontal sums. Weights are prepared once in that order. No allocation.
+    public func run(codes: UnsafeBufferPointer<Int8>, scratch: InferenceScratch) -> UnsafeBufferPointer<Int8> {
+        precondition(codes.count >= inputCount && scratch.capacity >= widest, "codes or scratch too small")
         let p = prepared
+        let wide = scratch.wide, pairs = scratch.pairs, out = scratch.a
+        let n0 = p.inputCount
+        for k in 0..<n0 { wide[k] = Int16(codes[k]) }
+        wide[n0] = 0
         for l in 0..<p.layerCount {
             let n = Int(p.shape[4 * l]), m = Int(p.shape[4 * l + 1])
             let zOut = p.shape[4 * l + 2], lowest = p.shape[4 * l + 3]
-            var w = p.weights + p.weightOffset[l]
-            let c0 = p.channelOffset[l]
-            let xs = UnsafePointer(x.baseAddress!)
-            for c in 0..<m {
-                let acc = p.bias[c0 + c] &+ Self.dot(w, xs, n)
-                let v = zOut &+ FixedPoint.multiply(acc, by: QuantizedMultiplier(m0: p.m0[c0 + c], shift: p.shift[c0 + c]))
-                y[c] = Int8(min(max(v, lowest), 127))
-                w += n
+            let pairCount = (n + 1) / 2, blocks = (m + 3) / 4
+            let raw = UnsafeRawPointer(wide)
+            for q in 0..<pairCount {
+                let word = raw.loadUnaligned(fromByteOffset: 4 * q, as: UInt32.self)
+                pairs[q] = unsafeBitCast(SIMD4<UInt32>(repeating: word), to: SIMD8<Int16>.self)
             }
-            swap(&x, &y)
+            let last = l == p.layerCount - 1
+            var w = p.blockedWeights + p.blockedOffset[l]
+            let c0 = p.channelOffset[l]
+            for b in 0..<blocks {
+                // Two accumulators: the multiply-add's latency, not its throughput, bounds one chain.
+                var acc = p.blockedBias[p.blockOffset[l] + b], acc2 = SIMD4<Int32>(repeating: 0)
+                var q = 0
+                while q + 2 <= pairCount {
+                    let p0 = SIMD8<Int32>(truncatingIfNeeded: w[q]) &* SIMD8<Int32>(truncatingIfNeeded: pairs[q])
+                    let p1 = SIMD8<Int32>(truncatingIfNeeded: w[q + 1]) &* SIMD8<Int32>(truncatingIfNeeded: pairs[q + 1])
+                    acc &+= p0.evenHalf &+ p0.oddHalf
+                    acc2 &+= p1.evenHalf &+ p1.oddHalf
+                    q += 2
+                }
+                if q < pairCount {
+                    let p0 = SIMD8<Int32>(truncatingIfNeeded: w[q]) &* SIMD8<Int32>(truncatingIfNeeded: pairs[q])
+                    acc &+= p0.evenHalf &+ p0.oddHalf
+                }
+                acc &+= acc2
+                w += pairCount
+                for j in 0..<4 {
+                    let c = 4 * b + j
+                    guard c < m else { break }
+                    let v = zOut &+ FixedPoint.multiplySingleRounding(acc[j], m0: p.m0[c0 + c], rightShift: p.rightShift[c0 + c])
+                    let code = min(max(v, lowest), 127)
+                    if last { out[c] = Int8(truncatingIfNeeded: code) } else { wide[c] = Int16(truncatingIfNeeded: code) }
+                }
+            }
+            if !last { wide[m] = 0 }
         }
-        return UnsafeBufferPointer(rebasing: x[0..<outputCount])
-    }
-
-    /// Σ w[k]·x[k] over int8 vectors, 16 lanes at a time (int8 × int8 fits int16; summed in int32).
-    @inline(__always)
-    static func dot(_ w: UnsafeMutablePointer<Int8>, _ x: UnsafePointer<Int8>, _ n: Int) -> Int32 {
-        var acc = SIMD16<Int32>(repeating: 0)
-        var k = 0
-        while k + 16 <= n {
-            let wv = UnsafeRawPointer(w + k).loadUnaligned(as: SIMD16<Int8>.self)
-            let xv = UnsafeRawPointer(x + k).loadUnaligned(as: SIMD16<Int8>.self)
-            let p = SIMD16<Int16>(truncatingIfNeeded: wv) &* SIMD16<Int16>(truncatingIfNeeded: xv)
-            acc &+= SIMD16<Int32>(truncatingIfNeeded: p)
-            k += 16
-        }
-        var s = acc.wrappedSum()
-        while k < n {
-            s &+= Int32(w[k]) &* Int32(x[k])
-            k += 1
-        }
-        return s
+        return UnsafeBufferPointer(rebasing: out[0..<p.outputCount])
     }
 
     /// The index of the largest code in `logits[range]` (the first on ties).
@@ -236,8 +263,10 @@ public struct QuantizedMLP: Sendable, Hashable {
     }
 }
 
-/// A network's parameters in contiguous blocks (weights, folded biases, multipliers, per-layer
-/// shape), built once from the layers and never changed: safe to share between threads.
+/// A network's parameters laid out for the SIMD kernel, built once from the layers and never
+/// changed: safe to share between threads. Per layer, output channels in blocks of four and inputs
+/// in pairs: block b, pair q holds the int16 weights (w[4b, 2q], w[4b, 2q+1], w[4b+1, 2q], …,
+/// w[4b+3, 2q+1]), zero beyond the layer's edges; folded biases per block; multipliers per channel.
 final class PreparedNetwork: @unchecked Sendable {
     let layerCount: Int
     let inputCount: Int
@@ -245,13 +274,15 @@ final class PreparedNetwork: @unchecked Sendable {
     let widest: Int
     let inputEncoding: ActivationQuantization
     let outputEncoding: ActivationQuantization
-    let weights: UnsafeMutablePointer<Int8>
-    let bias: UnsafeMutablePointer<Int32>
+    let blockedWeights: UnsafeMutablePointer<SIMD8<Int16>>
+    let blockedBias: UnsafeMutablePointer<SIMD4<Int32>>
     let m0: UnsafeMutablePointer<Int32>
-    let shift: UnsafeMutablePointer<Int32>
+    let rightShift: UnsafeMutablePointer<Int32>
     /// Per layer: inputs, outputs, output zero point, lowest output code.
     let shape: UnsafeMutablePointer<Int32>
-    let weightOffset: UnsafeMutablePointer<Int>
+    /// Per layer: its first weight vector, first bias block and first channel.
+    let blockedOffset: UnsafeMutablePointer<Int>
+    let blockOffset: UnsafeMutablePointer<Int>
     let channelOffset: UnsafeMutablePointer<Int>
 
     init(_ layers: [QuantizedLayer]) {
@@ -261,54 +292,86 @@ final class PreparedNetwork: @unchecked Sendable {
         widest = max(layers.map(\.outputs).max()!, inputCount)
         inputEncoding = layers[0].input
         outputEncoding = layers[layers.count - 1].output
-        let weightCount = layers.reduce(0) { $0 + $1.weights.count }, channels = layers.reduce(0) { $0 + $1.outputs }
-        weights = .allocate(capacity: max(weightCount, 1))
-        bias = .allocate(capacity: max(channels, 1))
+        let vectors = layers.reduce(0) { $0 + ($1.outputs + 3) / 4 * (($1.inputs + 1) / 2) }
+        let blocks = layers.reduce(0) { $0 + ($1.outputs + 3) / 4 }, channels = layers.reduce(0) { $0 + $1.outputs }
+        blockedWeights = .allocate(capacity: max(vectors, 1))
+        blockedBias = .allocate(capacity: max(blocks, 1))
         m0 = .allocate(capacity: max(channels, 1))
-        shift = .allocate(capacity: max(channels, 1))
+        rightShift = .allocate(capacity: max(channels, 1))
         shape = .allocate(capacity: 4 * layers.count)
-        weightOffset = .allocate(capacity: layers.count)
+        blockedOffset = .allocate(capacity: layers.count)
+        blockOffset = .allocate(capacity: layers.count)
         channelOffset = .allocate(capacity: layers.count)
-        var w = 0, c = 0
+        var v = 0, bo = 0, c = 0
         for (l, layer) in layers.enumerated() {
-            weightOffset[l] = w
+            blockedOffset[l] = v
+            blockOffset[l] = bo
             channelOffset[l] = c
             shape[4 * l] = Int32(layer.inputs)
             shape[4 * l + 1] = Int32(layer.outputs)
             shape[4 * l + 2] = layer.output.zeroPoint
             shape[4 * l + 3] = layer.lowest
-            for v in layer.weights { weights[w] = v; w += 1 }
-            for k in 0..<layer.outputs {
-                bias[c] = layer.foldedBias[k]
+            let n = layer.inputs, m = layer.outputs
+            func weight(_ channel: Int, _ k: Int) -> Int16 { channel < m && k < n ? Int16(layer.weights[channel * n + k]) : 0 }
+            for b in 0..<((m + 3) / 4) {
+                var bias = SIMD4<Int32>(repeating: 0)
+                for j in 0..<4 where 4 * b + j < m { bias[j] = layer.foldedBias[4 * b + j] }
+                blockedBias[bo] = bias
+                bo += 1
+                for q in 0..<((n + 1) / 2) {
+                    var vector = SIMD8<Int16>(repeating: 0)
+                    for j in 0..<4 {
+                        vector[2 * j] = weight(4 * b + j, 2 * q)
+                        vector[2 * j + 1] = weight(4 * b + j, 2 * q + 1)
+                    }
+                    blockedWeights[v] = vector
+                    v += 1
+                }
+            }
+            for k in 0..<m {
                 m0[c] = layer.multipliers[k].m0
-                shift[c] = layer.multipliers[k].shift
+                rightShift[c] = layer.multipliers[k].rightShift
                 c += 1
             }
         }
     }
 
     deinit {
-        weights.deallocate(); bias.deallocate(); m0.deallocate(); shift.deallocate()
-        shape.deallocate(); weightOffset.deallocate(); channelOffset.deallocate()
+        blockedWeights.deallocate(); blockedBias.deallocate(); m0.deallocate(); rightShift.deallocate()
+        shape.deallocate(); blockedOffset.deallocate(); blockOffset.deallocate(); channelOffset.deallocate()
     }
 }
 
-/// Two int8 buffers for one thread's inferences, allocated once.
+/// One thread's buffers for inference, allocated once: int8 activations for the reference kernel
+/// and the logits, the input codes, and the SIMD kernel's int16 activations and broadcast pairs.
 public final class InferenceScratch {
     public let capacity: Int
     let a: UnsafeMutableBufferPointer<Int8>
     let b: UnsafeMutableBufferPointer<Int8>
+    let input: UnsafeMutableBufferPointer<Int8>
+    /// `capacity + 2` int16 values (an odd width reads one zero past its end).
+    let wide: UnsafeMutablePointer<Int16>
+    let pairs: UnsafeMutablePointer<SIMD8<Int16>>
 
     public init(capacity: Int) {
         self.capacity = capacity
         a = .allocate(capacity: capacity)
         b = .allocate(capacity: capacity)
+        input = .allocate(capacity: capacity)
         a.initialize(repeating: 0)
         b.initialize(repeating: 0)
+        input.initialize(repeating: 0)
+        wide = .allocate(capacity: capacity + 2)
+        wide.initialize(repeating: 0, count: capacity + 2)
+        pairs = .allocate(capacity: capacity / 2 + 1)
+        pairs.initialize(repeating: SIMD8<Int16>(repeating: 0), count: capacity / 2 + 1)
     }
 
     deinit {
         a.deallocate()
         b.deallocate()
+        input.deallocate()
+        wide.deallocate()
+        pairs.deallocate()
     }
 }

@@ -85,7 +85,7 @@ struct ModelTrainCommand: ParsableCommand {
                          + "student vs teacher: \(String(format: "%+.2f", (student.accuracy - teacher.accuracy) * 100)) points (target within 2)"]
         lines.append("  per-class recall (int8): " + zip(r.model.schema.classes, int8.perClassRecall).map { "\($0) \(pct($1))" }.joined(separator: ", "))
 
-        let timing = ModelBenchCommand.timing(r.model.network, float: r.student, passes: passes)
+        let timing = ModelBenchCommand.timing(r.model, float: r.student, passes: passes)
         let size = ModelFile.encode(r.model).count
         lines.append(timing)
         lines.append("model file: \(size) bytes (\(r.model.network.parameterBytes) bytes of int8 weights, scales and biases)")

@@ -49,6 +49,25 @@ import RealModule
         }
     }
 
+    /// The kernels' single rounding: the exact product rounded once (half up), never more than
+    /// half a step off, and at most one step from gemmlowp's double rounding.
+    @Test func singleRoundingIsTheExactProductRoundedOnce() {
+        var random = TrainingRandom(seed: 12)
+        for _ in 0..<20_000 {
+            let real = logUniform(&random, 1e-6, 3)
+            let acc = Int32(truncatingIfNeeded: Int64(random.nextIndex(4_000_001)) - 2_000_000)
+            let m = QuantizedMultiplier(real)
+            let got = FixedPoint.multiplySingleRounding(acc, m0: m.m0, rightShift: m.rightShift)
+            let exact = Double(acc) * m.real  // the multiplier as represented
+            #expect(Double(got) - exact <= 0.5 && exact - Double(got) < 0.5, "acc \(acc) × \(m.real): \(got) vs \(exact)")
+            #expect(abs(got - FixedPoint.multiply(acc, by: m)) <= 1)
+        }
+        let half = QuantizedMultiplier(0.5)
+        #expect(FixedPoint.multiplySingleRounding(3, m0: half.m0, rightShift: half.rightShift) == 2)   // 1.5 → 2
+        #expect(FixedPoint.multiplySingleRounding(-3, m0: half.m0, rightShift: half.rightShift) == -1) // −1.5 → −1 (half up)
+        #expect(FixedPoint.multiplySingleRounding(12345, m0: 0, rightShift: 31) == 0, "a zero multiplier gives 0")
+    }
+
     @Test func activationEncodingCoversItsRangeAndKeepsZeroExact() {
         let q = ActivationQuantization(calibratedMin: -1.5, max: 6)
         #expect(q.dequantize(q.quantize(0)) == 0)

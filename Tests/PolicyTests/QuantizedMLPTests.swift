@@ -74,4 +74,52 @@ import Testing
         #expect(throws: QuantizedModelError.self) { try QuantizedMLP(layers: [a.layers[0], b.layers[0]]) }
         #expect(throws: QuantizedModelError.empty) { try QuantizedMLP(layers: []) }
     }
+
+    /// The model's fused input encoding: the four-lane path gives the scalar definition's code in every
+    /// position (18 features: four groups of four and a scalar tail), ties round to even, non-finite
+    /// features are the zero point, values beyond the range saturate.
+    @Test func featureEncoderGivesTheDefinitionsCodeInEveryLane() {
+        let q = ActivationQuantization(scale: 0.05, zeroPoint: -7)
+        var random = TrainingRandom(seed: 8)
+        let n = 18
+        let norm = FeatureNormalisation(mean: (0..<n).map { _ in Float(random.nextGaussian()) },
+                                        inverseSpread: (0..<n).map { _ in Float(0.2 + random.nextUnit()) })
+        let encoder = FeatureEncoder(norm, q)
+        let out = UnsafeMutableBufferPointer<Int8>.allocate(capacity: n)
+        defer { out.deallocate() }
+        func definition(_ x: Float, _ k: Int) -> Int8 {
+            guard x.isFinite else { return Int8(q.zeroPoint) }
+            let v = (x * encoder.a[k] + encoder.b[k]).rounded(.toNearestOrEven)
+            return Int8(clamping: Int32(Swift.min(Swift.max(v, -1000), 1000)))
+        }
+        let specials: [Float] = [.nan, .infinity, -.infinity, 1e30, -1e30, 0]
+        var mismatches = 0
+        for trial in 0..<2_000 {
+            let x: [Float] = (0..<n).map { k in trial % 7 == 0 && k % 5 == trial % 5 ? specials[(trial + k) % specials.count] : Float(random.nextGaussian()) * 4 }
+            let codes = x.withUnsafeBufferPointer { Array(encoder.encode($0, into: out)) }
+            for k in 0..<n where codes[k] != definition(x[k], k) { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+        // Ties to even, through a = 1, b = 0.
+        let unit = FeatureEncoder(FeatureNormalisation(mean: [0, 0, 0, 0, 0], inverseSpread: [1, 1, 1, 1, 1]), ActivationQuantization(scale: 1, zeroPoint: 0))
+        let ties = UnsafeMutableBufferPointer<Int8>.allocate(capacity: 5)
+        defer { ties.deallocate() }
+        let tieCodes = [Float(2.5), 3.5, -2.5, 126.5, 300].withUnsafeBufferPointer { Array(unit.encode($0, into: ties)) }
+        #expect(tieCodes == [2, 4, -2, 126, 127])
+    }
+
+    /// The benchmark's float32 kernels compute the float network's logits (to float rounding).
+    @Test func floatKernelsComputeTheFloatNetwork() {
+        let float = FloatMLP(sizes: [18, 24, 12], seed: 4)
+        let kernel = FloatKernel(float)
+        for x in Self.inputs(200, width: 18, seed: 6) {
+            let exact = float.logits(x)
+            let blocked = x.withUnsafeBufferPointer { Array(kernel.logits($0)) }
+            let rowWise = x.withUnsafeBufferPointer { Array(kernel.logitsRowWise($0)) }
+            for i in exact.indices {
+                #expect(abs(blocked[i] - exact[i]) <= 1e-4 * max(1, abs(exact[i])))
+                #expect(abs(rowWise[i] - exact[i]) <= 1e-4 * max(1, abs(exact[i])))
+            }
+        }
+    }
 }
