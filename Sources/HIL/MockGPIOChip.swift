@@ -125,6 +125,7 @@ public final class MockGPIOChip: GPIOChip {
         try checkRequest(offset)
         advance()
         lines[offset].output = request
+        lines[offset].writes.reserveCapacity(Self.historyLimit)
         lines[offset].requestedAt = clock.nowNanoseconds()
         record(offset, request.initial)
         return MockOutputLine(chip: self, offset: offset, initial: request.initial)
@@ -163,9 +164,15 @@ public final class MockGPIOChip: GPIOChip {
         guard !lines[offset].requested else { throw GPIOError(.busy, chip: name, offset: offset) }
     }
 
+    /// Writes kept per output line: the history is preallocated at the request and bounded (the
+    /// oldest half goes when it is full), so a mock chip driven from the scan cycle never allocates
+    /// there and a long `vigil run --mock-gpio` does not grow without bound.
+    public static let historyLimit = 4096
+
     private func record(_ offset: Int, _ value: Bool) {
         let high = value != (lines[offset].output?.activeLow ?? false)
         lines[offset].high = high
+        if lines[offset].writes.count >= Self.historyLimit { lines[offset].writes.removeFirst(Self.historyLimit / 2) }
         lines[offset].writes.append(OutputWrite(value: value, high: high, atNanoseconds: clock.nowNanoseconds()))
     }
 

@@ -193,18 +193,20 @@ public struct PlantMonitor: Sendable {
         residuals = [ResidualDetector](repeating: ResidualDetector(), count: n)
         steps = [StepLocator](repeating: StepLocator(), count: n)
         bits = [FindingBits](repeating: 0, count: n)
-        previousBits = bits
+        previousBits = [FindingBits](repeating: 0, count: n)
         fresh = [Bool](repeating: false, count: n)
         health = [HealthState](repeating: .healthy, count: n)
         score = [Int](repeating: 0, count: n)
-        cleanRun = score
-        oddOneOut = fresh
+        cleanRun = [Int](repeating: 0, count: n)
+        oddOneOut = [Bool](repeating: false, count: n)
         history = [Double](repeating: 0, count: n)
         firstSeen = [UInt64](repeating: 0, count: n)
         sensorDiagnoses = [Diagnosis?](repeating: nil, count: n)
-        sawConfigError = fresh
-        repairDeclined = fresh
-        deviceOutage = fresh
+        // Every array gets its own buffer: two arrays sharing one until the first write would copy
+        // (allocate) on the cycle thread at that write, which may come hours into a run.
+        sawConfigError = [Bool](repeating: false, count: n)
+        repairDeclined = [Bool](repeating: false, count: n)
+        deviceOutage = [Bool](repeating: false, count: n)
 
         devices = [DeviceWatch](repeating: DeviceWatch(), count: deviceCount)
         tallies = [DeviceTally](repeating: DeviceTally(), count: deviceCount)
@@ -217,12 +219,12 @@ public struct PlantMonitor: Sendable {
         preferred = [Int](repeating: -1, count: g)
         lastGoodOut = [Reading](repeating: .unread, count: g)
         holding = [Bool](repeating: false, count: g)
-        failedSafe = holding
-        verifySlot = preferred
-        verifyRemaining = active
-        excursion = holding
-        excursionQuiet = active
-        unresolved = holding
+        failedSafe = [Bool](repeating: false, count: g)
+        verifySlot = [Int](repeating: -1, count: g)
+        verifyRemaining = [Int](repeating: 0, count: g)
+        excursion = [Bool](repeating: false, count: g)
+        excursionQuiet = [Int](repeating: 0, count: g)
+        unresolved = [Bool](repeating: false, count: g)
         pairUndecidedSamples = Array(repeating: 0, count: holding.count)
         let largest = max(groupSize.max() ?? 1, 1)
         scratch = [Double](repeating: 0, count: largest)
