@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import VigilCore
 
@@ -66,6 +67,113 @@ public final class Journal: Sendable {
                                  feedback.verdict.rawValue, feedback.correctedClass, feedback.actionRating?.rawValue,
                                  feedback.note])
             return db.lastInsertedRowID
+        }
+    }
+
+    /// Records operator feedback together with the labelled samples it teaches, in one transaction,
+    /// and returns the feedback's id once committed and fsynced: the learner never sees feedback
+    /// without its samples, nor samples without their feedback.
+    @discardableResult
+    public func recordFeedback(_ feedback: OperatorFeedback, samples: [FeedbackSample]) throws(JournalError) -> Int64 {
+        try write("record feedback with \(samples.count) samples") { db in
+            try db.execute(sql: """
+                INSERT INTO operator_feedback (wall_ns, operator, subject, event_id, verdict, class, action_rating, note)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [feedback.wallNanoseconds, feedback.operatorName, feedback.subject, feedback.eventID,
+                                 feedback.verdict.rawValue, feedback.correctedClass, feedback.actionRating?.rawValue,
+                                 feedback.note])
+            let id = db.lastInsertedRowID
+            for s in samples {
+                try db.execute(sql: """
+                    INSERT INTO feedback_sample (feedback_id, features, label, action, reward, bucket) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, Self.blob(s.features), s.label, s.action, s.reward, s.bucket.rawValue])
+            }
+            return id
+        }
+    }
+
+    /// Every stored feedback sample in feedback order, with its feedback id.
+    public func feedbackSamples() throws(JournalError) -> [(feedbackID: Int64, sample: FeedbackSample)] {
+        try read("query feedback samples") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM feedback_sample ORDER BY id").map { row in
+                (row["feedback_id"], FeedbackSample(features: Self.floats(row["features"]), label: row["label"], action: row["action"],
+                                                    reward: row["reward"], bucket: FeedbackSample.Bucket(rawValue: row["bucket"]) ?? .edgeCase))
+            }
+        }
+    }
+
+    /// Stores (or replaces) what the policy model saw around events, in one transaction.
+    public func recordEventFeatures(_ records: [EventFeatures]) throws(JournalError) {
+        guard !records.isEmpty else { return }
+        try write("record features of \(records.count) events") { db in
+            for r in records {
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO event_features (event_id, sensor, mono_ns, feature_count, samples, model_version, diagnosis, action, margin)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [r.eventID, r.sensor, Int64(bitPattern: r.monotonicNanoseconds), r.samples.first?.count ?? 0,
+                                     Self.blob(r.samples.flatMap { $0 }), r.modelVersion, r.diagnosis, r.action, r.margin])
+            }
+        }
+    }
+
+    /// What the policy model saw around event `id`, if it was recorded.
+    public func eventFeatures(_ id: Int64) throws(JournalError) -> EventFeatures? {
+        try read("query event features") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM event_features WHERE event_id = ?", arguments: [id]).map { row in
+                let count: Int = row["feature_count"]
+                let flat = Self.floats(row["samples"])
+                let samples = count > 0 ? stride(from: 0, to: flat.count - count + 1, by: count).map { Array(flat[$0..<($0 + count)]) } : []
+                return EventFeatures(eventID: id, sensor: row["sensor"], monotonicNanoseconds: UInt64(bitPattern: row["mono_ns"] as Int64),
+                                     samples: samples, modelVersion: row["model_version"], diagnosis: row["diagnosis"],
+                                     action: row["action"], margin: row["margin"])
+            }
+        }
+    }
+
+    /// One event by id.
+    public func event(_ id: Int64) throws(JournalError) -> StoredEvent? {
+        try read("query event") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM event WHERE id = ?", arguments: [id]).map(Self.storedEvent)
+        }
+    }
+
+    /// Events after `id` (oldest first) of the given kinds, at most `limit`.
+    public func events(after id: Int64, kinds: Set<EventKind>, limit: Int = 500) throws(JournalError) -> [StoredEvent] {
+        guard !kinds.isEmpty else { return [] }
+        let names = kinds.map(\.journalName).sorted()
+        let sql = "SELECT * FROM event WHERE id > ? AND kind IN (\(Array(repeating: "?", count: names.count).joined(separator: ", "))) ORDER BY id LIMIT ?"
+        let arguments = StatementArguments([id]) + StatementArguments(names) + StatementArguments([limit])
+        return try read("query events after \(id)") { db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.storedEvent)
+        }
+    }
+
+    /// The newest event id (0 for none).
+    public func lastEventID() throws(JournalError) -> Int64 {
+        try read("query last event id") { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM event") ?? 0 }
+    }
+
+    /// Records one run of the learner, durably, and returns its id.
+    @discardableResult
+    public func recordModelUpdate(_ u: ModelUpdateRecord) throws(JournalError) -> Int64 {
+        try write("record model update") { db in
+            try db.execute(sql: """
+                INSERT INTO model_update (wall_ns, base_version, last_feedback_id, outcome, new_version, reasons, report_json, duration_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [u.wallNanoseconds, u.baseVersion, u.lastFeedbackID, u.outcome.rawValue, u.newVersion, u.reasons,
+                                 u.reportJSON, u.durationMilliseconds])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Learner runs, newest first.
+    public func modelUpdates(limit: Int = 100) throws(JournalError) -> [ModelUpdateRecord] {
+        try read("query model updates") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM model_update ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
+                ModelUpdateRecord(wallNanoseconds: row["wall_ns"], baseVersion: row["base_version"], lastFeedbackID: row["last_feedback_id"],
+                                  outcome: ModelUpdateRecord.Outcome(rawValue: row["outcome"]) ?? .rejected, newVersion: row["new_version"],
+                                  reasons: row["reasons"], reportJSON: row["report_json"], durationMilliseconds: row["duration_ms"])
+            }
         }
     }
 
@@ -310,6 +418,20 @@ public final class Journal: Sendable {
             INSERT INTO journal_stats (name, value) VALUES (?, ?)
             ON CONFLICT(name) DO UPDATE SET value = value + excluded.value
             """, arguments: [name, delta])
+    }
+
+    /// Float32 values as a little-endian blob, and back.
+    static func blob(_ values: [Float]) -> Data {
+        var data = Data(capacity: 4 * values.count)
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        return data
+    }
+
+    static func floats(_ data: Data) -> [Float] {
+        let bytes = [UInt8](data)
+        return stride(from: 0, to: bytes.count - 3, by: 4).map { i in
+            Float(bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
+        }
     }
 
     static func subjectName(_ index: Int32, in names: [String]) -> String? {

@@ -151,3 +151,83 @@ public struct RetentionPolicy: Sendable, Hashable {
         self.maxBatchesPerPrune = maxBatchesPerPrune
     }
 }
+
+/// The policy model's view of a sensor around a journalled event: up to a few feature vectors
+/// (newest last) and what the model said then.
+public struct EventFeatures: Sendable, Hashable {
+    public var eventID: Int64
+    public var sensor: String
+    public var monotonicNanoseconds: UInt64
+    /// Feature vectors, oldest first; each has the model's feature count.
+    public var samples: [[Float]]
+    public var modelVersion: Int?
+    public var diagnosis: String?
+    public var action: String?
+    /// The diagnosis logit over the runner-up class, in int8 steps (a small margin: an edge case).
+    public var margin: Int?
+
+    public init(eventID: Int64, sensor: String, monotonicNanoseconds: UInt64, samples: [[Float]],
+                modelVersion: Int? = nil, diagnosis: String? = nil, action: String? = nil, margin: Int? = nil) {
+        self.eventID = eventID
+        self.sensor = sensor
+        self.monotonicNanoseconds = monotonicNanoseconds
+        self.samples = samples
+        self.modelVersion = modelVersion
+        self.diagnosis = diagnosis
+        self.action = action
+        self.margin = margin
+    }
+}
+
+/// One labelled sample the learner trains on, stored with the feedback it came from.
+public struct FeedbackSample: Sendable, Hashable {
+    public enum Bucket: String, Sendable, Hashable, CaseIterable {
+        case success, failure, edgeCase = "edge_case"
+    }
+
+    public var features: [Float]
+    /// The diagnosis class (name) the operator says is right.
+    public var label: String
+    /// The action that was rated, with its reward (+1 good, −1 bad).
+    public var action: String?
+    public var reward: Double?
+    public var bucket: Bucket
+
+    public init(features: [Float], label: String, action: String? = nil, reward: Double? = nil, bucket: Bucket) {
+        self.features = features
+        self.label = label
+        self.action = action
+        self.reward = reward
+        self.bucket = bucket
+    }
+}
+
+/// One run of the incremental learner and its outcome.
+public struct ModelUpdateRecord: Sendable, Hashable {
+    public enum Outcome: String, Sendable, Hashable {
+        case accepted, rejected, rateLimited = "rate_limited"
+    }
+
+    public var wallNanoseconds: Int64
+    public var baseVersion: Int
+    /// Feedback up to this id was in the update.
+    public var lastFeedbackID: Int64
+    public var outcome: Outcome
+    public var newVersion: Int?
+    /// Why the gate refused it (one reason per line), or why it was not run.
+    public var reasons: String
+    public var reportJSON: String
+    public var durationMilliseconds: Double
+
+    public init(wallNanoseconds: Int64, baseVersion: Int, lastFeedbackID: Int64, outcome: Outcome, newVersion: Int? = nil,
+                reasons: String = "", reportJSON: String = "{}", durationMilliseconds: Double = 0) {
+        self.wallNanoseconds = wallNanoseconds
+        self.baseVersion = baseVersion
+        self.lastFeedbackID = lastFeedbackID
+        self.outcome = outcome
+        self.newVersion = newVersion
+        self.reasons = reasons
+        self.reportJSON = reportJSON
+        self.durationMilliseconds = durationMilliseconds
+    }
+}

@@ -69,6 +69,50 @@ enum JournalSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2 policy feedback") { db in
+            try db.execute(sql: """
+                -- What the policy model saw of a sensor around a journalled event (the samples an
+                -- operator's verdict on that event teaches). No foreign key: events are pruned,
+                -- feedback that refers to them is not.
+                CREATE TABLE event_features (
+                    event_id INTEGER PRIMARY KEY,
+                    sensor TEXT NOT NULL,
+                    mono_ns INTEGER NOT NULL,
+                    feature_count INTEGER NOT NULL,
+                    samples BLOB NOT NULL,          -- float32 little-endian, feature_count per sample, newest last
+                    model_version INTEGER,
+                    diagnosis TEXT,                 -- the model's verdict then (class and action names)
+                    action TEXT,
+                    margin INTEGER                  -- its diagnosis logit over the runner-up, in int8 steps
+                );
+
+                -- The labelled samples of one piece of feedback, written in the same transaction.
+                CREATE TABLE feedback_sample (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    feedback_id INTEGER NOT NULL,
+                    features BLOB NOT NULL,
+                    label TEXT NOT NULL,
+                    action TEXT,
+                    reward REAL,
+                    bucket TEXT NOT NULL CHECK (bucket IN ('success', 'failure', 'edge_case'))
+                );
+                CREATE INDEX feedback_sample_feedback ON feedback_sample(feedback_id);
+
+                -- Every update the learner ran, accepted or not, and why.
+                CREATE TABLE model_update (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    wall_ns INTEGER NOT NULL,
+                    base_version INTEGER NOT NULL,
+                    last_feedback_id INTEGER NOT NULL,
+                    outcome TEXT NOT NULL CHECK (outcome IN ('accepted', 'rejected', 'rate_limited')),
+                    new_version INTEGER,
+                    reasons TEXT NOT NULL DEFAULT '',
+                    report_json TEXT NOT NULL DEFAULT '{}',
+                    duration_ms REAL NOT NULL DEFAULT 0
+                );
+                CREATE INDEX model_update_wall ON model_update(wall_ns);
+                """)
+        }
         return migrator
     }
 }

@@ -11,13 +11,17 @@ public struct FeedbackExample: Sendable, Hashable {
 
     public var features: [Float]
     public var label: Int
+    /// The action the operator rated (with `good`), or the right action when known.
     public var action: Int?
+    /// The operator's rating of `action`: true good, false bad, nil not rated.
+    public var good: Bool?
     public var bucket: Bucket
 
-    public init(features: [Float], label: Int, action: Int? = nil, bucket: Bucket) {
+    public init(features: [Float], label: Int, action: Int? = nil, good: Bool? = nil, bucket: Bucket) {
         self.features = features
         self.label = label
         self.action = action
+        self.good = good
         self.bucket = bucket
     }
 }
@@ -43,6 +47,14 @@ public struct LearnerOptions: Sendable, Hashable {
     public var marginPoints: Double
     /// Updates allowed per rolling hour.
     public var maxUpdatesPerHour: Int
+    /// β of the KL penalty that keeps reward-guided actions near the deployed model's.
+    public var klWeight: Float = 0.02
+    /// Weight of a rated sample's reward-guided term relative to a replay sample.
+    public var ratingWeight: Float = 4
+    /// In the reward model: weight of an operator's rating, and how many replayed right actions
+    /// join as implicit good ratings.
+    public var ratingRewardWeight: Float = 25
+    public var implicitRatings: Int = 500
 
     public init(epochs: Int = 30, learningRate: Float = 0.003, replaySamples: Int = 2_000, successSamples: Int = 200,
                 edgeCaseSamples: Int = 200, failureWeight: Float = 1, distillationWeight: Float = 0.8, temperature: Float = 2,
@@ -68,6 +80,12 @@ public struct GateReport: Sendable, Hashable {
     /// Corrections (failure bucket) the candidate classifies as the operator said, of all corrections.
     public var correctionsLearned: Int
     public var corrections: Int
+    /// Action accuracy on the golden set (the simulator's right actions), before and after.
+    public var goldenActionBefore: Double = .nan
+    public var goldenActionAfter: Double = .nan
+    /// Rated actions the candidate now honours (a good one is its choice, a bad one is not), of all ratings.
+    public var ratingsHonoured: Int = 0
+    public var ratings: Int = 0
     public var reasons: [String]
     public var passed: Bool { reasons.isEmpty }
 }
@@ -105,18 +123,30 @@ public struct IncrementalLearner: Sendable {
     /// `replay` holds raw training samples; `shadow` is the float student of `deployed`.
     public init(deployed: PolicyModel, shadow: FloatMLP, replay: [TrainingSample], golden: [TrainingSample],
                 options: LearnerOptions = LearnerOptions(), seed: UInt64 = 1, calibrationSamples: Int = 2_000) {
+        let calibration = DistillationPipeline.stratified(replay, count: calibrationSamples, classes: deployed.schema.classes.count)
+        self.init(deployed: deployed, shadow: shadow,
+                  learningSet: LearningSet(featureNames: deployed.schema.features, replay: replay, golden: golden, calibration: calibration),
+                  options: options, seed: seed)
+    }
+
+    /// A learner over a shipped learning set (raw features). `shadow` defaults to the deployed
+    /// network's dequantized weights (the float weights of a version are not kept on disk);
+    /// `recentUpdates` are the times of earlier updates, for the hourly rate limit.
+    public init(deployed: PolicyModel, shadow: FloatMLP? = nil, learningSet: LearningSet, options: LearnerOptions = LearnerOptions(),
+                seed: UInt64 = 1, recentUpdates: [UInt64] = []) {
         self.deployed = deployed
-        self.shadow = shadow
-        let normalised = replay.map { s -> TrainingSample in
+        self.shadow = shadow ?? deployed.network.dequantized
+        let norm = deployed.normalisation
+        replay = learningSet.replay.map { s -> TrainingSample in
             var n = s
-            n.features = deployed.normalisation.apply(s.features)
+            n.features = norm.apply(s.features)
             return n
         }
-        self.replay = normalised
-        self.calibration = DistillationPipeline.stratified(normalised, count: calibrationSamples, classes: deployed.schema.classes.count).map(\.features)
-        self.golden = golden
+        calibration = learningSet.calibration.map { norm.apply($0.features) }
+        golden = learningSet.golden
         self.options = options
         self.seed = seed
+        updateTimes = recentUpdates
     }
 
     /// Stores feedback; it joins every later update (until `forget`).
@@ -133,8 +163,9 @@ public struct IncrementalLearner: Sendable {
         seed &+= 1
         var random = TrainingRandom(seed: seed)
         let norm = deployed.normalisation
+        // A bad rating names the action not to take: no action label for cross-entropy.
         func sample(_ e: FeedbackExample, weight: Float) -> TrainingSample {
-            TrainingSample(features: norm.apply(e.features), label: e.label, action: e.action, weight: weight, distil: false)
+            TrainingSample(features: norm.apply(e.features), label: e.label, action: e.good == false ? nil : e.action, weight: weight, distil: false)
         }
         var batch: [TrainingSample] = []
         let failures = feedback.filter { $0.bucket == .failure }
@@ -148,13 +179,34 @@ public struct IncrementalLearner: Sendable {
         random.shuffle(&replayPool)
         let replayed = DistillationPipeline.stratified(replayPool, count: options.replaySamples, classes: deployed.schema.classes.count)
         batch += replayed
+        // Action ratings train the reward model; the action head of every rated sample then moves
+        // towards higher reward, KL-penalised to the deployed model's actions (its diagnosis head
+        // still learns the label). Unrated samples keep their action labels and distillation.
+        let rated = feedback.filter { $0.good != nil && $0.action != nil }
+        var guidance: RewardGuidance?
+        if !rated.isEmpty {
+            // The reward model sees the operators' ratings (weighted) and, as implicit good ratings,
+            // the right actions of the replayed samples: the contrast that keeps a "bad here" from
+            // spreading to the same action everywhere else.
+            let implicit = replayed.compactMap { s in s.action.map { RatedAction(features: s.features, action: $0, good: true) } }
+            let explicit = rated.map { RatedAction(features: norm.apply($0.features), action: $0.action!, good: $0.good!, weight: options.ratingRewardWeight) }
+            let reward = RewardModel(fitting: explicit + implicit.prefix(options.implicitRatings),
+                                     features: deployed.schema.features.count, actions: deployed.schema.actions.count)
+            guidance = RewardGuidance(reward: reward, klWeight: options.klWeight)
+            for e in rated {
+                var s = sample(e, weight: options.ratingWeight)
+                s.action = nil
+                s.rewardGuided = true
+                batch.append(s)
+            }
+        }
 
         var candidateShadow = shadow
         let trainer = Trainer(classCount: deployed.schema.classes.count, actionCount: deployed.schema.actions.count)
         trainer.train(&candidateShadow, on: batch, teacher: shadow,
                       options: TrainingOptions(epochs: options.epochs, batchSize: 32, learningRate: options.learningRate, seed: seed,
                                                temperature: options.temperature, distillationWeight: options.distillationWeight,
-                                               anchorWeight: options.anchorWeight))
+                                               anchorWeight: options.anchorWeight, rewardGuidance: guidance))
         let report: GateReport
         let candidate: PolicyModel
         do {
@@ -168,7 +220,7 @@ public struct IncrementalLearner: Sendable {
             return .rejected(GateReport(goldenBefore: before, goldenAfter: before, correctionsLearned: 0, corrections: failures.count,
                                         reasons: ["re-quantization failed: \(error)"]))
         }
-        report = gate(candidate, corrections: failures)
+        report = gate(candidate, corrections: failures, ratings: rated)
         guard report.passed else { return .rejected(report) }
         deployed = candidate
         shadow = candidateShadow
@@ -177,7 +229,7 @@ public struct IncrementalLearner: Sendable {
 
     /// The validation gate (docs/POLICY-MODEL.md): corrections learned, golden accuracy and every
     /// class's recall within the margin of the deployed model's.
-    public func gate(_ candidate: PolicyModel, corrections: [FeedbackExample]) -> GateReport {
+    public func gate(_ candidate: PolicyModel, corrections: [FeedbackExample], ratings: [FeedbackExample] = []) -> GateReport {
         let before = DistillationPipeline.evaluate(deployed, golden)
         let after = DistillationPipeline.evaluate(candidate, golden)
         let scratch = candidate.makeScratch()
@@ -186,6 +238,17 @@ public struct IncrementalLearner: Sendable {
         if learned < corrections.count {
             reasons.append("\(corrections.count - learned) of \(corrections.count) corrections are still classified otherwise")
         }
+        let honoured = ratings.filter { e in
+            let chosen = e.features.withUnsafeBufferPointer { candidate.decide($0, scratch: scratch).action }
+            return e.good! ? chosen == e.action! : chosen != e.action!
+        }.count
+        if honoured < ratings.count {
+            reasons.append("\(ratings.count - honoured) of \(ratings.count) rated actions are still chosen against the rating")
+        }
+        let actionBefore = Self.actionAccuracy(deployed, golden), actionAfter = Self.actionAccuracy(candidate, golden)
+        if actionAfter < actionBefore - options.marginPoints {
+            reasons.append("golden-set action accuracy would drop from \(percent(actionBefore)) to \(percent(actionAfter))")
+        }
         let margin = options.marginPoints
         if after.accuracy < before.accuracy - margin {
             reasons.append("golden-set accuracy would drop from \(percent(before.accuracy)) to \(percent(after.accuracy)) (margin \(percent(margin)))")
@@ -193,7 +256,21 @@ public struct IncrementalLearner: Sendable {
         for c in before.perClassRecall.indices where before.perClassRecall[c].isFinite && after.perClassRecall[c] < before.perClassRecall[c] - margin {
             reasons.append("recall of \(deployed.schema.classes[c]) would drop from \(percent(before.perClassRecall[c])) to \(percent(after.perClassRecall[c]))")
         }
-        return GateReport(goldenBefore: before, goldenAfter: after, correctionsLearned: learned, corrections: corrections.count, reasons: reasons)
+        return GateReport(goldenBefore: before, goldenAfter: after, correctionsLearned: learned, corrections: corrections.count,
+                          goldenActionBefore: actionBefore, goldenActionAfter: actionAfter, ratingsHonoured: honoured, ratings: ratings.count,
+                          reasons: reasons)
+    }
+
+    /// Share of `samples` (with a right action) whose action the model chooses.
+    static func actionAccuracy(_ model: PolicyModel, _ samples: [TrainingSample]) -> Double {
+        let scratch = model.makeScratch()
+        var n = 0, right = 0
+        for s in samples {
+            guard let a = s.action else { continue }
+            n += 1
+            if s.features.withUnsafeBufferPointer({ model.decide($0, scratch: scratch).action }) == a { right += 1 }
+        }
+        return n == 0 ? .nan : Double(right) / Double(n)
     }
 
     /// Makes an externally chosen model (a rollback) the learner's base. `shadow` are its float weights

@@ -10,13 +10,17 @@ public struct TrainingSample: Sendable, Hashable {
     /// Whether the teacher's soft targets apply to this sample (when training with one). An
     /// operator's correction is learned from its label alone: the previous model was wrong on it.
     public var distil: Bool
+    /// With `TrainingOptions.rewardGuidance`: the action head learns from the reward model here
+    /// (towards higher reward, KL-penalised to the teacher's actions) instead of from `action`.
+    public var rewardGuided: Bool
 
-    public init(features: [Float], label: Int, action: Int?, weight: Float = 1, distil: Bool = true) {
+    public init(features: [Float], label: Int, action: Int?, weight: Float = 1, distil: Bool = true, rewardGuided: Bool = false) {
         self.features = features
         self.label = label
         self.action = action
         self.weight = weight
         self.distil = distil
+        self.rewardGuided = rewardGuided
     }
 }
 
@@ -34,9 +38,13 @@ public struct TrainingOptions: Sendable, Hashable {
     /// L2 pull of every weight towards its starting value (0: none). The incremental learner uses it
     /// with the deployed model's weights as the start, so a few new samples cannot drag it far.
     public var anchorWeight: Float
+    /// Reward-guided action learning on samples marked `rewardGuided` (needs a teacher: its action
+    /// distribution is the reference policy of the KL penalty).
+    public var rewardGuidance: RewardGuidance?
 
     public init(epochs: Int = 30, batchSize: Int = 32, learningRate: Float = 0.003, seed: UInt64 = 1,
-                temperature: Float = 3, distillationWeight: Float = 0, anchorWeight: Float = 0) {
+                temperature: Float = 3, distillationWeight: Float = 0, anchorWeight: Float = 0, rewardGuidance: RewardGuidance? = nil) {
+        self.rewardGuidance = rewardGuidance
         self.epochs = epochs
         self.batchSize = batchSize
         self.learningRate = learningRate
@@ -109,14 +117,22 @@ public struct Trainer {
         var loss: Float = 0
         let alpha = soft == nil || !s.distil ? 0 : options.distillationWeight
         let t = options.temperature
-        for (range, target) in [(0..<classCount, Optional(s.label)), (classCount..<(classCount + actionCount), s.action.map { $0 + classCount })] {
+        let actions = classCount..<(classCount + actionCount)
+        if let guidance = options.rewardGuidance, s.rewardGuided, let soft {
+            let (d, objective) = guidance.actionGradient(logits: Array(z[actions]), features: s.features,
+                                                         reference: Softmax.probabilities(Array(soft[actions]), temperature: guidance.referenceTemperature))
+            for (j, i) in actions.enumerated() { delta[i] += d[j] }
+            loss -= objective
+        }
+        let guided = options.rewardGuidance != nil && s.rewardGuided && soft != nil
+        for (range, target) in [(0..<classCount, Optional(s.label)), (actions, guided ? nil : s.action.map { $0 + classCount })] {
             let head = Array(z[range])
             let p = Softmax.probabilities(head)
             if let target {
                 loss += -Float.log(max(p[target - range.lowerBound], 1e-12)) * (1 - alpha)
                 for (j, i) in range.enumerated() { delta[i] += (1 - alpha) * (p[j] - (i == target ? 1 : 0)) }
             }
-            if let soft, alpha > 0 {
+            if let soft, alpha > 0, !(guided && range == actions) {
                 let q = Softmax.probabilities(Array(soft[range]), temperature: t)
                 let pt = Softmax.probabilities(head, temperature: t)
                 for (j, i) in range.enumerated() {
