@@ -5,6 +5,9 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <time.h>
 
 int vigil_rt_set_timer_slack(unsigned long nanoseconds) {
@@ -22,6 +25,14 @@ int vigil_rt_set_fifo(int priority) {
     struct sched_param p = { .sched_priority = priority };
     int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &p);
     return rc == 0 ? 0 : -rc;
+}
+
+int vigil_rt_make_background(void) {
+    struct sched_param p = { .sched_priority = 0 };
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &p) == 0) return 0;
+    // setpriority(PRIO_PROCESS, tid) sets one thread's nice value on Linux.
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19) == 0) return 1;
+    return -errno;
 }
 
 #ifndef MCL_ONFAULT

@@ -242,6 +242,10 @@ public struct PlantMonitor: Sendable {
     public var droppedEvents: UInt64 { buffer.dropped }
     /// Health of a sensor (index into plant.sensors).
     public func healthState(sensor: Int) -> HealthState { health[sensor] }
+    /// Whether a sensor's detectors have seen their warm-up samples (before that its features, and
+    /// what a model makes of them, describe a sensor nobody knows yet).
+    /// A discrete point (GPIO, 0/1) has no warm-up.
+    public func isWarmedUp(sensor: Int) -> Bool { detectors[sensor].warmedUp || detectors[sensor].discrete }
     /// Sensor index control follows in a group (the median is used instead with ≥ 3 usable members).
     public func activeSource(group: Int) -> Int { members[groupStart[group] + active[group]] }
     /// The backup that proved itself in a verified failover, chosen first next time; nil before.

@@ -41,6 +41,11 @@ public struct LearningSet: Sendable, Hashable {
 /// ```
 public enum LearningSetFile {
     public static let magic: [UInt8] = Array("VGLS".utf8)
+
+    /// The learning set's path beside a model file: `X.vglm` → `X.vgls`.
+    public static func path(forModel model: String) -> String {
+        (model.hasSuffix(".vglm") ? String(model.dropLast(5)) : model) + ".vgls"
+    }
     public static let format: UInt16 = 1
     static let maxSamples = 1_000_000
 

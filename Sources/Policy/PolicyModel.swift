@@ -118,7 +118,10 @@ public struct PolicyModel: Sendable, Hashable {
         let classes = schema.classes.count
         let c = QuantizedMLP.argmax(logits, 0..<classes)
         let a = QuantizedMLP.argmax(logits, classes..<(classes + schema.actions.count))
-        return PolicyDecision(diagnosis: c, action: a, diagnosisLogit: logits[c], actionLogit: logits[classes + a])
+        var second = Int16.min
+        for i in 0..<classes where i != c && Int16(logits[i]) > second { second = Int16(logits[i]) }
+        return PolicyDecision(diagnosis: c, action: a, diagnosisLogit: logits[c], actionLogit: logits[classes + a],
+                              margin: classes > 1 ? Int16(logits[c]) - second : 255)
     }
 
     /// Class and action probabilities for a person to read (softmax of the dequantized logits; allocates).
@@ -200,6 +203,8 @@ public struct PolicyDecision: Sendable, Hashable {
     public var action: Int
     public var diagnosisLogit: Int8
     public var actionLogit: Int8
+    /// The diagnosis logit over the runner-up class, in int8 output steps (small: an edge case).
+    public var margin: Int16
 }
 
 /// One thread's buffers for `PolicyModel.decide`, allocated once.

@@ -48,6 +48,8 @@ public final class Controller: @unchecked Sendable {
     /// Names of event subjects, in index order: limits, controls, devices, sensors, outputs, groups, sections.
     public let subjectNames: [String]
     private let started = Atomic<Bool>(false)
+    private let initialModel: PolicyModel?
+    private var policyService: PolicyService?
 
     /// Builds everything from a plant; opens nothing that must be closed until `start()`.
     /// - Parameters:
@@ -63,6 +65,7 @@ public final class Controller: @unchecked Sendable {
         }
         self.plant = plant
         self.journal = journal
+        initialModel = policyModel
         self.logger = logger
         self.notifier = notifier
         let plan: ControlPlan
@@ -130,6 +133,23 @@ public final class Controller: @unchecked Sendable {
         guard let watch = cycle.policyWatch else { return false }
         watch.collectRetired()
         return watch.offer(model)
+    }
+
+    /// The policy service (feature history, event features, registry watch, learner), once started.
+    public var policy: PolicyService? { policyService }
+
+    /// Starts the policy model's work beside the cycle (after `start()`): `store` is the registry the
+    /// running model came from (its version `runningVersion`), `learning` turns operator feedback
+    /// into validated versions (nil: the controller follows the registry but does not learn).
+    public func startPolicyService(store: ModelStore, learning: PolicyLearning?, runningVersion: Int,
+                                   configuration: PolicyService.Configuration = PolicyService.Configuration()) throws(ControllerError) {
+        guard policyService == nil, let watch = cycle.policyWatch, let tape = watch.tape, let model = initialModel else { return }
+        let service = PolicyService(watch: watch, tape: tape, journal: journal, store: store, learning: learning,
+                                    sensorIDs: plant.sensors.map(\.id), model: model, runningVersion: runningVersion,
+                                    configuration: configuration)
+        service.onDeployment = { [logger] v in logger.notice("policy model v\(v) deployed in the registry: the cycle takes it at its next boundary") }
+        do { try service.start() } catch { throw .thread(error) }
+        policyService = service
     }
 
     /// How loud an event is in the log: what needs a human is an error; planned transitions
@@ -204,6 +224,7 @@ public final class Controller: @unchecked Sendable {
     public func stop() {
         guard started.exchange(false, ordering: .acquiringAndReleasing) else { return }
         notifier?.notify("STOPPING=1")
+        policyService?.stop()
         cycle.stop()
         for s in scanners { s.stop() } // each writes the (safe) commanded values once more on its way out
         do { try writer.stop() } catch { logger.error("journal: \(error)") }

@@ -2,6 +2,7 @@ import Synchronization
 import VigilCore
 import Monitor
 import Policy
+import CRuntime
 
 /// The policy model on the cycle thread: after the monitor's `observe`, every sensor's feature
 /// vector goes through the int8 model (SIMD kernel) and the verdict is kept per sensor. A verdict
@@ -29,8 +30,12 @@ final class PolicyWatch: @unchecked Sendable {
     let confirmSamples: Int32
     /// The model version in use (read by other threads).
     let version = Atomic<UInt32>(0)
+    /// Every `tape.stride` cycles each sensor's features and verdict go to the policy service.
+    let tape: FeatureTape?
+    private var tick = 0
 
-    init(model: PolicyModel, sensorCount: Int, confirmSamples: Int32 = 5) {
+    init(model: PolicyModel, sensorCount: Int, confirmSamples: Int32 = 5, tape: FeatureTape? = nil) {
+        self.tape = tape
         self.model = model
         self.scratch = model.makeScratch()
         self.sensorCount = sensorCount
@@ -78,10 +83,27 @@ final class PolicyWatch: @unchecked Sendable {
         }
         let n = model.schema.features.count
         let input = UnsafeBufferPointer(rebasing: features[0..<n])
+        var slot: Int?
+        if let tape {
+            tick += 1
+            if tick >= tape.stride {
+                tick = 0
+                slot = tape.openSlot()
+            }
+        }
+        defer { if let tape, let slot { tape.commit(slot: slot, monotonicNanoseconds: vigil_rt_monotonic_ns()) } }
         for i in 0..<sensorCount {
             monitor.features(sensor: i, into: features)
             let d = model.decide(input, scratch: scratch)
+            if let tape, let slot { tape.record(slot: slot, sensor: i, features: input, decision: d) }
             let c = Int32(d.diagnosis)
+            // Verdicts count only once the sensor's detectors are warmed up: before that the
+            // features describe a sensor nobody knows yet (the model called start-ups "bias").
+            guard monitor.isWarmedUp(sensor: i) else {
+                candidate[i] = -1
+                held[i] = 0
+                continue
+            }
             if c == candidate[i] {
                 if held[i] < confirmSamples { held[i] += 1 }
             } else {

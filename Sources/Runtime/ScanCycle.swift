@@ -97,7 +97,12 @@ final class ScanCycle: @unchecked Sendable {
          groupSubjectBase: Int32, sectionSubjectBase: Int32 = 0, policyModel: PolicyModel? = nil,
          emit: @escaping (ControllerEvent) -> Void) {
         self.monitor = monitor
-        policyWatch = monitor == nil ? nil : policyModel.map { PolicyWatch(model: $0, sensorCount: plant.sensors.count) }
+        // The tape samples about ten times a second (every cycle when the period is 100 ms or longer).
+        let stride = max(1, 100_000 / max(plant.cycle.periodMicroseconds, 1))
+        policyWatch = monitor == nil ? nil : policyModel.map {
+            PolicyWatch(model: $0, sensorCount: plant.sensors.count,
+                        tape: FeatureTape(sensors: plant.sensors.count, features: $0.schema.features.count, stride: stride))
+        }
         policy = monitor?.policy ?? .defaults
         sections = plant.sections.isEmpty ? nil : SectionWatch(plant: plant)
         self.sectionSubjectBase = sectionSubjectBase

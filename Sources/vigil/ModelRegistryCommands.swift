@@ -3,6 +3,7 @@ import Foundation
 import Journal
 import Policy
 import Runtime
+import Monitor
 
 /// Where a controller's models live: `--journal` (the registry) and `--models` (the files, by
 /// default a `models` directory beside the journal).
@@ -115,6 +116,86 @@ struct ModelRollbackCommand: ParsableCommand {
             print("model v\(version) deployed")
         } catch {
             throw ValidationError("\(error)")
+        }
+    }
+}
+
+/// `vigil model feedback`: an operator's verdict on an event, stored durably, then a validated update.
+struct ModelFeedbackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "feedback", abstract: "Teach the policy model: confirm, call a false alarm or correct the diagnosis of an event.",
+        discussion: """
+        EVENT is a journal event id (a detection, diagnosis, escalation or model verdict about a sensor, journalled by a \
+        controller running the policy model: it keeps the model's feature samples of the event). The feedback and its \
+        labelled samples are stored durably first; then the incremental learner runs over all stored feedback, and the \
+        candidate is deployed only if the validation gate passes (corrections learned, golden-set accuracy and every \
+        class's recall within the margin). A running controller on the same journal swaps the new version in within a \
+        second. Examples:
+          vigil model feedback --journal vigil-journal.sqlite 812 false-alarm
+          vigil model feedback --journal vigil-journal.sqlite 815 class drift --note "summer drift on TT-310"
+          vigil model feedback --journal vigil-journal.sqlite 901 confirm --rate bad
+        """)
+
+    @OptionGroup var location: ModelLocation
+    @Option(help: ArgumentHelp("The learning set (replay, golden and calibration samples).", valueName: "FILE"))
+    var learningSet = "models/default.vgls"
+    @Argument(help: "The journal event the feedback is about.")
+    var event: Int64
+    @Argument(help: "confirm, false-alarm, or class followed by the right class.")
+    var verdict: [String]
+    @Option(help: "Rate the model's action on the event: good or bad.")
+    var rate: String?
+    @Option(help: "A note kept with the feedback.")
+    var note = ""
+    @Option(name: .customLong("operator"), help: "Who gives the feedback (default: $USER).")
+    var operatorName = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+    @Flag(help: "Store the feedback only; do not run an update now.")
+    var noUpdate = false
+
+    func parsedVerdict() throws -> FeedbackVerdictInput {
+        switch verdict.first {
+        case "confirm" where verdict.count == 1: return .confirm
+        case "false-alarm" where verdict.count == 1: return .falseAlarm
+        case "class" where verdict.count == 2: return .correct(verdict[1])
+        default: throw ValidationError("the verdict is `confirm`, `false-alarm` or `class CLASS`, got \"\(verdict.joined(separator: " "))\"")
+        }
+    }
+
+    func run() throws {
+        var rating: ActionRating?
+        if let rate {
+            guard let r = ActionRating(rawValue: rate) else { throw ValidationError("--rate is good or bad, got \"\(rate)\"") }
+            rating = r
+        }
+        let input = FeedbackInput(verdict: try parsedVerdict(), rating: rating, note: note, operatorName: operatorName,
+                                  wallNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
+        let store: ModelStore
+        do {
+            store = try ModelStore(directory: location.modelDirectory, journal: Journal(path: location.journal), expectedFeatures: SensorFeatures.names)
+        } catch {
+            throw ValidationError("cannot open the model registry: \(error)")
+        }
+        let outcome = Self.teach(store: store, learningSet: learningSet, event: event, input: input, update: !noUpdate)
+        switch outcome {
+        case .success(let lines): for line in lines { print(line) }
+        case .failure(let error):
+            printToStandardError("vigil model feedback: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Records the feedback and (with `update`) runs the learner; the lines to print, or why not.
+    static func teach(store: ModelStore, learningSet: String, event: Int64, input: FeedbackInput, update: Bool) -> Result<[String], PolicyLearningError> {
+        do throws(PolicyLearningError) {
+            let learning = try PolicyLearning(store: store, learningSetPath: learningSet)
+            let receipt = try learning.recordFeedback(event: event, input)
+            let said = receipt.modelSaid.map { "the model said \($0)" } ?? "no model verdict recorded"
+            var lines = ["feedback #\(receipt.feedbackID) recorded: \(receipt.samples) samples of \(receipt.sensor) labelled \(receipt.label) "
+                         + "(\(said); filed as \(receipt.bucket.rawValue))"]
+            if update { lines.append(try learning.update(wallNanoseconds: input.wallNanoseconds).summary) }
+            return .success(lines)
+        } catch {
+            return .failure(error)
         }
     }
 }

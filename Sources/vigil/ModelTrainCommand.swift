@@ -14,13 +14,15 @@ struct ModelTrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train the policy model: teacher, distilled student, int8; print its figures.",
         discussion: """
-        Regenerate the shipped model with: swift build -c release && .build/release/vigil model train --out models/default.vglm
+        Regenerate the shipped model with: swift build -c release && .build/release/vigil model train --out models/default.vglm \
+        (it also writes the learning set models/default.vgls beside it: replay, golden and calibration samples for the \
+        incremental learner).
         """)
 
     @Option(help: "Fault-campaign runs per fault kind for the dataset.")
-    var runs = 60
+    var runs = ModelTraining.defaultRuns
     @Option(help: "Seed of the dataset and of training.")
-    var seed: UInt64 = 2026
+    var seed: UInt64 = ModelTraining.defaultSeed
     @Option(help: ArgumentHelp("Write the model file here (atomically).", valueName: "FILE"))
     var out: String?
     @Option(help: ArgumentHelp("Register the model in this journal's model registry.", valueName: "FILE"))
@@ -34,13 +36,10 @@ struct ModelTrainCommand: ParsableCommand {
 
     func run() throws {
         let start = ContinuousClock.now
-        let dataset = try DatasetCampaign.generate(options: DatasetOptions(runsPerKind: runs, baseSeed: seed))
+        let output = try ModelTraining.run(runs: runs, seed: seed)
+        let dataset = output.dataset, result = output.result
         print("dataset: \(dataset.train.count) train, \(dataset.validation.count) validation, \(dataset.test.count) test samples, "
-              + "\(dataset.featureNames.count) features (\(seconds(since: start)))")
-        let trained = ContinuousClock.now
-        let result = try DistillationPipeline.run(featureNames: dataset.featureNames, train: dataset.train, validation: dataset.validation,
-                                                  options: DistillationPipeline.Options(seed: seed))
-        print("trained teacher, student and int8 in \(seconds(since: trained))")
+              + "\(dataset.featureNames.count) features; trained teacher, student and int8 in \(seconds(since: start))")
         let report = Self.figures(result, test: dataset.test, passes: timingPasses)
         print(report.text)
         let bytes = ModelFile.encode(result.model)
@@ -49,6 +48,11 @@ struct ModelTrainCommand: ParsableCommand {
             if !dir.isEmpty { try DurableFile.makeDirectories(dir) }
             try DurableFile.write(bytes, to: out)
             print("wrote \(out) (\(bytes.count) bytes, sha256 \(SHA256.hex(bytes)))")
+            let setPath = LearningSetFile.path(forModel: out)
+            let setBytes = LearningSetFile.encode(output.learningSet)
+            try DurableFile.write(setBytes, to: setPath)
+            print("wrote \(setPath) (learning set: \(output.learningSet.replay.count) replay, \(output.learningSet.golden.count) golden, "
+                  + "\(output.learningSet.calibration.count) calibration samples; \(setBytes.count) bytes, sha256 \(SHA256.hex(setBytes)))")
         }
         if let journal {
             let location = try ModelLocation.parse(["--journal", journal] + (models.map { ["--models", $0] } ?? []))

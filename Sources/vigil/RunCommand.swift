@@ -79,14 +79,28 @@ func openGPIO(plant: PlantConfig, board: GPIOBoard?, logger: Logger) throws -> G
 
 /// Opens the journal and starts a controller, or exits with a clear message. The policy model is
 /// the registry's deployed one (the shipped file installed into an empty registry first); a model
-/// that does not load is logged and the controller runs on its rules alone.
+/// that does not load is logged and the controller runs on its rules alone. With a model, the
+/// policy service follows the registry and, when the shipped learning set is there, learns from
+/// operator feedback.
 func startController(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, journalPath: String, logger: Logger,
                      modelDirectory: String? = nil, shippedModel: String? = "models/default.vglm") throws -> Controller {
     do {
         let journal = try Journal(path: journalPath)
-        let model = loadPolicyModel(journal: journal, journalPath: journalPath, directory: modelDirectory, shipped: shippedModel, logger: logger)
-        let controller = try Controller(plant: plant, board: board, gpio: gpio, journal: journal, logger: logger, policyModel: model)
+        let loaded = loadPolicyModel(journal: journal, journalPath: journalPath, directory: modelDirectory, shipped: shippedModel, logger: logger)
+        let controller = try Controller(plant: plant, board: board, gpio: gpio, journal: journal, logger: logger, policyModel: loaded?.model)
         try controller.start()
+        if let loaded {
+            var learning: PolicyLearning?
+            if let shippedModel {
+                let setPath = LearningSetFile.path(forModel: shippedModel)
+                do {
+                    learning = try PolicyLearning(store: loaded.store, learningSetPath: setPath)
+                } catch {
+                    logger.warning("policy model: not learning from feedback: \(error)")
+                }
+            }
+            try controller.startPolicyService(store: loaded.store, learning: learning, runningVersion: loaded.version)
+        }
         return controller
     } catch let error as JournalError {
         logger.critical("cannot open journal \(journalPath): \(error)")
@@ -97,20 +111,26 @@ func startController(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, 
     }
 }
 
-/// The deployed policy model, or nil (logged) when there is none or it does not load.
-func loadPolicyModel(journal: Journal, journalPath: String, directory: String?, shipped: String?, logger: Logger) -> PolicyModel? {
-    let dir = directory ?? {
+/// The models directory of a journal: `--models`, or `models/` beside the journal.
+func modelDirectory(journalPath: String, directory: String?) -> String {
+    directory ?? {
         let d = (journalPath as NSString).deletingLastPathComponent
         return (d.isEmpty ? "." : d) + "/models"
     }()
+}
+
+/// The deployed policy model with its store and version, or nil (logged) when there is none or it does not load.
+func loadPolicyModel(journal: Journal, journalPath: String, directory: String?, shipped: String?,
+                     logger: Logger) -> (model: PolicyModel, store: ModelStore, version: Int)? {
     do {
-        let store = try ModelStore(directory: dir, journal: journal, expectedFeatures: SensorFeatures.names)
+        let store = try ModelStore(directory: modelDirectory(journalPath: journalPath, directory: directory), journal: journal,
+                                   expectedFeatures: SensorFeatures.names)
         if let shipped, FileManager.default.fileExists(atPath: shipped), try store.installIfEmpty(shippedModelAt: shipped, wallNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)) {
             logger.notice("policy model: installed the shipped model \(shipped) as v1")
         }
         let (model, record) = try store.loadDeployed()
-        logger.notice("policy model v\(record.version) loaded (advisory: verdicts are journalled; rules and interlocks decide)")
-        return model
+        logger.notice("policy model v\(record.version) loaded (it diagnoses every sensor each cycle; rules and interlocks decide)")
+        return (model, store, record.version)
     } catch ModelStoreError.noDeployedModel {
         logger.notice("policy model: none deployed; running on the monitor's rules alone")
     } catch {

@@ -114,6 +114,46 @@ import Glibc
         #expect(j.integrityCheck())
     }
 
+    /// An operator teaches a running `vigil run` from another shell: `vigil model feedback` on an event
+    /// the controller journalled with its features stores the feedback, passes the gate and deploys
+    /// v2; the running controller takes it from the registry and says so in its log.
+    @Test func modelFeedbackFromAnotherProcessReachesTheRunningController() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
+        let plant = try ConfigLoader.loadPlant(path: Self.root + "/configs/demo-pump-station.yaml").plant
+        let rig = try SimulatedRig(plant: plant, ports: .ephemeral, pacing: .unpaced, seed: 5)
+        defer { rig.stop() }
+        let config = try demoConfig(for: rig)
+        let dir = NSTemporaryDirectory() + "vigil-feedback-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: config) }
+        let journalPath = dir + "/journal.sqlite"
+        let run = try Child(["run", "--config", config, "--journal", journalPath, "--mock-gpio"])
+        defer { if run.process.isRunning { run.process.terminate() } }
+        // The controller journals each sensor's first confirmed verdict (after its warm-up) with the
+        // features behind it; the operator confirms a "healthy".
+        var event: Int64?
+        #expect(eventually(within: 60) {
+            guard let j = try? Journal(path: journalPath),
+                  let verdicts = try? j.recentEvents(limit: 100, kinds: [.modelVerdict]) else { return false }
+            event = verdicts.first { $0.code == 0 && (try? j.eventFeatures($0.id)) != nil }?.id
+            return event != nil
+        })
+        let id = try #require(event)
+        let teach = try Child(["model", "feedback", "--journal", journalPath, "\(id)", "confirm", "--operator", "anna"]).wait()
+        #expect(teach.status == 0, "\(teach.stderr)")
+        #expect(teach.stdout.contains("feedback #1 recorded: 5 samples") && teach.stdout.contains("labelled healthy (the model said healthy; filed as success)"),
+                "\(teach.stdout)")
+        #expect(teach.stdout.contains("model v2 deployed (from v1)"), "\(teach.stdout)")
+        #expect(eventually(within: 20) {
+            (try? String(contentsOfFile: run.errPath, encoding: .utf8))?.contains("policy model v2 deployed in the registry") == true
+        }, "the running controller took v2")
+        kill(run.process.processIdentifier, SIGTERM)
+        let out = run.wait()
+        #expect(out.status == 0, "\(out.stderr)")
+        let history = try Child(["model", "history", "--journal", journalPath]).wait()
+        #expect(history.stdout.contains("* v2  parent v1"), "\(history.stdout)")
+    }
+
     @Test(arguments: [
         ("cycle-period.yaml", "the cycle cannot run faster than 1 ms"),
         ("control-missing-sensor.yaml", "controls[0].input"),

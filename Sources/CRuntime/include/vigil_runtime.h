@@ -8,6 +8,9 @@ int vigil_rt_set_timer_slack(unsigned long nanoseconds);
 int vigil_rt_pin_to_cpu(int cpu);
 /// SCHED_FIFO at `priority` for the calling thread (pthread_setschedparam). Returns 0 or -errno.
 int vigil_rt_set_fifo(int priority);
+/// Background work (the policy learner): SCHED_IDLE for the calling thread, or nice 19 where that
+/// is refused. Returns 0 when SCHED_IDLE took, 1 for nice, or -errno.
+int vigil_rt_make_background(void);
 /// mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT): pages stay resident once touched. Returns 0 or -errno.
 int vigil_rt_lock_memory(void);
 /// Touches 256 KB of the calling thread's stack so it is resident before the cycle loop starts.

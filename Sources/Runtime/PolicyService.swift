@@ -1,0 +1,244 @@
+import Foundation
+import Synchronization
+import VigilCore
+import Fieldbus
+import Policy
+import Journal
+import CRuntime
+
+/// The policy model's work beside the cycle, on two threads of its own:
+///
+/// - `vigil-policy` (normal priority, short steps): drains the cycle's feature tape into a
+///   per-sensor history; records, for every journalled detection, diagnosis, escalation or model
+///   verdict about a sensor, the feature samples around it (`event_features`, so feedback on that
+///   event hours later still has what the model saw); watches the registry and offers the
+///   deployed version to the cycle when it changes (a rollback or a deployment by another
+///   process), releasing the model the cycle retired.
+/// - `vigil-learner` (SCHED_IDLE, or nice 19): runs operator feedback through `PolicyLearning`,
+///   so training competes with nothing the plant needs. A deployed version reaches the cycle
+///   through the registry watch above.
+public final class PolicyService: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        /// Samples of each sensor kept in memory (at the tape's ~10 Hz: 1,200 ≈ 2 minutes).
+        public var historySamples = 1_200
+        /// Feature samples stored with each event (the newest at the event's time).
+        public var samplesPerEvent = 5
+        public var pollNanoseconds: UInt64 = 50_000_000
+        public var eventScanNanoseconds: UInt64 = 500_000_000
+        public var registryPollNanoseconds: UInt64 = 1_000_000_000
+        public init() {}
+    }
+
+    public typealias FeedbackCompletion = @Sendable (Result<(receipt: FeedbackReceipt, update: PolicyUpdateResult), PolicyLearningError>) -> Void
+
+    private enum Request {
+        case event(Int64, FeedbackInput, FeedbackCompletion)
+        case window(sensor: String, from: UInt64, to: UInt64, FeedbackInput, FeedbackCompletion)
+    }
+
+    let configuration: Configuration
+    private let watch: PolicyWatch
+    private let tape: FeatureTape
+    private let journal: Journal
+    private let store: ModelStore
+    public let learning: PolicyLearning?
+    private let sensorIDs: [String]
+    private let classNames: [String]
+    private let actionNames: [String]
+    private let history: Mutex<FeatureHistory>
+    private let requests = Mutex<[Request]>([])
+    private let requestSignal = DispatchSemaphore(value: 0)
+    private let stopRequested = Atomic<Bool>(false)
+    private var serviceThread: JoinableThread?
+    private var learnerThread: JoinableThread?
+    /// The version the cycle runs or has been offered (service thread).
+    private var offeredVersion: Int
+    private var lastEventID: Int64 = 0
+    /// Counters for tests and the console.
+    public let eventsWithFeatures = Atomic<Int>(0)
+    public let samplesTaken = Atomic<Int>(0)
+    public let deploymentsTaken = Atomic<Int>(0)
+    /// Told (on the service thread) when the cycle is offered another version from the registry.
+    var onDeployment: (@Sendable (Int) -> Void)?
+
+    init(watch: PolicyWatch, tape: FeatureTape, journal: Journal, store: ModelStore, learning: PolicyLearning?, sensorIDs: [String],
+         model: PolicyModel, runningVersion: Int, configuration: Configuration) {
+        self.watch = watch
+        self.tape = tape
+        self.journal = journal
+        self.store = store
+        self.learning = learning
+        self.sensorIDs = sensorIDs
+        classNames = model.schema.classes
+        actionNames = model.schema.actions
+        self.configuration = configuration
+        history = Mutex(FeatureHistory(sensors: sensorIDs.count, features: model.schema.features.count, capacity: configuration.historySamples))
+        offeredVersion = runningVersion
+    }
+
+    func start() throws(ThreadStartError) {
+        lastEventID = (try? journal.lastEventID()) ?? 0
+        serviceThread = try JoinableThread(name: "vigil-policy") { [self] in serviceLoop() }
+        learnerThread = try JoinableThread(name: "vigil-learner") { [self] in learnerLoop() }
+    }
+
+    func stop() {
+        stopRequested.store(true, ordering: .releasing)
+        requestSignal.signal()
+        serviceThread?.join()
+        learnerThread?.join()
+        serviceThread = nil
+        learnerThread = nil
+    }
+
+    // MARK: Feedback (any thread)
+
+    /// Feedback on a journalled event; `completion` runs on the learner thread once the feedback is
+    /// stored (durably) and the update has run (or failed).
+    public func submitFeedback(event id: Int64, _ input: FeedbackInput, completion: @escaping FeedbackCompletion) {
+        requests.withLock { $0.append(.event(id, input, completion)) }
+        requestSignal.signal()
+    }
+
+    /// Feedback on a sensor between two monotonic times, from the in-memory history.
+    public func submitFeedback(sensor: String, fromMonotonic from: UInt64, to: UInt64, _ input: FeedbackInput,
+                               completion: @escaping FeedbackCompletion) {
+        requests.withLock { $0.append(.window(sensor: sensor, from: from, to: to, input, completion)) }
+        requestSignal.signal()
+    }
+
+    /// The samples of a sensor the history holds between two monotonic times.
+    public func historySamples(sensor: String, from: UInt64, to: UInt64) -> [(monotonicNanoseconds: UInt64, features: [Float], diagnosis: String)] {
+        guard let s = sensorIDs.firstIndex(of: sensor) else { return [] }
+        return history.withLock { $0.samples(sensor: s, from: from, through: to) }.map {
+            ($0.monotonicNanoseconds, $0.features, $0.diagnosis >= 0 && $0.diagnosis < classNames.count ? classNames[$0.diagnosis] : "?")
+        }
+    }
+
+    // MARK: Service thread
+
+    private func serviceLoop() {
+        var nextEvents: UInt64 = 0, nextRegistry: UInt64 = 0
+        while !stopRequested.load(ordering: .acquiring) {
+            let now = vigil_rt_monotonic_ns()
+            drainTape()
+            if now >= nextEvents {
+                recordEventFeatures()
+                nextEvents = now &+ configuration.eventScanNanoseconds
+            }
+            if now >= nextRegistry {
+                followRegistry()
+                nextRegistry = now &+ configuration.registryPollNanoseconds
+            }
+            watch.collectRetired()
+            vigil_rt_sleep_until(vigil_rt_monotonic_ns() &+ configuration.pollNanoseconds)
+        }
+        drainTape()
+        recordEventFeatures()
+    }
+
+    private func drainTape() {
+        history.withLock { h in
+            let n = tape.drain { t, s, f, v in h.append(sensor: s, monotonicNanoseconds: t, features: f, verdict: v) }
+            if n > 0 { samplesTaken.add(n, ordering: .relaxed) }
+        }
+    }
+
+    /// The events since the last scan that are about a sensor get the samples around them: from a
+    /// second before to 200 ms after (once the history reaches that far), the newest few; for a
+    /// model verdict, those on which the model gave that verdict.
+    private func recordEventFeatures() {
+        guard let events = try? journal.events(after: lastEventID, kinds: [.detection, .diagnosis, .escalation, .modelVerdict]) else { return }
+        var records: [EventFeatures] = []
+        var done = lastEventID
+        let before: UInt64 = 1_000_000_000, after: UInt64 = 200_000_000
+        for e in events {
+            if let name = e.subject, let s = sensorIDs.firstIndex(of: name) {
+                let (newest, window) = history.withLock { h in
+                    (h.newest(sensor: s), h.samples(sensor: s, from: e.monotonicNanoseconds &- min(before, e.monotonicNanoseconds),
+                                                    through: e.monotonicNanoseconds &+ after))
+                }
+                // Not drained that far yet: this event and the later ones wait for the next scan.
+                guard let newest, newest >= e.monotonicNanoseconds &+ after else { break }
+                var chosen = window
+                if e.kind == .modelVerdict {
+                    let same = window.filter { $0.diagnosis == Int(e.code) }
+                    if !same.isEmpty { chosen = same }
+                }
+                chosen = Array(chosen.suffix(configuration.samplesPerEvent))
+                if let last = chosen.last {
+                    let diagnosis = e.kind == .modelVerdict ? label(Int(e.code), in: classNames) : label(last.diagnosis, in: classNames)
+                    records.append(EventFeatures(eventID: e.id, sensor: name, monotonicNanoseconds: last.monotonicNanoseconds,
+                                                 samples: chosen.map(\.features), modelVersion: offeredVersion, diagnosis: diagnosis,
+                                                 action: label(last.action, in: actionNames), margin: last.margin))
+                }
+            }
+            done = e.id
+        }
+        do {
+            try journal.recordEventFeatures(records)
+            eventsWithFeatures.add(records.count, ordering: .relaxed)
+            lastEventID = done
+        } catch {
+            // The journal refused the write (disk full, …): try the same events again next scan.
+        }
+    }
+
+    private func label(_ index: Int, in names: [String]) -> String? { index >= 0 && index < names.count ? names[index] : nil }
+
+    /// A different deployed version in the registry (a rollback from the CLI, an update) goes to the
+    /// cycle; a version that does not load stays out and the running one stays.
+    private func followRegistry() {
+        guard let deployed = try? journal.deployedModel(), deployed.version != offeredVersion else { return }
+        guard let (model, _) = try? store.load(version: deployed.version) else { return }
+        watch.collectRetired()
+        if watch.offer(model) {
+            offeredVersion = deployed.version
+            deploymentsTaken.add(1, ordering: .relaxed)
+            onDeployment?(deployed.version)
+        }
+    }
+
+    // MARK: Learner thread
+
+    private func learnerLoop() {
+        _ = vigil_rt_make_background()
+        while !stopRequested.load(ordering: .acquiring) {
+            requestSignal.wait()
+            while let request = requests.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+                handle(request)
+            }
+        }
+    }
+
+    private func handle(_ request: Request) {
+        let completion: FeedbackCompletion
+        let result: Result<(receipt: FeedbackReceipt, update: PolicyUpdateResult), PolicyLearningError>
+        switch request {
+        case .event(let id, let input, let done):
+            completion = done
+            result = run(input) { (l: PolicyLearning) throws(PolicyLearningError) -> FeedbackReceipt in try l.recordFeedback(event: id, input) }
+        case .window(let sensor, let from, let to, let input, let done):
+            completion = done
+            let samples = historySamples(sensor: sensor, from: from, to: to)
+            result = run(input) { (l: PolicyLearning) throws(PolicyLearningError) -> FeedbackReceipt in
+                guard !samples.isEmpty else { throw PolicyLearningError.noSamples(sensor: sensor, from: from, to: to) }
+                return try l.recordFeedback(sensor: sensor, samples: samples.map(\.features), modelSaid: samples.last?.diagnosis,
+                                            modelAction: nil, margin: nil, input)
+            }
+        }
+        completion(result)
+    }
+
+    private func run(_ input: FeedbackInput, _ record: (PolicyLearning) throws(PolicyLearningError) -> FeedbackReceipt)
+        -> Result<(receipt: FeedbackReceipt, update: PolicyUpdateResult), PolicyLearningError> {
+        guard let learning else { return .failure(.learningSet(path: "(none)", "this controller runs without a learning set")) }
+        do throws(PolicyLearningError) {
+            let receipt = try record(learning)
+            let update = try learning.update(wallNanoseconds: input.wallNanoseconds)
+            return .success((receipt, update))
+        } catch {
+            return .failure(error)
+        }
+    }
+}
