@@ -4,7 +4,7 @@ import Yams
 /// The `monitor:` section: detector knobs, health, groups, repairs, devices and the intervention policy.
 /// Every key is optional and keeps `MonitorSettings`' default; a wrong value is reported and keeps it too.
 extension PlantDecoder {
-    static let monitorKeys = ["sensor_defaults", "sensors", "health", "groups", "repairs", "devices", "max_events_per_cycle",
+    static let monitorKeys = ["sensor_defaults", "sensors", "health", "groups", "repairs", "devices", "policy_model", "max_events_per_cycle",
                               "policy", "reasons"]
     static let policyRuleKeys = ["cause", "finding", "severity", "decision"]
 
@@ -24,6 +24,9 @@ extension PlantDecoder {
         if map.has("groups") { apply(groupKnobs, map.node("groups", expected: ""), path: path.key("groups"), to: &settings.groups, sink: sink) }
         if map.has("repairs") { apply(repairKnobs, map.node("repairs", expected: ""), path: path.key("repairs"), to: &settings.repairs, sink: sink) }
         if map.has("devices") { apply(deviceKnobs, map.node("devices", expected: ""), path: path.key("devices"), to: &settings.devices, sink: sink) }
+        if map.has("policy_model") {
+            apply(policyModelKnobs, map.node("policy_model", expected: ""), path: path.key("policy_model"), to: &settings.policyModel, sink: sink)
+        }
         if let events = map.int("max_events_per_cycle", in: 16...65_536) { settings.maxEventsPerCycle = events }
         for item in map.list("policy", expected: "a list of policy rows {cause, finding, severity, decision}") ?? [] {
             if let rule = decodePolicyRule(item.node, path: item.path, sink: sink) { settings.policy.append(rule) }
@@ -49,6 +52,10 @@ extension PlantDecoder {
             Knob(key: key) { map, root in
                 if let v = map.double(key, expected: bound.expected, isValid: bound.accepts) { root[keyPath: field] = v }
             }
+        }
+
+        static func bool(_ key: String, _ field: WritableKeyPath<Root, Bool>) -> Knob {
+            Knob(key: key) { map, root in if let v = map.bool(key) { root[keyPath: field] = v } }
         }
 
         /// Seconds in the file, nanoseconds in the settings.
@@ -130,6 +137,13 @@ extension PlantDecoder {
     static var groupKnobs: [Knob<MonitorSettings.Groups>] {
         [.int("mid_value_select_min_members", \.midValueSelectMinMembers, 3...Int.max),
          .seconds("hold_max_seconds", \.holdMaxNanoseconds, .within(0...3600, "a number of seconds"))]
+    }
+
+    static var policyModelKnobs: [Knob<MonitorSettings.PolicyModel>] {
+        [.bool("assist", \.assist),
+         .int("min_margin", \.minMargin, 0...255),
+         .int("confirm_cycles", \.confirmCycles, 1...10_000),
+         .int("max_suppression_samples", \.maxSuppressionSamples, 0...Int.max)]
     }
 
     static var repairKnobs: [Knob<MonitorSettings.Repairs>] {

@@ -22,6 +22,10 @@ public struct MonitorEvent: Sendable, Hashable {
         case repairFailed
         /// A human is needed (`escalation`).
         case escalation
+        /// The policy model changed a decision of the rules (`modelAssist`, `finding` the rule's
+        /// evidence): a soft finding held back as a known false alarm, or a pair's disagreement
+        /// attributed to one member.
+        case modelAssist
     }
 
     public var kind: Kind
@@ -42,11 +46,39 @@ public struct MonitorEvent: Sendable, Hashable {
     public var toSensor: Int32 = -1
     public var strategy: RepairStrategy? = nil
     public var escalation: EscalationReason? = nil
+    public var modelAssist: ModelAssist? = nil
 
     public init(kind: Kind, cycle: UInt64) {
         self.kind = kind
         self.cycle = cycle
     }
+}
+
+/// What the policy model may change in the rules' decisions (`monitor.policy_model.assist`). Never a
+/// hard fault (out of range, dropout, stuck), a device or bus fault, a safety escalation or an
+/// interlock: those are the rules' and the interlocks' alone.
+public enum ModelAssist: Int32, Sendable, Hashable {
+    /// A soft finding (noise, drift, rate, disagreement) that would have confirmed a fault was held
+    /// back: the model calls the sensor healthy with confidence (a pattern operators called a false
+    /// alarm). Bounded: after `modelMaxSuppressionSamples` the rule confirms anyway.
+    case suppressedFalseAlarm = 1
+    /// A pair's disagreement the rules could not attribute: the model blames exactly one member and
+    /// clears the other, so the pair repairs itself instead of escalating.
+    case resolvedPair
+}
+
+/// The policy model's confident verdict on a sensor, in the monitor's terms (the runtime maps the
+/// model's class names; `nil` means no confident opinion).
+public enum ModelDiagnosis: Int8, Sendable, Hashable, CaseIterable {
+    case healthy, stuck, drift, bias, spike, noise, dropout, excursion
+
+    public init?(name: String) {
+        guard let d = Self.allCases.first(where: { "\($0)" == name }) else { return nil }
+        self = d
+    }
+
+    /// A fault of the sensor itself (not healthy, not a real process change).
+    public var isSensorFault: Bool { self != .healthy && self != .excursion }
 }
 
 /// A fixed-capacity list refilled every cycle: appending never allocates; overflow is counted.

@@ -52,6 +52,8 @@ extension MonitorTuning {
         quarantineClearSamples = s.health.quarantineClearSamples
         probationSamples = s.health.probationSamples
         deviceRecoverySamples = s.health.deviceRecoverySamples
+        modelAssist = s.policyModel.assist
+        modelMaxSuppressionSamples = s.policyModel.maxSuppressionSamples
         midValueSelectMinMembers = s.groups.midValueSelectMinMembers
         holdMaxNanoseconds = s.groups.holdMaxNanoseconds
         repairVerifyCycles = s.repairs.verifyCycles

@@ -101,6 +101,13 @@ public struct MonitorTuning: Sendable, Hashable {
     /// probation, so a device that comes back ends the group's hold at once.
     public var deviceRecoverySamples: Int = 5
 
+    // The policy model's part (`monitor.policy_model`).
+    /// Whether the model may hold back soft findings and attribute pair disagreements (`ModelAssist`);
+    /// off: its verdicts are journalled only.
+    public var modelAssist = false
+    /// Samples a soft finding may be held back for, per episode, before the rule confirms anyway.
+    public var modelMaxSuppressionSamples: Int = 3_000
+
     // Redundancy groups.
     /// Pair tie-break: a disagreeing member whose own recent series shows a level shift of at least
     /// this many noise σ (see `StepLocator`) is blamed, provided its partner's series stays under

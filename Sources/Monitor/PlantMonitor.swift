@@ -81,6 +81,12 @@ public struct PlantMonitor: Sendable {
     /// Out of use because its device stopped answering (its confirmed fault was diagnosed as the
     /// device's): see `MonitorTuning.deviceRecoverySamples`.
     private var deviceOutage: [Bool]
+    /// The policy model's confident verdict per sensor (`ModelDiagnosis` raw value; −1: none), and
+    /// the samples a soft finding of this episode has been held back for.
+    private var opinion: [Int8]
+    private var suppressed: [Int]
+    /// The finding kind held back (its rule's evidence, for the confirmation the bound forces).
+    private var suppressedKind: [FindingKind]
 
     // Devices and buses.
     private var devices: [DeviceWatch]
@@ -104,6 +110,8 @@ public struct PlantMonitor: Sendable {
     /// step test needs `StepLocator.minimumSide` samples after a jump before it can blame anyone, so
     /// the pair escalates only after that many more.
     private var pairUndecidedSamples: [Int]
+    /// Per group: the model attributed this disagreement episode (journalled once).
+    private var modelResolved: [Bool]
     private var scratch: [Double]
     private var scratchSlot: [Int]
 
@@ -207,6 +215,9 @@ public struct PlantMonitor: Sendable {
         sawConfigError = [Bool](repeating: false, count: n)
         repairDeclined = [Bool](repeating: false, count: n)
         deviceOutage = [Bool](repeating: false, count: n)
+        opinion = [Int8](repeating: -1, count: n)
+        suppressed = [Int](repeating: 0, count: n)
+        suppressedKind = [FindingKind](repeating: .noise, count: n)
 
         devices = [DeviceWatch](repeating: DeviceWatch(), count: deviceCount)
         tallies = [DeviceTally](repeating: DeviceTally(), count: deviceCount)
@@ -226,6 +237,7 @@ public struct PlantMonitor: Sendable {
         excursionQuiet = [Int](repeating: 0, count: g)
         unresolved = [Bool](repeating: false, count: g)
         pairUndecidedSamples = Array(repeating: 0, count: holding.count)
+        modelResolved = [Bool](repeating: false, count: g)
         let largest = max(groupSize.max() ?? 1, 1)
         scratch = [Double](repeating: 0, count: largest)
         scratchSlot = [Int](repeating: 0, count: largest)
@@ -242,9 +254,15 @@ public struct PlantMonitor: Sendable {
     public var droppedEvents: UInt64 { buffer.dropped }
     /// Health of a sensor (index into plant.sensors).
     public func healthState(sensor: Int) -> HealthState { health[sensor] }
+    /// The policy model's confident verdict on a sensor for the next `observe` (nil: none). Used only
+    /// with `tuning.modelAssist`; never for hard faults, device faults or safety. No allocation.
+    public mutating func setModelOpinion(sensor: Int, _ diagnosis: ModelDiagnosis?) {
+        opinion[sensor] = diagnosis?.rawValue ?? -1
+    }
+
     /// Whether a sensor's detectors have seen their warm-up samples (before that its features, and
-    /// what a model makes of them, describe a sensor nobody knows yet).
-    /// A discrete point (GPIO, 0/1) has no warm-up.
+    /// what a model makes of them, describe a sensor nobody knows yet). A discrete point (GPIO, 0/1)
+    /// has no warm-up.
     public func isWarmedUp(sensor: Int) -> Bool { detectors[sensor].warmedUp || detectors[sensor].discrete }
     /// Sensor index control follows in a group (the median is used instead with ≥ 3 usable members).
     public func activeSource(group: Int) -> Int { members[groupStart[group] + active[group]] }
@@ -666,7 +684,7 @@ public struct PlantMonitor: Sendable {
             let sc = max(residuals[i].disagreementScore, residuals[i].driftScore)
             if sc > worstScore { worstScore = sc; worst = i }
         }
-        guard flagged > 0 else { unresolved[g] = false; pairUndecidedSamples[g] = 0; return }
+        guard flagged > 0 else { unresolved[g] = false; pairUndecidedSamples[g] = 0; modelResolved[g] = false; return }
         var peers = 0
         for s in 0..<size where isPeer(members[start + s]) { peers += 1 }
         if peers >= 3 {
@@ -697,6 +715,17 @@ public struct PlantMonitor: Sendable {
             } else if abs(ha - hb) >= 1 {
                 let innocent = ha > hb ? b : a
                 bits[innocent] &= ~both
+            } else if let innocent = modelAttributes(a, b) {
+                bits[innocent] &= ~both
+                if !modelResolved[g] { // journalled once per disagreement episode
+                    modelResolved[g] = true
+                    var e = MonitorEvent(kind: .modelAssist, cycle: cycle)
+                    e.sensor = Int32(innocent == a ? b : a)
+                    e.group = Int32(g)
+                    e.modelAssist = .resolvedPair
+                    e.finding = Finding(kind: .disagreement, subject: e.sensor, statistic: worstScore, threshold: 1, cycle: cycle)
+                    buffer.append(e)
+                }
             } else {
                 for s in 0..<size { bits[members[start + s]] &= ~both }
                 if fresh[a] && fresh[b] { pairUndecidedSamples[g] += 1 }
@@ -710,6 +739,16 @@ public struct PlantMonitor: Sendable {
                 }
             }
         }
+    }
+
+    /// With the model assisting: the innocent member of a disagreeing pair when the model confidently
+    /// calls exactly one of them faulty and the other healthy; nil otherwise (the pair escalates).
+    private func modelAttributes(_ a: Int, _ b: Int) -> Int? {
+        guard tuning.modelAssist, opinion[a] >= 0, opinion[b] >= 0,
+              let da = ModelDiagnosis(rawValue: opinion[a]), let db = ModelDiagnosis(rawValue: opinion[b]) else { return nil }
+        if da.isSensorFault && db == .healthy { return b }
+        if db.isSensorFault && da == .healthy { return a }
+        return nil
     }
 
     /// Whether another member of sensor `i`'s group is healthy and usable (false without a group).
@@ -780,7 +819,17 @@ public struct PlantMonitor: Sendable {
                 score[i] += 1
                 cleanRun[i] = 0
                 let needed = oddOneOut[i] ? tuning.confirmSamplesOddOneOut : tuning.confirmSamples
-                if score[i] >= needed { confirmFault(i) }
+                if score[i] >= needed {
+                    if holdsBackAsFalseAlarm(i) { score[i] = needed } else { confirmFault(i) }
+                }
+            } else if fresh[i] && suppressed[i] > 0 {
+                // A held-back finding keeps the sensor suspect (its baselines do not adapt to what
+                // was held back) and every sample counts towards the bound; then the rule wins.
+                suppressed[i] += 1
+                if suppressed[i] >= tuning.modelMaxSuppressionSamples || opinion[i] != ModelDiagnosis.healthy.rawValue {
+                    bits[i] |= .bit(suppressedKind[i])
+                    confirmFault(i)
+                }
             } else if fresh[i] {
                 cleanRun[i] += 1
                 score[i] = max(score[i] - 1, 0)
@@ -823,6 +872,7 @@ public struct PlantMonitor: Sendable {
         if to == .healthy {
             repairDeclined[i] = false
             deviceOutage[i] = false
+            suppressed[i] = 0
         }
         var e = MonitorEvent(kind: .healthChange, cycle: cycle)
         e.sensor = Int32(i)
@@ -830,6 +880,29 @@ public struct PlantMonitor: Sendable {
         e.fromState = from
         e.toState = to
         buffer.append(e)
+    }
+
+    /// With the model assisting: a soft finding about to confirm a fault is held back while the
+    /// model confidently calls the sensor healthy (a pattern operators taught it is a false alarm).
+    /// The sensor stays suspect (still used, its baselines frozen) for at most
+    /// `modelMaxSuppressionSamples` samples, or until the model stops calling it healthy; then the
+    /// rule's finding is confirmed. The first hold of an episode is journalled with the evidence.
+    private mutating func holdsBackAsFalseAlarm(_ i: Int) -> Bool {
+        guard tuning.modelAssist, opinion[i] == ModelDiagnosis.healthy.rawValue, suppressed[i] < tuning.modelMaxSuppressionSamples else { return false }
+        suppressed[i] += 1
+        if suppressed[i] == 1 {
+            var kind = FindingKind.noise
+            for k in Self.dominance where bits[i] & .bit(k) != 0 { kind = k; break }
+            suppressedKind[i] = kind
+            let raw = Int(kind.rawValue)
+            var e = MonitorEvent(kind: .modelAssist, cycle: cycle)
+            e.sensor = Int32(i)
+            e.group = Int32(sensorGroup[i])
+            e.modelAssist = .suppressedFalseAlarm
+            e.finding = Finding(kind: kind, subject: Int32(i), statistic: detectors[i].statistic[raw], threshold: detectors[i].threshold[raw], cycle: cycle)
+            buffer.append(e)
+        }
+        return true
     }
 
     /// The order in which a confirmed fault names its kind (the strongest evidence first).

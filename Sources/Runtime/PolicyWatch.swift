@@ -18,6 +18,7 @@ final class PolicyWatch: @unchecked Sendable {
     private let state = Atomic<Int>(PolicyWatch.free)
     private var slotModel: PolicyModel?
     private var slotScratch: PolicyScratch?
+    private var slotClassMap: [Int8]?
 
     private var model: PolicyModel
     private var scratch: PolicyScratch
@@ -28,14 +29,23 @@ final class PolicyWatch: @unchecked Sendable {
     private var candidate: [Int32]
     private var held: [Int32]
     let confirmSamples: Int32
+    /// A confirmed verdict is confident when its logit leads the runner-up by this many int8 steps.
+    let minMargin: Int16
+    /// Per sensor: the confident verdict as a `ModelDiagnosis` raw value, or −1.
+    private var confident: [Int8]
+    /// The model's class index → `ModelDiagnosis` raw value (−1 for a class the monitor does not know).
+    private var classMap: [Int8]
     /// The model version in use (read by other threads).
     let version = Atomic<UInt32>(0)
     /// Every `tape.stride` cycles each sensor's features and verdict go to the policy service.
     let tape: FeatureTape?
     private var tick = 0
 
-    init(model: PolicyModel, sensorCount: Int, confirmSamples: Int32 = 5, tape: FeatureTape? = nil) {
+    init(model: PolicyModel, sensorCount: Int, confirmSamples: Int32 = 5, minMargin: Int16 = 16, tape: FeatureTape? = nil) {
         self.tape = tape
+        self.minMargin = minMargin
+        confident = Array(repeating: -1, count: sensorCount)
+        classMap = Self.classMap(model)
         self.model = model
         self.scratch = model.makeScratch()
         self.sensorCount = sensorCount
@@ -57,6 +67,7 @@ final class PolicyWatch: @unchecked Sendable {
         guard state.compareExchange(expected: Self.free, desired: Self.writing, ordering: .acquiring).exchanged else { return false }
         slotModel = model
         slotScratch = model.makeScratch()
+        slotClassMap = Self.classMap(model)
         state.store(Self.ready, ordering: .releasing)
         return true
     }
@@ -67,6 +78,7 @@ final class PolicyWatch: @unchecked Sendable {
         guard state.load(ordering: .acquiring) == Self.retired else { return false }
         slotModel = nil
         slotScratch = nil
+        slotClassMap = nil
         state.store(Self.free, ordering: .releasing)
         return true
     }
@@ -77,6 +89,7 @@ final class PolicyWatch: @unchecked Sendable {
         if state.load(ordering: .acquiring) == Self.ready {
             swap(&model, &slotModel!)
             swap(&scratch, &slotScratch!)
+            swap(&classMap, &slotClassMap!)
             version.store(model.lineage.version, ordering: .relaxed)
             for i in 0..<sensorCount { held[i] = 0; candidate[i] = -1 }
             state.store(Self.retired, ordering: .releasing)
@@ -102,6 +115,7 @@ final class PolicyWatch: @unchecked Sendable {
             guard monitor.isWarmedUp(sensor: i) else {
                 candidate[i] = -1
                 held[i] = 0
+                confident[i] = -1
                 continue
             }
             if c == candidate[i] {
@@ -110,11 +124,19 @@ final class PolicyWatch: @unchecked Sendable {
                 candidate[i] = c
                 held[i] = 1
             }
+            confident[i] = held[i] >= confirmSamples && d.margin >= minMargin ? classMap[Int(c)] : -1
             if held[i] == confirmSamples && reported[i] != c {
                 reported[i] = c
                 report(i, d)
             }
         }
+    }
+
+    /// The confident verdict on a sensor for the monitor (nil: none).
+    func opinion(sensor: Int) -> ModelDiagnosis? { ModelDiagnosis(rawValue: confident[sensor]) }
+
+    static func classMap(_ model: PolicyModel) -> [Int8] {
+        model.schema.classes.map { ModelDiagnosis(name: $0)?.rawValue ?? -1 }
     }
 
     /// The reported verdict of a sensor (−1 before the first).

@@ -100,7 +100,8 @@ final class ScanCycle: @unchecked Sendable {
         // The tape samples about ten times a second (every cycle when the period is 100 ms or longer).
         let stride = max(1, 100_000 / max(plant.cycle.periodMicroseconds, 1))
         policyWatch = monitor == nil ? nil : policyModel.map {
-            PolicyWatch(model: $0, sensorCount: plant.sensors.count,
+            PolicyWatch(model: $0, sensorCount: plant.sensors.count, confirmSamples: Int32(plant.monitor.policyModel.confirmCycles),
+                        minMargin: Int16(plant.monitor.policyModel.minMargin),
                         tape: FeatureTape(sensors: plant.sensors.count, features: $0.schema.features.count, stride: stride))
         }
         policy = monitor?.policy ?? .defaults
@@ -341,6 +342,9 @@ final class ScanCycle: @unchecked Sendable {
                 emit(event(.modelVerdict, .info, subject: sensorSubjectBase + Int32(sensor), code: Int32(d.diagnosis),
                            value: Double(d.action), value2: Double(d.diagnosisLogit)))
             }
+            // The confident verdicts go to the monitor for the next cycle (used only with
+            // `monitor.policy_model.assist`, never for hard faults or safety).
+            for i in 0..<policyWatch.sensorCount { monitor!.setModelOpinion(sensor: i, policyWatch.opinion(sensor: i)) }
         }
 
         // 3. Commands, at the cycle boundary.
@@ -487,6 +491,9 @@ final class ScanCycle: @unchecked Sendable {
             return event(.repair, e.kind == .repairFailed ? .alarm : .info, subject: target, code: e.strategy?.rawValue ?? 0, value: verified)
         case .escalation:
             return event(.escalation, .alarm, subject: target, code: e.escalation?.rawValue ?? 0)
+        case .modelAssist:
+            return event(.modelAssist, .info, subject: target, code: e.modelAssist?.rawValue ?? 0,
+                         value: Double(e.finding?.kind.rawValue ?? 0), value2: e.finding?.statistic ?? 0)
         }
     }
 

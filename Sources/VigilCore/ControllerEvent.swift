@@ -22,6 +22,10 @@ public enum EventKind: UInt8, Sendable, Hashable, CaseIterable {
     /// sensor, `code` = diagnosis class index, `value` = action index, `value2` = the class's int8
     /// logit). Advisory: the monitor's rules and the interlocks decide.
     case modelVerdict
+    /// The policy model changed a rule's decision (`monitor.policy_model.assist`): `subject` = the
+    /// sensor, `code` = 1 a soft finding held back as a known false alarm, 2 a pair's disagreement
+    /// attributed to this sensor; `value` = the rule's FindingKind, `value2` its statistic.
+    case modelAssist
 }
 
 /// How much an event matters. The journal never drops `safety` events; when its queue is full it

@@ -11,6 +11,7 @@ public struct MonitorSettings: Sendable, Hashable {
     public var groups = Groups()
     public var repairs = Repairs()
     public var devices = Devices()
+    public var policyModel = PolicyModel()
     /// Monitor events kept per cycle; more are counted as dropped.
     public var maxEventsPerCycle = 256
     /// Policy rows, applied in order on top of Vigil's default table (later rows win).
@@ -80,6 +81,20 @@ public struct MonitorSettings: Sendable, Hashable {
     public struct Repairs: Sendable, Hashable {
         public var verifyCycles = 100
         public var deviceVerifyNanoseconds: UInt64 = 30_000_000_000
+
+        public init() {}
+    }
+
+    /// The policy model's part in the monitor's decisions.
+    public struct PolicyModel: Sendable, Hashable {
+        /// The model may hold back soft findings it confidently calls healthy and attribute a pair's
+        /// disagreement; false: advisory (verdicts journalled only).
+        public var assist = false
+        /// A verdict counts as confident when its class logit leads the runner-up by this many int8
+        /// steps, held for `confirmCycles` cycles.
+        public var minMargin = 16
+        public var confirmCycles = 5
+        public var maxSuppressionSamples = 3_000
 
         public init() {}
     }

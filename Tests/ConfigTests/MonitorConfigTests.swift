@@ -139,4 +139,21 @@ import VigilCore
         #expect(found[0].hasPrefix("F:16:14: monitor.sensors.pressure: found unknown sensor \"pressure\" (\"pressure\" is a redundancy group: tune its members), expected a sensor id of this plant: PT-1A, PT-1B"))
         #expect(found[1].hasPrefix("F:16:50: monitor.sensors.PT-1C: found unknown sensor \"PT-1C\""))
     }
+
+    @Test func policyModelSectionTurnsAssistOnAndIsChecked() throws {
+        let plant = try load(Self.plantBody + """
+            monitor:
+              policy_model: { assist: true, min_margin: 24, confirm_cycles: 10, max_suppression_samples: 600 }
+            """)
+        #expect(plant.monitor.policyModel.assist)
+        #expect(plant.monitor.policyModel.minMargin == 24 && plant.monitor.policyModel.confirmCycles == 10)
+        #expect(plant.monitor.policyModel.maxSuppressionSamples == 600)
+        #expect(try load(Self.plantBody).monitor.policyModel.assist == false, "advisory by default")
+        let found = try diagnostics(Self.plantBody + """
+            monitor:
+              policy_model: { assist: sometimes, min_margin: 300 }
+            """)
+        #expect(found.contains { $0.contains("monitor.policy_model.assist") }, "\(found)")
+        #expect(found.contains { $0.contains("monitor.policy_model.min_margin") && $0.contains("0...255") }, "\(found)")
+    }
 }

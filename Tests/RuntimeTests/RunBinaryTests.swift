@@ -141,7 +141,7 @@ import Glibc
         let id = try #require(event)
         let teach = try Child(["model", "feedback", "--journal", journalPath, "\(id)", "confirm", "--operator", "anna"]).wait()
         #expect(teach.status == 0, "\(teach.stderr)")
-        #expect(teach.stdout.contains("feedback #1 recorded: 5 samples") && teach.stdout.contains("labelled healthy (the model said healthy; filed as success)"),
+        #expect(teach.stdout.contains("feedback #1 recorded: ") && teach.stdout.contains("labelled healthy (the model said healthy; filed as success)"),
                 "\(teach.stdout)")
         #expect(teach.stdout.contains("model v2 deployed (from v1)"), "\(teach.stdout)")
         #expect(eventually(within: 20) {
