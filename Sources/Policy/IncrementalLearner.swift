@@ -117,6 +117,9 @@ public struct IncrementalLearner: Sendable {
     let calibration: [[Float]]
     /// Held-out labelled samples (raw) the gate scores every candidate on.
     public let golden: [TrainingSample]
+    /// The golden-set figures of the lineage's first model: a candidate may not fall more than the
+    /// margin below them either, so many small accepted updates cannot add up to a large loss.
+    public let reference: Evaluation
     private var seed: UInt64
     private var updateTimes: [UInt64] = []
 
@@ -133,7 +136,8 @@ public struct IncrementalLearner: Sendable {
     /// network's dequantized weights (the float weights of a version are not kept on disk);
     /// `recentUpdates` are the times of earlier updates, for the hourly rate limit.
     public init(deployed: PolicyModel, shadow: FloatMLP? = nil, learningSet: LearningSet, options: LearnerOptions = LearnerOptions(),
-                seed: UInt64 = 1, recentUpdates: [UInt64] = []) {
+                seed: UInt64 = 1, recentUpdates: [UInt64] = [], reference: PolicyModel? = nil) {
+        self.reference = DistillationPipeline.evaluate(reference ?? deployed, learningSet.golden)
         self.deployed = deployed
         self.shadow = shadow ?? deployed.network.dequantized
         let norm = deployed.normalisation
@@ -252,9 +256,15 @@ public struct IncrementalLearner: Sendable {
         let margin = options.marginPoints
         if after.accuracy < before.accuracy - margin {
             reasons.append("golden-set accuracy would drop from \(percent(before.accuracy)) to \(percent(after.accuracy)) (margin \(percent(margin)))")
+        } else if after.accuracy < reference.accuracy - margin {
+            reasons.append("golden-set accuracy \(percent(after.accuracy)) would be more than \(percent(margin)) below the first model's \(percent(reference.accuracy))")
         }
-        for c in before.perClassRecall.indices where before.perClassRecall[c].isFinite && after.perClassRecall[c] < before.perClassRecall[c] - margin {
-            reasons.append("recall of \(deployed.schema.classes[c]) would drop from \(percent(before.perClassRecall[c])) to \(percent(after.perClassRecall[c]))")
+        for c in before.perClassRecall.indices where before.perClassRecall[c].isFinite {
+            let floor = max(before.perClassRecall[c], reference.perClassRecall[c].isFinite ? reference.perClassRecall[c] : 0)
+            if after.perClassRecall[c] < floor - margin {
+                reasons.append("recall of \(deployed.schema.classes[c]) would drop to \(percent(after.perClassRecall[c])) "
+                               + "(now \(percent(before.perClassRecall[c])), first model \(percent(reference.perClassRecall[c])))")
+            }
         }
         return GateReport(goldenBefore: before, goldenAfter: after, correctionsLearned: learned, corrections: corrections.count,
                           goldenActionBefore: actionBefore, goldenActionAfter: actionAfter, ratingsHonoured: honoured, ratings: ratings.count,

@@ -249,7 +249,15 @@ public final class PolicyLearning: @unchecked Sendable {
             return .rateLimited(nextAllowedWallNanoseconds: next)
         }
 
-        var learner = IncrementalLearner(deployed: deployed, learningSet: learningSet, options: options, seed: UInt64(lastID))
+        // The lineage's first model is the gate's second reference: many small accepted updates may
+        // not add up to more than the margin below it.
+        var root = record
+        if let history = try? journal.modelHistory() {
+            while let parent = root.parentVersion, let p = history.first(where: { $0.version == parent }) { root = p }
+        }
+        let reference = root.version == record.version ? nil : (try? store.load(version: root.version))?.model
+        var learner = IncrementalLearner(deployed: deployed, learningSet: learningSet, options: options, seed: UInt64(lastID),
+                                         reference: reference)
         let schema = deployed.schema
         for (_, s) in stored {
             guard let label = schema.classes.firstIndex(of: s.label), s.features.count == schema.features.count else { continue }

@@ -202,7 +202,7 @@ public final class PolicyService: @unchecked Sendable {
     // MARK: Learner thread
 
     private func learnerLoop() {
-        _ = vigil_rt_make_background()
+        BackgroundPriority.applyToCurrentThread()
         while !stopRequested.load(ordering: .acquiring) {
             requestSignal.wait()
             while let request = requests.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {

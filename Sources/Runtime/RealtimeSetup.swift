@@ -36,3 +36,16 @@ enum RealtimeSetup {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+/// Background work beside the cycle (the policy learner, benchmarks of it).
+public enum BackgroundPriority {
+    /// Moves the calling thread to SCHED_IDLE, or nice 19 where that is refused; says which.
+    @discardableResult
+    public static func applyToCurrentThread() -> String {
+        switch vigil_rt_make_background() {
+        case 0: return "SCHED_IDLE"
+        case 1: return "nice 19"
+        case let e: return "normal priority (refused: errno \(-e))"
+        }
+    }
+}

@@ -6,17 +6,34 @@ import Policy
 /// float32, measured in the same run on the same inputs (a benchmark, not a test).
 struct ModelBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Time int8 inference (SIMD and reference kernels) against the same network in float32.")
+        commandName: "bench", abstract: "Time int8 inference (SIMD and reference kernels) against the same network in float32; --learning adds the learner's figures.")
 
     @Option(help: ArgumentHelp("The model file.", valueName: "FILE"))
     var file = "models/default.vglm"
     @Option(help: "Timing passes over the inputs.")
     var passes = 200
+    @Flag(help: "Also the learner's figures: a new false-alarm pattern taught with K labels, fifty successive updates, feedback to deployment, the cycle's lateness during updates (several minutes).")
+    var learning = false
+    @Option(help: ArgumentHelp("The learning set for --learning.", valueName: "FILE"))
+    var learningSet = "models/default.vgls"
+    @Option(help: "Seed of the held-out fault campaign for --learning (far from training's 2026…).")
+    var seed: UInt64 = 90_000
+    @Option(help: "Seconds per lateness window for --learning.")
+    var latencySeconds: Double = 10
+    @Option(help: "Busy lateness windows for --learning (each between two quiet ones).")
+    var rounds = 5
+    @Option(help: "For --learning: run the cycle thread at this SCHED_FIFO priority (as a plant would configure it).")
+    var cycleFifoPriority: Int?
 
     func run() throws {
         let model: PolicyModel
         do { model = try ModelFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: file)))) } catch { throw ValidationError("\(file): \(error)") }
         print(Self.timing(model, float: model.network.dequantized, passes: passes))
+        if learning {
+            Shutdown.install()
+            try ModelLearningBench(modelPath: file, learningSetPath: learningSet, seed: seed, latencySeconds: latencySeconds, rounds: rounds,
+                                   cycleFIFOPriority: cycleFifoPriority).run()
+        }
     }
 
     /// Mean time per sensor decision over 1,000 seeded raw feature vectors × `passes`, all in one

@@ -8,7 +8,7 @@ struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "The policy model: generate its training data, train, inspect, roll back.",
-        subcommands: [Dataset.self, ModelTrainCommand.self, ModelInfoCommand.self, ModelHistoryCommand.self, ModelRollbackCommand.self, ModelFeedbackCommand.self, ModelBenchCommand.self]
+        subcommands: [Dataset.self, ModelTrainCommand.self, ModelInfoCommand.self, ModelHistoryCommand.self, ModelRollbackCommand.self, ModelFeedbackCommand.self, ModelEvalCommand.self, ModelBenchCommand.self]
     )
 
     struct Dataset: ParsableCommand {

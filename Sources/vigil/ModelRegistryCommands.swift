@@ -4,6 +4,7 @@ import Journal
 import Policy
 import Runtime
 import Monitor
+import Scenarios
 
 /// Where a controller's models live: `--journal` (the registry) and `--models` (the files, by
 /// default a `models` directory beside the journal).
@@ -197,5 +198,62 @@ struct ModelFeedbackCommand: ParsableCommand {
         } catch {
             return .failure(error)
         }
+    }
+}
+
+/// `vigil model eval`: a model's figures on a fault campaign it was not trained on.
+struct ModelEvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval", abstract: "Score a model (a file, or a registered version) on a held-out fault campaign: accuracy, macro-F1, per-class recall, confusion matrix, action accuracy.",
+        discussion: "The campaign is `vigil model dataset`'s with other seeds (default 90000…, far from training's 2026…); its test and validation splits are scored.")
+
+    @Option(help: ArgumentHelp("The model file (default: the shipped model).", valueName: "FILE"))
+    var file = "models/default.vglm"
+    @Option(help: ArgumentHelp("Score a registered version of this journal instead of --file.", valueName: "FILE"))
+    var journal: String?
+    @Option(help: "With --journal: the version (default: the deployed one).")
+    var version: Int?
+    @Option(help: "Campaign runs per fault kind.")
+    var runs = 20
+    @Option(help: "Seed of the campaign's first run.")
+    var seed: UInt64 = 90_000
+
+    func run() throws {
+        let model: PolicyModel
+        if let journal {
+            let location = try ModelLocation.parse(["--journal", journal])
+            let store = try location.store()
+            do { model = try (version.map { try store.load(version: $0) } ?? store.loadDeployed()).model } catch { throw ValidationError("\(error)") }
+        } else {
+            do { model = try ModelFile.decode(DurableFile.read(file)) } catch { throw ValidationError("\(file): \(error)") }
+        }
+        let d = try DatasetCampaign.generate(options: DatasetOptions(runsPerKind: runs, baseSeed: seed))
+        let samples = d.test + d.validation
+        print(Self.report(model, samples, title: "model v\(model.lineage.version) on the campaign of \(runs) runs per kind from seed \(seed) (\(samples.count) samples)"))
+    }
+
+    static func report(_ model: PolicyModel, _ samples: [TrainingSample], title: String) -> String {
+        let classes = model.schema.classes, n = classes.count
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: n), count: n)
+        var actionRight = 0, actionTotal = 0
+        let scratch = model.makeScratch()
+        var predicted: [Int] = []
+        for s in samples {
+            let d = s.features.withUnsafeBufferPointer { model.decide($0, scratch: scratch) }
+            predicted.append(d.diagnosis)
+            confusion[s.label][d.diagnosis] += 1
+            if let a = s.action { actionTotal += 1; if a == d.action { actionRight += 1 } }
+        }
+        let e = Evaluation(predicted: predicted, truth: samples.map(\.label), classCount: n)
+        var lines = [title,
+                     String(format: "accuracy %.2f %%, macro-F1 %.2f %%, action accuracy %.2f %%", e.accuracy * 100, e.macroF1 * 100,
+                            Double(actionRight) / Double(max(actionTotal, 1)) * 100),
+                     "per-class recall: " + zip(classes, e.perClassRecall).map { String(format: "%@ %.1f %%", $0, $1 * 100) }.joined(separator: ", "),
+                     "confusion (rows: truth, columns: model)",
+                     "              " + classes.map { $0.padding(toLength: 9, withPad: " ", startingAt: 0) }.joined()]
+        for (i, row) in confusion.enumerated() {
+            lines.append(classes[i].padding(toLength: 14, withPad: " ", startingAt: 0) + row.map { String($0).padding(toLength: 9, withPad: " ", startingAt: 0) }.joined())
+        }
+        return lines.joined(separator: "\n")
     }
 }
