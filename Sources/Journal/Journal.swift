@@ -59,15 +59,7 @@ public final class Journal: Sendable {
     /// the operator only after this returns; if it throws, nothing was written.
     @discardableResult
     public func recordFeedback(_ feedback: OperatorFeedback) throws(JournalError) -> Int64 {
-        try write("record feedback") { db in
-            try db.execute(sql: """
-                INSERT INTO operator_feedback (wall_ns, operator, subject, event_id, verdict, class, action_rating, note)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [feedback.wallNanoseconds, feedback.operatorName, feedback.subject, feedback.eventID,
-                                 feedback.verdict.rawValue, feedback.correctedClass, feedback.actionRating?.rawValue,
-                                 feedback.note])
-            return db.lastInsertedRowID
-        }
+        try recordFeedback(feedback, samples: [])
     }
 
     /// Records operator feedback together with the labelled samples it teaches, in one transaction,

@@ -74,16 +74,7 @@ public enum LearningSetFile {
 
     /// Decodes a learning set, refusing a foreign, newer, corrupt or truncated file with the reason.
     public static func decode(_ data: [UInt8]) throws(ModelFileError) -> LearningSet {
-        guard data.count >= 12 else { throw .tooShort(bytes: data.count) }
-        guard Array(data[0..<4]) == magic else { throw .badMagic(found: Array(data[0..<4])) }
-        let body = data.count - 4
-        let stored = UInt32(data[body]) | UInt32(data[body + 1]) << 8 | UInt32(data[body + 2]) << 16 | UInt32(data[body + 3]) << 24
-        var r = ByteReader(data: data, end: body, offset: 4)
-        let fmt = try r.u16("format")
-        guard fmt == format else { throw .unsupportedFormat(found: fmt, supported: format) }
-        let computed = CRC32.checksum(data[0..<body])
-        guard computed == stored else { throw .checksumMismatch(stored: stored, computed: computed) }
-        _ = try r.u16("flags")
+        var r = try ByteReader(checkedFile: data, magic: magic, format: format, minimumBytes: 12)
         let count = Int(try r.u16("feature count"))
         guard count > 0, count <= ModelFile.maxNames else { throw .invalid(offset: r.offset, what: "\(count) features") }
         var names: [String] = []
@@ -106,7 +97,7 @@ public enum LearningSetFile {
             }
             sets.append(samples)
         }
-        guard r.offset == body else { throw .trailingBytes(count: body - r.offset) }
+        guard r.offset == r.end else { throw .trailingBytes(count: r.end - r.offset) }
         return LearningSet(featureNames: names, replay: sets[0], golden: sets[1], calibration: sets[2])
     }
 }

@@ -81,17 +81,7 @@ public enum ModelFile {
     }
 
     public static func decode(_ data: [UInt8]) throws(ModelFileError) -> PolicyModel {
-        guard data.count >= 20 else { throw .tooShort(bytes: data.count) }
-        guard Array(data[0..<4]) == magic else { throw .badMagic(found: Array(data[0..<4])) }
-        let body = data.count - 4
-        let stored = UInt32(data[body]) | UInt32(data[body + 1]) << 8 | UInt32(data[body + 2]) << 16 | UInt32(data[body + 3]) << 24
-        var r = ByteReader(data: data, end: body, offset: 4)
-        let fmt = try r.u16("format")
-        // The format is checked before the checksum: a newer file is "unsupported", not "corrupt".
-        guard fmt == format else { throw .unsupportedFormat(found: fmt, supported: format) }
-        let computed = CRC32.checksum(data[0..<body])
-        guard computed == stored else { throw .checksumMismatch(stored: stored, computed: computed) }
-        _ = try r.u16("flags")
+        var r = try ByteReader(checkedFile: data, magic: magic, format: format, minimumBytes: 20)
         let lineage = ModelLineage(version: try r.u32("version"), parent: try r.u32("parent"))
         var lists: [[String]] = []
         for what in ["feature names", "class names", "action names"] {
@@ -140,7 +130,7 @@ public enum ModelFile {
                 throw .network(error)
             }
         }
-        guard r.offset == body else { throw .trailingBytes(count: body - r.offset) }
+        guard r.offset == r.end else { throw .trailingBytes(count: r.end - r.offset) }
         let network: QuantizedMLP
         do { network = try QuantizedMLP(layers: layers) } catch { throw .network(error) }
         do {
@@ -166,6 +156,28 @@ struct ByteReader {
     let data: [UInt8]
     let end: Int
     var offset: Int
+
+    init(data: [UInt8], end: Int, offset: Int) {
+        self.data = data
+        self.end = end
+        self.offset = offset
+    }
+
+    /// A reader over the body of a checksummed file (`magic`, format:u16, flags:u16, …, crc32:u32),
+    /// positioned after the flags. The format is checked before the checksum: a newer file is
+    /// "unsupported", not "corrupt".
+    init(checkedFile data: [UInt8], magic: [UInt8], format: UInt16, minimumBytes: Int) throws(ModelFileError) {
+        guard data.count >= minimumBytes else { throw .tooShort(bytes: data.count) }
+        guard Array(data[0..<4]) == magic else { throw .badMagic(found: Array(data[0..<4])) }
+        let body = data.count - 4
+        let stored = UInt32(data[body]) | UInt32(data[body + 1]) << 8 | UInt32(data[body + 2]) << 16 | UInt32(data[body + 3]) << 24
+        self.init(data: data, end: body, offset: 4)
+        let found = try u16("format")
+        guard found == format else { throw .unsupportedFormat(found: found, supported: format) }
+        let computed = CRC32.checksum(data[0..<body])
+        guard computed == stored else { throw .checksumMismatch(stored: stored, computed: computed) }
+        _ = try u16("flags")
+    }
 
     mutating func bytes(_ n: Int, _ what: String) throws(ModelFileError) -> [UInt8] {
         guard n >= 0, offset + n <= end else { throw .truncated(offset: offset, reading: what) }

@@ -68,6 +68,7 @@ struct DemoCommand: ParsableCommand {
         var applied = Array(repeating: false, count: injections.count), removed = applied
         var view = LiveView(plant: loaded.plant, interactive: isatty(STDOUT_FILENO) == 1)
         view.policyModelVersion = controller.policyModelVersion
+        view.policyModelAssists = loaded.plant.monitor.policyModel.assist
         let start = clock.nowNanoseconds()
         let end = duration.map { start &+ UInt64($0 * 1e9) }
         let interval = UInt64(1e9 / refresh)
@@ -89,6 +90,7 @@ struct DemoCommand: ParsableCommand {
             let now = clock.nowNanoseconds()
             if let end, now >= end { break }
             if now >= nextRender {
+                view.policyModelVersion = controller.policyModelVersion // a deployment or rollback meanwhile
                 print(view.render(controller.snapshot(), elapsedNanoseconds: now &- start), terminator: "")
                 fflush(nil)
                 nextRender = max(nextRender &+ interval, now)

@@ -13,6 +13,8 @@ struct LiveView {
 
     /// The policy model version running on the cycle (nil: none), shown beside the trust score.
     var policyModelVersion: UInt32?
+    /// Whether the model assists the monitor (`monitor.policy_model.assist`) or only advises.
+    var policyModelAssists = false
 
     func render(_ s: ControllerSnapshot, elapsedNanoseconds: UInt64) -> String {
         var out = interactive ? "\u{1B}[H\u{1B}[2J" : "\n"
@@ -22,7 +24,7 @@ struct LiveView {
                       t.latenessP99Microseconds, t.latenessMaxMicroseconds, t.overruns)
         let safe = s.safeStateReasons.isEmpty ? "no" : "YES — " + s.safeStateReasons.map(\.description).joined(separator: ", ")
         out += "safe state: \(safe)   interlocks tripped: \(s.trippedInterlocks.isEmpty ? "none" : s.trippedInterlocks.joined(separator: ", "))   watchdog stalls: \(s.watchdogStalls)\n"
-        out += "alarms: \(s.annunciatedAlarms) shown, \(s.activeAlarms) active   trust score: \(s.trustScore.map { String(format: "%.2f", $0) } ?? "- (no repairs yet)")   policy model: \(policyModelVersion.map { "v\($0) (advisory)" } ?? "none")\n\n"
+        out += "alarms: \(s.annunciatedAlarms) shown, \(s.activeAlarms) active   trust score: \(s.trustScore.map { String(format: "%.2f", $0) } ?? "- (no repairs yet)")   policy model: \(policyModelVersion.map { "v\($0) (\(policyModelAssists ? "assisting" : "advisory"))" } ?? "none")\n\n"
         out += pad("SENSOR", 10) + pad("VALUE", 12, right: true) + "  " + pad("UNIT", 7) + pad("QUALITY", 26) + "HEALTH\n"
         for (i, sensor) in plant.sensors.enumerated() where i < s.sensors.count {
             let r = s.sensors[i]
