@@ -30,6 +30,11 @@ let package = Package(
             pkgConfig: "libgpiod",
             providers: [.apt(["libgpiod-dev"])]
         ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // Every libgpiod call goes through this shim, so the v1 -> v2 API change stays inside one C file.
         .target(name: "GPIODShim", dependencies: ["CGPIOD"]),
         // The plain C reference loops `vigil bench` measures Vigil's read path against.
@@ -50,6 +55,10 @@ let package = Package(
         // teacher/student training, quantization, the model file format. Pure logic, no I/O;
         // RealModule only for exp/log in training.
         .target(name: "Policy", dependencies: ["VigilCore", .product(name: "RealModule", package: "swift-numerics")]),
+        // The operator console: line editor, command language, roles and PINs (PBKDF2 via libcrypto),
+        // the serial line (termios), pty and stdio transports. Knows the controller only through
+        // the `ConsoleBackend` protocol the executable implements.
+        .target(name: "Console", dependencies: ["VigilCore", "COpenSSL", "HILShim"]),
         // Control laws, interlocks and the safe-state decision: pure logic, deterministic.
         .target(name: "Control", dependencies: ["VigilCore"]),
         // SQLite (WAL) persistence: events, operator feedback, audit log, model registry.
@@ -77,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Control", "Journal", "Runtime", "CAllocCounter", "Monitor", "Scenarios", "Policy",
+                "VigilCore", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Control", "Journal", "Runtime", "CAllocCounter", "Monitor", "Scenarios", "Policy", "Console",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -90,6 +99,7 @@ let package = Package(
         .testTarget(name: "ControlTests", dependencies: ["Control", "VigilCore"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "VigilCore", .product(name: "RealModule", package: "swift-numerics")]),
         .testTarget(name: "MonitorTests", dependencies: ["Monitor", "VigilCore", "Config"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console", "VigilCore", "HILShim"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "VigilCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus", "Monitor", "Policy"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),

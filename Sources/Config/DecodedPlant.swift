@@ -14,6 +14,7 @@ struct DecodedPlant {
     var controls: [(ControlConfig, path: String)] = []
     var monitor = MonitorSettings()
     var sections: [(SectionConfig, path: String)] = []
+    var console: ConsoleConfig?
     /// Ids of elements that exist in the file but failed to decode (`device:x`, `point:dev/x`,
     /// `sensor:x`, `output:x`, `signal:x`): references to them are not reported again.
     var broken: Set<String> = []
@@ -32,6 +33,7 @@ struct DecodedPlant {
                            simulationSignals: signals.map(\.0), cycle: cycle, controls: controls.map(\.0))
         plant.monitor = monitor
         plant.sections = sections.map(\.0)
+        plant.console = console
         return plant
     }
 }

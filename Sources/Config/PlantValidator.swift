@@ -20,6 +20,7 @@ struct PlantValidator {
         checkControls()
         checkGPIOLines()
         checkSections()
+        checkConsole()
     }
 
     /// Limits name either a sensor or a group as their subject, so the two share the `sensor` namespace.

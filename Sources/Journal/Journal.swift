@@ -174,8 +174,8 @@ public final class Journal: Sendable {
     @discardableResult
     public func recordCommand(_ entry: AuditEntry) throws(JournalError) -> Int64 {
         try write("record command") { db in
-            try db.execute(sql: "INSERT INTO audit_log (wall_ns, source, command, result) VALUES (?, ?, ?, ?)",
-                           arguments: [entry.wallNanoseconds, entry.source, entry.command, entry.result])
+            try db.execute(sql: "INSERT INTO audit_log (wall_ns, source, role, command, result) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [entry.wallNanoseconds, entry.source, entry.role, entry.command, entry.result])
             return db.lastInsertedRowID
         }
     }
@@ -307,7 +307,7 @@ public final class Journal: Sendable {
                 .map { row in
                     JournalRecord(id: row["id"], value: AuditEntry(
                         wallNanoseconds: row["wall_ns"], source: row["source"], command: row["command"],
-                        result: row["result"]))
+                        result: row["result"], role: row["role"]))
                 }
         }
     }

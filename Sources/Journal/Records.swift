@@ -85,12 +85,15 @@ public struct AuditEntry: Sendable, Hashable {
     public var source: String
     public var command: String
     public var result: String
+    /// The console role that issued it (viewer, operator, engineer); empty when not from a console.
+    public var role: String
 
-    public init(wallNanoseconds: Int64, source: String, command: String, result: String) {
+    public init(wallNanoseconds: Int64, source: String, command: String, result: String, role: String = "") {
         self.wallNanoseconds = wallNanoseconds
         self.source = source
         self.command = command
         self.result = result
+        self.role = role
     }
 }
 

@@ -113,6 +113,10 @@ enum JournalSchema {
                 CREATE INDEX model_update_wall ON model_update(wall_ns);
                 """)
         }
+        migrator.registerMigration("v3 audit role") { db in
+            // The console's role behind each command (viewer, operator, engineer); empty for older rows.
+            try db.execute(sql: "ALTER TABLE audit_log ADD COLUMN role TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 }

@@ -41,16 +41,22 @@ public struct AlarmManager: Sendable {
     public private(set) var suppressedCount = 0
     /// Shelves ended by expiry.
     public private(set) var shelveExpiredCount = 0
+    /// Grows with every change to any alarm (raise, count, state, shelve, free): a publisher copies
+    /// the alarms out only when it moved.
+    public private(set) var revision: UInt64 = 0
+
+    /// An empty slot (id 0).
+    public let blankAlarm = Alarm(id: 0, key: AlarmKey(scope: .sensor, index: -1), cause: .sensorFault, reason: nil,
+                                  decision: .operatorIntervention, severity: .minor, state: .cleared,
+                                  shelvedUntilNanoseconds: 0, firstRaisedNanoseconds: 0, lastRaisedNanoseconds: 0,
+                                  lastChangeNanoseconds: 0, occurrences: 0, absorbedAlarms: 0,
+                                  firstFinding: Finding(kind: .stuck, subject: -1, statistic: 0, threshold: 0, cycle: 0),
+                                  lastFinding: Finding(kind: .stuck, subject: -1, statistic: 0, threshold: 0, cycle: 0))
 
     public init(topology: AlarmTopology, configuration: AlarmConfiguration = AlarmConfiguration()) {
         self.configuration = configuration
         self.topology = topology
-        let blank = Alarm(id: 0, key: AlarmKey(scope: .sensor, index: -1), cause: .sensorFault, reason: nil,
-                          decision: .operatorIntervention, severity: .minor, state: .cleared,
-                          shelvedUntilNanoseconds: 0, firstRaisedNanoseconds: 0, lastRaisedNanoseconds: 0,
-                          lastChangeNanoseconds: 0, occurrences: 0, absorbedAlarms: 0,
-                          firstFinding: Finding(kind: .stuck, subject: -1, statistic: 0, threshold: 0, cycle: 0),
-                          lastFinding: Finding(kind: .stuck, subject: -1, statistic: 0, threshold: 0, cycle: 0))
+        let blank = blankAlarm
         slots = Array(repeating: blank, count: max(1, configuration.capacity))
         used = Array(repeating: false, count: max(1, configuration.capacity))
     }
@@ -61,6 +67,7 @@ public struct AlarmManager: Sendable {
     public func key(for e: AlarmEscalation) -> AlarmKey {
         let kind = e.finding.kind
         let subject = e.finding.subject
+        if e.group >= 0 { return AlarmKey(scope: .group, index: e.group) }
         if FindingCategory.of(kind) == .multivariate { return AlarmKey(scope: .section, index: subject) }
         let sensorLevel = kind.rawValue < FindingKind.deviceTimeouts.rawValue
         guard sensorLevel else { return AlarmKey(scope: .device, index: subject) }
@@ -84,11 +91,13 @@ public struct AlarmManager: Sendable {
         let key = key(for: e)
 
         if let slot = slot(for: key) {
+            revision &+= 1
             mergedCount += 1
             count(e, onSlot: slot, now: now)
             return .merged(id: slots[slot].id)
         }
         if key.scope == .sensor, let parent = liveParentSlot(ofSensor: key.index) {
+            revision &+= 1
             suppressedCount += 1
             count(e, onSlot: parent, now: now)
             return .suppressed(byID: slots[parent].id)
@@ -99,6 +108,7 @@ public struct AlarmManager: Sendable {
         }
         let id = nextID
         nextID &+= 1
+        revision &+= 1
         raisedCount += 1
         used[slot] = true
         slots[slot] = Alarm(id: id, key: key, cause: e.cause, reason: e.reason, decision: e.decision,
@@ -125,6 +135,7 @@ public struct AlarmManager: Sendable {
         case .returnedUnacknowledged, .cleared: return false
         }
         slots[slot].lastChangeNanoseconds = now
+        revision &+= 1
         return true
     }
 
@@ -135,8 +146,12 @@ public struct AlarmManager: Sendable {
             if until != 0 && now >= until {
                 slots[i].shelvedUntilNanoseconds = 0
                 shelveExpiredCount += 1
+                revision &+= 1
             }
-            if slots[i].state == .cleared && expired(i, now: now) { used[i] = false }
+            if slots[i].state == .cleared && expired(i, now: now) {
+                used[i] = false
+                revision &+= 1
+            }
         }
     }
 
@@ -152,6 +167,7 @@ public struct AlarmManager: Sendable {
         case .cleared: throw .alarmCleared(id: id)
         }
         slots[slot].lastChangeNanoseconds = now
+        revision &+= 1
     }
 
     /// Hides an alarm for a while; it comes back by itself at `now + duration`.
@@ -165,6 +181,7 @@ public struct AlarmManager: Sendable {
         }
         slots[slot].shelvedUntilNanoseconds = max(1, now &+ durationNanoseconds)
         slots[slot].lastChangeNanoseconds = now
+        revision &+= 1
     }
 
     /// Shows a shelved alarm again.
@@ -172,6 +189,7 @@ public struct AlarmManager: Sendable {
         let slot = try liveSlot(id: id)
         slots[slot].shelvedUntilNanoseconds = 0
         slots[slot].lastChangeNanoseconds = now
+        revision &+= 1
     }
 
     // MARK: Queries
@@ -196,6 +214,20 @@ public struct AlarmManager: Sendable {
         return n
     }
 
+    /// Copies every held alarm (cleared ones within their grouping window included) into
+    /// `destination` in slot order and blanks the rest (id 0). For publishing from the cycle:
+    /// no allocation. Returns the number copied.
+    @discardableResult
+    public func copyAlarms(into destination: UnsafeMutableBufferPointer<Alarm>) -> Int {
+        var n = 0
+        for i in slots.indices where used[i] && n < destination.count {
+            destination[n] = slots[i]
+            n += 1
+        }
+        for k in n..<destination.count where destination[k].id != 0 { destination[k].id = 0 }
+        return n
+    }
+
     /// The console's list: highest severity first, then unacknowledged first, then oldest first. Allocates.
     public func snapshot(includeCleared: Bool = false, includeShelved: Bool = true) -> [Alarm] {
         var out: [Alarm] = []
@@ -205,13 +237,16 @@ public struct AlarmManager: Sendable {
             if a.isShelved && !includeShelved { continue }
             out.append(a)
         }
-        out.sort { a, b in
-            if a.severity != b.severity { return a.severity > b.severity }
-            if a.needsAcknowledgement != b.needsAcknowledgement { return a.needsAcknowledgement }
-            if a.firstRaisedNanoseconds != b.firstRaisedNanoseconds { return a.firstRaisedNanoseconds < b.firstRaisedNanoseconds }
-            return a.id < b.id
-        }
+        out.sort(by: Self.consoleOrder)
         return out
+    }
+
+    /// Console order: highest severity first, then those needing an acknowledgement, then oldest first.
+    public static func consoleOrder(_ a: Alarm, _ b: Alarm) -> Bool {
+        if a.severity != b.severity { return a.severity > b.severity }
+        if a.needsAcknowledgement != b.needsAcknowledgement { return a.needsAcknowledgement }
+        if a.firstRaisedNanoseconds != b.firstRaisedNanoseconds { return a.firstRaisedNanoseconds < b.firstRaisedNanoseconds }
+        return a.id < b.id
     }
 
     // MARK: Internals

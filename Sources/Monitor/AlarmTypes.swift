@@ -53,14 +53,18 @@ public struct AlarmEscalation: Sendable, Hashable {
     public var severity: DiagnosisSeverity
     public var reason: EscalationReason?
     public var decision: InterventionDecision
+    /// The redundancy group a group-level escalation is about (no healthy source left, a failed
+    /// failover); −1 when the finding's subject says what it is about.
+    public var group: Int32
 
     public init(finding: Finding, cause: RootCause, severity: DiagnosisSeverity,
-                reason: EscalationReason? = nil, decision: InterventionDecision) {
+                reason: EscalationReason? = nil, decision: InterventionDecision, group: Int32 = -1) {
         self.finding = finding
         self.cause = cause
         self.severity = severity
         self.reason = reason
         self.decision = decision
+        self.group = group
     }
 }
 
@@ -142,11 +146,11 @@ public struct AlarmTopology: Sendable, Hashable {
         self.sensorGroup = sensorGroup.isEmpty ? Array(repeating: -1, count: sensorDevice.count) : sensorGroup
     }
 
-    @inline(__always) func device(ofSensor s: Int32) -> Int32 {
+    @inline(__always) public func device(ofSensor s: Int32) -> Int32 {
         s >= 0 && Int(s) < sensorDevice.count ? sensorDevice[Int(s)] : -1
     }
 
-    @inline(__always) func group(ofSensor s: Int32) -> Int32 {
+    @inline(__always) public func group(ofSensor s: Int32) -> Int32 {
         s >= 0 && Int(s) < sensorGroup.count ? sensorGroup[Int(s)] : -1
     }
 }

@@ -32,6 +32,14 @@ import VigilCore
 // Nothing here is random, so no seed is needed: the same inputs give the same events.
 
 /// Errors found while resolving a plant for the monitor.
+/// Why an operator's choice of a group's source was refused.
+public enum SourceOverrideError: Error, Sendable, Hashable {
+    case unknownGroup
+    case notAMember
+    /// The member is out of use (its health state, or no good reading).
+    case notUsable(HealthState)
+}
+
 public enum MonitorConfigurationError: Error, Sendable, Hashable {
     case unknownGroupMember(group: String, sensor: String)
     case unknownDevice(sensor: String, device: String)
@@ -102,6 +110,8 @@ public struct PlantMonitor: Sendable {
     private var holding: [Bool]
     private var failedSafe: [Bool]
     private var verifySlot: [Int]
+    /// Per group: the member slot an operator put control on (`forceSource`), −1 in automatic.
+    private var operatorSlot: [Int]
     private var verifyRemaining: [Int]
     private var excursion: [Bool]
     private var excursionQuiet: [Int]
@@ -232,6 +242,7 @@ public struct PlantMonitor: Sendable {
         holding = [Bool](repeating: false, count: g)
         failedSafe = [Bool](repeating: false, count: g)
         verifySlot = [Int](repeating: -1, count: g)
+        operatorSlot = [Int](repeating: -1, count: g)
         verifyRemaining = [Int](repeating: 0, count: g)
         excursion = [Bool](repeating: false, count: g)
         excursionQuiet = [Int](repeating: 0, count: g)
@@ -270,6 +281,10 @@ public struct PlantMonitor: Sendable {
     public func preferredBackup(group: Int) -> Int? {
         preferred[group] < 0 ? nil : members[groupStart[group] + preferred[group]]
     }
+    /// The sensor an operator put a group's control on, nil in automatic.
+    public func operatorSource(group: Int) -> Int? {
+        operatorSlot[group] < 0 ? nil : members[groupStart[group] + operatorSlot[group]]
+    }
     /// True while a group outputs its held last good value or its bad safe-action value.
     public func isHolding(group: Int) -> Bool { holding[group] || failedSafe[group] }
     /// Attempts and outcomes of a repair strategy since the start.
@@ -307,6 +322,35 @@ public struct PlantMonitor: Sendable {
             stepScore: steps[i].stepScore(noiseSigma: detectors[i].noiseSigma), pairStepSigmas: tuning.pairStepSigmas,
             history: history[i], health: health[i])
         SensorFeatures.write(detectors[i], residuals[i], context, into: out)
+    }
+
+    // MARK: Operator overrides (between observes, at a cycle boundary; no allocation)
+
+    /// An operator puts a group's control on one member: it becomes the active source and control
+    /// follows its value alone (no mid-value select, no automatic failover or failback) until
+    /// `releaseSource`, or until the member stops being usable (faulty, quarantined, no good
+    /// reading), when the group returns to automatic by itself. Returns the sensor indices moved
+    /// from and to.
+    public mutating func forceSource(group g: Int, sensor: Int) throws(SourceOverrideError) -> (from: Int, to: Int) {
+        guard g >= 0 && g < groupCount else { throw .unknownGroup }
+        let start = groupStart[g]
+        var slot = -1
+        for s in 0..<groupSize[g] where members[start + s] == sensor { slot = s }
+        guard slot >= 0 else { throw .notAMember }
+        guard isUsable(sensor) else { throw .notUsable(health[sensor]) }
+        let from = members[start + active[g]]
+        if verifySlot[g] >= 0 && verifySlot[g] != slot { verifySlot[g] = -1 } // the operator's choice ends the verification
+        operatorSlot[g] = slot
+        active[g] = slot
+        return (from, sensor)
+    }
+
+    /// Back to automatic source selection; false when the group was in automatic already.
+    @discardableResult
+    public mutating func releaseSource(group g: Int) -> Bool {
+        guard g >= 0 && g < groupCount, operatorSlot[g] >= 0 else { return false }
+        operatorSlot[g] = -1
+        return true
     }
 
     // MARK: The cycle
@@ -984,10 +1028,15 @@ public struct PlantMonitor: Sendable {
 
     private mutating func selectSource(_ g: Int, now: UInt64, out: inout Reading) {
         let start = groupStart[g], size = groupSize[g]
+        // An operator's choice holds while that member stays usable; then the group is automatic again.
+        if operatorSlot[g] >= 0 && !isUsable(members[start + operatorSlot[g]]) { operatorSlot[g] = -1 }
+        let forced = operatorSlot[g] >= 0
         let current = members[start + active[g]]
 
         // Failover when the active source is out of use (unless the policy left that to an operator).
-        if health[current] != .healthy && health[current] != .suspect && !repairDeclined[current] {
+        if forced {
+            // Control stays where the operator put it.
+        } else if health[current] != .healthy && health[current] != .suspect && !repairDeclined[current] {
             var choice = -1
             if preferred[g] >= 0 && preferred[g] != active[g] && health[members[start + preferred[g]]] == .healthy && isUsable(members[start + preferred[g]]) {
                 choice = preferred[g]
@@ -1032,7 +1081,10 @@ public struct PlantMonitor: Sendable {
         let a = members[start + active[g]]
         var chosen = -1
         var value = Double.nan
-        if n >= tuning.midValueSelectMinMembers && n >= 3 {
+        if forced {
+            chosen = a
+            value = detectors[a].value
+        } else if n >= tuning.midValueSelectMinMembers && n >= 3 {
             for k in 0..<n { scratch[k] = detectors[members[start + scratchSlot[k]]].value }
             value = median(n)
             chosen = a

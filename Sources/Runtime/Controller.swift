@@ -48,6 +48,7 @@ public final class Controller: @unchecked Sendable {
     /// Names of event subjects, in index order: limits, controls, devices, sensors, outputs, groups, sections.
     public let subjectNames: [String]
     private let started = Atomic<Bool>(false)
+    private let nextTicket = Atomic<UInt64>(1)
     private let initialModel: PolicyModel?
     private var policyService: PolicyService?
 
@@ -235,6 +236,28 @@ public final class Controller: @unchecked Sendable {
     @discardableResult
     public func submit(_ command: ControllerCommand) -> Bool { commands.submit(command) }
 
+    /// Queues a command and waits (polling every millisecond, on the caller's thread, never the
+    /// cycle's) for the cycle's verdict on it. `.timedOut` does not mean refused: the cycle may
+    /// still apply it.
+    public func execute(_ command: ControllerCommand, timeoutNanoseconds: UInt64 = 2_000_000_000) -> CommandResult {
+        let ticket = nextTicket.wrappingAdd(1, ordering: .relaxed).oldValue
+        guard commands.submit(command, ticket: ticket) else { return .queueFull }
+        let deadline = vigil_rt_monotonic_ns() &+ timeoutNanoseconds
+        let slot = Int(ticket % UInt64(ScanCycle.receiptSlots))
+        while true {
+            let receipt = cycle.receiptBoard.snapshot()[slot]
+            if receipt.ticket == ticket { return CommandResult(rawValue: receipt.result) ?? .timedOut }
+            if vigil_rt_monotonic_ns() >= deadline { return .timedOut }
+            vigil_rt_sleep_until(vigil_rt_monotonic_ns() &+ 1_000_000)
+        }
+    }
+
+    /// The alarms the cycle holds (cleared ones within their grouping window included), in console
+    /// order: highest severity first, then those needing an acknowledgement, then oldest first.
+    public func alarms() -> [Alarm] {
+        cycle.alarmBoard.snapshot().filter { $0.id != 0 }.sorted(by: AlarmManager.consoleOrder)
+    }
+
     public var timing: CycleTimingSummary { cycle.statistics.summary() }
 
     /// Monotonic time the cycle started (0 before it has): an event at monotonic time t belongs to
@@ -255,6 +278,7 @@ public final class Controller: @unchecked Sendable {
                                   groupIDs: plant.redundancyGroups.map(\.id), groups: cycle.groupBoard.snapshot(),
                                   health: cycle.healthBoard.snapshot().map { HealthState(rawValue: $0) ?? .healthy },
                                   activeSources: cycle.activeSourceBoard.snapshot().map { Int($0) },
+                                  operatorSources: cycle.operatorSourceBoard.snapshot().map { Int($0) },
                                   outputIDs: plant.outputs.map(\.id), outputs: cycle.outputValueBoard.snapshot(),
                                   cycle: status.cycle, safeStateReasons: reasons, trippedInterlocks: tripped,
                                   timing: cycle.statistics.summary(), watchdogStalls: cycle.watchdog.stallCount,

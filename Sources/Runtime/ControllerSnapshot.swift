@@ -25,6 +25,8 @@ public struct ControllerSnapshot: Sendable {
     public var health: [HealthState]
     /// Index (into sensors) of each group's active source; -1 without a monitor.
     public var activeSources: [Int]
+    /// Index (into sensors) of the member an operator put each group's control on; -1 in automatic.
+    public var operatorSources: [Int] = []
     public var outputIDs: [String]
     public var outputs: [Double]
     public var cycle: UInt64
@@ -61,6 +63,11 @@ public struct ControllerSnapshot: Sendable {
     public func activeSource(_ groupID: String) -> String? {
         guard let g = groupIDs.firstIndex(of: groupID), g < activeSources.count, activeSources[g] >= 0 else { return nil }
         return sensorIDs[activeSources[g]]
+    }
+    /// The sensor an operator put a group's control on (nil: automatic).
+    public func operatorSource(_ groupID: String) -> String? {
+        guard let g = groupIDs.firstIndex(of: groupID), g < operatorSources.count, operatorSources[g] >= 0 else { return nil }
+        return sensorIDs[operatorSources[g]]
     }
     public func output(_ id: String) -> Double? { outputIDs.firstIndex(of: id).map { outputs[$0] } }
     public var inSafeState: Bool { !safeStateReasons.isEmpty }

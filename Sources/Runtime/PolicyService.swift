@@ -40,7 +40,8 @@ public final class PolicyService: @unchecked Sendable {
     private let watch: PolicyWatch
     private let tape: FeatureTape
     private let journal: Journal
-    private let store: ModelStore
+    /// The model registry the service follows (and the console rolls back in).
+    public let store: ModelStore
     public let learning: PolicyLearning?
     private let sensorIDs: [String]
     private let classNames: [String]
@@ -151,15 +152,19 @@ public final class PolicyService: @unchecked Sendable {
         guard let events = try? journal.events(after: lastEventID, kinds: [.detection, .diagnosis, .escalation, .modelVerdict]) else { return }
         var records: [EventFeatures] = []
         var done = lastEventID
-        let before: UInt64 = 1_000_000_000, after: UInt64 = 200_000_000
+        let before: UInt64 = 1_000_000_000, after: UInt64 = 200_000_000, patience: UInt64 = 3_000_000_000
+        let now = vigil_rt_monotonic_ns()
         for e in events {
             if let name = e.subject, let s = sensorIDs.firstIndex(of: name) {
                 let (newest, window) = history.withLock { h in
                     (h.newest(sensor: s), h.samples(sensor: s, from: e.monotonicNanoseconds &- min(before, e.monotonicNanoseconds),
                                                     through: e.monotonicNanoseconds &+ after))
                 }
-                // Not drained that far yet: this event and the later ones wait for the next scan.
-                guard let newest, newest >= e.monotonicNanoseconds &+ after else { break }
+                // Not drained that far yet: this event and the later ones wait for the next scan, but
+                // not for ever: a sensor whose device stopped answering brings no new samples, and
+                // its events must not hold back everybody else's (it gets what there is).
+                let caughtUp = newest.map { $0 >= e.monotonicNanoseconds &+ after } ?? false
+                guard caughtUp || now >= e.monotonicNanoseconds &+ patience else { break }
                 var chosen = window
                 if e.kind == .modelVerdict {
                     let same = window.filter { $0.diagnosis == Int(e.code) }

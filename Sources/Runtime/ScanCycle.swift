@@ -64,6 +64,16 @@ final class ScanCycle: @unchecked Sendable {
     let healthBoard: SeqLockBoard<Int32>
     let activeSourceBoard: SeqLockBoard<Int32>
     let statusBoard = SeqLockBoard<CycleStatus>(count: 1, initial: CycleStatus())
+    /// Every held alarm (id 0: an empty slot), published when any alarm changed.
+    let alarmBoard: SeqLockBoard<Alarm>
+    private let alarmScratch: UnsafeMutableBufferPointer<Alarm>
+    private var publishedAlarmRevision: UInt64 = .max
+    /// Per group: the sensor index an operator put control on, −1 in automatic.
+    let operatorSourceBoard: SeqLockBoard<Int32>
+    private let operatorScratch: UnsafeMutableBufferPointer<Int32>
+    /// Results of ticketed commands, slot `ticket % receiptSlots`.
+    let receiptBoard = SeqLockBoard<CommandReceipt>(count: ScanCycle.receiptSlots, initial: CommandReceipt())
+    static let receiptSlots = 64
     private let stopRequested = Atomic<Bool>(false)
     /// Monotonic time of cycle 0's start: cycle n's deadline is epoch + (n + 1) × period.
     let epochNanoseconds = Atomic<UInt64>(0)
@@ -117,6 +127,13 @@ final class ScanCycle: @unchecked Sendable {
             sensorGroup.append(Int32(plant.redundancyGroups.firstIndex { $0.members.contains(sensor.id) } ?? -1))
         }
         alarms = AlarmManager(topology: AlarmTopology(sensorDevice: sensorDevice, sensorGroup: sensorGroup))
+        let alarmCapacity = alarms.configuration.capacity
+        alarmBoard = SeqLockBoard(count: alarmCapacity, initial: alarms.blankAlarm)
+        alarmScratch = .allocate(capacity: alarmCapacity)
+        alarmScratch.initialize(repeating: alarms.blankAlarm)
+        operatorSourceBoard = SeqLockBoard(count: plant.redundancyGroups.count, initial: -1)
+        operatorScratch = .allocate(capacity: max(1, plant.redundancyGroups.count))
+        operatorScratch.initialize(repeating: -1)
         sensorDeviceIndex = sensorDevice
         self.deviceSubjectBase = deviceSubjectBase
         self.sensorSubjectBase = sensorSubjectBase
@@ -307,7 +324,14 @@ final class ScanCycle: @unchecked Sendable {
             for e in monitor!.events {
                 emit(event(for: e))
                 switch e.kind {
-                case .repairVerified: trust.record(.repairSucceeded)
+                case .healthChange where e.toState == .healthy && e.sensor >= 0:
+                    // The sensor is back in service: its alarm (and its group's) returns to normal.
+                    _ = alarms.returnToNormal(key: AlarmKey(scope: .sensor, index: e.sensor), nowNanoseconds: now)
+                    let g = alarms.topology.group(ofSensor: e.sensor)
+                    if g >= 0 { _ = alarms.returnToNormal(key: AlarmKey(scope: .group, index: g), nowNanoseconds: now) }
+                case .repairVerified:
+                    trust.record(.repairSucceeded)
+                    if e.device >= 0 { _ = alarms.returnToNormal(key: AlarmKey(scope: .device, index: e.device), nowNanoseconds: now) }
                 case .repairFailed: trust.record(.repairFailed)
                 case .repair:
                     // Device repairs are executed by the owning bus thread at its next pass.
@@ -322,8 +346,9 @@ final class ScanCycle: @unchecked Sendable {
                     let cause = e.cause ?? (e.device >= 0 ? .deviceFault : .sensorFault)
                     let severity = e.severity ?? .major
                     let decision = policy.lookup(cause: cause, kind: finding.kind, severity: severity, reason: e.escalation)
+                    let group = e.sensor < 0 && e.device < 0 ? e.group : -1
                     _ = alarms.raise(AlarmEscalation(finding: finding, cause: cause, severity: severity, reason: e.escalation,
-                                                     decision: decision), nowNanoseconds: now)
+                                                     decision: decision, group: group), nowNanoseconds: now)
                     if decision == .operatorInterventionAndSafeOutputs { forceSafeOutputs(for: e) }
                 default: break
                 }
@@ -348,7 +373,12 @@ final class ScanCycle: @unchecked Sendable {
         }
 
         // 3. Commands, at the cycle boundary.
-        commands.drainIfAvailable { apply($0) }
+        commands.drainIfAvailable { command, ticket in
+            let result = apply(command)
+            if ticket != 0 {
+                receiptBoard.publish(at: Int(ticket % UInt64(Self.receiptSlots)), CommandReceipt(ticket: ticket, result: result.rawValue))
+            }
+        }
         if safetyEventsLost() > 0 && !plan.safeState.reasons.contains(.fatalFault) {
             plan.enter(.fatalFault) // the record of what the plant did is no longer complete
         }
@@ -398,6 +428,13 @@ final class ScanCycle: @unchecked Sendable {
             for g in 0..<monitor.groupCount { activeScratch[g] = Int32(monitor.activeSource(group: g)) }
             healthBoard.publish(UnsafeBufferPointer(healthScratch))
             activeSourceBoard.publish(UnsafeBufferPointer(activeScratch))
+            for g in 0..<monitor.groupCount { operatorScratch[g] = Int32(monitor.operatorSource(group: g) ?? -1) }
+            operatorSourceBoard.publish(UnsafeBufferPointer(operatorScratch))
+        }
+        if alarms.revision != publishedAlarmRevision {
+            alarms.copyAlarms(into: alarmScratch)
+            alarmBoard.publish(UnsafeBufferPointer(alarmScratch))
+            publishedAlarmRevision = alarms.revision
         }
         commanded.withUnsafeBufferPointer { outputValueBoard.publish($0) }
         var tripped: UInt64 = 0
@@ -430,7 +467,9 @@ final class ScanCycle: @unchecked Sendable {
         _ = alarms.raise(escalation, nowNanoseconds: now)
     }
 
-    private func apply(_ command: ControllerCommand) {
+    private func apply(_ command: ControllerCommand) -> CommandResult {
+        let now = vigil_rt_monotonic_ns()
+        var result = CommandResult.applied
         switch command {
         case .setMode(let control, let mode): plan.setMode(control: control, mode)
         case .setManualOutput(let control, let value): plan.setManualOutput(control: control, value)
@@ -442,8 +481,48 @@ final class ScanCycle: @unchecked Sendable {
             if watchdog.isStalled { watchdog.clearStall() }
             outputs.release()
         case .stallCycle(let milliseconds): stallRequestMilliseconds = milliseconds
+        case .acknowledgeAlarm(let id):
+            let before = alarms.revision
+            do throws(AlarmCommandError) { try alarms.acknowledge(id: id, nowNanoseconds: now) } catch { result = Self.result(error) }
+            if result == .applied && alarms.revision == before { result = .unchanged }
+        case .shelveAlarm(let id, let seconds):
+            do throws(AlarmCommandError) {
+                try alarms.shelve(id: id, durationNanoseconds: UInt64(max(0, seconds)) * 1_000_000_000, nowNanoseconds: now)
+            } catch { result = Self.result(error) }
+        case .unshelveAlarm(let id):
+            do throws(AlarmCommandError) { try alarms.unshelve(id: id, nowNanoseconds: now) } catch { result = Self.result(error) }
+        case .forceSource(let group, let sensor):
+            guard monitor != nil else { result = .noMonitor; break }
+            do throws(SourceOverrideError) {
+                let moved = try monitor!.forceSource(group: group, sensor: sensor)
+                emit(event(.failover, .warning, subject: groupSubjectBase + Int32(group), code: Int32(moved.from), value: Double(moved.to),
+                           value2: Self.operatorMarker))
+            } catch {
+                switch error {
+                case .unknownGroup: result = .unknownGroup
+                case .notAMember: result = .notAGroupMember
+                case .notUsable: result = .sourceNotUsable
+                }
+            }
+        case .releaseSource(let group):
+            guard monitor != nil else { result = .noMonitor; break }
+            guard group >= 0 && group < monitor!.groupCount else { result = .unknownGroup; break }
+            result = monitor!.releaseSource(group: group) ? .applied : .unchanged
         }
-        emit(event(.commandApplied, .info))
+        if result == .applied { emit(event(.commandApplied, .info)) }
+        return result
+    }
+
+    /// `value2` of a failover event an operator commanded (automatic ones carry 0).
+    static let operatorMarker = 1.0
+
+    private static func result(_ error: AlarmCommandError) -> CommandResult {
+        switch error {
+        case .unknownAlarm: return .unknownAlarm
+        case .alarmCleared: return .alarmCleared
+        case .safetyAlarmNotShelvable: return .safetyAlarmNotShelvable
+        case .shelveDurationTooLong: return .shelveTooLong
+        }
     }
 
     /// The policy said "operator intervention and safe outputs": the outputs the escalation's sensor,

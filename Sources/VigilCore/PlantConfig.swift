@@ -19,6 +19,8 @@ public struct PlantConfig: Sendable, Hashable {
     public var monitor = MonitorSettings()
     /// Plant sections watched by the multivariate monitor.
     public var sections: [SectionConfig]
+    /// The serial operator console (`console:`); nil when the plant has none.
+    public var console: ConsoleConfig? = nil
 
     public init(name: String, board: String? = nil, devices: [DeviceConfig] = [], sensors: [SensorConfig] = [],
                 redundancyGroups: [RedundancyGroupConfig] = [], outputs: [OutputConfig] = [], limits: [LimitConfig] = [],

@@ -36,7 +36,14 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Inject a fault into the simulated plant (repeatable), e.g. \"PT-101A stuck at 25s\", \"device tank-io disconnect at 15s for 10s\", \"signal discharge_pressure excursion 5 at 30s for 5s\". A sensor's detectors arm after 200 of its samples (20 s at the pump PLC's 100 ms poll): inject sensor faults after that.", valueName: "FAULT"))
     var inject: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Serve the operator console: pty (prints the path to attach to with screen or picocom), stdio (this terminal; no live view), config (the plant file's console: port) or a serial device path.", valueName: "WHERE"))
+    var console: String?
+
+    @Flag(name: .long, help: "No live view (the console, logs and the final line only).")
+    var quiet = false
+
     func validate() throws {
+        if let console { _ = try ConsoleChoice(console) }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive, got \(duration)") }
         if !(refresh > 0 && refresh <= 50) { throw ValidationError("--refresh must be in (0, 50], got \(refresh)") }
     }
@@ -62,11 +69,20 @@ struct DemoCommand: ParsableCommand {
         let controller = try startController(plant: rig.plant, board: loaded.board, gpio: gpio, journalPath: journalPath, logger: logger,
                                              modelDirectory: modelDirectory)
         defer { controller.stop() }
+        let consoleChoice = try console.map(ConsoleChoice.init) ?? .none
+        let consoleServer = try startConsole(consoleChoice, controller: controller, board: loaded.board, logger: logger)
+        defer { consoleServer?.stop() }
+        let showView = !quiet && consoleChoice != .stdio
+        if let path = consoleServer?.ptyPath {
+            print("vigil demo: console on \(path) — attach with: screen \(path)")
+            fflush(nil)
+        }
 
         let injector = FaultInjector(rig: rig)
         for i in injections { try injector.validate(i.fault) }
         var applied = Array(repeating: false, count: injections.count), removed = applied
         var view = LiveView(plant: loaded.plant, interactive: isatty(STDOUT_FILENO) == 1)
+        if let path = consoleServer?.ptyPath { view.header = "console: screen \(path)" }
         view.policyModelVersion = controller.policyModelVersion
         view.policyModelAssists = loaded.plant.monitor.policyModel.assist
         let start = clock.nowNanoseconds()
@@ -80,16 +96,18 @@ struct DemoCommand: ParsableCommand {
                     try injector.apply(injection.fault, index: i)
                     applied[i] = true
                     view.notes.append("cycle \(cycle): injected \(injection.text)")
+                    if !showView { print("vigil demo: cycle \(cycle): injected \(injection.text)"); fflush(nil) }
                 }
                 if applied[i] && !removed[i], let end = injection.fault.until, cycle >= end {
                     try injector.remove(injection.fault, index: i)
                     removed[i] = true
                     view.notes.append("cycle \(cycle): removed \(injection.text)")
+                    if !showView { print("vigil demo: cycle \(cycle): removed \(injection.text)"); fflush(nil) }
                 }
             }
             let now = clock.nowNanoseconds()
             if let end, now >= end { break }
-            if now >= nextRender {
+            if showView && now >= nextRender {
                 view.policyModelVersion = controller.policyModelVersion // a deployment or rollback meanwhile
                 print(view.render(controller.snapshot(), elapsedNanoseconds: now &- start), terminator: "")
                 fflush(nil)
@@ -98,10 +116,10 @@ struct DemoCommand: ParsableCommand {
             // Pending injections are checked every 20 ms (two cycles at the demo's period); the view
             // still refreshes only `refresh` times a second.
             let pending = injections.indices.contains { !applied[$0] || (!removed[$0] && injections[$0].fault.until != nil) }
-            let wake = min(nextRender, end ?? .max, pending ? now &+ 20_000_000 : .max)
+            let wake = min(showView ? nextRender : .max, end ?? .max, pending ? now &+ 20_000_000 : .max)
             if wake > now { Shutdown.sleep(nanoseconds: wake - now) }
         }
-        print(view.render(controller.snapshot(), elapsedNanoseconds: clock.nowNanoseconds() &- start), terminator: "")
+        if showView { print(view.render(controller.snapshot(), elapsedNanoseconds: clock.nowNanoseconds() &- start), terminator: "") }
         print(Shutdown.isRequested ? "vigil demo: interrupted; outputs to safe state, journal flushed" : "vigil demo: done")
     }
 }

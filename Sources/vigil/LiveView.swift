@@ -10,6 +10,8 @@ struct LiveView {
     let interactive: Bool
     /// What happened during the run (injected faults), shown under the view.
     var notes: [String] = []
+    /// A line under the title (e.g. where the operator console is).
+    var header: String?
 
     /// The policy model version running on the cycle (nil: none), shown beside the trust score.
     var policyModelVersion: UInt32?
@@ -22,6 +24,7 @@ struct LiveView {
         out += String(format: "Vigil demo — %@   t=%.1f s   cycle %.1f ms   cycles %llu   lateness p99 %.0f µs (max %.0f)   overruns %llu\n",
                       plant.name, Double(elapsedNanoseconds) / 1e9, Double(plant.cycle.periodMicroseconds) / 1000, s.cycle,
                       t.latenessP99Microseconds, t.latenessMaxMicroseconds, t.overruns)
+        if let header { out += header + "\n" }
         let safe = s.safeStateReasons.isEmpty ? "no" : "YES — " + s.safeStateReasons.map(\.description).joined(separator: ", ")
         out += "safe state: \(safe)   interlocks tripped: \(s.trippedInterlocks.isEmpty ? "none" : s.trippedInterlocks.joined(separator: ", "))   watchdog stalls: \(s.watchdogStalls)\n"
         out += "alarms: \(s.annunciatedAlarms) shown, \(s.activeAlarms) active   trust score: \(s.trustScore.map { String(format: "%.2f", $0) } ?? "- (no repairs yet)")   policy model: \(policyModelVersion.map { "v\($0) (\(policyModelAssists ? "assisting" : "advisory"))" } ?? "none")\n\n"

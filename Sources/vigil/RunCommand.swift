@@ -36,8 +36,15 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Use mock GPIO chips shaped like the board instead of /dev/gpiochip* (commissioning and tests without GPIO access).")
     var mockGPIO = false
 
+    @Option(name: .long, help: ArgumentHelp("Operator console: config (the plant file's console: port; the default when it has one), none, pty, stdio or a serial device path.", valueName: "WHERE"))
+    var console: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+
+    func validate() throws {
+        if let console { _ = try ConsoleChoice(console) }
+    }
 
     func run() throws {
         let logger = makeLogger("vigil", level: Logger.Level(rawValue: logLevel) ?? .info)
@@ -51,6 +58,10 @@ struct RunCommand: ParsableCommand {
         let gpio = try openGPIO(plant: loaded.plant, board: gpioBoard, logger: logger)
         let controller = try startController(plant: loaded.plant, board: loaded.board, gpio: gpio, journalPath: journal, logger: logger)
         defer { controller.stop() }
+        let consoleChoice = try console.map(ConsoleChoice.init) ?? (loaded.plant.console == nil ? .none : .config)
+        let consoleServer = try startConsole(consoleChoice, controller: controller, board: loaded.board, logger: logger)
+        defer { consoleServer?.stop() }
+        if let path = consoleServer?.ptyPath { print("vigil run: console on \(path)"); fflush(nil) }
         if !controller.waitUntilReady(timeoutNanoseconds: 30_000_000_000) {
             logger.warning("no good cycle after 30 s: outputs stay in start-up safe state until every interlock input and control input reads good")
         }

@@ -1,6 +1,6 @@
 import Foundation
 
 /// Writes one line to stderr.
-func printToStandardError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+func printToStandardError(_ line: String, terminator: String = "\n") {
+    FileHandle.standardError.write(Data((line + terminator).utf8))
 }

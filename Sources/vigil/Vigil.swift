@@ -14,6 +14,7 @@ struct Vigil: ParsableCommand {
             BenchCommand.self,
             HILCommand.self,
             ModelCommand.self,
+            ConsoleCommandGroup.self,
         ]
     )
 }

@@ -61,14 +61,15 @@ import VigilCore
     }
 
     @Test func demoNeedsABoardWithItsLines() {
-        // The generic gateway has no GPIO and one serial port, so the demo's GPIO sensors and outputs
-        // and its backup RS-485 line (usb-rs485) do not resolve there.
+        // The generic gateway has no GPIO and one RS-485 port, so the demo's GPIO sensors and outputs,
+        // its backup RS-485 line (usb-rs485) and its console port do not resolve there.
         let diagnostics = ConfigChecker.check(path: FixturePaths.demoConfig,
                                               boardPath: FixturePaths.root + "/boards/generic-gateway.yaml")
-        #expect(diagnostics.count == 5)
+        #expect(diagnostics.count == 6)
         #expect(diagnostics.allSatisfy { $0.kind == .unresolvedReference })
         #expect(diagnostics.filter { $0.keyPath.hasSuffix("gpio.line") }.count == 4)
         #expect(diagnostics.filter { $0.keyPath.hasSuffix("backup_port") }.count == 1)
+        #expect(diagnostics.filter { $0.keyPath == "console.port" }.count == 1)
     }
 
     @Test func raspberryPi4HasTheDemoLinesAtBCMOffsets() throws {

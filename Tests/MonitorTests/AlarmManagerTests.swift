@@ -226,3 +226,45 @@ private func commandError(_ body: () throws(AlarmCommandError) -> Void) -> Alarm
         #expect(m.snapshot().map(\.id) == [c, b, a])
     }
 }
+
+/// What the cycle publishes for the console: every change moves the revision, the copy holds every
+/// held alarm and blanks the rest, and a group-level escalation is keyed by its group.
+@Suite struct AlarmPublishingTests {
+    @Test func everyChangeMovesTheRevisionAndTheCopyHoldsTheAlarms() throws {
+        var m = AlarmManager(topology: topology())
+        var r = m.revision
+        func moved() -> Bool { defer { r = m.revision }; return m.revision != r }
+        guard case .raised(let id) = m.raise(escalation(.stuck, subject: 60, cause: .sensorFault), nowNanoseconds: second) else {
+            Issue.record("not raised"); return
+        }
+        #expect(moved())
+        m.tick(nowNanoseconds: 2 * second)
+        #expect(!moved(), "a tick that changes nothing leaves the revision")
+        try m.acknowledge(id: id, nowNanoseconds: 3 * second)
+        #expect(moved())
+        try m.acknowledge(id: id, nowNanoseconds: 4 * second)
+        #expect(!moved(), "acknowledging twice changes nothing")
+        try m.shelve(id: id, durationNanoseconds: second, nowNanoseconds: 5 * second)
+        #expect(moved())
+        m.tick(nowNanoseconds: 7 * second)
+        #expect(moved(), "the shelve expired")
+
+        let buffer = UnsafeMutableBufferPointer<Alarm>.allocate(capacity: 4)
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: m.blankAlarm)
+        buffer[3].id = 99 // stale content from an earlier copy
+        #expect(m.copyAlarms(into: buffer) == 1)
+        #expect(buffer[0].id == id && buffer[0].state == .acknowledged)
+        #expect(buffer[1...].allSatisfy { $0.id == 0 })
+    }
+
+    @Test func groupLevelEscalationIsKeyedByItsGroupNotBySensorIndex() {
+        var m = AlarmManager(topology: topology())
+        // Group 0's "no healthy source" arrives with subject 1 (the group's index): it must not be
+        // taken for sensor 1 (device 0's) and folded into a device alarm.
+        var e = escalation(.disagreement, subject: 1, cause: .sensorFault, reason: .noHealthySource)
+        e.group = 0
+        _ = m.raise(e, nowNanoseconds: second)
+        #expect(m.snapshot().first?.key == AlarmKey(scope: .group, index: 0))
+    }
+}

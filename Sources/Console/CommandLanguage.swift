@@ -1,0 +1,365 @@
+/// One console command, parsed and checked for shape (not for meaning: whether an alarm or a
+/// group exists is the backend's answer).
+public enum ConsoleCommand: Sendable, Hashable {
+    case help(String?)
+    case status
+    case sensors(group: String?)
+    case alarms
+    case events(Int)
+    case explain(event: Int64)
+    case ack(alarm: UInt64)
+    case shelve(alarm: UInt64, seconds: Int, reason: String)
+    case unshelve(alarm: UInt64)
+    case feedback(event: Int64, verdict: ConsoleVerdict, note: String)
+    case rate(event: Int64, good: Bool, note: String)
+    case failover(group: String, sensor: String)
+    case release(group: String)
+    case output(name: String, value: Double)
+    case auto(name: String)
+    case safeStateEnter
+    case safeStateExit
+    case model
+    case modelHistory
+    case modelRollback(version: Int)
+    case login(ConsoleRole)
+    case logout
+    case whoami
+
+    /// The role a command needs. Viewing needs none; alarm handling, teaching and entering safe
+    /// state need an operator (entering is the safe direction); control, leaving safe state and
+    /// model rollback need an engineer.
+    public var requiredRole: ConsoleRole {
+        switch self {
+        case .help, .status, .sensors, .alarms, .events, .explain, .model, .modelHistory, .login, .logout, .whoami: return .viewer
+        case .ack, .shelve, .unshelve, .feedback, .rate, .safeStateEnter: return .operator
+        case .failover, .release, .output, .auto, .safeStateExit, .modelRollback: return .engineer
+        }
+    }
+
+    /// The command's name as `help` lists it.
+    public var name: String {
+        switch self {
+        case .help: return "help"
+        case .status: return "status"
+        case .sensors: return "sensors"
+        case .alarms: return "alarms"
+        case .events: return "events"
+        case .explain: return "explain"
+        case .ack: return "ack"
+        case .shelve: return "shelve"
+        case .unshelve: return "unshelve"
+        case .feedback: return "feedback"
+        case .rate: return "rate"
+        case .failover: return "failover"
+        case .release: return "release"
+        case .output: return "output"
+        case .auto: return "auto"
+        case .safeStateEnter, .safeStateExit: return "safe-state"
+        case .model, .modelHistory, .modelRollback: return "model"
+        case .login: return "login"
+        case .logout: return "logout"
+        case .whoami: return "whoami"
+        }
+    }
+}
+
+/// Why a line is not a command.
+public enum ConsoleParseError: Error, Sendable, Hashable, CustomStringConvertible {
+    case unknownCommand(String, suggestion: String?)
+    /// Right command, wrong arguments: the usage line and what was wrong.
+    case usage(command: String, problem: String)
+
+    public var description: String {
+        switch self {
+        case .unknownCommand(let word, let suggestion):
+            let shown = word.count > 24 ? String(word.prefix(24)) + "…" : word
+            return "unknown command '\(shown)'" + (suggestion.map { " (did you mean '\($0)'?)" } ?? "") + "; 'help' lists the commands"
+        case .usage(let command, let problem):
+            let usage = CommandLanguage.entry(command)?.usage ?? command
+            return "\(problem). Usage: \(usage)"
+        }
+    }
+}
+
+/// The console's command language: the table behind `help`, the tokenizer and the parser.
+public enum CommandLanguage {
+    public struct Entry: Sendable {
+        public var name: String
+        public var usage: String
+        public var summary: String
+        public var role: ConsoleRole
+        public var detail: String
+    }
+
+    /// Every command, in the order `help` lists them.
+    public static let entries: [Entry] = [
+        Entry(name: "help", usage: "help [COMMAND]", summary: "list the commands, or explain one", role: .viewer,
+              detail: "Without an argument: every command with the role it needs. With one: its usage and details."),
+        Entry(name: "status", usage: "status", summary: "cycle, lateness, overruns, safe state, trust score, model", role: .viewer,
+              detail: "The scan cycle's count and period, p99 and worst lateness, overruns, watchdog stalls, safe-state reasons, "
+                  + "tripped interlocks, the trust score, the policy model version and the alarm counts."),
+        Entry(name: "sensors", usage: "sensors [GROUP]", summary: "value, unit, quality, health and active source", role: .viewer,
+              detail: "Every sensor (or a redundancy group's members) with its value, unit, quality and health state; groups show "
+                  + "the value control uses and its active source (marked * in the member list; 'manual' after a failover command)."),
+        Entry(name: "alarms", usage: "alarms", summary: "open alarms with diagnosis and evidence", role: .viewer,
+              detail: "Alarm id, state (UNACK / ack / RTN unack / shelved), severity, subject, diagnosis and the first evidence. "
+                  + "Acknowledge with 'ack ALARM'."),
+        Entry(name: "events", usage: "events [N]", summary: "the newest N journalled events (default 20, at most 200)", role: .viewer,
+              detail: "Each line starts with the event id that 'explain', 'feedback' and 'rate' take."),
+        Entry(name: "explain", usage: "explain EVENT", summary: "why: detectors, statistics, what the model said", role: .viewer,
+              detail: "For a detection, diagnosis, health change, failover or escalation: the findings around it with their statistic "
+                  + "and threshold, the diagnosis, the policy decision and the policy model's verdict on the sensor."),
+        Entry(name: "ack", usage: "ack ALARM", summary: "acknowledge an alarm", role: .operator,
+              detail: "An active alarm stays listed as acknowledged until its condition clears; a returned one is cleared."),
+        Entry(name: "shelve", usage: "shelve ALARM DURATION REASON", summary: "hide an alarm for a while (e.g. 30m, 2h)", role: .operator,
+              detail: "DURATION is seconds or a number with s, m or h. REASON is required and goes to the audit log. Safety alarms "
+                  + "cannot be shelved; a shelved alarm returns by itself when the time is up."),
+        Entry(name: "unshelve", usage: "unshelve ALARM", summary: "show a shelved alarm again", role: .operator, detail: ""),
+        Entry(name: "feedback", usage: "feedback EVENT confirm|false-alarm|class CLASS [NOTE]",
+              summary: "teach the model: was Vigil right about this event?", role: .operator,
+              detail: "confirm: the diagnosis was right. false-alarm: nothing was wrong. class CLASS: the right diagnosis was CLASS "
+                  + "(healthy, stuck, drift, spike, noise, dropout, excursion). The feedback is stored durably, then the model is "
+                  + "updated; the reply says whether the new version passed its validation gate or why it was rejected."),
+        Entry(name: "rate", usage: "rate EVENT good|bad [NOTE]", summary: "rate an action Vigil took (failover, repair, escalation)",
+              role: .operator, detail: "Trains the reward model behind the policy model's recommended action; same gate as feedback."),
+        Entry(name: "failover", usage: "failover GROUP SENSOR", summary: "put a group's control on one member (manual)", role: .engineer,
+              detail: "Control follows SENSOR alone until 'release GROUP' or until SENSOR goes out of service. Asks for confirmation."),
+        Entry(name: "release", usage: "release GROUP", summary: "give a group back to automatic source selection", role: .engineer,
+              detail: "Asks for confirmation."),
+        Entry(name: "output", usage: "output NAME VALUE", summary: "drive an output by hand (its loop goes to manual)", role: .engineer,
+              detail: "Refused while an interlock on NAME holds or the plant is in safe state. Asks for confirmation."),
+        Entry(name: "auto", usage: "auto NAME", summary: "give an output back to its control loop", role: .engineer,
+              detail: "Asks for confirmation."),
+        Entry(name: "safe-state", usage: "safe-state enter|exit", summary: "every output to its safe value, or back", role: .operator,
+              detail: "enter needs an operator and takes effect at once. exit needs an engineer, asks for confirmation and is refused "
+                  + "while an interlock holds."),
+        Entry(name: "model", usage: "model [history | rollback VERSION]", summary: "policy model: running version, history, rollback",
+              role: .viewer, detail: "rollback needs an engineer and asks for confirmation; the cycle takes the version at a boundary."),
+        Entry(name: "login", usage: "login ROLE", summary: "operator or engineer (asks for the PIN)", role: .viewer,
+              detail: "Repeated wrong PINs lock the role out for a while. Idle sessions fall back to viewer."),
+        Entry(name: "logout", usage: "logout", summary: "back to viewer", role: .viewer, detail: ""),
+        Entry(name: "whoami", usage: "whoami", summary: "the session's role and endpoint", role: .viewer, detail: ""),
+    ]
+
+    public static func entry(_ name: String) -> Entry? { entries.first { $0.name == name } }
+
+    /// Longest identifier (alarm, group, sensor, output) accepted.
+    public static let maxIdentifierLength = 64
+    /// Longest shelving the language accepts (the alarm manager may allow less).
+    public static let maxShelveSeconds = 7 * 86_400
+
+    /// Splits a line into words; the first word is lowercased. Returns the words and, for each,
+    /// the rest of the line from it (for free-text NOTE and REASON).
+    static func tokenize(_ line: String) -> (words: [Substring], rests: [Substring]) {
+        var words: [Substring] = [], rests: [Substring] = []
+        var i = line.startIndex
+        while i < line.endIndex {
+            while i < line.endIndex && line[i].isWhitespace { i = line.index(after: i) }
+            guard i < line.endIndex else { break }
+            let start = i
+            while i < line.endIndex && !line[i].isWhitespace { i = line.index(after: i) }
+            words.append(line[start..<i])
+            var rest = line[start...]
+            while let last = rest.last, last.isWhitespace { rest = rest.dropLast() }
+            rests.append(rest)
+        }
+        return (words, rests)
+    }
+
+    /// Parses one line (already free of control characters). An empty line is nil.
+    public static func parse(_ line: String) throws(ConsoleParseError) -> ConsoleCommand? {
+        let (words, rests) = tokenize(line)
+        guard let first = words.first else { return nil }
+        let name = first.lowercased()
+        let args = Array(words.dropFirst())
+        func usage(_ problem: String) -> ConsoleParseError { .usage(command: name, problem: problem) }
+        func count(_ n: ClosedRange<Int>) throws(ConsoleParseError) {
+            guard n.contains(args.count) else {
+                throw usage(args.count < n.lowerBound ? "missing argument" : "too many arguments")
+            }
+        }
+        func identifier(_ i: Int, _ what: String) throws(ConsoleParseError) -> String {
+            let w = args[i]
+            guard w.count <= maxIdentifierLength, w.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0.asciiValue! >= 0x21 && $0.asciiValue! < 0x7F }) else {
+                throw usage("\(what) must be a name of printable ASCII characters, at most \(maxIdentifierLength)")
+            }
+            return String(w)
+        }
+        func number<T: FixedWidthInteger>(_ i: Int, _ what: String, _: T.Type) throws(ConsoleParseError) -> T {
+            let w = args[i].hasPrefix("#") ? args[i].dropFirst() : args[i]
+            guard let v = T(w), v > 0 else { throw usage("\(what) must be a positive whole number, got '\(args[i].prefix(24))'") }
+            return v
+        }
+        /// The free text after argument `i` (args[i] is words[i + 1]).
+        func note(from i: Int) -> String {
+            guard i + 2 < rests.count else { return "" }
+            var text = rests[i + 2]
+            if text.count >= 2, text.first == "\"", text.last == "\"" { text = text.dropFirst().dropLast() }
+            return String(text)
+        }
+
+        switch name {
+        case "help", "?":
+            try count(0...1)
+            return .help(args.first.map { $0.lowercased() })
+        case "status":
+            try count(0...0)
+            return .status
+        case "sensors":
+            try count(0...1)
+            return .sensors(group: args.isEmpty ? nil : try identifier(0, "GROUP"))
+        case "alarms":
+            try count(0...0)
+            return .alarms
+        case "events":
+            try count(0...1)
+            guard !args.isEmpty else { return .events(20) }
+            let n = try number(0, "N", Int.self)
+            guard n <= 200 else { throw usage("N is at most 200") }
+            return .events(n)
+        case "explain":
+            try count(1...1)
+            return .explain(event: try number(0, "EVENT", Int64.self))
+        case "ack":
+            try count(1...1)
+            return .ack(alarm: try number(0, "ALARM", UInt64.self))
+        case "unshelve":
+            try count(1...1)
+            return .unshelve(alarm: try number(0, "ALARM", UInt64.self))
+        case "shelve":
+            guard args.count >= 3 else { throw usage(args.count < 2 ? "missing argument" : "a REASON is required") }
+            let alarm = try number(0, "ALARM", UInt64.self)
+            guard let seconds = duration(args[1]) else {
+                throw usage("DURATION must be seconds or a number with s, m or h (e.g. 90, 30m, 2h), got '\(args[1].prefix(24))'")
+            }
+            guard seconds > 0 && seconds <= maxShelveSeconds else { throw usage("DURATION must be between 1 s and 7 days") }
+            return .shelve(alarm: alarm, seconds: seconds, reason: note(from: 1))
+        case "feedback":
+            guard args.count >= 2 else { throw usage("missing argument") }
+            let event = try number(0, "EVENT", Int64.self)
+            switch args[1].lowercased() {
+            case "confirm": return .feedback(event: event, verdict: .confirm, note: note(from: 1))
+            case "false-alarm", "falsealarm", "false_alarm": return .feedback(event: event, verdict: .falseAlarm, note: note(from: 1))
+            case "class":
+                guard args.count >= 3 else { throw usage("class needs the right CLASS") }
+                let cls = try identifier(2, "CLASS").lowercased()
+                return .feedback(event: event, verdict: .correctClass(cls), note: note(from: 2))
+            default: throw usage("the verdict is confirm, false-alarm or class CLASS, got '\(args[1].prefix(24))'")
+            }
+        case "rate":
+            guard args.count >= 2 else { throw usage("missing argument") }
+            let event = try number(0, "EVENT", Int64.self)
+            switch args[1].lowercased() {
+            case "good": return .rate(event: event, good: true, note: note(from: 1))
+            case "bad": return .rate(event: event, good: false, note: note(from: 1))
+            default: throw usage("the rating is good or bad, got '\(args[1].prefix(24))'")
+            }
+        case "failover":
+            try count(2...2)
+            return .failover(group: try identifier(0, "GROUP"), sensor: try identifier(1, "SENSOR"))
+        case "release":
+            try count(1...1)
+            return .release(group: try identifier(0, "GROUP"))
+        case "output":
+            try count(2...2)
+            let id = try identifier(0, "NAME")
+            guard let v = Double(args[1]), v.isFinite else { throw usage("VALUE must be a finite number, got '\(args[1].prefix(24))'") }
+            return .output(name: id, value: v)
+        case "auto":
+            try count(1...1)
+            return .auto(name: try identifier(0, "NAME"))
+        case "safe-state", "safestate", "safe_state":
+            try count(1...1)
+            switch args[0].lowercased() {
+            case "enter": return .safeStateEnter
+            case "exit": return .safeStateExit
+            default: throw .usage(command: "safe-state", problem: "say enter or exit, got '\(args[0].prefix(24))'")
+            }
+        case "model":
+            if args.isEmpty { return .model }
+            switch args[0].lowercased() {
+            case "history":
+                guard args.count == 1 else { throw usage("too many arguments") }
+                return .modelHistory
+            case "rollback":
+                guard args.count == 2 else { throw usage(args.count < 2 ? "rollback needs a VERSION" : "too many arguments") }
+                let w = args[1].hasPrefix("v") ? args[1].dropFirst() : args[1]
+                guard let v = Int(w), v > 0 else { throw usage("VERSION must be a positive whole number, got '\(args[1].prefix(24))'") }
+                return .modelRollback(version: v)
+            default: throw usage("say history or rollback VERSION, got '\(args[0].prefix(24))'")
+            }
+        case "login":
+            try count(1...1)
+            guard let role = ConsoleRole(name: String(args[0])) else {
+                throw usage("ROLE is operator or engineer, got '\(args[0].prefix(24))'")
+            }
+            return .login(role)
+        case "logout":
+            try count(0...0)
+            return .logout
+        case "whoami":
+            try count(0...0)
+            return .whoami
+        default:
+            throw .unknownCommand(String(first), suggestion: suggestion(for: name))
+        }
+    }
+
+    /// Seconds in `90`, `90s`, `30m`, `2h`; nil when it is none of those.
+    static func duration(_ word: Substring) -> Int? {
+        let w = word.lowercased()
+        var scale = 1
+        var digits = Substring(w)
+        if let last = w.last, "smh".contains(last) {
+            scale = last == "s" ? 1 : last == "m" ? 60 : 3600
+            digits = digits.dropLast()
+        }
+        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy(\.isASCII), let n = Int(digits), n >= 0 else { return nil }
+        return n * scale
+    }
+
+    /// The closest command name within two edits, for a mistyped word.
+    static func suggestion(for word: String) -> String? {
+        guard word.count <= 24 else { return nil }
+        var best: (String, Int)?
+        for e in entries {
+            let d = editDistance(Array(word.utf8), Array(e.name.utf8))
+            if d <= 2 && d < (best?.1 ?? .max) { best = (e.name, d) }
+        }
+        return best?.0
+    }
+
+    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count), current = previous
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+
+    /// `help` or `help COMMAND`, as text.
+    public static func help(_ command: String?, role: ConsoleRole) -> String {
+        if let command {
+            guard let e = entry(command) else {
+                return "no command '\(command.prefix(24))'" + (suggestion(for: command).map { " (did you mean '\($0)'?)" } ?? "")
+            }
+            var text = "\(e.usage)\n  \(e.summary). Needs: \(e.role)."
+            if !e.detail.isEmpty { text += "\n  " + e.detail }
+            return text
+        }
+        let width = entries.map(\.usage.count).max() ?? 0
+        var lines = ["Commands (you are \(role)):"]
+        for e in entries {
+            let padded = e.usage + String(repeating: " ", count: width - e.usage.count)
+            lines.append("  \(padded)  \(e.summary)\(e.role > .viewer ? " [\(e.role)]" : "")")
+        }
+        lines.append("Editing: Backspace, Ctrl-U erases the line, Ctrl-C cancels it. 'help COMMAND' for details.")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,580 @@
+import Foundation
+import Dispatch
+import Synchronization
+import VigilCore
+import Monitor
+import Policy
+import Journal
+import Runtime
+import Console
+import CRuntime
+
+/// The console's view of a running controller: snapshots and the journal for viewing, the cycle's
+/// command queue (with receipts) for alarm handling and control, the policy service for teaching,
+/// the model store for rollback, the journal's audit log for every command. Runs on the console's
+/// thread, never the cycle's (hence unchecked Sendable: one thread uses it at a time).
+final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
+    let controller: Controller
+    let plant: PlantConfig
+    let store: ModelStore?
+    private var journal: Journal { controller.journal }
+    /// Alarms already announced as news (id → the state announced).
+    private var announced: [UInt64: AlarmState] = [:]
+    private var announcedModel: UInt32?
+    private var newsPrimed = false
+    /// Outputs put in manual from this console (their loops do not publish their mode).
+    private var manualOutputs: Set<String> = []
+
+    init(controller: Controller, store: ModelStore?) {
+        self.controller = controller
+        self.plant = controller.plant
+        self.store = store
+    }
+
+    private var wallNanoseconds: Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }
+
+    // MARK: Viewing
+
+    func status() -> String {
+        let s = controller.snapshot(), t = s.timing
+        var lines: [String] = []
+        lines.append(String(format: "plant %@   cycle %llu   period %.1f ms   lateness p99 %.0f µs (max %.0f)   overruns %llu (storms %llu)   watchdog stalls %d",
+                            plant.name, s.cycle, Double(plant.cycle.periodMicroseconds) / 1000, t.latenessP99Microseconds,
+                            t.latenessMaxMicroseconds, t.overruns, t.overrunStorms, s.watchdogStalls))
+        lines.append("safe state: " + (s.safeStateReasons.isEmpty ? "no" : "YES (" + s.safeStateReasons.map(\.description).joined(separator: ", ") + ")")
+                     + "   interlocks tripped: " + (s.trippedInterlocks.isEmpty ? "none" : s.trippedInterlocks.joined(separator: ", ")))
+        let trust = s.trustScore.map { String(format: "%.2f", $0) } ?? "- (no repairs or escalations yet)"
+        let model = controller.policyModelVersion.map { "v\($0) (\(plant.monitor.policyModel.assist ? "assisting the monitor" : "advisory"))" } ?? "none"
+        lines.append("alarms: \(s.annunciatedAlarms) shown, \(s.activeAlarms) active   trust score: \(trust)   policy model: \(model)"
+                     + (s.journalDropped > 0 ? "   journal events dropped: \(s.journalDropped)" : ""))
+        let manual = s.groupIDs.compactMap { g in s.operatorSource(g).map { "\(g) on \($0)" } } + manualOutputs.sorted().map { "\($0) manual" }
+        if !manual.isEmpty { lines.append("manual: " + manual.joined(separator: ", ")) }
+        return lines.joined(separator: "\n")
+    }
+
+    func sensors(group: String?) -> ConsoleOutcome {
+        let s = controller.snapshot()
+        var members: Set<String>? = nil
+        var groups = plant.redundancyGroups
+        if let group {
+            guard let g = plant.redundancyGroups.first(where: { $0.id == group }) else {
+                return .refused("no redundancy group '\(group)'; groups: \(plant.redundancyGroups.map(\.id).joined(separator: ", "))")
+            }
+            members = Set(g.members)
+            groups = [g]
+        }
+        let activeSet = Set(s.groupIDs.compactMap { s.activeSource($0) })
+        var rows = [["SENSOR", "VALUE", "UNIT", "QUALITY", "HEALTH", ""]]
+        for (i, sensor) in plant.sensors.enumerated() where i < s.sensors.count && (members?.contains(sensor.id) ?? true) {
+            let r = s.sensors[i]
+            rows.append([sensor.id, r.value.isNaN ? "-" : String(format: "%.3f", r.value), sensor.unit ?? "", r.quality.description,
+                         i < s.health.count ? s.health[i].description : "-", activeSet.contains(sensor.id) ? "*active" : ""])
+        }
+        var text = table(rows)
+        if !groups.isEmpty {
+            var g = [["GROUP", "VALUE", "QUALITY", "ACTIVE SOURCE", "MODE"]]
+            for group in groups {
+                let r = s.group(group.id) ?? .unread
+                g.append([group.id, r.value.isNaN ? "-" : String(format: "%.3f", r.value), r.quality.description,
+                          s.activeSource(group.id) ?? "-", s.operatorSource(group.id) == nil ? "auto" : "manual (operator)"])
+            }
+            text += "\n\n" + table(g)
+        }
+        return .done(text)
+    }
+
+    func alarms() -> String {
+        let list = controller.alarms().filter { $0.state != .cleared }
+        guard !list.isEmpty else { return "no open alarms" }
+        let now = vigil_rt_monotonic_ns()
+        var rows = [["ALARM", "STATE", "SEVERITY", "SUBJECT", "DIAGNOSIS", "SINCE", "COUNT", "EVIDENCE"]]
+        for a in list {
+            var state: String
+            switch a.state {
+            case .unacknowledged: state = "UNACK"
+            case .acknowledged: state = "ack"
+            case .returnedUnacknowledged: state = "RTN unack"
+            case .cleared: state = "cleared"
+            }
+            if a.isShelved { state += ", shelved \(max(0, Int((Int64(a.shelvedUntilNanoseconds) - Int64(now)) / 1_000_000_000))) s" }
+            let diagnosis = Self.cause(a.cause) + (a.reason.map { ", " + Self.reason($0) } ?? "") + " → " + Self.decision(a.decision)
+            let since = now > a.firstRaisedNanoseconds ? Self.age(now - a.firstRaisedNanoseconds) : "-"
+            rows.append(["\(a.id)", state, "\(a.severity)", subject(of: a.key), diagnosis, since,
+                         "\(a.occurrences)" + (a.absorbedAlarms > 0 ? " (+\(a.absorbedAlarms) folded in)" : ""), evidence(a)])
+        }
+        return table(rows)
+    }
+
+    func events(limit: Int) -> String {
+        let events: [StoredEvent]
+        do { events = try journal.recentEvents(limit: limit, minSeverity: .info, kinds: Self.interestingKinds) } catch {
+            return "the journal cannot be read: \(error)"
+        }
+        guard !events.isEmpty else { return "no events yet" }
+        return events.reversed().map(describe).joined(separator: "\n")
+    }
+
+    func explain(event id: Int64) -> ConsoleOutcome {
+        let found: StoredEvent?
+        do { found = try journal.event(id) } catch { return .refused("the journal cannot be read: \(error)") }
+        guard let e = found else { return .refused("no event \(id) (it may have been pruned); 'events' lists recent ones") }
+        var lines = ["event " + describe(e)]
+        // The findings, diagnoses and health changes of the same subject in the 30 s before it (and 2 s after).
+        if let subject = e.subject {
+            let related = (try? journal.events(after: max(0, id - 2000), kinds: Self.evidenceKinds, limit: 4000)) ?? []
+            let window = related.filter {
+                $0.subject == subject && $0.id != id && $0.monotonicNanoseconds + 30_000_000_000 >= e.monotonicNanoseconds
+                    && $0.monotonicNanoseconds <= e.monotonicNanoseconds + 2_000_000_000
+            }
+            if window.isEmpty {
+                lines.append("no detector findings on \(subject) around it")
+            } else {
+                lines.append("evidence on \(subject) (30 s before, 2 s after):")
+                // Collapse repeats: the same kind and code counted once with its last statistic.
+                var seen: [String: (count: Int, last: StoredEvent)] = [:], order: [String] = []
+                for w in window {
+                    let key = "\(w.kindName)/\(w.code)"
+                    if seen[key] == nil { order.append(key) }
+                    seen[key] = ((seen[key]?.count ?? 0) + 1, w)
+                }
+                for key in order.suffix(12) {
+                    let (count, last) = seen[key]!
+                    lines.append("  " + evidenceLine(last) + (count > 1 ? "  (×\(count))" : ""))
+                }
+            }
+            if let i = plant.sensors.firstIndex(where: { $0.id == subject }) {
+                let s = controller.snapshot()
+                lines.append("now: \(subject) is \(i < s.health.count ? s.health[i].description : "-"), reading \(s.sensors[i].quality)")
+            }
+        }
+        // What the policy model saw and said.
+        if let f = try? journal.eventFeatures(id) {
+            let verdict = f.diagnosis.map { "\($0)" } ?? "no verdict"
+            lines.append("policy model\(f.modelVersion.map { " v\($0)" } ?? ""): \(verdict)"
+                         + (f.action.map { ", recommends \($0)" } ?? "") + (f.margin.map { ", margin \($0) (int8 steps)" } ?? "")
+                         + ", \(f.samples.count) samples stored for feedback")
+            if let last = f.samples.last {
+                let named = zip(SensorFeatures.names, last).sorted { abs($0.1) > abs($1.1) }.prefix(5)
+                lines.append("  strongest features: " + named.map { String(format: "%@ %.2f", $0.0, $0.1) }.joined(separator: ", "))
+            }
+            lines.append("  teach it: 'feedback \(id) confirm', 'feedback \(id) false-alarm' or 'feedback \(id) class CLASS'")
+        } else if e.kind == .modelVerdict || e.subject.map({ s in plant.sensors.contains { $0.id == s } }) == true {
+            let recent = vigil_rt_monotonic_ns() < e.monotonicNanoseconds &+ 10_000_000_000
+            lines.append(recent ? "policy model: its samples for this event are still being stored (a second or two); feedback waits for them"
+                                : "policy model: no samples stored for this event (only sensor events after the model's warm-up have them)")
+        }
+        return .done(lines.joined(separator: "\n"))
+    }
+
+    // MARK: Alarm handling
+
+    func acknowledge(alarm id: UInt64, by: ConsoleActor) -> ConsoleOutcome {
+        switch controller.execute(.acknowledgeAlarm(id: id)) {
+        case .applied: return .done("alarm \(id) acknowledged")
+        case .unchanged: return .done("alarm \(id) was acknowledged already")
+        case let r: return .refused("alarm \(id): \(r)")
+        }
+    }
+
+    func shelve(alarm id: UInt64, seconds: Int, reason: String, by: ConsoleActor) -> ConsoleOutcome {
+        switch controller.execute(.shelveAlarm(id: id, seconds: seconds)) {
+        case .applied: return .done("alarm \(id) shelved for \(Self.age(UInt64(seconds) * 1_000_000_000)): \(reason)")
+        case .shelveTooLong: return .refused("alarm \(id): shelving is limited to 8 h")
+        case let r: return .refused("alarm \(id): \(r)")
+        }
+    }
+
+    func unshelve(alarm id: UInt64, by: ConsoleActor) -> ConsoleOutcome {
+        let r = controller.execute(.unshelveAlarm(id: id))
+        return r == .applied ? .done("alarm \(id) shown again") : .refused("alarm \(id): \(r)")
+    }
+
+    // MARK: Teaching
+
+    func feedback(event id: Int64, verdict: ConsoleVerdict, note: String, by: ConsoleActor) -> ConsoleOutcome {
+        let v: FeedbackVerdictInput = switch verdict {
+        case .confirm: .confirm
+        case .falseAlarm: .falseAlarm
+        case .correctClass(let c): .correct(c)
+        }
+        return teach(event: id, FeedbackInput(verdict: v, note: note, operatorName: "\(by.source) \(by.role)", wallNanoseconds: wallNanoseconds))
+    }
+
+    func rate(event id: Int64, good: Bool, note: String, by: ConsoleActor) -> ConsoleOutcome {
+        teach(event: id, FeedbackInput(verdict: .confirm, rating: good ? .good : .bad, note: note, operatorName: "\(by.source) \(by.role)",
+                                       wallNanoseconds: wallNanoseconds))
+    }
+
+    /// Hands feedback to the policy service and waits for it to be stored and the update to run.
+    private func teach(event id: Int64, _ input: FeedbackInput) -> ConsoleOutcome {
+        guard let policy = controller.policy else {
+            return .refused("no policy model is running on this controller; the feedback was not stored")
+        }
+        // The policy service stores an event's samples once its history reaches 200 ms past the
+        // event (it scans twice a second): feedback typed right after an alarm waits for them.
+        if let e = try? journal.event(id), vigil_rt_monotonic_ns() < e.monotonicNanoseconds &+ 10_000_000_000 {
+            let deadline = Date().addingTimeInterval(5)
+            while (try? journal.eventFeatures(id)) == nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<Result<(receipt: FeedbackReceipt, update: PolicyUpdateResult), PolicyLearningError>?>(nil)
+        policy.submitFeedback(event: id, input) { r in
+            result.withLock { $0 = r }
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + 180) == .success, let outcome = result.withLock({ $0 }) else {
+            return .refused("no answer from the learner in 180 s; 'model' shows whether an update came of it later")
+        }
+        switch outcome {
+        case .failure(let error):
+            return .refused("feedback on event \(id) not taken: \(error)")
+        case .success(let (receipt, update)):
+            var text = "feedback \(receipt.feedbackID) stored: \(receipt.sensor) labelled \(receipt.label) (\(receipt.samples) samples, \(receipt.bucket))"
+                + (receipt.modelSaid.map { "; the model had said \($0)" } ?? "")
+            text += "\n" + update.summary
+            return .done(text)
+        }
+    }
+
+    // MARK: Control
+
+    private func interlocksHolding(on subjects: Set<String>, outputs: Set<String> = []) -> [String] {
+        let tripped = Set(controller.snapshot().trippedInterlocks)
+        return plant.limits.filter { tripped.contains($0.id) && (subjects.contains($0.subject) || !outputs.isDisjoint(with: $0.safeOutputs)) }.map(\.id)
+    }
+
+    func checkFailover(group: String, sensor: String) -> ConsoleOutcome {
+        guard let g = plant.redundancyGroups.first(where: { $0.id == group }) else { return .refused("no redundancy group '\(group)'") }
+        guard g.members.contains(sensor) else { return .refused("\(sensor) is not a member of \(group) (members: \(g.members.joined(separator: ", ")))") }
+        guard controller.hasMonitor else { return .refused("the self-healing monitor is not running: sources are not selected") }
+        let holding = interlocksHolding(on: Set(g.members + [group]))
+        guard holding.isEmpty else { return .refused("refused: interlock \(holding.joined(separator: ", ")) holds on \(group)") }
+        let s = controller.snapshot()
+        let health = s.health(sensor).map(\.description) ?? "-"
+        let reading = s.sensor(sensor).map { $0.value.isNaN ? "-" : String(format: "%.3f", $0.value) } ?? "-"
+        return .done("Put \(group)'s control on \(sensor) (now \(health), reading \(reading); active now: \(s.activeSource(group) ?? "-"))? "
+                     + "Control follows \(sensor) alone until 'release \(group)'.")
+    }
+
+    func failover(group: String, sensor: String, by: ConsoleActor) -> ConsoleOutcome {
+        if case .refused(let why) = checkFailover(group: group, sensor: sensor) { return .refused(why) }
+        guard let g = plant.redundancyGroups.firstIndex(where: { $0.id == group }),
+              let s = plant.sensors.firstIndex(where: { $0.id == sensor }) else { return .refused("unknown group or sensor") }
+        let r = controller.execute(.forceSource(group: g, sensor: s))
+        return r == .applied ? .done("\(group) now follows \(sensor) (manual); 'release \(group)' gives it back to automatic")
+                             : .refused("failover \(group) \(sensor): \(r)")
+    }
+
+    func release(group: String, by: ConsoleActor) -> ConsoleOutcome {
+        guard let g = plant.redundancyGroups.firstIndex(where: { $0.id == group }) else { return .refused("no redundancy group '\(group)'") }
+        switch controller.execute(.releaseSource(group: g)) {
+        case .applied: return .done("\(group) back to automatic source selection")
+        case .unchanged: return .done("\(group) was in automatic already")
+        case let r: return .refused("release \(group): \(r)")
+        }
+    }
+
+    private func pidControl(for output: String) -> (index: Int, law: PIDLaw)? {
+        for (i, c) in plant.controls.enumerated() where c.output == output {
+            if case .pid(let law) = c.law { return (i, law) }
+        }
+        return nil
+    }
+
+    func checkOutput(name: String, value: Double) -> ConsoleOutcome {
+        guard plant.outputs.contains(where: { $0.id == name }) else {
+            return .refused("no output '\(name)'; outputs: \(plant.outputs.map(\.id).joined(separator: ", "))")
+        }
+        guard let (_, law) = pidControl(for: name) else {
+            return .refused("\(name) is not driven by a PID loop; only PID loops have a manual mode")
+        }
+        guard value >= law.outputMin && value <= law.outputMax else {
+            return .refused(String(format: "%@ takes %g to %g, not %g", name, law.outputMin, law.outputMax, value))
+        }
+        let s = controller.snapshot()
+        guard !s.inSafeState else { return .refused("refused: the plant is in safe state (\(s.safeStateReasons.map(\.description).joined(separator: ", ")))") }
+        let holding = interlocksHolding(on: [], outputs: [name])
+        guard holding.isEmpty else { return .refused("refused: interlock \(holding.joined(separator: ", ")) holds \(name) safe") }
+        let now = s.output(name).map { String(format: "%g", $0) } ?? "-"
+        return .done("Put \(name) in manual and drive it from \(now) to \(String(format: "%g", value))?")
+    }
+
+    func output(name: String, value: Double, by: ConsoleActor) -> ConsoleOutcome {
+        if case .refused(let why) = checkOutput(name: name, value: value) { return .refused(why) }
+        guard let (control, _) = pidControl(for: name) else { return .refused("\(name) has no PID loop") }
+        let mode = controller.execute(.setMode(control: control, .manual))
+        guard mode == .applied else { return .refused("output \(name): \(mode)") }
+        let set = controller.execute(.setManualOutput(control: control, value: value))
+        guard set == .applied else { return .refused("output \(name): \(set)") }
+        manualOutputs.insert(name)
+        return .done(String(format: "%@ in manual at %g; 'auto %@' gives it back to its loop", name, value, name))
+    }
+
+    func auto(name: String, by: ConsoleActor) -> ConsoleOutcome {
+        guard let (control, _) = pidControl(for: name) else { return .refused("\(name) is not driven by a PID loop") }
+        let r = controller.execute(.setMode(control: control, .auto))
+        guard r == .applied else { return .refused("auto \(name): \(r)") }
+        manualOutputs.remove(name)
+        return .done("\(name) back under its control loop")
+    }
+
+    func enterSafeState(by: ConsoleActor) -> ConsoleOutcome {
+        let r = controller.execute(.requestSafeState)
+        return r == .applied ? .done("every output to its safe value (operator request); 'safe-state exit' (engineer) leaves it")
+                             : .refused("safe-state enter: \(r)")
+    }
+
+    func checkExitSafeState() -> ConsoleOutcome {
+        let s = controller.snapshot()
+        guard s.inSafeState else { return .refused("the plant is not in safe state") }
+        guard s.trippedInterlocks.isEmpty else {
+            return .refused("refused: interlock \(s.trippedInterlocks.joined(separator: ", ")) holds; clear its cause first")
+        }
+        return .done("Leave safe state (\(s.safeStateReasons.map(\.description).joined(separator: ", "))) and give the outputs back to control?")
+    }
+
+    func exitSafeState(by: ConsoleActor) -> ConsoleOutcome {
+        if case .refused(let why) = checkExitSafeState() { return .refused(why) }
+        let r = controller.execute(.resetSafeState)
+        guard r == .applied else { return .refused("safe-state exit: \(r)") }
+        let left = controller.snapshot().safeStateReasons
+        return left.isEmpty ? .done("safe state left; outputs under control again")
+                            : .done("latched reasons cleared; still safe: \(left.map(\.description).joined(separator: ", "))")
+    }
+
+    // MARK: Model
+
+    func model() -> String {
+        guard let running = controller.policyModelVersion else { return "no policy model is running; the monitor's rules decide alone" }
+        var lines = ["policy model v\(running) running on the cycle (\(plant.monitor.policyModel.assist ? "assisting the monitor" : "advisory: verdicts are journalled, rules decide"))"]
+        let history = (try? journal.modelHistory()) ?? []
+        if let record = history.first(where: { $0.version == Int(running) }) {
+            lines.append("  parent: \(record.parentVersion.map { "v\($0)" } ?? "none"); \(record.trainingSummary)")
+        }
+        if let deployed = history.first(where: \.deployed), deployed.version != Int(running) {
+            lines.append("  v\(deployed.version) is deployed in the registry: the cycle takes it at a boundary within about a second")
+        }
+        if let updates = try? journal.modelUpdates(limit: 3), !updates.isEmpty {
+            lines.append("recent updates:")
+            for u in updates {
+                lines.append("  from v\(u.baseVersion): \(u.outcome)" + (u.newVersion.map { " → v\($0)" } ?? "") + (u.reasons.isEmpty ? "" : ": " + u.reasons))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func modelHistory() -> String {
+        guard let history = try? journal.modelHistory(), !history.isEmpty else { return "the model registry is empty" }
+        var rows = [["VERSION", "PARENT", "DEPLOYED", "CREATED", "SUMMARY"]]
+        let f = ISO8601DateFormatter()
+        for m in history {
+            rows.append(["v\(m.version)", m.parentVersion.map { "v\($0)" } ?? "-", m.deployed ? "yes" : "",
+                         f.string(from: Date(timeIntervalSince1970: Double(m.createdWallNanoseconds) / 1e9)), String(m.trainingSummary.prefix(60))])
+        }
+        return table(rows)
+    }
+
+    func checkRollback(version: Int) -> ConsoleOutcome {
+        guard let store else { return .refused("no model registry on this controller") }
+        do {
+            let (_, record) = try store.load(version: version)
+            if record.deployed { return .refused("v\(version) is the deployed version already") }
+            return .done("Deploy policy model v\(version) instead of v\(controller.policyModelVersion.map(String.init) ?? "-")? The cycle takes it at its next boundary.")
+        } catch {
+            return .refused("v\(version) cannot be deployed: \(error)")
+        }
+    }
+
+    func rollback(version: Int, by: ConsoleActor) -> ConsoleOutcome {
+        guard let store else { return .refused("no model registry on this controller") }
+        do { try store.rollback(to: version) } catch { return .refused("rollback to v\(version) refused: \(error)") }
+        // The policy service follows the registry about once a second.
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline {
+            if controller.policyModelVersion == UInt32(version) { return .done("policy model v\(version) deployed and running on the cycle") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return .done("policy model v\(version) deployed in the registry; the cycle has not taken it yet ('model' shows when it has)")
+    }
+
+    // MARK: News, audit
+
+    func news() -> String? {
+        var lines: [String] = []
+        let list = controller.alarms()
+        if !newsPrimed {
+            // Alarms raised before this session are in 'alarms'; only new ones are announced.
+            for a in list { announced[a.id] = a.state }
+            announcedModel = controller.policyModelVersion
+            newsPrimed = true
+            return nil
+        }
+        for a in list where a.state == .unacknowledged && announced[a.id] != .unacknowledged && a.isAnnunciated {
+            lines.append("*** ALARM \(a.id) \(a.severity) \(subject(of: a.key)): \(Self.cause(a.cause))\(a.reason.map { ", " + Self.reason($0) } ?? "") — \(evidence(a)). 'alarms' lists, 'ack \(a.id)' acknowledges")
+        }
+        announced = Dictionary(uniqueKeysWithValues: list.map { ($0.id, $0.state) })
+        let model = controller.policyModelVersion
+        if model != announcedModel {
+            lines.append("policy model now v\(model.map(String.init) ?? "-") on the cycle")
+            announcedModel = model
+        }
+        return lines.isEmpty ? nil : lines.joined(separator: "\n")
+    }
+
+    func audit(by: ConsoleActor, command: String, result: String) -> Bool {
+        do {
+            try journal.recordCommand(AuditEntry(wallNanoseconds: wallNanoseconds, source: by.source, command: command, result: result,
+                                                 role: by.role.description))
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    // MARK: Formatting
+
+    static let interestingKinds: Set<EventKind> = Set(EventKind.allCases).subtracting([.modelVerdict, .commandApplied, .overrun])
+    static let evidenceKinds: Set<EventKind> = [.detection, .diagnosis, .healthChanged, .failover, .failback, .repair, .escalation,
+                                                .modelVerdict, .modelAssist, .interlockTripped, .limitCrossed]
+
+    private func subject(of key: AlarmKey) -> String {
+        let i = Int(key.index)
+        switch key.scope {
+        case .sensor: return i >= 0 && i < plant.sensors.count ? plant.sensors[i].id : "sensor \(i)"
+        case .device: return i >= 0 && i < plant.devices.count ? "device " + plant.devices[i].id : "device \(i)"
+        case .group: return i >= 0 && i < plant.redundancyGroups.count ? "group " + plant.redundancyGroups[i].id : "group \(i)"
+        case .section: return i >= 0 && i < plant.sections.count ? "section " + plant.sections[i].id : "section \(i)"
+        }
+    }
+
+    /// The first finding in words; a group-level escalation carries no detector statistic.
+    private func evidence(_ a: Alarm) -> String {
+        let f = a.firstFinding
+        if a.key.scope == .group && f.statistic == 0 && f.threshold == 0 {
+            return a.reason == .noHealthySource ? "no usable member left: holding the last good value, then the group's safe action"
+                                                : "group-level: see 'events' for its members"
+        }
+        return String(format: "%@ %.3g (limit %.3g)", Self.finding(f.kind), f.statistic, f.threshold)
+    }
+
+    private func evidenceLine(_ e: StoredEvent) -> String {
+        switch e.kind {
+        case .detection:
+            let kind = FindingKind(rawValue: e.code).map(Self.finding) ?? "finding \(e.code)"
+            return String(format: "#%lld detection: %@ statistic %.3g, threshold %.3g", e.id, kind, e.value, e.value2)
+        default:
+            return describe(e)
+        }
+    }
+
+    /// One line per event: id, time, severity, what and the numbers in words.
+    func describe(_ e: StoredEvent) -> String {
+        let time = Self.clock.string(from: Date(timeIntervalSince1970: Double(e.wallNanoseconds) / 1e9))
+        let subject = e.subject ?? ""
+        let what: String
+        switch e.kind {
+        case .detection?:
+            what = String(format: "detection %@: %@ %.3g (threshold %.3g)", subject, FindingKind(rawValue: e.code).map(Self.finding) ?? "?", e.value, e.value2)
+        case .diagnosis?:
+            let kind = FindingKind(rawValue: Int32(e.value)).map(Self.finding) ?? "?"
+            what = "diagnosis \(subject): \(RootCause(rawValue: e.code).map(Self.cause) ?? "?") (\(kind))"
+        case .healthChanged?:
+            what = "health \(subject): \(HealthState(rawValue: Int32(e.value))?.description ?? "?") → \(HealthState(rawValue: e.code)?.description ?? "?")"
+        case .failover?:
+            let from = Int(e.code) < plant.sensors.count && e.code >= 0 ? plant.sensors[Int(e.code)].id : "?"
+            let to = Int(e.value) >= 0 && Int(e.value) < plant.sensors.count ? plant.sensors[Int(e.value)].id : "?"
+            what = "failover \(subject): \(from) → \(to)" + (e.value2 == 1 ? " (operator)" : "")
+        case .failback?:
+            let to = Int(e.value) >= 0 && Int(e.value) < plant.sensors.count ? plant.sensors[Int(e.value)].id : "?"
+            what = "failback \(subject) to \(to)"
+        case .repair?:
+            let strategy = RepairStrategy(rawValue: e.code).map { String(describing: $0) } ?? "?"
+            what = "repair \(subject): \(strategy)" + (e.value > 0 ? " verified" : e.value < 0 ? " FAILED" : " started")
+        case .escalation?:
+            what = "ESCALATION \(subject): \(EscalationReason(rawValue: e.code).map(Self.reason) ?? "?")"
+        case .modelVerdict?:
+            what = "model verdict \(subject): class \(e.code), action \(Int(e.value))"
+        default:
+            what = "\(e.kindName) \(subject)" + (e.code != 0 ? " code \(e.code)" : "") + (e.value != 0 ? String(format: " value %.3g", e.value) : "")
+        }
+        return "#\(e.id) \(time) \(e.severity) \(what)"
+    }
+
+    private static let clock: DateFormatter = {
+        let f = DateFormatter()
+        f.dateFormat = "HH:mm:ss.SSS"
+        f.locale = Locale(identifier: "en_US_POSIX")
+        return f
+    }()
+
+    static func finding(_ k: FindingKind) -> String {
+        switch k {
+        case .outOfRange: return "out of range"
+        case .stuck: return "stuck"
+        case .rateOfChange: return "rate of change"
+        case .spike: return "spike"
+        case .noise: return "noise"
+        case .drift: return "drift"
+        case .dropout: return "dropout"
+        case .latency: return "latency"
+        case .disagreement: return "disagreement"
+        case .deviceTimeouts: return "device timeouts"
+        case .deviceExceptions: return "device exceptions"
+        case .deviceCRCErrors: return "CRC errors"
+        case .deviceDisconnected: return "disconnected"
+        case .deviceLatencyTrend: return "latency trend"
+        case .multivariateT2: return "T² (equipment)"
+        case .multivariateSPE: return "SPE (sensor vs model)"
+        @unknown default: return String(describing: k)
+        }
+    }
+
+    static func cause(_ c: RootCause) -> String {
+        switch c {
+        case .sensorFault: return "sensor fault"
+        case .deviceFault: return "device fault"
+        case .busFault: return "bus fault"
+        case .processExcursion: return "process excursion"
+        case .configurationError: return "configuration error"
+        @unknown default: return String(describing: c)
+        }
+    }
+
+    static func reason(_ r: EscalationReason) -> String {
+        switch r {
+        case .safetyLimit: return "safety limit"
+        case .policyViolation: return "policy violation"
+        case .modelError: return "model error"
+        case .repairFailed: return "repair failed"
+        case .noHealthySource: return "no healthy source"
+        case .configurationError: return "configuration error"
+        case .unresolvedDisagreement: return "unresolved disagreement"
+        case .interventionPolicy: return "operator decides (policy)"
+        @unknown default: return String(describing: r)
+        }
+    }
+
+    static func decision(_ d: InterventionDecision) -> String {
+        switch d {
+        case .automaticRepair: return "automatic repair"
+        case .operatorIntervention: return "operator"
+        case .operatorInterventionAndSafeOutputs: return "operator, outputs safe"
+        @unknown default: return String(describing: d)
+        }
+    }
+
+    static func age(_ ns: UInt64) -> String {
+        let s = ns / 1_000_000_000
+        return s < 120 ? "\(s) s" : s < 7200 ? "\(s / 60) min" : "\(s / 3600) h \(s % 3600 / 60) min"
+    }
+
+    private func table(_ rows: [[String]]) -> String {
+        guard let width = rows.map(\.count).max() else { return "" }
+        var widths = Array(repeating: 0, count: width)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        return rows.map { r in
+            r.enumerated().map { i, c in i == r.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,121 @@
+import Testing
+@testable import Console
+
+/// The command language: every command parses with its arguments, wrong shapes get their usage
+/// line, mistyped names get a suggestion, and no line (random bytes included) crashes the parser.
+@Suite struct CommandLanguageTests {
+    @Test func everyCommandParses() throws {
+        let cases: [(String, ConsoleCommand)] = [
+            ("help", .help(nil)), ("HELP Ack", .help("ack")), ("status", .status), ("sensors", .sensors(group: nil)),
+            ("sensors discharge-pressure", .sensors(group: "discharge-pressure")), ("alarms", .alarms), ("events", .events(20)),
+            ("events 5", .events(5)), ("explain 42", .explain(event: 42)), ("explain #42", .explain(event: 42)),
+            ("ack 3", .ack(alarm: 3)), ("shelve 3 30m pump in maintenance", .shelve(alarm: 3, seconds: 1800, reason: "pump in maintenance")),
+            ("shelve 3 90 \"quoted reason\"", .shelve(alarm: 3, seconds: 90, reason: "quoted reason")),
+            ("shelve 3 2h x", .shelve(alarm: 3, seconds: 7200, reason: "x")), ("unshelve 3", .unshelve(alarm: 3)),
+            ("feedback 7 confirm", .feedback(event: 7, verdict: .confirm, note: "")),
+            ("feedback 7 false-alarm  summer heat ", .feedback(event: 7, verdict: .falseAlarm, note: "summer heat")),
+            ("feedback 7 class Drift slow creep", .feedback(event: 7, verdict: .correctClass("drift"), note: "slow creep")),
+            ("rate 9 good", .rate(event: 9, good: true, note: "")), ("rate 9 bad too early", .rate(event: 9, good: false, note: "too early")),
+            ("failover g s", .failover(group: "g", sensor: "s")), ("release g", .release(group: "g")),
+            ("output FV-101 40.5", .output(name: "FV-101", value: 40.5)), ("auto FV-101", .auto(name: "FV-101")),
+            ("safe-state enter", .safeStateEnter), ("safe-state EXIT", .safeStateExit), ("model", .model),
+            ("model history", .modelHistory), ("model rollback v3", .modelRollback(version: 3)), ("model rollback 3", .modelRollback(version: 3)),
+            ("login operator", .login(.operator)), ("login ENGINEER", .login(.engineer)), ("logout", .logout), ("whoami", .whoami),
+            ("   status   ", .status),
+        ]
+        for (line, expected) in cases {
+            #expect(try CommandLanguage.parse(line) == expected, "\(line)")
+        }
+        #expect(try CommandLanguage.parse("") == nil)
+        #expect(try CommandLanguage.parse("    ") == nil)
+    }
+
+    @Test func wrongShapesGetTheirUsage() {
+        let cases: [(String, String)] = [
+            ("ack", "missing argument. Usage: ack ALARM"), ("ack x", "ALARM must be a positive whole number"),
+            ("ack 0", "ALARM must be a positive whole number"), ("ack 1 2", "too many arguments"),
+            ("shelve 1 30m", "a REASON is required"), ("shelve 1 soon x", "DURATION must be seconds"),
+            ("shelve 1 8d x", "DURATION must be seconds"), ("shelve 1 999999999999h x", "DURATION must be"),
+            ("feedback 1 maybe", "the verdict is confirm, false-alarm or class CLASS"), ("feedback 1 class", "class needs the right CLASS"),
+            ("rate 1 meh", "the rating is good or bad"), ("output x nan", "VALUE must be a finite number"),
+            ("output x 1e999", "VALUE must be a finite number"), ("safe-state maybe", "say enter or exit"),
+            ("model delete 3", "say history or rollback VERSION"), ("model rollback", "rollback needs a VERSION"),
+            ("login root", "ROLE is operator or engineer"), ("events 500", "N is at most 200"),
+            ("sensors \(String(repeating: "g", count: 65))", "GROUP must be a name of printable ASCII characters"),
+        ]
+        for (line, text) in cases {
+            do {
+                _ = try CommandLanguage.parse(line)
+                Issue.record("'\(line)' parsed")
+            } catch {
+                #expect(error.description.contains(text), "'\(line)': \(error.description)")
+                if case .usage = error {} else { Issue.record("'\(line)' should be a usage error") }
+            }
+        }
+    }
+
+    @Test func mistypedCommandsGetASuggestion() {
+        #expect(CommandLanguage.suggestion(for: "stauts") == "status")
+        #expect(CommandLanguage.suggestion(for: "alarm") == "alarms")
+        #expect(CommandLanguage.suggestion(for: "logut") == "logout")
+        #expect(CommandLanguage.suggestion(for: "xyzzyplugh") == nil)
+        do {
+            _ = try CommandLanguage.parse("stauts")
+            Issue.record("parsed")
+        } catch {
+            #expect(error.description == "unknown command 'stauts' (did you mean 'status'?); 'help' lists the commands")
+        }
+    }
+
+    @Test func rolesFollowTheIssue() throws {
+        #expect(try CommandLanguage.parse("alarms")?.requiredRole == .viewer)
+        #expect(try CommandLanguage.parse("explain 1")?.requiredRole == .viewer)
+        #expect(try CommandLanguage.parse("ack 1")?.requiredRole == .operator)
+        #expect(try CommandLanguage.parse("feedback 1 confirm")?.requiredRole == .operator)
+        #expect(try CommandLanguage.parse("safe-state enter")?.requiredRole == .operator)
+        #expect(try CommandLanguage.parse("safe-state exit")?.requiredRole == .engineer)
+        #expect(try CommandLanguage.parse("output a 1")?.requiredRole == .engineer)
+        #expect(try CommandLanguage.parse("model rollback 2")?.requiredRole == .engineer)
+        #expect(try CommandLanguage.parse("failover g s")?.requiredRole == .engineer)
+    }
+
+    @Test func helpListsEveryCommandAndExplainsEach() {
+        let text = CommandLanguage.help(nil, role: .viewer)
+        for e in CommandLanguage.entries { #expect(text.contains(e.usage), "\(e.name) missing from help") }
+        #expect(CommandLanguage.help("shelve", role: .operator).contains("Safety alarms cannot be shelved"))
+        #expect(CommandLanguage.help("nosuch", role: .viewer).hasPrefix("no command 'nosuch'"))
+    }
+
+    /// Property-based fuzzing: 200,000 seeded random lines (command words with random arguments,
+    /// random printable text, random Unicode, very long words) never crash the parser; every
+    /// refusal is one short line; every accepted command re-parses the same from its canonical form.
+    @Test func randomLinesNeverCrashAndRefusalsStayShort() {
+        var rng = SplitMix64(seed: 0x5EED)
+        let words = CommandLanguage.entries.map(\.name) + ["safe-state", "model", "history", "rollback", "confirm", "false-alarm",
+                                                           "class", "good", "bad", "enter", "exit", "operator", "engineer", "#1", "v2"]
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789-_#.\" ÄéØ漢🙂\t")
+        var accepted = 0, refused = 0
+        let executions = 200_000
+        for _ in 0..<executions {
+            var parts: [String] = []
+            for _ in 0..<Int(rng.next() % 6) {
+                switch rng.next() % 5 {
+                case 0, 1: parts.append(words[Int(rng.next() % UInt64(words.count))])
+                case 2: parts.append(String(Int64(bitPattern: rng.next()) % 100_000))
+                case 3: parts.append(String((0..<Int(rng.next() % 12)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }))
+                default: parts.append(String(repeating: "9", count: Int(rng.next() % 40)) + ["s", "m", "h", ""][Int(rng.next() % 4)])
+                }
+            }
+            let line = parts.joined(separator: " ")
+            do {
+                if try CommandLanguage.parse(line) != nil { accepted += 1 }
+            } catch {
+                refused += 1
+                let text = error.description
+                #expect(!text.isEmpty && !text.contains("\n") && text.count < 400, "\(line) → \(text)")
+            }
+        }
+        #expect(accepted > 1000 && refused > 1000, "the generator should reach both sides: \(accepted) accepted, \(refused) refused")
+        print("CommandLanguage fuzz: \(executions) executions, \(accepted) accepted, \(refused) refused, 0 crashes")
+    }
+}
