@@ -85,8 +85,10 @@ public final class ConsoleServer: @unchecked Sendable {
     /// The pty slave path for `.pty`, known once `start()` returned.
     public var ptyPath: String? { state.withLock { $0.ptyPath } }
 
-    /// Opens the endpoint and starts the thread, which starts the first session.
-    public func start() throws(ConsoleTransportError) {
+    /// Opens the endpoint and starts the thread, which starts the first session. With
+    /// `waitingForPort`, a serial port that cannot be opened now (the adapter is not plugged in)
+    /// is not an error: the thread retries it every second, as after an unplug.
+    public func start(waitingForPort: Bool = false) throws(ConsoleTransportError) {
         let already = state.withLock { s -> Bool in
             defer { s.started = true }
             return s.started || s.stopped
@@ -101,14 +103,19 @@ public final class ConsoleServer: @unchecked Sendable {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         }
-        let link: ConsoleLink
+        let link: ConsoleLink?
         do {
             link = try openEndpoint()
         } catch {
-            close(fds[0])
-            close(fds[1])
-            state.withLock { $0.started = false }   // a failed start may be tried again
-            throw error
+            if waitingForPort, case .serial(let settings) = endpoint {
+                log("console \(settings.path): \(error); retrying every 1 s")
+                link = nil
+            } else {
+                close(fds[0])
+                close(fds[1])
+                state.withLock { $0.started = false }   // a failed start may be tried again
+                throw error
+            }
         }
         servingFlag.store(true, ordering: .releasing)
         let wakeFD = fds[0]
@@ -120,7 +127,7 @@ public final class ConsoleServer: @unchecked Sendable {
             }
         } catch {
             servingFlag.store(false, ordering: .releasing)
-            link.close()
+            link?.close()
             restoreStdin()
             close(fds[0])
             close(fds[1])
@@ -256,17 +263,29 @@ public final class ConsoleServer: @unchecked Sendable {
     private static let pollPeriod: UInt64 = 100_000_000
     private static let readsPerIteration = 16
 
-    private func serve(_ initial: ConsoleLink, wakeFD: Int32) {
+    /// The console thread's nice value: below the cycle (and the bus threads) when CPUs are short,
+    /// above the learner (SCHED_IDLE); a person typing still gets answers in milliseconds.
+    public static let threadNice: Int32 = 5
+
+    private func serve(_ initial: ConsoleLink?, wakeFD: Int32) {
+        _ = vigil_set_thread_nice(Self.threadNice)
         // A closed stdout pipe is EPIPE for this thread (the end of the session), not a SIGPIPE for the process.
         var pipeSignal = sigset_t()
         sigemptyset(&pipeSignal)
         sigaddset(&pipeSignal, SIGPIPE)
         pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
         var session = Session(maxLineBytes: maxLineBytes, capacity: Self.outputCapacity)
-        var connection = Connection.connected(initial)
-        var handler: ConsoleLineHandler? = makeHandler()
+        var connection: Connection
+        var handler: ConsoleLineHandler?
         var lastPoll = monotonicNow()
-        session.begin(handler!, link: initial, now: lastPoll)
+        if let initial {
+            connection = .connected(initial)
+            handler = makeHandler()
+            session.begin(handler!, link: initial, now: lastPoll)
+        } else {
+            // Started without its port (`waitingForPort`): the first session begins once it opens.
+            connection = .lost(since: lastPoll, retryAt: lastPoll &+ Self.second, lastError: nil)
+        }
         var readBuffer = [UInt8](repeating: 0, count: 1024)
 
         loop: while !stopping.load(ordering: .acquiring) {

@@ -22,3 +22,11 @@ int vigil_open_pty_master(int flags, char *path, size_t path_size) {
 int vigil_set_timer_slack_ns(unsigned long nanoseconds) {
     return prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0);
 }
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+int vigil_set_thread_nice(int nice) {
+    // setpriority(PRIO_PROCESS, tid) sets one thread's nice value on Linux.
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+}

@@ -98,15 +98,12 @@ func startConsole(_ choice: ConsoleChoice, controller: Controller, board: BoardC
                                makeHandler: { ConsoleSession(backend: backend, settings: settings, loginGuard: loginGuard) },
                                monotonicNow: { vigil_rt_monotonic_ns() },
                                log: { [logger] line in logger.notice("\(line)") })
-    do { try server.start() } catch {
-        // The console is for people, the cycle for the plant: a configured port that is missing
-        // at start (adapter not plugged in) must not keep the controller from running.
-        guard case .config = choice else {
-            logger.critical("console: \(error)")
-            throw ExitCode(1)
-        }
-        logger.error("console: \(error); the controller runs without its console (plug the adapter in and restart, or pass --console)")
-        return nil
+    // The console is for people, the cycle for the plant: the plant file's port missing at start
+    // (adapter not plugged in yet) must not keep the controller from running; it is retried every
+    // second. A port named on the command line must open now.
+    do { try server.start(waitingForPort: choice == .config) } catch {
+        logger.critical("console: \(error)")
+        throw ExitCode(1)
     }
     switch endpoint {
     case .pty: logger.notice("console on \(server.ptyPath ?? "?") (attach with: screen \(server.ptyPath ?? "?"))")

@@ -321,6 +321,38 @@ struct ConsoleServerTests {
         #expect(lines.allSatisfy { $0.contains("retrying every 1 s") || !$0.contains("lost") })
     }
 
+    /// `vigil run` with the plant file's port not plugged in at start: the controller runs, the
+    /// console waits for the port and starts its first session once it appears.
+    @Test func portMissingAtStartIsWaitedForWhenAsked() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-console-wait-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = dir.appendingPathComponent("a").path, b = dir.appendingPathComponent("b").path
+        let recorder = Recorder(), logs = LogSink()
+        // Without waiting, a missing port is the error it always was.
+        #expect(throws: ConsoleTransportError.self) { try server(.serial(SerialSettings(path: a)), Recorder(), LogSink()).start() }
+        let console = server(.serial(SerialSettings(path: a)), recorder, logs)
+        try console.start(waitingForPort: true)
+        defer { console.stop() }
+        #expect(logs.wait(forLineContaining: "retrying every 1 s"))
+        #expect(recorder.calls.isEmpty, "no session before the port exists")
+
+        let socat = Process()
+        socat.executableURL = URL(fileURLWithPath: "/usr/bin/socat")
+        socat.arguments = ["pty,raw,echo=0,link=\(a)", "pty,raw,echo=0,link=\(b)"]
+        try socat.run()
+        defer { kill(socat.processIdentifier, SIGKILL); socat.waitUntilExit() } // SIGKILL: see the reopen test
+        try #require(eventually { FileManager.default.fileExists(atPath: a) && FileManager.default.fileExists(atPath: b) })
+        let fd = open(b, O_RDWR | O_NOCTTY | O_NONBLOCK)
+        try #require(fd >= 0)
+        makeRaw(fd)
+        let peer = Peer(fd: fd)
+        defer { peer.close() }
+        #expect(peer.expect("Vigil test console 1\r\nvigil> ", timeout: 5))
+        peer.send("status\r")
+        #expect(peer.expect("state: running"))
+    }
+
     @Test func ptyEndpointServesWhoeverAttachesToItsPath() throws {
         let recorder = Recorder(), logs = LogSink()
         let console = server(.pty, recorder, logs)

@@ -10,4 +10,8 @@ int vigil_open_pty_master(int flags, char *path, size_t path_size);
 /// 50 us slack would stretch every paced byte of the virtual serial line. Returns 0 or -1.
 int vigil_set_timer_slack_ns(unsigned long nanoseconds);
 
+/// Sets the calling thread's nice value (setpriority on its tid: per thread on Linux), e.g. so the
+/// operator console never competes with the scan cycle for a CPU. Returns 0 or -1 with errno.
+int vigil_set_thread_nice(int nice);
+
 #endif
