@@ -196,17 +196,26 @@ private func eventually(timeout: Double = 5, _ condition: () -> Bool) -> Bool {
     return condition()
 }
 
+/// A started server on the slave side of a fresh pty pair (opened as a serial port), and the peer
+/// that types on the master side. Stop the console and close the peer when done.
+private func servedOnPTY(baud: Int) throws -> (peer: Peer, console: ConsoleServer, recorder: Recorder, logs: LogSink) {
+    let (peer, path) = try openPTYPair()
+    let recorder = Recorder(), logs = LogSink()
+    let console = server(.serial(SerialSettings(path: path, baud: baud)), recorder, logs)
+    do { try console.start() } catch {
+        peer.close()
+        throw error
+    }
+    return (peer, console, recorder, logs)
+}
+
 // MARK: Tests
 
 @Suite("Console server over real ptys, pipes and a socat pair", .serialized)
 struct ConsoleServerTests {
     @Test func serialLineAnswersATypedLineWithCRLFAndAPrompt() throws {
-        let (peer, path) = try openPTYPair()
-        defer { peer.close() }
-        let recorder = Recorder(), logs = LogSink()
-        let console = server(.serial(SerialSettings(path: path, baud: 9600)), recorder, logs)
-        try console.start()
-        defer { console.stop() }
+        let (peer, console, recorder, logs) = try servedOnPTY(baud: 9600)
+        defer { console.stop(); peer.close() }
 
         #expect(peer.expect("Vigil test console 1\r\nvigil> "))
         peer.send("status\r")
@@ -223,12 +232,8 @@ struct ConsoleServerTests {
     }
 
     @Test func backspaceEditingWorksEndToEnd() throws {
-        let (peer, path) = try openPTYPair()
-        defer { peer.close() }
-        let recorder = Recorder(), logs = LogSink()
-        let console = server(.serial(SerialSettings(path: path, baud: 115_200)), recorder, logs)
-        try console.start()
-        defer { console.stop() }
+        let (peer, console, recorder, logs) = try servedOnPTY(baud: 115_200)
+        defer { console.stop(); peer.close() }
 
         #expect(peer.expect("vigil> "))
         peer.send("stx\u{7F}atus\u{1B}[D\r\n")
@@ -240,12 +245,8 @@ struct ConsoleServerTests {
     }
 
     @Test func unsolicitedTextAppearsAboveThePartialLineWhichIsRedrawn() throws {
-        let (peer, path) = try openPTYPair()
-        defer { peer.close() }
-        let recorder = Recorder(), logs = LogSink()
-        let console = server(.serial(SerialSettings(path: path, baud: 115_200)), recorder, logs)
-        try console.start()
-        defer { console.stop() }
+        let (peer, console, recorder, logs) = try servedOnPTY(baud: 115_200)
+        defer { console.stop(); peer.close() }
 
         #expect(peer.expect("vigil> "))
         peer.send("sta")
@@ -400,12 +401,8 @@ struct ConsoleServerTests {
     }
 
     @Test func aFloodOfInputKeepsTheServerAnswering() throws {
-        let (peer, path) = try openPTYPair()
-        defer { peer.close() }
-        let recorder = Recorder(), logs = LogSink()
-        let console = server(.serial(SerialSettings(path: path, baud: 921_600)), recorder, logs)
-        try console.start()
-        defer { console.stop() }
+        let (peer, console, recorder, logs) = try servedOnPTY(baud: 921_600)
+        defer { console.stop(); peer.close() }
         #expect(peer.expect("vigil> "))
 
         var rng = SplitMix64(seed: 42)
