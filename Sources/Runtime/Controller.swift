@@ -245,12 +245,18 @@ public final class Controller: @unchecked Sendable {
         let deadline = vigil_rt_monotonic_ns() &+ timeoutNanoseconds
         let slot = Int(ticket % UInt64(ScanCycle.receiptSlots))
         while true {
-            let receipt = cycle.receiptBoard.snapshot()[slot]
+            let receipt = cycle.receiptBoard.read(at: slot)
             if receipt.ticket == ticket { return CommandResult(rawValue: receipt.result) ?? .timedOut }
             if vigil_rt_monotonic_ns() >= deadline { return .timedOut }
             vigil_rt_sleep_until(vigil_rt_monotonic_ns() &+ 1_000_000)
         }
     }
+
+    /// The longest an alarm may be shelved (the alarm manager refuses more with `.shelveTooLong`).
+    public var maximumShelveNanoseconds: UInt64 { cycle.maximumShelveNanoseconds }
+
+    /// `value2` of a journalled failover an operator commanded (automatic ones carry 0).
+    public static let operatorFailoverMarker = ScanCycle.operatorMarker
 
     /// The alarms the cycle holds (cleared ones within their grouping window included), in console
     /// order: highest severity first, then those needing an acknowledgement, then oldest first.

@@ -31,6 +31,8 @@ final class ScanCycle: @unchecked Sendable {
     private let sectionSubjectBase: Int32
     /// Escalations become alarms (flood-suppressed); repairs and escalations feed the trust score.
     private var alarms: AlarmManager
+    /// The alarm manager's shelving cap, copied at start so other threads can read it.
+    let maximumShelveNanoseconds: UInt64
     /// The policy model on the cycle (nil without a model or without the monitor).
     let policyWatch: PolicyWatch?
     /// Per sensor: its device index (-1 for GPIO), to find the outputs a device escalation affects.
@@ -127,6 +129,7 @@ final class ScanCycle: @unchecked Sendable {
             sensorGroup.append(Int32(plant.redundancyGroups.firstIndex { $0.members.contains(sensor.id) } ?? -1))
         }
         alarms = AlarmManager(topology: AlarmTopology(sensorDevice: sensorDevice, sensorGroup: sensorGroup))
+        maximumShelveNanoseconds = alarms.configuration.maximumShelveNanoseconds
         let alarmCapacity = alarms.configuration.capacity
         alarmBoard = SeqLockBoard(count: alarmCapacity, initial: alarms.blankAlarm)
         alarmScratch = .allocate(capacity: alarmCapacity)

@@ -52,6 +52,21 @@ final class SeqLockBoard<Element>: @unchecked Sendable {
         }
     }
 
+    /// Reader side: a consistent copy of one element (no allocation).
+    func read(at index: Int) -> Element {
+        precondition(index >= 0 && index < count, "SeqLockBoard index out of range")
+        return withUnsafeTemporaryAllocation(of: Element.self, capacity: 1) { one in
+            while true {
+                let before = sequence.load(ordering: .acquiring)
+                if before & 1 == 1 { continue } // a publish is in progress
+                UnsafeMutableRawPointer(one.baseAddress!).copyMemory(from: UnsafeRawPointer(storage + index),
+                                                                    byteCount: MemoryLayout<Element>.stride)
+                atomicMemoryFence(ordering: .acquiring)
+                if sequence.load(ordering: .relaxed) == before { return one[0] }
+            }
+        }
+    }
+
     /// Reader side: a consistent copy as an array (allocates: not for the cycle thread).
     func snapshot() -> [Element] {
         [Element](unsafeUninitializedCapacity: count) { buffer, initialized in

@@ -179,7 +179,7 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     func shelve(alarm id: UInt64, seconds: Int, reason: String, by: ConsoleActor) -> ConsoleOutcome {
         switch controller.execute(.shelveAlarm(id: id, seconds: seconds)) {
         case .applied: return .done("alarm \(id) shelved for \(Self.age(UInt64(seconds) * 1_000_000_000)): \(reason)")
-        case .shelveTooLong: return .refused("alarm \(id): shelving is limited to 8 h")
+        case .shelveTooLong: return .refused("alarm \(id): shelving is limited to \(Self.age(controller.maximumShelveNanoseconds))")
         case let r: return .refused("alarm \(id): \(r)")
         }
     }
@@ -483,7 +483,7 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         case .failover?:
             let from = Int(e.code) < plant.sensors.count && e.code >= 0 ? plant.sensors[Int(e.code)].id : "?"
             let to = Int(e.value) >= 0 && Int(e.value) < plant.sensors.count ? plant.sensors[Int(e.value)].id : "?"
-            what = "failover \(subject): \(from) → \(to)" + (e.value2 == 1 ? " (operator)" : "")
+            what = "failover \(subject): \(from) → \(to)" + (e.value2 == Controller.operatorFailoverMarker ? " (operator)" : "")
         case .failback?:
             let to = Int(e.value) >= 0 && Int(e.value) < plant.sensors.count ? plant.sensors[Int(e.value)].id : "?"
             what = "failback \(subject) to \(to)"
