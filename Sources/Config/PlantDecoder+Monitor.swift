@@ -131,7 +131,8 @@ extension PlantDecoder {
          .int("suspect_clear_samples", \.suspectClearSamples, 1...Int.max),
          .int("quarantine_clear_samples", \.quarantineClearSamples, 1...Int.max),
          .int("probation_samples", \.probationSamples, 1...Int.max),
-         .int("device_recovery_samples", \.deviceRecoverySamples, 1...Int.max)]
+         .int("device_recovery_samples", \.deviceRecoverySamples, 1...Int.max),
+         .seconds("no_backup_confirm_seconds", \.noBackupConfirmNanoseconds, .within(0...3600, "a number of seconds"))]
     }
 
     static var groupKnobs: [Knob<MonitorSettings.Groups>] {

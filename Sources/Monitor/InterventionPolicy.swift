@@ -140,8 +140,8 @@ public struct InterventionPolicy: Sendable, Hashable {
     /// 2. latency problems are repaired (slow polling, backup gateway) at minor and major severity;
     /// 3. sensor accuracy loss at minor severity is repaired (filter, hold, failover);
     /// 4. stuck, out of range, spike and dropout are repaired at major severity too: failing over to a
-    ///    healthy backup fully restores the value. Without a healthy backup the monitor gives reason
-    ///    `noHealthySource`, which sends it to an operator;
+    ///    healthy backup fully restores the value. Without a healthy backup (or, but for dropouts,
+    ///    without a redundancy group) the monitor gives reason `noHealthySource`, which sends it to an operator;
     /// 5. device and bus communication faults are repaired (reconnect, backup gateway) at minor and major;
     /// 6. process excursions and configuration errors always go to an operator: there is nothing to repair;
     /// 7. safety severity always means operator and safe outputs;

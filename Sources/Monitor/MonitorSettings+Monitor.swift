@@ -52,6 +52,7 @@ extension MonitorTuning {
         quarantineClearSamples = s.health.quarantineClearSamples
         probationSamples = s.health.probationSamples
         deviceRecoverySamples = s.health.deviceRecoverySamples
+        noBackupConfirmNanoseconds = s.health.noBackupConfirmNanoseconds
         modelAssist = s.policyModel.assist
         modelMaxSuppressionSamples = s.policyModel.maxSuppressionSamples
         midValueSelectMinMembers = s.groups.midValueSelectMinMembers

@@ -95,6 +95,9 @@ public struct PlantMonitor: Sendable {
     private var suppressed: [Int]
     /// The finding kind held back (its rule's evidence, for the confirmation the bound forces).
     private var suppressedKind: [FindingKind]
+    /// Per sensor in no redundancy group: the operator call its confirmed fault is waiting to make
+    /// (`MonitorTuning.noBackupConfirmNanoseconds`).
+    private var noBackupCall: [NoBackupCall]
 
     // Devices and buses.
     private var devices: [DeviceWatch]
@@ -228,6 +231,7 @@ public struct PlantMonitor: Sendable {
         opinion = [Int8](repeating: -1, count: n)
         suppressed = [Int](repeating: 0, count: n)
         suppressedKind = [FindingKind](repeating: .noise, count: n)
+        noBackupCall = [NoBackupCall](repeating: NoBackupCall(), count: n)
 
         devices = [DeviceWatch](repeating: DeviceWatch(), count: deviceCount)
         tallies = [DeviceTally](repeating: DeviceTally(), count: deviceCount)
@@ -406,6 +410,7 @@ public struct PlantMonitor: Sendable {
             updateHealth(i)
             previousBits[i] = bits[i]
         }
+        callOperatorsForSensorsWithoutBackup()
 
         // (5) Redundancy and (6) repair verification.
         for g in 0..<groupCount { selectSource(g, now: now, out: &groupsOut[g]) }
@@ -998,6 +1003,44 @@ public struct PlantMonitor: Sendable {
         if policy.lookup(cause: .sensorFault, kind: kind, severity: diag.severity) != .automaticRepair {
             repairDeclined[i] = true
             escalateByPolicy(sensor: i, device: d, cause: .sensorFault, severity: diag.severity, finding: evidence)
+        } else if g < 0 && kind != .dropout {
+            // A sensor in no redundancy group has nobody to fail over to: the repair the policy
+            // allows does not exist, and its value is out of use until it is healthy again. A human
+            // must look at it, once the fault has lasted (`callOperatorsForSensorsWithoutBackup`).
+            // A dropout is left to the device watch and the stale hold: it is a communication
+            // matter, and a device being reconnected would otherwise raise one alarm per point.
+            noBackupCall[i] = NoBackupCall(dueNanoseconds: lastNowNanoseconds &+ max(tuning.noBackupConfirmNanoseconds, 1),
+                                           samples: 0, movedAtConfirm: detectors[i].lastMoved,
+                                           severity: diag.severity, finding: evidence)
+        }
+    }
+
+    /// Calls an operator for each sensor in no redundancy group whose confirmed fault has lasted
+    /// `noBackupConfirmNanoseconds` and three new samples: still out of use (quarantined), and if it
+    /// was stuck, still at the value it froze at. One that went back to probation meanwhile (a quiet
+    /// sensor that repeated itself for a moment) is not called for. No allocation.
+    private mutating func callOperatorsForSensorsWithoutBackup() {
+        for i in 0..<sensorCount where noBackupCall[i].dueNanoseconds != 0 {
+            if fresh[i] { noBackupCall[i].samples += 1 }
+            let call = noBackupCall[i]
+            let stillStuck = call.finding.kind != .stuck || detectors[i].lastMoved == call.movedAtConfirm
+            let d = sensorDevice[i]
+            // A sensor on a faulted device is covered by the device's (or bus's) diagnosis.
+            let deviceFaulted = d >= 0 && devices[d].faulted
+            guard health[i] == .quarantined || health[i] == .faulty, stillStuck, !deviceFaulted else {
+                noBackupCall[i] = NoBackupCall()
+                continue
+            }
+            guard lastNowNanoseconds >= call.dueNanoseconds && call.samples >= 3 else { continue }
+            noBackupCall[i] = NoBackupCall()
+            var e = MonitorEvent(kind: .escalation, cycle: cycle)
+            e.sensor = Int32(i)
+            e.device = Int32(d)
+            e.cause = .sensorFault
+            e.severity = call.severity
+            e.finding = call.finding
+            e.escalation = .noHealthySource
+            buffer.append(e)
         }
     }
 
@@ -1185,4 +1228,13 @@ public struct PlantMonitor: Sendable {
             }
         }
     }
+}
+
+/// A sensor without backup whose confirmed fault waits to be shown to an operator (0 due: none).
+struct NoBackupCall {
+    var dueNanoseconds: UInt64 = 0
+    var samples = 0
+    var movedAtConfirm: UInt64 = 0
+    var severity: DiagnosisSeverity = .major
+    var finding = Finding(kind: .stuck, subject: -1, statistic: 0, threshold: 0, cycle: 0)
 }

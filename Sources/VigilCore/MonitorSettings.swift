@@ -64,6 +64,8 @@ public struct MonitorSettings: Sendable, Hashable {
         public var quarantineClearSamples = 50
         public var probationSamples = 500
         public var deviceRecoverySamples = 5
+        /// How long a faulty sensor in no redundancy group must stay out of use before an operator is called.
+        public var noBackupConfirmNanoseconds: UInt64 = 2_000_000_000
 
         public init() {}
     }

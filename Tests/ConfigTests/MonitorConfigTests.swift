@@ -51,7 +51,7 @@ import VigilCore
               sensors:
                 PT-1B: { stuck_min_samples: 12, disagreement_fraction_of_span: 0.05 }
               health: { confirm_samples: 30, confirm_samples_odd_one_out: 4, suspect_clear_samples: 10,
-                        quarantine_clear_samples: 60, probation_samples: 250 }
+                        quarantine_clear_samples: 60, probation_samples: 250, no_backup_confirm_seconds: 5 }
               groups: { hold_max_seconds: 0.25, mid_value_select_min_members: 4 }
               repairs: { verify_cycles: 50, device_verify_seconds: 12.5 }
               devices: { timeout_count: 4, fault_samples: 3, timeout_ratio_for_slow_polling: 0.3, crc_ratio: 0.05,
@@ -78,6 +78,7 @@ import VigilCore
         expected.health.confirmSamplesOddOneOut = 4
         expected.health.suspectClearSamples = 10
         expected.health.quarantineClearSamples = 60
+        expected.health.noBackupConfirmNanoseconds = 5_000_000_000
         expected.health.probationSamples = 250
         expected.groups.holdMaxNanoseconds = 250_000_000
         expected.groups.midValueSelectMinMembers = 4

@@ -20,7 +20,8 @@ struct MonitorRig {
     var cycle: UInt64 = 0
     var log: [MonitorEvent] = []
 
-    static func plant() -> PlantConfig {
+    /// The rig's plant; without `temperaturePair` T-A and T-B are two ungrouped sensors.
+    static func plant(temperaturePair: Bool = true) -> PlantConfig {
         PlantConfig(
             name: "test",
             devices: [
@@ -38,7 +39,7 @@ struct MonitorRig {
             redundancyGroups: [
                 RedundancyGroupConfig(id: "PT", primary: "P-A", backups: ["P-B", "P-C"]),
                 RedundancyGroupConfig(id: "TT", primary: "T-A", backups: ["T-B"]),
-            ])
+            ].filter { temperaturePair || $0.id != "TT" })
     }
 
     /// The defaults with no dropout floor: the rig is a fast, deterministic bus (10 ms polls, no host
@@ -49,8 +50,9 @@ struct MonitorRig {
         return t
     }
 
-    init(seed: UInt64 = 0x5EED, tuning: MonitorTuning = MonitorRig.fastBusTuning) throws {
-        monitor = try PlantMonitor(plant: Self.plant(), tuning: tuning)
+    init(seed: UInt64 = 0x5EED, tuning: MonitorTuning = MonitorRig.fastBusTuning, temperaturePair: Bool = true) throws {
+        monitor = try PlantMonitor(plant: Self.plant(temperaturePair: temperaturePair), tuning: tuning)
+        out = [Reading](repeating: .unread, count: monitor.groupCount)
         rng = SeededRandom(seed: seed)
     }
 
