@@ -17,6 +17,12 @@ import VigilCore
     /// The learner's defaults (a shortened update, 2 epochs on 300 replayed samples, moved drift
     /// recall by 3.5 points and was refused by the gate: the defaults are what is tested).
     static let quick = LearnerOptions()
+    /// The same with the gate's accuracy margin opened wide. The samples an operator confirms here
+    /// are whatever the live rig produced, which varies with timing: a CI run saw the default gate
+    /// refuse one (drift recall 70.0 → 68.5 %, margin 1 point). Refusing it was right; this test is
+    /// about the path from feedback to a version the cycle runs, so it must not depend on that
+    /// judgement. The gate itself is tested on fixed data (IncrementalLearnerTests, `vigil model bench --learning`).
+    static let plumbing = LearnerOptions(marginPoints: 1.0)
 
     @Test func feedbackOnAVerdictBecomesADeployedVersionTheCycleTakesAndARollbackIsFollowed() throws {
         let model = try ModelFile.decode(DurableFile.read(Self.shipped))
@@ -26,7 +32,7 @@ import VigilCore
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try ModelStore(directory: directory, journal: h.controller.journal, expectedFeatures: SensorFeatures.names)
         #expect(try store.installIfEmpty(shippedModelAt: Self.shipped, wallNanoseconds: 1))
-        let learning = try PolicyLearning(store: store, learningSetPath: Self.learningSet, options: Self.quick)
+        let learning = try PolicyLearning(store: store, learningSetPath: Self.learningSet, options: Self.plumbing)
         try h.controller.startPolicyService(store: store, learning: learning, runningVersion: 1)
         let service = try #require(h.controller.policy)
         #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
