@@ -313,6 +313,12 @@ public final class SimulatedModbusDevice: @unchecked Sendable {
         return (function, address...(address + count - 1))
     }
 
+    /// This device's simulation time now (what a drift's onset is measured in).
+    public var simulationNanoseconds: UInt64 {
+        let now = clock.nowNanoseconds()
+        return now >= epochNanoseconds ? now - epochNanoseconds : 0
+    }
+
     /// Writes the model's current values into the map. Called with `lock` held. A point inside the
     /// read range `reading` takes one pending sample-counted spike.
     private func refresh(reading: (RegisterFunction, ClosedRange<Int>)? = nil) {

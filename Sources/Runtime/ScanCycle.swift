@@ -28,6 +28,12 @@ final class ScanCycle: @unchecked Sendable {
     private var monitor: PlantMonitor?
     /// Per-section multivariate monitors (plant `sections:`); nil when there are none.
     let sections: SectionWatch?
+    /// Per section: a sensor-fault alarm waiting for the per-sensor monitor's own verdict on its
+    /// suspect (`sectionFinding`).
+    private var pendingSectionAlarms: [PendingSectionAlarm]
+    /// How long a section's sensor-fault finding waits for the per-sensor monitor before it is an
+    /// alarm: longer than the monitor's confirmation (20 samples at the demo's 100 ms poll is 2 s).
+    static let sectionSensorFaultGraceNanoseconds: UInt64 = 3_000_000_000
     private let sectionSubjectBase: Int32
     /// Escalations become alarms (flood-suppressed); repairs and escalations feed the trust score.
     private var alarms: AlarmManager
@@ -118,6 +124,7 @@ final class ScanCycle: @unchecked Sendable {
         }
         policy = monitor?.policy ?? .defaults
         sections = plant.sections.isEmpty ? nil : SectionWatch(plant: plant)
+        pendingSectionAlarms = [PendingSectionAlarm](repeating: PendingSectionAlarm(), count: plant.sections.count)
         self.sectionSubjectBase = sectionSubjectBase
         var sensorDevice: [Int32] = [], sensorGroup: [Int32] = []
         for sensor in plant.sensors {
@@ -362,6 +369,7 @@ final class ScanCycle: @unchecked Sendable {
         if let sections {
             sections.observe(cycle: cycleNumber, sensors: UnsafeBufferPointer(sensors),
                              healthy: { monitor?.healthState(sensor: Int($0)) ?? .healthy == .healthy }) { f in sectionFinding(f) }
+            raiseDueSectionAlarms(now: vigil_rt_monotonic_ns())
         }
 
         // 2c. The policy model: every sensor's features through the int8 network; advisory verdicts.
@@ -450,7 +458,9 @@ final class ScanCycle: @unchecked Sendable {
     }
 
     /// A raised section finding: detection (subject = section), diagnosis and a `.section` alarm; a
-    /// finding back under its limit returns the alarm to normal.
+    /// finding back under its limit returns the alarm to normal. A sensor fault pinned on a sensor the
+    /// per-sensor monitor has already taken out of use is journalled but raises no alarm
+    /// (`sectionFindingNeedsAnAlarm`).
     /// Diagnosis: subject = the section for an equipment anomaly / process excursion, the suspected
     /// sensor for a sensor fault; code = RootCause, value = FindingKind, value2 = the suspect's SPE share.
     private func sectionFinding(_ f: SectionFinding) {
@@ -461,13 +471,48 @@ final class ScanCycle: @unchecked Sendable {
         let escalation = AlarmEscalation(finding: finding, cause: f.cause, severity: severity,
                                          decision: policy.lookup(cause: f.cause, kind: f.kind, severity: severity, reason: nil))
         guard f.raised else {
+            pendingSectionAlarms[Int(f.section)] = PendingSectionAlarm() // back to normal before its grace ran out
             _ = alarms.returnToNormal(escalation, nowNanoseconds: now)
             return
         }
         emit(event(.detection, .warning, subject: section, code: f.kind.rawValue, value: f.statistic, value2: f.limit))
         let diagnosed = f.cause == .sensorFault && f.sensor >= 0 ? sensorSubjectBase + f.sensor : section
         emit(event(.diagnosis, .warning, subject: diagnosed, code: f.cause.rawValue, value: Double(f.kind.rawValue), value2: f.share))
+        let suspectHealth = f.sensor >= 0 ? monitor?.healthState(sensor: Int(f.sensor)) : nil
+        guard Self.sectionFindingNeedsAnAlarm(cause: f.cause, suspectHealth: suspectHealth) else { return }
+        if f.cause == .sensorFault && suspectHealth != nil {
+            // The suspect is still in use: give the per-sensor monitor its confirmation time. If it
+            // takes the sensor out of use meanwhile, that is the one alarm (or the repair) for it.
+            pendingSectionAlarms[Int(f.section)] = PendingSectionAlarm(
+                escalation: escalation, sensor: f.sensor, dueNanoseconds: now &+ Self.sectionSensorFaultGraceNanoseconds)
+            return
+        }
         _ = alarms.raise(escalation, nowNanoseconds: now)
+    }
+
+    /// Raises the section sensor-fault alarms whose grace ran out with their suspect still in use;
+    /// drops those whose suspect the per-sensor monitor took out of use (no allocation).
+    private func raiseDueSectionAlarms(now: UInt64) {
+        for s in pendingSectionAlarms.indices where pendingSectionAlarms[s].dueNanoseconds != 0 {
+            let p = pendingSectionAlarms[s]
+            let health = monitor?.healthState(sensor: Int(p.sensor))
+            if !Self.sectionFindingNeedsAnAlarm(cause: .sensorFault, suspectHealth: health) {
+                pendingSectionAlarms[s] = PendingSectionAlarm()
+            } else if now >= p.dueNanoseconds {
+                pendingSectionAlarms[s] = PendingSectionAlarm()
+                _ = alarms.raise(p.escalation, nowNanoseconds: now)
+            }
+        }
+    }
+
+    /// Whether a raised section finding is an alarm. A sensor fault the section pins on a sensor
+    /// the per-sensor monitor has already taken out of use (faulty, quarantined, on probation) is the
+    /// same root cause seen twice: the monitor has handled it (a failover, a hold) or called a human
+    /// about it itself, so a second alarm would ask the operator for nothing. An equipment anomaly,
+    /// or a sensor fault on a sensor still in use (healthy or merely suspect), is an alarm.
+    static func sectionFindingNeedsAnAlarm(cause: RootCause, suspectHealth: HealthState?) -> Bool {
+        guard cause == .sensorFault, let suspectHealth else { return true }
+        return suspectHealth == .healthy || suspectHealth == .suspect
     }
 
     private func apply(_ command: ControllerCommand) -> CommandResult {
@@ -585,4 +630,13 @@ final class ScanCycle: @unchecked Sendable {
         ControllerEvent(kind: kind, severity: severity, wallNanoseconds: vigil_rt_realtime_ns(),
                         monotonicNanoseconds: vigil_rt_monotonic_ns(), subject: subject, code: code, value: value, value2: value2)
     }
+}
+
+/// A section's sensor-fault alarm held back while the per-sensor monitor judges its suspect
+/// (0 due: none).
+struct PendingSectionAlarm {
+    var escalation = AlarmEscalation(finding: Finding(kind: .multivariateSPE, subject: -1, statistic: 0, threshold: 0, cycle: 0),
+                                     cause: .sensorFault, severity: .major, decision: .operatorIntervention)
+    var sensor: Int32 = -1
+    var dueNanoseconds: UInt64 = 0
 }

@@ -50,6 +50,54 @@ import CAllocCounter
         #expect(failovers.isEmpty, "a real excursion is not a sensor fault")
     }
 
+    /// The demo's pump section learning from 300 samples of the pump PLC (100 ms poll: 30 s).
+    static let pumpSection = [SectionConfig(id: "pump", sensors: ["PT-101A", "PT-101B", "FT-110"], trainingSamples: 300,
+                                            falseAlarmRate: 1e-6, updateLambda: 0.002, refitInterval: 50)]
+
+    /// One root cause, one alarm: PT-101A stuck 1 bar high is failed over by the per-sensor monitor
+    /// (no alarm: an automatic repair). The pump section's SPE then points at PT-101A too; that is
+    /// journalled as evidence, but it is no second alarm for the operator to acknowledge.
+    @Test func aSectionFindingOnASensorAlreadyFailedOverIsJournalledButRaisesNoAlarm() throws {
+        let h = try RuntimeHarness(adjust: { $0.sections = Self.pumpSection })
+        defer { h.shutdown() }
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        let sections = try #require(h.controller.cycle.sections)
+        #expect(eventually(within: 60) { sections.isLive(0) && sections.progress(0).scored >= 20 }, "the section learned and scores")
+        h.rig.model.setOverride(.stuck(at: 7), for: PointKey(device: "pump-plc", point: "discharge_pressure_a"))
+        #expect(eventually { h.controller.snapshot().activeSource("discharge-pressure") != "PT-101A" }, "failed over")
+        let journal = try Journal(path: h.journalPath)
+        #expect(eventually(within: 20) {
+            let diagnoses = (try? journal.recentEvents(limit: 500, kinds: [.diagnosis])) ?? []
+            return diagnoses.contains { $0.subject == "PT-101A" && Int32($0.value) == FindingKind.multivariateSPE.rawValue }
+        }, "the section's SPE finding on PT-101A is journalled")
+        // Past the grace a finding on a sensor still in use waits for (3 s: 300 cycles of 10 ms).
+        let c0 = h.controller.snapshot().cycle
+        #expect(eventually { h.controller.snapshot().cycle >= c0 + 400 })
+        let sectionAlarms = h.controller.alarms().filter { $0.key.scope == .section }
+        #expect(sectionAlarms.isEmpty, "no section alarm for a sensor the monitor already took out of use: \(sectionAlarms)")
+    }
+
+    /// The other side of the same rule: a flowmeter drifting slowly away (no peer, so the per-sensor
+    /// monitor cannot see it) keeps being used; the section pins its SPE on FT-110, and once the
+    /// per-sensor monitor has had its grace (3 s) without taking FT-110 out of use, it is an alarm.
+    @Test func aSectionFindingOnASensorStillInUseBecomesAnAlarmAfterTheGrace() throws {
+        let h = try RuntimeHarness(adjust: { $0.sections = Self.pumpSection })
+        defer { h.shutdown() }
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        let sections = try #require(h.controller.cycle.sections)
+        #expect(eventually(within: 60) { sections.isLive(0) && sections.progress(0).scored >= 20 }, "the section learned and scores")
+        let key = PointKey(device: "pump-plc", point: "flow")
+        h.rig.model.setOverride(.drift(ratePerSecond: -0.5, fromNanoseconds: h.sim("pump-plc").simulationNanoseconds), for: key)
+        let journal = try Journal(path: h.journalPath)
+        #expect(eventually(within: 30) {
+            let diagnoses = (try? journal.recentEvents(limit: 500, kinds: [.diagnosis])) ?? []
+            return diagnoses.contains { $0.subject == "FT-110" && Int32($0.value) == FindingKind.multivariateSPE.rawValue }
+        }, "the section pins its SPE on FT-110")
+        #expect(h.controller.snapshot().health("FT-110") == .healthy, "the per-sensor monitor still trusts FT-110")
+        #expect(eventually(within: 10) { h.controller.alarms().contains { $0.key.scope == .section && $0.cause == .sensorFault } },
+                "a section alarm once the grace is over")
+    }
+
     /// With a policy model the cycle scores every sensor and journals each sensor's first confirmed
     /// verdict once its detectors are warmed up (and later changes), naming the sensor and the class.
     /// The pump PLC's points warm up after 200 polls (20 s at 100 ms); the GPIO lines have no warm-up;
