@@ -349,17 +349,48 @@ public enum CommandLanguage {
             guard let e = entry(command) else {
                 return "no command '\(command.prefix(24))'" + (suggestion(for: command).map { " (did you mean '\($0)'?)" } ?? "")
             }
-            var text = "\(e.usage)\n  \(e.summary). Needs: \(e.role)."
-            if !e.detail.isEmpty { text += "\n  " + e.detail }
-            return text
+            var lines = [e.usage]
+            lines += wrap("\(e.summary). Needs: \(e.role).", indent: 2)
+            if !e.detail.isEmpty { lines += wrap(e.detail, indent: 2) }
+            return lines.joined(separator: "\n")
         }
-        let width = entries.map(\.usage.count).max() ?? 0
+        // Fits an 80-column terminal (screen's and most panels' default): a usage wider than the
+        // column puts its summary on the next line.
+        let column = 24
         var lines = ["Commands (you are \(role)):"]
         for e in entries {
-            let padded = e.usage + String(repeating: " ", count: width - e.usage.count)
-            lines.append("  \(padded)  \(e.summary)\(e.role > .viewer ? " [\(e.role)]" : "")")
+            let summary = e.summary + (e.role > .viewer ? " [\(e.role)]" : "")
+            if e.usage.count <= column - 4 {
+                let padded = "  " + e.usage + String(repeating: " ", count: column - 2 - e.usage.count)
+                let wrapped = wrap(summary, indent: column)
+                lines.append(padded + wrapped[0].dropFirst(column))
+                lines += wrapped.dropFirst()
+            } else {
+                lines.append("  " + e.usage)
+                lines += wrap(summary, indent: column)
+            }
         }
-        lines.append("Editing: Backspace, Ctrl-U erases the line, Ctrl-C cancels it. 'help COMMAND' for details.")
+        lines += wrap("Editing: Backspace, Ctrl-U erases the line, Ctrl-C cancels it. 'help COMMAND' for details.", indent: 0)
         return lines.joined(separator: "\n")
+    }
+
+    /// Widest line the console writes by itself, so a plain 80-column terminal never wraps one.
+    public static let lineWidth = 79
+
+    /// Words of `text` in lines of at most `lineWidth` columns, each indented by `indent` spaces
+    /// (a word longer than the room left stands alone on its line).
+    static func wrap(_ text: String, indent: Int) -> [String] {
+        let pad = String(repeating: " ", count: indent)
+        var lines: [String] = []
+        var line = pad
+        for word in text.split(separator: " ") {
+            if line.count > indent && line.count + 1 + word.count > lineWidth {
+                lines.append(line)
+                line = pad
+            }
+            line += (line.count > indent ? " " : "") + word
+        }
+        lines.append(line)
+        return lines
     }
 }

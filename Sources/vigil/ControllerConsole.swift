@@ -38,15 +38,16 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     func status() -> String {
         let s = controller.snapshot(), t = s.timing
         var lines: [String] = []
-        lines.append(String(format: "plant %@   cycle %llu   period %.1f ms   lateness p99 %.0f µs (max %.0f)   overruns %llu (storms %llu)   watchdog stalls %d",
-                            plant.name, s.cycle, Double(plant.cycle.periodMicroseconds) / 1000, t.latenessP99Microseconds,
-                            t.latenessMaxMicroseconds, t.overruns, t.overrunStorms, s.watchdogStalls))
+        // Lines short enough for an 80-column terminal.
+        lines.append(String(format: "plant %@   cycle %llu   period %.1f ms", plant.name, s.cycle, Double(plant.cycle.periodMicroseconds) / 1000))
+        lines.append(String(format: "lateness p99 %.0f µs (max %.0f)   overruns %llu (storms %llu)   watchdog stalls %d",
+                            t.latenessP99Microseconds, t.latenessMaxMicroseconds, t.overruns, t.overrunStorms, s.watchdogStalls))
         lines.append("safe state: " + (s.safeStateReasons.isEmpty ? "no" : "YES (" + s.safeStateReasons.map(\.description).joined(separator: ", ") + ")")
                      + "   interlocks tripped: " + (s.trippedInterlocks.isEmpty ? "none" : s.trippedInterlocks.joined(separator: ", ")))
         let trust = s.trustScore.map { String(format: "%.2f", $0) } ?? "- (no repairs or escalations yet)"
         let model = controller.policyModelVersion.map { "v\($0) (\(plant.monitor.policyModel.assist ? "assisting the monitor" : "advisory"))" } ?? "none"
-        lines.append("alarms: \(s.annunciatedAlarms) shown, \(s.activeAlarms) active   trust score: \(trust)   policy model: \(model)"
-                     + (s.journalDropped > 0 ? "   journal events dropped: \(s.journalDropped)" : ""))
+        lines.append("alarms: \(s.annunciatedAlarms) shown, \(s.activeAlarms) active   trust score: \(trust)")
+        lines.append("policy model: \(model)" + (s.journalDropped > 0 ? "   journal events dropped: \(s.journalDropped)" : ""))
         let manual = s.groupIDs.compactMap { g in s.operatorSource(g).map { "\(g) on \($0)" } } + manualOutputs.sorted().map { "\($0) manual" }
         if !manual.isEmpty { lines.append("manual: " + manual.joined(separator: ", ")) }
         return lines.joined(separator: "\n")

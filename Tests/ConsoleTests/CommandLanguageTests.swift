@@ -82,8 +82,22 @@ import Testing
     @Test func helpListsEveryCommandAndExplainsEach() {
         let text = CommandLanguage.help(nil, role: .viewer)
         for e in CommandLanguage.entries { #expect(text.contains(e.usage), "\(e.name) missing from help") }
-        #expect(CommandLanguage.help("shelve", role: .operator).contains("Safety alarms cannot be shelved"))
+        let shelve = CommandLanguage.help("shelve", role: .operator).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(shelve.contains("Safety alarms cannot be shelved"))
         #expect(CommandLanguage.help("nosuch", role: .viewer).hasPrefix("no command 'nosuch'"))
+    }
+
+    /// A plain 80-column terminal (screen's default) must not wrap any help line.
+    @Test func helpFitsAnEightyColumnTerminal() {
+        let texts = [CommandLanguage.help(nil, role: .engineer)] + CommandLanguage.entries.map { CommandLanguage.help($0.name, role: .engineer) }
+        for text in texts {
+            for line in text.split(separator: "\n") {
+                #expect(line.count <= CommandLanguage.lineWidth, "\(line.count) columns: \(line)")
+            }
+        }
+        // Every summary is still there, word for word.
+        let flat = texts[0].split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for e in CommandLanguage.entries { #expect(flat.contains(e.summary), "\(e.name)") }
     }
 
     /// Property-based fuzzing: 200,000 seeded random lines (command words with random arguments,

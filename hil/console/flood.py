@@ -43,7 +43,7 @@ def main():
     def status():
         os.write(fd, b"status\r")
         text = drain(1.0)
-        m = re.search(r"cycle (\d+).*lateness p99 (\d+) µs \(max (\d+)\)\s+overruns (\d+)", text)
+        m = re.search(r"cycle (\d+).*lateness p99 (\d+) µs \(max (\d+)\)\s+overruns (\d+)", text, re.S)
         return dict(zip(["cycle", "p99_us", "max_us", "overruns"], map(int, m.groups()))) if m else {"reply": text}
 
     drain(20)  # start-up and the detectors' warm-up
