@@ -101,10 +101,10 @@ public struct MonitorTuning: Sendable, Hashable {
     /// probation, so a device that comes back ends the group's hold at once.
     public var deviceRecoverySamples: Int = 5
     /// A sensor in no redundancy group has nothing to fail over to: once confirmed faulty (but for a
-    /// dropout) it is escalated `noHealthySource` if it is still out of use this long after, and at
-    /// least three new samples later (a stuck one: without having changed its value). A quiet,
-    /// quantized sensor that repeated itself for a moment is then back on probation, and nobody is
-    /// called for it.
+    /// dropout) it is escalated `noHealthySource` if it is still out of use this long after, at least
+    /// three new samples later, with its finding seen again in the last half of that time (a stuck
+    /// one: without having changed its value). A quiet, quantized sensor that repeated itself for a
+    /// moment, or a process step the spike filter saw for a few samples, calls nobody.
     public var noBackupConfirmNanoseconds: UInt64 = 2_000_000_000
 
     // The policy model's part (`monitor.policy_model`).

@@ -1010,18 +1010,21 @@ public struct PlantMonitor: Sendable {
             // A dropout is left to the device watch and the stale hold: it is a communication
             // matter, and a device being reconnected would otherwise raise one alarm per point.
             noBackupCall[i] = NoBackupCall(dueNanoseconds: lastNowNanoseconds &+ max(tuning.noBackupConfirmNanoseconds, 1),
-                                           samples: 0, movedAtConfirm: detectors[i].lastMoved,
+                                           samples: 0, movedAtConfirm: detectors[i].lastMoved, lastSeenNanoseconds: lastNowNanoseconds,
                                            severity: diag.severity, finding: evidence)
         }
     }
 
     /// Calls an operator for each sensor in no redundancy group whose confirmed fault has lasted
-    /// `noBackupConfirmNanoseconds` and three new samples: still out of use (quarantined), and if it
-    /// was stuck, still at the value it froze at. One that went back to probation meanwhile (a quiet
-    /// sensor that repeated itself for a moment) is not called for. No allocation.
+    /// `noBackupConfirmNanoseconds` and three new samples: still out of use (quarantined), its
+    /// finding seen again within the last half of that time, and if it was stuck, still at the value
+    /// it froze at. Nobody is called for a fault that ended meanwhile: a quiet sensor that repeated
+    /// itself for a moment, or a real step of the process (a tank level's sawtooth reset) that the
+    /// spike filter saw for a few samples. No allocation.
     private mutating func callOperatorsForSensorsWithoutBackup() {
         for i in 0..<sensorCount where noBackupCall[i].dueNanoseconds != 0 {
             if fresh[i] { noBackupCall[i].samples += 1 }
+            if bits[i] & .bit(noBackupCall[i].finding.kind) != 0 { noBackupCall[i].lastSeenNanoseconds = lastNowNanoseconds }
             let call = noBackupCall[i]
             let stillStuck = call.finding.kind != .stuck || detectors[i].lastMoved == call.movedAtConfirm
             let d = sensorDevice[i]
@@ -1033,6 +1036,7 @@ public struct PlantMonitor: Sendable {
             }
             guard lastNowNanoseconds >= call.dueNanoseconds && call.samples >= 3 else { continue }
             noBackupCall[i] = NoBackupCall()
+            guard lastNowNanoseconds &- call.lastSeenNanoseconds <= tuning.noBackupConfirmNanoseconds / 2 else { continue }
             var e = MonitorEvent(kind: .escalation, cycle: cycle)
             e.sensor = Int32(i)
             e.device = Int32(d)
@@ -1235,6 +1239,8 @@ struct NoBackupCall {
     var dueNanoseconds: UInt64 = 0
     var samples = 0
     var movedAtConfirm: UInt64 = 0
+    /// When the confirmed finding kind was last among the sensor's findings.
+    var lastSeenNanoseconds: UInt64 = 0
     var severity: DiagnosisSeverity = .major
     var finding = Finding(kind: .stuck, subject: -1, statistic: 0, threshold: 0, cycle: 0)
 }

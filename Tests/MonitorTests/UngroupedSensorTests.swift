@@ -46,6 +46,29 @@ import VigilCore
         #expect(Self.escalations(rig, sensor: R.tA, after: c0).isEmpty)
     }
 
+    /// A real step of the process on a sensor with no peer (the demo's tank level resets its
+    /// sawtooth by 0.5 m) is seen by the spike filter for a few samples and can confirm a fault; the
+    /// spikes are over long before the confirmation time, so nobody is called for it.
+    @Test func aProcessStepThatTheSpikeFilterSawForAMomentCallsNobody() throws {
+        var rig = try MonitorRig(temperaturePair: false)
+        rig.warmUp()
+        let c0 = rig.cycle + 1
+        rig.run(600) { r, _ in r[R.tB].value -= 30 } // T-B's process drops 30 °C at once and stays there
+        let found = rig.events(.detection, after: c0).filter { $0.sensor == Int32(R.tB) }.compactMap(\.finding?.kind)
+        #expect(!found.isEmpty, "the step was seen: \(found)")
+        #expect(rig.sensorDiagnosis(R.tB, after: c0) != nil, "and confirmed as a fault")
+        #expect(Self.escalations(rig, sensor: R.tB, after: c0).isEmpty, "\(Self.escalations(rig, sensor: R.tB, after: c0))")
+    }
+
+    /// A sensor that keeps spiking is called for.
+    @Test func anUngroupedSensorThatKeepsSpikingIsEscalated() throws {
+        var rig = try MonitorRig(temperaturePair: false)
+        rig.warmUp()
+        let c0 = rig.cycle + 1
+        rig.run(400) { r, c in if c % 7 == 0 { r[R.tB].value += 30 } }
+        #expect(!Self.escalations(rig, sensor: R.tB, after: c0).isEmpty)
+    }
+
     /// The time is a knob (`health.no_backup_confirm_seconds`).
     @Test func theConfirmationTimeIsTunable() throws {
         var tuning = MonitorRig.fastBusTuning
