@@ -113,11 +113,24 @@ struct ScenarioJudge {
         }
     }
 
-    /// "X expected within N cycles of cycle R: happened at cycle C (+d)".
+    /// The cycle a fault scheduled at `ref` really began (the runner's record, later than `ref`
+    /// when the runner was late); `ref` itself when no fault was scheduled there.
+    func appliedCycle(scheduledAt ref: UInt64) -> UInt64 {
+        var applied = ref
+        for (i, f) in scenario.faults.enumerated() where f.at == ref && i < result.injected.count {
+            applied = max(applied, result.injected[i].startCycle)
+        }
+        return applied
+    }
+
+    /// "X expected within N cycles of cycle R: happened at cycle C (+d)", d counted from when the
+    /// fault scheduled at R was really applied ("cycle R, applied at A").
     private func windowed(_ what: String, ref: UInt64, within: UInt64?, at cycle: UInt64?, otherwise: String) -> ExpectationResult {
-        let expected = within.map { "\(what) expected within \($0) cycles of cycle \(ref)" } ?? "\(what) expected after cycle \(ref)"
+        let applied = appliedCycle(scheduledAt: ref)
+        let origin = applied == ref ? "cycle \(ref)" : "cycle \(ref) (applied at \(applied))"
+        let expected = within.map { "\(what) expected within \($0) cycles of \(origin)" } ?? "\(what) expected after \(origin)"
         guard let cycle else { return ExpectationResult(passed: false, sentence: "\(expected): none happened" + otherwise) }
-        let delta = cycle - ref
+        let delta = cycle > applied ? cycle - applied : 0
         if let within, delta > within {
             return ExpectationResult(passed: false, sentence: "\(expected): happened at cycle \(cycle) (+\(delta)), too late")
         }

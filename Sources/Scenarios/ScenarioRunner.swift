@@ -224,13 +224,17 @@ public struct ScenarioRunner: Sendable {
                 let a = actions[next]
                 let fault = scenario.faults[a.index]
                 do {
+                    // The cycle is read again once the change is in: on a loaded host this thread
+                    // can be descheduled between the snapshot and the change (a CI run saw faults
+                    // land ~40 cycles after their snapshot), and the judge times Vigil from when
+                    // the fault really began.
                     if a.apply {
                         try injector.apply(fault, index: a.index)
                         applied[a.index] = true
-                        injected[a.index].startCycle = cycle
+                        injected[a.index].startCycle = max(cycle, controller.snapshot().cycle)
                     } else if applied[a.index] {
                         try injector.remove(fault, index: a.index)
-                        injected[a.index].endCycle = cycle
+                        injected[a.index].endCycle = max(cycle, controller.snapshot().cycle)
                     }
                 } catch {
                     throw .injection(error)

@@ -14,13 +14,20 @@ import VigilCore
         rig.events(.escalation, after: c0).filter { $0.sensor == Int32(sensor) }
     }
 
+    /// Warms the rig up, then freezes `sensor` at its last reading for `cycles`; returns the first
+    /// frozen cycle.
+    static func warmUpThenFreeze(_ rig: inout MonitorRig, _ sensor: Int, cycles: Int) -> UInt64 {
+        rig.warmUp()
+        let frozen = rig.readings[sensor].value
+        let c0 = rig.cycle + 1
+        rig.run(cycles) { r, _ in r[sensor].value = frozen }
+        return c0
+    }
+
     @Test func aStuckUngroupedSensorIsEscalatedBecauseNothingCanStandInForIt() throws {
         var rig = try MonitorRig(temperaturePair: false)
-        rig.warmUp()
-        #expect(rig.events(.escalation).isEmpty, "a fault-free warm-up escalates nothing")
-        let frozen = rig.readings[R.tA].value
-        let c0 = rig.cycle + 1
-        rig.run(250) { r, _ in r[R.tA].value = frozen }
+        let c0 = Self.warmUpThenFreeze(&rig, R.tA, cycles: 250)
+        #expect(rig.events(.escalation).allSatisfy { $0.cycle >= c0 }, "a fault-free warm-up escalates nothing")
         let d = try #require(rig.sensorDiagnosis(R.tA, after: c0))
         #expect(d.cause == .sensorFault && d.finding?.kind == .stuck)
         let e = try #require(Self.escalations(rig, sensor: R.tA, after: c0).first, "the stuck T-A is escalated")
@@ -37,10 +44,7 @@ import VigilCore
     /// back towards service; nobody is called for it.
     @Test func aStuckRunThatEndsBeforeTheConfirmationTimeCallsNobody() throws {
         var rig = try MonitorRig(temperaturePair: false)
-        rig.warmUp()
-        let frozen = rig.readings[R.tA].value
-        let c0 = rig.cycle + 1
-        rig.run(20) { r, _ in r[R.tA].value = frozen }
+        let c0 = Self.warmUpThenFreeze(&rig, R.tA, cycles: 20)
         #expect(rig.sensorDiagnosis(R.tA, after: c0)?.finding?.kind == .stuck, "the frozen run is diagnosed")
         rig.run(600)
         #expect(Self.escalations(rig, sensor: R.tA, after: c0).isEmpty)
@@ -94,10 +98,7 @@ import VigilCore
     /// In a group the same fault is repaired by a failover and nobody is called.
     @Test func theSameFaultInAGroupIsRepairedNotEscalated() throws {
         var rig = try MonitorRig(temperaturePair: true)
-        rig.warmUp()
-        let frozen = rig.readings[R.tA].value
-        let c0 = rig.cycle + 1
-        rig.run(300) { r, _ in r[R.tA].value = frozen }
+        let c0 = Self.warmUpThenFreeze(&rig, R.tA, cycles: 300)
         #expect(rig.firstFailover(group: R.temperature, after: c0) != nil)
         #expect(rig.events(.escalation, after: c0).isEmpty)
     }

@@ -50,19 +50,33 @@ import CAllocCounter
         #expect(failovers.isEmpty, "a real excursion is not a sensor fault")
     }
 
-    /// The demo's pump section learning from 300 samples of the pump PLC (100 ms poll: 30 s).
-    static let pumpSection = [SectionConfig(id: "pump", sensors: ["PT-101A", "PT-101B", "FT-110"], trainingSamples: 300,
-                                            falseAlarmRate: 1e-6, updateLambda: 0.002, refitInterval: 50)]
+    struct HarnessError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// The demo plant with its pump section learning from 300 samples of the pump PLC (100 ms poll:
+    /// 30 s), started, the section's model installed and scoring.
+    static func pumpSectionHarness() throws -> RuntimeHarness {
+        let h = try RuntimeHarness(adjust: {
+            $0.sections = [SectionConfig(id: "pump", sensors: ["PT-101A", "PT-101B", "FT-110"], trainingSamples: 300,
+                                         falseAlarmRate: 1e-6, updateLambda: 0.002, refitInterval: 50)]
+        })
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        guard let sections = h.controller.cycle.sections else {
+            h.shutdown()
+            throw HarnessError("the plant has a section but the cycle runs none")
+        }
+        #expect(eventually(within: 60) { sections.isLive(0) && sections.progress(0).scored >= 20 }, "the section learned and scores")
+        return h
+    }
 
     /// One root cause, one alarm: PT-101A stuck 1 bar high is failed over by the per-sensor monitor
     /// (no alarm: an automatic repair). The pump section's SPE then points at PT-101A too; that is
     /// journalled as evidence, but it is no second alarm for the operator to acknowledge.
     @Test func aSectionFindingOnASensorAlreadyFailedOverIsJournalledButRaisesNoAlarm() throws {
-        let h = try RuntimeHarness(adjust: { $0.sections = Self.pumpSection })
+        let h = try Self.pumpSectionHarness()
         defer { h.shutdown() }
-        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
-        let sections = try #require(h.controller.cycle.sections)
-        #expect(eventually(within: 60) { sections.isLive(0) && sections.progress(0).scored >= 20 }, "the section learned and scores")
         h.rig.model.setOverride(.stuck(at: 7), for: PointKey(device: "pump-plc", point: "discharge_pressure_a"))
         #expect(eventually { h.controller.snapshot().activeSource("discharge-pressure") != "PT-101A" }, "failed over")
         let journal = try Journal(path: h.journalPath)
@@ -81,11 +95,8 @@ import CAllocCounter
     /// monitor cannot see it) keeps being used; the section pins its SPE on FT-110, and once the
     /// per-sensor monitor has had its grace (3 s) without taking FT-110 out of use, it is an alarm.
     @Test func aSectionFindingOnASensorStillInUseBecomesAnAlarmAfterTheGrace() throws {
-        let h = try RuntimeHarness(adjust: { $0.sections = Self.pumpSection })
+        let h = try Self.pumpSectionHarness()
         defer { h.shutdown() }
-        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
-        let sections = try #require(h.controller.cycle.sections)
-        #expect(eventually(within: 60) { sections.isLive(0) && sections.progress(0).scored >= 20 }, "the section learned and scores")
         let key = PointKey(device: "pump-plc", point: "flow")
         h.rig.model.setOverride(.drift(ratePerSecond: -0.5, fromNanoseconds: h.sim("pump-plc").simulationNanoseconds), for: key)
         let journal = try Journal(path: h.journalPath)

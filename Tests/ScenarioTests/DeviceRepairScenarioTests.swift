@@ -63,6 +63,27 @@ import Monitor
         #expect(problems.last?.contains("expect[0].repair.target: found \"nowhere\"") == true)
     }
 
+    /// On a loaded host the runner can apply a fault well after the cycle it was scheduled for (a
+    /// CI run saw ~40 cycles); Vigil is timed from when the fault really began, and the sentence
+    /// says both cycles.
+    @Test func windowsCountFromWhenTheFaultWasReallyApplied() {
+        let scenario = Scenario(name: "x", file: "x.yaml", configPath: "p.yaml", cycles: 100,
+                                faults: [ScheduledFault(at: 10, target: .gateway("plc"), kind: .disconnect)], expectations: [])
+        var result = ScenarioResult(name: "x", file: "x.yaml", status: .passed, cycles: 100, periodMilliseconds: 10, seed: 1)
+        result.deviceIDs = ["plc"]
+        result.injected = [InjectedRecord(target: "gateway plc", kind: "disconnect", startCycle: 50, endCycle: nil)]
+        result.repairs = [Scenarios.RepairRecord(cycle: 54, target: "plc", strategy: "switchToBackupGateway", verified: false)]
+        let judge = ScenarioJudge(scenario: scenario, result: result)
+        let late = judge.judge(.repair(device: "plc", strategy: .switchToBackupGateway, verified: nil, withinCycles: 5, after: nil))
+        #expect(late.passed, "\(late.sentence)")
+        #expect(late.sentence.contains("of cycle 10 (applied at 50)") && late.sentence.contains("(+4)"), "\(late.sentence)")
+        #expect(!judge.judge(.repair(device: "plc", strategy: .switchToBackupGateway, verified: nil, withinCycles: 3, after: nil)).passed)
+        result.injected[0].startCycle = 10
+        let onTime = ScenarioJudge(scenario: scenario, result: result)
+        #expect(!onTime.judge(.repair(device: "plc", strategy: .switchToBackupGateway, verified: nil, withinCycles: 5, after: nil)).passed,
+                "applied on time, the same repair is 44 cycles late")
+    }
+
     @Test func repairAndDeviceStateAreJudgedFromTheRecords() {
         let scenario = Scenario(name: "x", file: "x.yaml", configPath: "p.yaml", cycles: 100,
                                 faults: [ScheduledFault(at: 10, target: .gateway("plc"), kind: .disconnect)], expectations: [])
