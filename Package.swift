@@ -61,19 +61,23 @@ let package = Package(
         .target(name: "Console", dependencies: ["VigilCore", "COpenSSL", "HILShim"]),
         // Control laws, interlocks and the safe-state decision: pure logic, deterministic.
         .target(name: "Control", dependencies: ["VigilCore"]),
+        // The cycle kernel: one scan cycle as a pure step (monitor, sections, policy model, alarms,
+        // commands, control, interlocks, safe state), the typed `ControllerEvent` and its one journal
+        // codec. No threads, no clock, no I/O: production, simulation and replay drive the same code.
+        .target(name: "Kernel", dependencies: ["VigilCore", "Monitor", "Policy", "Control"]),
         // SQLite (WAL) persistence: events, operator feedback, audit log, model registry.
-        .target(name: "Journal", dependencies: ["VigilCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Journal", dependencies: ["VigilCore", "Kernel", .product(name: "GRDB", package: "GRDB.swift")]),
         // Crash-safety rig: records durably and prints `ACK` lines until killed (JournalTests kill -9 it).
-        .executableTarget(name: "journal-stress", dependencies: ["Journal", "VigilCore"]),
+        .executableTarget(name: "journal-stress", dependencies: ["Journal", "Kernel", "VigilCore"]),
         // The scan cycle: cycle thread, watchdog, safe state, systemd notify, wiring from config.
         .target(name: "Runtime", dependencies: [
-            "VigilCore", "Fieldbus", "Control", "Journal", "Monitor", "Policy", "CRuntime",
+            "VigilCore", "Kernel", "Fieldbus", "Control", "Journal", "Monitor", "Policy", "CRuntime",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // HIL scenarios: a YAML fault timeline run against the real runtime on the simulated rig, judged and reported.
         .target(name: "Scenarios", dependencies: [
-            "HIL", "Runtime", "Journal", "Config", "Monitor", "Policy", "VigilCore", "Fieldbus",
+            "HIL", "Kernel", "Runtime", "Journal", "Config", "Monitor", "Policy", "VigilCore", "Fieldbus",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -86,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Control", "Journal", "Runtime", "CAllocCounter", "Monitor", "Scenarios", "Policy", "Console",
+                "VigilCore", "Kernel", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Control", "Journal", "Runtime", "CAllocCounter", "Monitor", "Scenarios", "Policy", "Console",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -100,9 +104,10 @@ let package = Package(
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "VigilCore", .product(name: "RealModule", package: "swift-numerics")]),
         .testTarget(name: "MonitorTests", dependencies: ["Monitor", "VigilCore", "Config"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "VigilCore", "HILShim"]),
-        .testTarget(name: "JournalTests", dependencies: ["Journal", "VigilCore"]),
-        .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus", "Monitor", "Policy"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
+        .testTarget(name: "KernelTests", dependencies: ["Kernel", "Monitor", "Control", "Policy", "Config", "VigilCore"]),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "Kernel", "Monitor", "VigilCore"]),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "Kernel", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus", "Monitor", "Policy"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -257,6 +257,31 @@ public struct ControlPlan: Sendable {
         return subjects[groupMembers[start]]
     }
 
+    // MARK: Safety queries (no allocation)
+
+    /// The output a control loop drives (nil: no such control).
+    public func output(ofControl control: Int) -> Int? {
+        controlOutput.indices.contains(control) ? controlOutput[control] : nil
+    }
+
+    /// Whether any interlock is tripped now.
+    public var anyInterlockTripped: Bool {
+        for i in 0..<interlocks.rules.count where interlocks.isTripped(i) { return true }
+        return false
+    }
+
+    /// Whether an output is held at its safe value by something no command may override: a
+    /// plant-wide safe-state reason, a tripped interlock that forces it, or the intervention
+    /// policy's latch after a safety escalation.
+    public func isHeldSafe(output: Int) -> Bool {
+        guard output >= 0 && output < outputIDs.count else { return false }
+        if safeState.plantInSafeState || safeState.isPolicyForced[output] { return true }
+        for limit in safeState.forcedOutputs.indices where limit < interlocks.rules.count && interlocks.isTripped(limit) {
+            for o in safeState.forcedOutputs[limit] where o == output { return true }
+        }
+        return false
+    }
+
     // MARK: Commands (between steps, on the cycle thread)
 
     /// Activates a plant-wide safe-state reason (every output safe). Reported in the next step's transitions.

@@ -36,20 +36,6 @@ public struct ControlTransition: Sendable, Hashable {
         self.code = code
         self.value = value
     }
-
-    /// The journal's event kind and severity for this transition.
-    public var event: (kind: EventKind, severity: EventSeverity) {
-        switch kind {
-        case .safeStateEntered: return (.safeStateEntered, .safety)
-        case .safeStateLeft: return (.safeStateLeft, .safety)
-        case .interlockTripped: return (.interlockTripped, .safety)
-        case .interlockCleared: return (.interlockCleared, .safety)
-        case .limitCrossed: return (.limitCrossed, .alarm)
-        case .limitCleared: return (.limitCrossed, .info)
-        case .controlHolding: return (.detection, .warning)
-        case .controlResumed: return (.detection, .info)
-        }
-    }
 }
 
 /// A fixed-capacity list of transitions, cleared and refilled every cycle without allocating.

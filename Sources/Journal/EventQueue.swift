@@ -1,9 +1,10 @@
 import Synchronization
 import VigilCore
+import Kernel
 
 /// The bounded hand-off from the cycle thread (the one producer) to the journal writer (the one
 /// consumer). `push` never blocks, never takes a lock and never allocates: two preallocated rings
-/// of plain `ControllerEvent` values indexed by atomic counters.
+/// of plain `TimedEvent` values indexed by atomic counters.
 ///
 /// When the queue fills up, low severities are refused first: each severity may only be admitted
 /// while the main ring is below its watermark (debug 50 %, info 70 %, warning 85 %, alarm 95 % of
@@ -28,8 +29,16 @@ public final class EventQueue: @unchecked Sendable {
     /// Slots in the ring reserved for safety events.
     public let safetyCapacity: Int
 
-    private let ring: UnsafeMutablePointer<ControllerEvent>
-    private let safetyRing: UnsafeMutablePointer<ControllerEvent>
+    /// A queued event with the producer's push order: the writer merges the two rings by it, so
+    /// events of one cycle (which share a plant time) keep the order the kernel gave them.
+    private struct Slot {
+        var sequence: UInt64
+        var event: TimedEvent
+    }
+    private let ring: UnsafeMutablePointer<Slot>
+    private let safetyRing: UnsafeMutablePointer<Slot>
+    /// Producer-side push counter.
+    private var sequence: UInt64 = 0
     // Monotonic counters; slot = counter % capacity. Written by one side each.
     private let head = Atomic<Int>(0)        // consumer
     private let tail = Atomic<Int>(0)        // producer
@@ -54,7 +63,7 @@ public final class EventQueue: @unchecked Sendable {
         precondition(safetyCapacity >= 1, "EventQueue safety capacity must be at least 1")
         self.capacity = capacity
         self.safetyCapacity = safetyCapacity
-        let blank = ControllerEvent(kind: .startup, severity: .debug, wallNanoseconds: 0, monotonicNanoseconds: 0)
+        let blank = Slot(sequence: 0, event: TimedEvent(plantNanoseconds: 0, cycle: 0, event: .stopped))
         ring = .allocate(capacity: capacity)
         ring.initialize(repeating: blank, count: capacity)
         safetyRing = .allocate(capacity: safetyCapacity)
@@ -78,8 +87,10 @@ public final class EventQueue: @unchecked Sendable {
     /// thread only.
     @discardableResult
     @inline(__always)
-    public func push(_ event: ControllerEvent) -> Bool {
-        switch event.severity {
+    public func push(_ event: TimedEvent) -> Bool {
+        sequence &+= 1
+        let event = Slot(sequence: sequence, event: event)
+        switch event.event.severity {
         case .debug: return pushMain(event, limit: limitDebug, dropped: droppedDebug)
         case .info: return pushMain(event, limit: limitInfo, dropped: droppedInfo)
         case .warning: return pushMain(event, limit: limitWarning, dropped: droppedWarning)
@@ -96,7 +107,7 @@ public final class EventQueue: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func pushMain(_ event: ControllerEvent, limit: Int, dropped: borrowing Atomic<Int>) -> Bool {
+    private func pushMain(_ event: Slot, limit: Int, dropped: borrowing Atomic<Int>) -> Bool {
         let t = tail.load(ordering: .relaxed)
         if t - head.load(ordering: .acquiring) >= limit {
             dropped.wrappingAdd(1, ordering: .relaxed)
@@ -109,28 +120,28 @@ public final class EventQueue: @unchecked Sendable {
 
     // MARK: Consumer (the writer thread only)
 
-    /// Takes the oldest event, merging the two rings by monotonic time. Call from one thread only.
-    public func pop() -> ControllerEvent? {
+    /// Takes the oldest event, merging the two rings in push order. Call from one thread only.
+    public func pop() -> TimedEvent? {
         let h = head.load(ordering: .relaxed)
         let mainAvailable = tail.load(ordering: .acquiring) > h
         let sh = safetyHead.load(ordering: .relaxed)
         let safetyAvailable = safetyTail.load(ordering: .acquiring) > sh
         if safetyAvailable {
             let s = safetyRing[sh % safetyCapacity]
-            if !mainAvailable || s.monotonicNanoseconds <= ring[h % capacity].monotonicNanoseconds {
+            if !mainAvailable || s.sequence <= ring[h % capacity].sequence {
                 safetyHead.store(sh + 1, ordering: .releasing)
-                return s
+                return s.event
             }
         }
         guard mainAvailable else { return nil }
         let e = ring[h % capacity]
         head.store(h + 1, ordering: .releasing)
-        return e
+        return e.event
     }
 
     /// Moves up to `maxCount` events into `buffer` (appending), oldest first. Returns how many.
     @discardableResult
-    public func drain(into buffer: inout [ControllerEvent], maxCount: Int) -> Int {
+    public func drain(into buffer: inout [TimedEvent], maxCount: Int) -> Int {
         var n = 0
         while n < maxCount, let event = pop() {
             buffer.append(event)

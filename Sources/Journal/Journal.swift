@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import VigilCore
+import Kernel
 
 /// The controller's durable record: events, operator feedback, the audit log and the model
 /// registry, in one SQLite database in WAL mode. One instance per database file; thread-safe.
@@ -214,20 +215,22 @@ public final class Journal: Sendable {
     // MARK: Events (written by JournalWriter)
 
     /// Appends a batch of events and adds `droppedDelta` to the persistent drop counters, in one
-    /// transaction. `subjectNames` resolves each event's `subject` index.
-    public func appendEvents(_ events: some Collection<ControllerEvent>, subjectNames: [String],
+    /// transaction. `codec` turns each event into its row; an event's wall time is its plant time
+    /// plus `wallOffsetNanoseconds`.
+    public func appendEvents(_ events: some Collection<TimedEvent>, codec: EventCodec, wallOffsetNanoseconds: Int64,
                              droppedDelta: [EventSeverity: Int] = [:]) throws(JournalError) {
         if events.isEmpty && droppedDelta.values.allSatisfy({ $0 == 0 }) { return }
         try write("append \(events.count) events") { db in
             let insert = try db.cachedStatement(sql: """
-                INSERT INTO event (wall_ns, mono_ns, kind, severity, subject, code, value, value2, detail)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO event (wall_ns, mono_ns, cycle, kind, severity, subject, code, value, value2, detail)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for event in events {
+                let row = codec.encode(event.event)
                 try insert.execute(arguments: [
-                    event.wallNanoseconds, Int64(bitPattern: event.monotonicNanoseconds), event.kind.journalName,
-                    Int(event.severity.rawValue), Self.subjectName(event.subject, in: subjectNames), Int(event.code),
-                    event.value, event.value2, Self.detail(for: event),
+                    Int64(bitPattern: event.plantNanoseconds) &+ wallOffsetNanoseconds, Int64(bitPattern: event.plantNanoseconds),
+                    Int64(bitPattern: event.cycle), row.kindName, Int(row.severity.rawValue), row.subject, Int(row.code),
+                    row.value, row.value2, row.detail,
                 ])
             }
             for (severity, count) in droppedDelta where count != 0 {
@@ -426,27 +429,14 @@ public final class Journal: Sendable {
         }
     }
 
-    static func subjectName(_ index: Int32, in names: [String]) -> String? {
-        if index < 0 { return nil }
-        return Int(index) < names.count ? names[Int(index)] : "#\(index)"
-    }
-
-    static func detail(for event: ControllerEvent) -> String? {
-        switch event.kind {
-        case .safeStateEntered, .safeStateLeft:
-            return SafeStateReason(rawValue: event.code)?.description
-        default:
-            return nil
-        }
-    }
-
     private static func storedEvent(_ row: Row) -> StoredEvent {
         StoredEvent(
             id: row["id"], kindName: row["kind"],
             severity: EventSeverity(rawValue: UInt8(clamping: row["severity"] as Int)) ?? .safety,
             wallNanoseconds: row["wall_ns"], monotonicNanoseconds: UInt64(bitPattern: row["mono_ns"] as Int64),
             subject: row["subject"], code: Int32(truncatingIfNeeded: row["code"] as Int64),
-            value: row["value"] ?? .nan, value2: row["value2"] ?? .nan, detail: row["detail"])
+            value: row["value"] ?? .nan, value2: row["value2"] ?? .nan, detail: row["detail"],
+            cycle: (row["cycle"] as Int64?).map { UInt64(bitPattern: $0) })
     }
 
     private static func modelVersion(_ row: Row) -> ModelVersion {

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import VigilCore
+import Kernel
 
 /// The journal's writer thread: drains an `EventQueue`, writes events in batched transactions,
 /// records the queue's drop counters, and prunes for retention. A dedicated thread, not the Swift
@@ -52,10 +53,13 @@ public final class JournalWriter: @unchecked Sendable {
 
     public let journal: Journal
     public let queue: EventQueue
-    public let subjectNames: [String]
+    /// Turns events into rows (subject indices into names).
+    public let codec: EventCodec
+    /// Wall-clock time minus plant time: an event's wall time is its plant time plus this.
+    public let wallOffsetNanoseconds: Int64
     public let configuration: Configuration
     /// Called on the writer thread with each batch just committed (e.g. to log it); nil for none.
-    public let onCommit: (@Sendable ([ControllerEvent]) -> Void)?
+    public let onCommit: (@Sendable ([TimedEvent]) -> Void)?
 
     private let state = Mutex(State())
     private let stopRequested = Atomic<Bool>(false)
@@ -63,13 +67,15 @@ public final class JournalWriter: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let clock = SystemMonotonicClock()
 
-    /// A writer for `queue` into `journal`; `subjectNames[i]` names the subject index `i`.
-    public init(journal: Journal, queue: EventQueue, subjectNames: [String], configuration: Configuration = Configuration(),
-                onCommit: (@Sendable ([ControllerEvent]) -> Void)? = nil) {
+    /// A writer for `queue` into `journal`. Plant time is `CLOCK_MONOTONIC` unless
+    /// `wallOffsetNanoseconds` (wall time minus plant time) says otherwise.
+    public init(journal: Journal, queue: EventQueue, codec: EventCodec, wallOffsetNanoseconds: Int64? = nil,
+                configuration: Configuration = Configuration(), onCommit: (@Sendable ([TimedEvent]) -> Void)? = nil) {
         self.onCommit = onCommit
         self.journal = journal
         self.queue = queue
-        self.subjectNames = subjectNames
+        self.codec = codec
+        self.wallOffsetNanoseconds = wallOffsetNanoseconds ?? JournalWriter.monotonicToWallOffset()
         self.configuration = configuration
     }
 
@@ -113,7 +119,7 @@ public final class JournalWriter: @unchecked Sendable {
             state.withLock { $0.phase = .stopped }
             finished.signal()
         }
-        var pending: [ControllerEvent] = []
+        var pending: [TimedEvent] = []
         pending.reserveCapacity(configuration.batchSize)
         var recordedDrops = Dictionary(uniqueKeysWithValues: EventSeverity.allCases.map { ($0, 0) })
         var eventCount = (try? journal.counts().events) ?? 0
@@ -135,7 +141,7 @@ public final class JournalWriter: @unchecked Sendable {
                 lastFlush = now
                 let delta = Dictionary(uniqueKeysWithValues: drops.map { ($0.key, $0.value - recordedDrops[$0.key, default: 0]) })
                 do {
-                    try journal.appendEvents(pending, subjectNames: subjectNames, droppedDelta: delta)
+                    try journal.appendEvents(pending, codec: codec, wallOffsetNanoseconds: wallOffsetNanoseconds, droppedDelta: delta)
                     onCommit?(pending)
                     eventCount += pending.count
                     let written = pending.count
@@ -176,5 +182,13 @@ public final class JournalWriter: @unchecked Sendable {
             if committed && pending.count >= configuration.batchSize { continue }
             _ = wake.wait(timeout: .now() + .nanoseconds(Int(configuration.pollIntervalNanoseconds)))
         }
+    }
+
+    /// `CLOCK_REALTIME − CLOCK_MONOTONIC` now: what turns a monotonic plant time into wall time.
+    public static func monotonicToWallOffset() -> Int64 {
+        var wall = timespec(), mono = timespec()
+        clock_gettime(CLOCK_REALTIME, &wall)
+        clock_gettime(CLOCK_MONOTONIC, &mono)
+        return (Int64(wall.tv_sec) - Int64(mono.tv_sec)) * 1_000_000_000 + (Int64(wall.tv_nsec) - Int64(mono.tv_nsec))
     }
 }

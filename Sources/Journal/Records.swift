@@ -1,4 +1,5 @@
 import VigilCore
+import Kernel
 
 /// A row read back from the journal: the database id and the value.
 public struct JournalRecord<Value: Sendable & Hashable>: Sendable, Hashable {
@@ -10,13 +11,15 @@ public struct JournalRecord<Value: Sendable & Hashable>: Sendable, Hashable {
     }
 }
 
-/// An event as stored: the queue's `ControllerEvent` with its subject resolved to a name.
+/// An event as stored: its row (`EventCodec` reads it back into a `ControllerEvent`) with the
+/// journal's id, wall time, plant time and cycle.
 public struct StoredEvent: Sendable, Hashable {
     public var id: Int64
-    /// The `EventKind` case name; kept as text so a journal written by a newer build still reads.
+    /// The `EventKind` name; kept as text so a journal written by a newer build still reads.
     public var kindName: String
     public var severity: EventSeverity
     public var wallNanoseconds: Int64
+    /// Plant time (`CLOCK_MONOTONIC` in production, the manual clock in simulation).
     public var monotonicNanoseconds: UInt64
     /// The subject's name, or nil when the event had none.
     public var subject: String?
@@ -24,16 +27,34 @@ public struct StoredEvent: Sendable, Hashable {
     public var value: Double
     public var value2: Double
     public var detail: String?
+    /// The kernel cycle it happened in (nil in journals written before cycles were recorded).
+    public var cycle: UInt64?
+
+    public init(id: Int64, kindName: String, severity: EventSeverity, wallNanoseconds: Int64, monotonicNanoseconds: UInt64,
+                subject: String?, code: Int32, value: Double, value2: Double, detail: String?, cycle: UInt64? = nil) {
+        self.id = id
+        self.kindName = kindName
+        self.severity = severity
+        self.wallNanoseconds = wallNanoseconds
+        self.monotonicNanoseconds = monotonicNanoseconds
+        self.subject = subject
+        self.code = code
+        self.value = value
+        self.value2 = value2
+        self.detail = detail
+        self.cycle = cycle
+    }
 
     /// The kind, or nil if this build does not know the stored name.
-    public var kind: EventKind? { EventKind.byName[kindName] }
-}
+    public var kind: EventKind? { EventKind(rawValue: kindName) }
 
-extension EventKind {
-    /// The name stored in the journal: the case name.
-    public var journalName: String { String(describing: self) }
+    /// The row as the codec reads it.
+    public var row: EventRow {
+        EventRow(kindName: kindName, severity: severity, subject: subject, code: code, value: value, value2: value2, detail: detail)
+    }
 
-    static let byName: [String: EventKind] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.journalName, $0) })
+    /// The typed event, through the one codec (nil for a row this build cannot read).
+    public func event(_ codec: EventCodec) -> ControllerEvent? { codec.decode(row) }
 }
 
 extension EventSeverity {

@@ -117,6 +117,11 @@ enum JournalSchema {
             // The console's role behind each command (viewer, operator, engineer); empty for older rows.
             try db.execute(sql: "ALTER TABLE audit_log ADD COLUMN role TEXT NOT NULL DEFAULT ''")
         }
+        migrator.registerMigration("v4 event cycle") { db in
+            // The kernel cycle of each event (NULL for older rows): events of one cycle share it,
+            // and simulation and replay number their reports by it.
+            try db.execute(sql: "ALTER TABLE event ADD COLUMN cycle INTEGER")
+        }
         return migrator
     }
 }

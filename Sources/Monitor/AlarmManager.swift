@@ -194,6 +194,13 @@ public struct AlarmManager: Sendable {
 
     // MARK: Queries
 
+    /// Storage slots (the most alarms held at once).
+    public var slotCount: Int { slots.count }
+
+    /// The alarm held in storage slot `i` (nil: the slot is free). For diffing without allocating.
+    @inline(__always)
+    public func alarm(inSlot i: Int) -> Alarm? { used[i] ? slots[i] : nil }
+
     /// The alarm with this id, if still held.
     public func alarm(id: UInt64) -> Alarm? {
         for i in slots.indices where used[i] && slots[i].id == id { return slots[i] }

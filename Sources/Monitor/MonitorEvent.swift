@@ -26,6 +26,9 @@ public struct MonitorEvent: Sendable, Hashable {
         /// evidence): a soft finding held back as a known false alarm, or a pair's disagreement
         /// attributed to one member.
         case modelAssist
+        /// A detector stopped firing on a sensor or a device (`finding` names the kind; its
+        /// statistic is the last value seen): the detection's return to normal.
+        case findingCleared
     }
 
     public var kind: Kind

@@ -405,10 +405,16 @@ public struct PlantMonitor: Sendable {
         }
 
         // (4) Health.
-        for i in 0..<sensorCount where fresh[i] || bits[i] != 0 {
-            emitDetections(i)
-            updateHealth(i)
-            previousBits[i] = bits[i]
+        for i in 0..<sensorCount {
+            if fresh[i] || bits[i] != 0 {
+                emitDetections(i)
+                updateHealth(i)
+                previousBits[i] = bits[i]
+            } else if previousBits[i] & FindingBits.sensorKinds != 0 {
+                // No new sample and nothing firing: what fired before has stopped.
+                emitDetections(i)
+                previousBits[i] = bits[i]
+            }
         }
         callOperatorsForSensorsWithoutBackup()
 
@@ -424,6 +430,7 @@ public struct PlantMonitor: Sendable {
             let t = tallies[d]
             guard t.newSamples > 0 else { continue }
             let before = devices[d].flags
+            defer { emitClearedDeviceFindings(d, before: before) }
             var evidence: (kind: FindingKind, stat: Double, limit: Double)?
             let f = devices[d].update(t, tuning: tuning, evidence: &evidence)
             for kind in Self.deviceKinds {
@@ -529,6 +536,18 @@ public struct PlantMonitor: Sendable {
                 failDeviceRepair(d, .switchToBackupGateway)
                 startDeviceRepair(d, .switchToBackupGateway, now: now)
             }
+        }
+    }
+
+    /// Return to normal of the device findings that were firing before this cycle's update.
+    private mutating func emitClearedDeviceFindings(_ d: Int, before: UInt32) {
+        let falling = before & ~devices[d].flags
+        guard falling != 0 else { return }
+        for kind in Self.deviceKinds where falling & DeviceWatch.bit(kind) != 0 {
+            var e = MonitorEvent(kind: .findingCleared, cycle: cycle)
+            e.device = Int32(d)
+            e.finding = Finding(kind: kind, subject: Int32(d), statistic: 0, threshold: 0, cycle: cycle)
+            buffer.append(e)
         }
     }
 
@@ -830,11 +849,14 @@ public struct PlantMonitor: Sendable {
 
     // MARK: Health
 
+    /// Detections for the kinds that started firing on sensor `i`, and their return to normal for
+    /// those that stopped.
     private mutating func emitDetections(_ i: Int) {
         let rising = bits[i] & ~previousBits[i] & FindingBits.sensorKinds
-        guard rising != 0 else { return }
-        for raw in 1...9 where rising & (1 << FindingBits(raw)) != 0 {
-            var e = MonitorEvent(kind: .detection, cycle: cycle)
+        let falling = previousBits[i] & ~bits[i] & FindingBits.sensorKinds
+        guard rising | falling != 0 else { return }
+        for raw in 1...9 where (rising | falling) & (1 << FindingBits(raw)) != 0 {
+            var e = MonitorEvent(kind: rising & (1 << FindingBits(raw)) != 0 ? .detection : .findingCleared, cycle: cycle)
             e.sensor = Int32(i)
             e.group = Int32(sensorGroup[i])
             e.finding = Finding(kind: FindingKind(rawValue: Int32(raw))!, subject: Int32(i),

@@ -6,6 +6,7 @@ import Control
 import Monitor
 import Policy
 import Journal
+import Kernel
 import CRuntime
 
 /// Why the controller refuses to start.
@@ -45,8 +46,10 @@ public final class Controller: @unchecked Sendable {
     private let notifier: SystemdNotifier?
     private let logger: Logger
     private let limitIDs: [String]
-    /// Names of event subjects, in index order: limits, controls, devices, sensors, outputs, groups, sections.
-    public let subjectNames: [String]
+    /// Names of event subjects by kind and index (the journal stores names).
+    public let subjects: SubjectTable
+    /// The one translation between events and journal rows.
+    public let codec: EventCodec
     private let started = Atomic<Bool>(false)
     private let nextTicket = Atomic<UInt64>(1)
     private let initialModel: PolicyModel?
@@ -69,9 +72,17 @@ public final class Controller: @unchecked Sendable {
         initialModel = policyModel
         self.logger = logger
         self.notifier = notifier
-        let plan: ControlPlan
-        do { plan = try ControlPlan(plant: plant) } catch { throw .control(error) }
-        limitIDs = plan.limitIDs
+        let kernel: CycleKernel
+        do {
+            kernel = try CycleKernel(plant: plant, options: KernelOptions(tuning: tuningOverride, policyModel: policyModel,
+                                                                           featureTape: policyModel != nil, sectionFitting: .background))
+        } catch {
+            switch error {
+            case .control(let e): throw .control(e)
+            case .monitor(let e): throw .monitor(e)
+            }
+        }
+        limitIDs = kernel.limitIDs
         outputBoard = OutputBoard(outputs: plant.outputs)
 
         // One scanner per link: a TCP device, or a serial line shared by its units.
@@ -96,42 +107,30 @@ public final class Controller: @unchecked Sendable {
                               board: commandBoard, basePeriodNanoseconds: period, epochNanoseconds: epoch)
         }
 
-        // Subject names for the journal: limits, controls, devices, sensors, outputs, groups, sections.
-        let names = plan.limitIDs + plan.controlIDs + plant.devices.map(\.id) + plant.sensors.map(\.id) + plant.outputs.map(\.id)
-            + plant.redundancyGroups.map(\.id) + plant.sections.map(\.id)
-        subjectNames = names
+        subjects = kernel.names
+        codec = EventCodec(names: kernel.names)
+        let text = EventText(names: kernel.names)
         queue = EventQueue(capacity: 4096, safetyCapacity: 1024)
-        writer = JournalWriter(journal: journal, queue: queue, subjectNames: names, onCommit: { [logger] events in
-            for e in events where e.severity >= .warning || e.kind == .startup || e.kind == .shutdown {
-                logger.log(level: Controller.logLevel(e), "\(Controller.describe(e, names: names))")
+        writer = JournalWriter(journal: journal, queue: queue, codec: codec, onCommit: { [logger] events in
+            for e in events where e.severity >= .warning || e.event.kind == .startup || e.event.kind == .shutdown {
+                logger.log(level: Controller.logLevel(e.event), "\(text.describe(e.event))")
             }
         })
         let queue = self.queue
-        var monitor: PlantMonitor?
-        // The plant file's `monitor:` section (knobs and policy); tests may replace the knobs.
-        do {
-            monitor = try PlantMonitor(plant: plant, tuning: tuningOverride ?? MonitorTuning(settings: plant.monitor),
-                                       policy: InterventionPolicy(settings: plant.monitor))
-        } catch { throw .monitor(error) }
-        let l = Int32(plan.limitIDs.count), c = Int32(plan.controlIDs.count), d = Int32(plant.devices.count)
-        let s = Int32(plant.sensors.count), o = Int32(plant.outputs.count)
-        cycle = ScanCycle(plant: plant, board: board, scanners: scanners, gpio: gpio, outputs: outputBoard, plan: plan,
-                          monitor: monitor, commands: commands, notifier: notifier,
-                          limitSubjectBase: 0, controlSubjectBase: l, deviceSubjectBase: l + c, sensorSubjectBase: l + c + d,
-                          groupSubjectBase: l + c + d + s + o, sectionSubjectBase: l + c + d + s + o + Int32(plant.redundancyGroups.count),
-                          policyModel: policyModel, emit: { event in _ = queue.push(event) })
+        cycle = ScanCycle(plant: plant, board: board, kernel: kernel, scanners: scanners, gpio: gpio, outputs: outputBoard,
+                          commands: commands, notifier: notifier, emit: { event in _ = queue.push(event) })
         cycle.allocationCounter = allocationCounter
         cycle.safetyEventsLost = { [queue] in queue.droppedCount(.safety) }
     }
 
     /// The policy model version running on the cycle (nil: none).
-    public var policyModelVersion: UInt32? { cycle.policyWatch?.version.load(ordering: .relaxed) }
+    public var policyModelVersion: UInt32? { cycle.kernel.policyWatch?.version.load(ordering: .relaxed) }
 
     /// Offers a new policy model (a deployment or a rollback); the cycle swaps it in at its next
     /// boundary. Call from any thread but the cycle's; false while an earlier offer is pending.
     @discardableResult
     public func offerPolicyModel(_ model: PolicyModel) -> Bool {
-        guard let watch = cycle.policyWatch else { return false }
+        guard let watch = cycle.kernel.policyWatch else { return false }
         watch.collectRetired()
         return watch.offer(model)
     }
@@ -144,7 +143,7 @@ public final class Controller: @unchecked Sendable {
     /// into validated versions (nil: the controller follows the registry but does not learn).
     public func startPolicyService(store: ModelStore, learning: PolicyLearning?, runningVersion: Int,
                                    configuration: PolicyService.Configuration = PolicyService.Configuration()) throws(ControllerError) {
-        guard policyService == nil, let watch = cycle.policyWatch, let tape = watch.tape, let model = initialModel else { return }
+        guard policyService == nil, let watch = cycle.kernel.policyWatch, let tape = watch.tape, let model = initialModel else { return }
         let service = PolicyService(watch: watch, tape: tape, journal: journal, store: store, learning: learning,
                                     sensorIDs: plant.sensors.map(\.id), model: model, runningVersion: runningVersion,
                                     configuration: configuration)
@@ -156,32 +155,12 @@ public final class Controller: @unchecked Sendable {
     /// How loud an event is in the log: what needs a human is an error; planned transitions
     /// (start-up and shutdown safe state, clearing) are notices.
     static func logLevel(_ e: ControllerEvent) -> Logger.Level {
-        switch e.kind {
-        case .startup, .shutdown, .safeStateLeft, .interlockCleared, .commandApplied: return .notice
-        case .safeStateEntered:
-            let planned = e.code == SafeStateReason.startup.rawValue || e.code == SafeStateReason.shutdown.rawValue
-                || e.code == SafeStateReason.operatorRequest.rawValue
-            return planned ? .notice : .critical
+        switch e {
+        case .started, .stopped, .safeStateLeft, .interlockCleared, .commandApplied: return .notice
+        case .safeStateEntered(let reason):
+            return reason == .startup || reason == .shutdown || reason == .operatorRequest ? .notice : .critical
         case .interlockTripped, .watchdogStall, .overrunStorm: return .critical
         default: return e.severity >= .alarm ? .error : e.severity == .warning ? .warning : .info
-        }
-    }
-
-    /// One line for an operator: what happened, to what, and the numbers.
-    static func describe(_ e: ControllerEvent, names: [String]) -> String {
-        let subject = e.subject >= 0 && Int(e.subject) < names.count ? " \(names[Int(e.subject)])" : ""
-        switch e.kind {
-        case .safeStateEntered, .safeStateLeft:
-            let reason = SafeStateReason(rawValue: e.code).map { ": \($0)" } ?? ""
-            return "\(e.kind == .safeStateEntered ? "outputs to SAFE STATE" : "safe state cleared")\(reason)"
-        case .interlockTripped: return "INTERLOCK TRIPPED\(subject) (value \(e.value))"
-        case .interlockCleared: return "interlock cleared\(subject) (value \(e.value))"
-        case .overrun: return String(format: "cycle overrun: finished %.2f ms after its deadline", e.value)
-        case .overrunStorm: return "OVERRUN STORM: \(Int(e.value)) overruns in a row; outputs to safe state"
-        case .watchdogStall: return "WATCHDOG: the cycle stalled; outputs forced to safe state"
-        case .startup: return "cycle running, period \(e.code) µs"
-        case .shutdown: return "orderly shutdown: outputs commanded safe"
-        default: return "\(e.kind)\(subject) value \(e.value) code \(e.code)"
         }
     }
 
@@ -253,10 +232,7 @@ public final class Controller: @unchecked Sendable {
     }
 
     /// The longest an alarm may be shelved (the alarm manager refuses more with `.shelveTooLong`).
-    public var maximumShelveNanoseconds: UInt64 { cycle.maximumShelveNanoseconds }
-
-    /// `value2` of a journalled failover an operator commanded (automatic ones carry 0).
-    public static let operatorFailoverMarker = ScanCycle.operatorMarker
+    public var maximumShelveNanoseconds: UInt64 { cycle.kernel.maximumShelveNanoseconds }
 
     /// The alarms the cycle holds (cleared ones within their grouping window included), in console
     /// order: highest severity first, then those needing an acknowledgement, then oldest first.

@@ -3,6 +3,7 @@ import Synchronization
 import VigilCore
 import Fieldbus
 import Policy
+import Kernel
 import Journal
 import CRuntime
 

@@ -4,6 +4,7 @@ import Config
 import Fieldbus
 import HIL
 import Journal
+import Kernel
 import Monitor
 import Runtime
 import VigilCore
@@ -269,45 +270,16 @@ public struct ScenarioRunner: Sendable {
                            devicesOnBackup: snap.deviceOnBackup, devicePollIntervals: snap.devicePollIntervalsMilliseconds)
     }
 
-    /// Turns journal events into the result's records, numbered by cycle.
+    /// Turns journal events into the result's records, numbered by cycle, through the journal's
+    /// one codec.
     func collect(_ events: [StoredEvent], epoch: UInt64, period: UInt64, plant: PlantConfig, into result: inout ScenarioResult) {
-        func cycle(_ t: UInt64) -> UInt64 { t > epoch && period > 0 ? (t - epoch) / period : 0 }
-        func sensor(_ i: Double) -> String {
-            let k = Int(i)
-            return i.isFinite && k >= 0 && k < plant.sensors.count ? plant.sensors[k].id : "sensor #\(i)"
+        let codec = EventCodec(names: SubjectTable(plant: plant))
+        func cycle(_ e: StoredEvent) -> UInt64 {
+            if let c = e.cycle { return c }
+            let t = e.monotonicNanoseconds
+            return t > epoch && period > 0 ? (t - epoch) / period : 0
         }
-        for e in events {
-            let c = cycle(e.monotonicNanoseconds)
-            let subject = e.subject ?? "?"
-            switch e.kind {
-            case .detection?:
-                let kind = FindingKind(rawValue: e.code)?.scenarioName ?? "code \(e.code)"
-                result.detections.append(DetectionRecord(cycle: c, sensor: subject, kind: kind, statistic: e.value, threshold: e.value2,
-                                                         severity: e.severity.journalName))
-            case .failover?:
-                result.failovers.append(FailoverRecord(cycle: c, group: subject, from: sensor(Double(e.code)), to: sensor(e.value)))
-            case .repair?:
-                result.repairs.append(RepairRecord(cycle: c, target: subject, strategy: RepairStrategy(rawValue: e.code)?.scenarioName ?? "code \(e.code)",
-                                                   verified: e.value >= 1))
-            case .escalation?:
-                result.escalations.append(EscalationRecord(cycle: c, target: subject,
-                                                           reason: EscalationReason(rawValue: e.code)?.scenarioName ?? "code \(e.code)"))
-            case .interlockTripped?, .interlockCleared?:
-                result.interlocks.append(InterlockRecord(cycle: c, id: subject, tripped: e.kind == .interlockTripped, value: e.value))
-            case .safeStateEntered?, .safeStateLeft?:
-                let reason = SafeStateReason(rawValue: e.code)
-                result.safeStates.append(SafeStateRecord(cycle: c, entered: e.kind == .safeStateEntered,
-                                                         reason: reason.map(Self.name) ?? "code \(e.code)"))
-                if e.kind == .safeStateLeft, reason == .startup, result.firstGoodCycle == nil { result.firstGoodCycle = c }
-            case .diagnosis?:
-                let evidence = FindingKind(rawValue: Int32(e.value)).map(\.scenarioName) ?? "code \(Int(e.value))"
-                result.diagnoses.append(DiagnosisRecord(cycle: c, target: subject, cause: RootCause(rawValue: e.code).map { String(describing: $0) } ?? "code \(e.code)",
-                                                        evidence: evidence, statistic: e.value2, severity: e.severity.journalName))
-            case .safeOutputsForced?:
-                result.safeOutputsForced.append(SafeOutputsRecord(cycle: c, target: subject, outputs: Int(e.code)))
-            default:
-                break
-            }
-        }
+        let timed = events.compactMap { e in e.event(codec).map { TimedEvent(plantNanoseconds: e.monotonicNanoseconds, cycle: cycle(e), event: $0) } }
+        ScenarioRecords.collect(timed, names: codec.names, into: &result)
     }
 }

@@ -12,6 +12,7 @@ import Glibc
 import Darwin
 #endif
 import Journal
+import Kernel
 import VigilCore
 
 func fail(_ message: String) -> Never {
@@ -63,8 +64,14 @@ do {
     fail(error.description)
 }
 let names = ["pump1.flow", "pump1.pressure", "tank.level", "valve3", "plc2"]
+let table = SubjectTable(limits: ["tank.level.hi"], devices: ["plc2"], sensors: Array(names.prefix(3)), outputs: ["valve3"])
+// One event of each severity (debug … safety), picked in turn.
+let samples: [ControllerEvent] = [
+    .findingCleared(.sensor(0), .noise), .healthChanged(sensor: 1, from: .healthy, to: .suspect), .overrun(lateNanoseconds: 2_000_000),
+    .escalation(.sensor(2), .noHealthySource), .interlockTripped(limit: 0, value: 4.2),
+]
 let queue = EventQueue(capacity: 4096, safetyCapacity: 256)
-let writer = JournalWriter(journal: journal, queue: queue, subjectNames: names,
+let writer = JournalWriter(journal: journal, queue: queue, codec: EventCodec(names: table),
                            configuration: .init(batchSize: 256, flushIntervalNanoseconds: 20_000_000,
                                                 pollIntervalNanoseconds: 2_000_000,
                                                 retention: RetentionPolicy(maxEvents: 50_000)))
@@ -76,10 +83,7 @@ var acknowledged = 0
 while count.map({ acknowledged < $0 }) ?? true {
     let burst = Int.random(in: 0...64, using: &random)
     for i in 0..<burst {
-        let severity = EventSeverity(rawValue: UInt8(i % 5))!
-        queue.push(ControllerEvent(kind: EventKind.allCases[i % EventKind.allCases.count], severity: severity,
-                                   wallNanoseconds: wallNanoseconds(), monotonicNanoseconds: clock.nowNanoseconds(),
-                                   subject: Int32(i % (names.count + 1)) - 1, code: Int32(i), value: Double(i)))
+        queue.push(TimedEvent(plantNanoseconds: clock.nowNanoseconds(), cycle: UInt64(acknowledged), event: samples[i % samples.count]))
     }
     do {
         if acknowledged % 2 == 0 {

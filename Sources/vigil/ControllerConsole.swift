@@ -5,6 +5,7 @@ import VigilCore
 import Monitor
 import Policy
 import Journal
+import Kernel
 import Runtime
 import Console
 import CRuntime
@@ -25,8 +26,11 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     /// Outputs put in manual from this console (their loops do not publish their mode).
     private var manualOutputs: Set<String> = []
 
+    private let text: EventText
+
     init(controller: Controller, store: ModelStore?) {
         self.controller = controller
+        text = EventText(names: controller.subjects)
         self.plant = controller.plant
         self.store = store
     }
@@ -123,9 +127,10 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         // The findings, diagnoses and health changes of the same subject in the 30 s before it (and 2 s after).
         if let subject = e.subject {
             let related = (try? journal.events(after: max(0, id - 2000), kinds: Self.evidenceKinds, limit: 4000)) ?? []
-            let window = related.filter {
-                $0.subject == subject && $0.id != id && $0.monotonicNanoseconds + 30_000_000_000 >= e.monotonicNanoseconds
-                    && $0.monotonicNanoseconds <= e.monotonicNanoseconds + 2_000_000_000
+            let from = e.monotonicNanoseconds &- min(e.monotonicNanoseconds, 30_000_000_000)
+            let through = e.monotonicNanoseconds &+ 2_000_000_000
+            let window = related.filter { (r: StoredEvent) -> Bool in
+                r.subject == subject && r.id != id && r.monotonicNanoseconds >= from && r.monotonicNanoseconds <= through
             }
             if window.isEmpty {
                 lines.append("no detector findings on \(subject) around it")
@@ -434,7 +439,8 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
 
     // MARK: Formatting
 
-    static let interestingKinds: Set<EventKind> = Set(EventKind.allCases).subtracting([.modelVerdict, .commandApplied, .overrun])
+    static let interestingKinds: Set<EventKind> = Set(EventKind.allCases).subtracting([.modelVerdict, .commandApplied, .overrun,
+                                                                                       .findingCleared, .alarm])
     static let evidenceKinds: Set<EventKind> = [.detection, .diagnosis, .healthChanged, .failover, .failback, .repair, .escalation,
                                                 .modelVerdict, .modelAssist, .interlockTripped, .limitCrossed]
 
@@ -459,45 +465,16 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     }
 
     private func evidenceLine(_ e: StoredEvent) -> String {
-        switch e.kind {
-        case .detection:
-            let kind = FindingKind(rawValue: e.code).map(Self.finding) ?? "finding \(e.code)"
-            return String(format: "#%lld detection: %@ statistic %.3g, threshold %.3g", e.id, kind, e.value, e.value2)
-        default:
-            return describe(e)
+        if case .findingRaised(_, let kind, let statistic, let threshold)? = e.event(controller.codec) {
+            return String(format: "#%lld detection: %@ statistic %.3g, threshold %.3g", e.id, Self.finding(kind), statistic, threshold)
         }
+        return describe(e)
     }
 
-    /// One line per event: id, time, severity, what and the numbers in words.
+    /// One line per event: id, time, severity, and the event in words (`EventText`).
     func describe(_ e: StoredEvent) -> String {
         let time = Self.clock.string(from: Date(timeIntervalSince1970: Double(e.wallNanoseconds) / 1e9))
-        let subject = e.subject ?? ""
-        let what: String
-        switch e.kind {
-        case .detection?:
-            what = String(format: "detection %@: %@ %.3g (threshold %.3g)", subject, FindingKind(rawValue: e.code).map(Self.finding) ?? "?", e.value, e.value2)
-        case .diagnosis?:
-            let kind = FindingKind(rawValue: Int32(e.value)).map(Self.finding) ?? "?"
-            what = "diagnosis \(subject): \(RootCause(rawValue: e.code).map(Self.cause) ?? "?") (\(kind))"
-        case .healthChanged?:
-            what = "health \(subject): \(HealthState(rawValue: Int32(e.value))?.description ?? "?") → \(HealthState(rawValue: e.code)?.description ?? "?")"
-        case .failover?:
-            let from = Int(e.code) < plant.sensors.count && e.code >= 0 ? plant.sensors[Int(e.code)].id : "?"
-            let to = Int(e.value) >= 0 && Int(e.value) < plant.sensors.count ? plant.sensors[Int(e.value)].id : "?"
-            what = "failover \(subject): \(from) → \(to)" + (e.value2 == Controller.operatorFailoverMarker ? " (operator)" : "")
-        case .failback?:
-            let to = Int(e.value) >= 0 && Int(e.value) < plant.sensors.count ? plant.sensors[Int(e.value)].id : "?"
-            what = "failback \(subject) to \(to)"
-        case .repair?:
-            let strategy = RepairStrategy(rawValue: e.code).map { String(describing: $0) } ?? "?"
-            what = "repair \(subject): \(strategy)" + (e.value > 0 ? " verified" : e.value < 0 ? " FAILED" : " started")
-        case .escalation?:
-            what = "ESCALATION \(subject): \(EscalationReason(rawValue: e.code).map(Self.reason) ?? "?")"
-        case .modelVerdict?:
-            what = "model verdict \(subject): class \(e.code), action \(Int(e.value))"
-        default:
-            what = "\(e.kindName) \(subject)" + (e.code != 0 ? " code \(e.code)" : "") + (e.value != 0 ? String(format: " value %.3g", e.value) : "")
-        }
+        let what = e.event(controller.codec).map(text.describe) ?? "\(e.kindName) \(e.subject ?? "") (not readable by this build)"
         return "#\(e.id) \(time) \(e.severity) \(what)"
     }
 
@@ -508,52 +485,11 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         return f
     }()
 
-    static func finding(_ k: FindingKind) -> String {
-        switch k {
-        case .outOfRange: return "out of range"
-        case .stuck: return "stuck"
-        case .rateOfChange: return "rate of change"
-        case .spike: return "spike"
-        case .noise: return "noise"
-        case .drift: return "drift"
-        case .dropout: return "dropout"
-        case .latency: return "latency"
-        case .disagreement: return "disagreement"
-        case .deviceTimeouts: return "device timeouts"
-        case .deviceExceptions: return "device exceptions"
-        case .deviceCRCErrors: return "CRC errors"
-        case .deviceDisconnected: return "disconnected"
-        case .deviceLatencyTrend: return "latency trend"
-        case .multivariateT2: return "T² (equipment)"
-        case .multivariateSPE: return "SPE (sensor vs model)"
-        @unknown default: return String(describing: k)
-        }
-    }
+    static func finding(_ k: FindingKind) -> String { EventText.finding(k) }
 
-    static func cause(_ c: RootCause) -> String {
-        switch c {
-        case .sensorFault: return "sensor fault"
-        case .deviceFault: return "device fault"
-        case .busFault: return "bus fault"
-        case .processExcursion: return "process excursion"
-        case .configurationError: return "configuration error"
-        @unknown default: return String(describing: c)
-        }
-    }
+    static func cause(_ c: RootCause) -> String { EventText.cause(c) }
 
-    static func reason(_ r: EscalationReason) -> String {
-        switch r {
-        case .safetyLimit: return "safety limit"
-        case .policyViolation: return "policy violation"
-        case .modelError: return "model error"
-        case .repairFailed: return "repair failed"
-        case .noHealthySource: return "no healthy source"
-        case .configurationError: return "configuration error"
-        case .unresolvedDisagreement: return "unresolved disagreement"
-        case .interventionPolicy: return "operator decides (policy)"
-        @unknown default: return String(describing: r)
-        }
-    }
+    static func reason(_ r: EscalationReason) -> String { EventText.reason(r) }
 
     static func decision(_ d: InterventionDecision) -> String {
         switch d {

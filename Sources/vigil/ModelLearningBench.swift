@@ -5,6 +5,7 @@ import VigilCore
 import Monitor
 import Policy
 import Journal
+import Kernel
 import Runtime
 import HIL
 import Fieldbus
@@ -141,8 +142,8 @@ struct ModelLearningBench {
         let learning = try PolicyLearning(store: store, learningSetPath: learningSetPath)
         let set = learning.learningSet
         let sample = set.golden.first { $0.label == 0 }!.features
-        try journal.appendEvents([ControllerEvent(kind: .modelVerdict, severity: .info, wallNanoseconds: 1, monotonicNanoseconds: 1, subject: 0)],
-                                 subjectNames: ["PT-101A"])
+        try journal.appendEvents([TimedEvent(plantNanoseconds: 1, cycle: 1, event: .modelVerdict(sensor: 0, diagnosis: 0, action: 0, logit: 0))],
+                                 codec: EventCodec(names: SubjectTable(sensors: ["PT-101A"])), wallOffsetNanoseconds: 0)
         try journal.recordEventFeatures([EventFeatures(eventID: 1, sensor: "PT-101A", monotonicNanoseconds: 1, samples: Array(repeating: sample, count: 5),
                                                        modelVersion: 1, diagnosis: "healthy", action: "trust", margin: 40)])
         let t0 = ContinuousClock.now

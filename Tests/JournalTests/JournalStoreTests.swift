@@ -1,5 +1,7 @@
 import Foundation
 import Journal
+import Kernel
+import Monitor
 import Testing
 import VigilCore
 
@@ -10,7 +12,7 @@ import VigilCore
         let path = dir.path("journal.sqlite")
         do {
             let journal = try Journal(path: path)
-            #expect(try journal.appliedMigrations() == ["v1", "v2 policy feedback", "v3 audit role"])
+            #expect(try journal.appliedMigrations() == ["v1", "v2 policy feedback", "v3 audit role", "v4 event cycle"])
             let counts = try journal.counts()
             #expect(counts.events == 0 && counts.feedback == 0 && counts.auditEntries == 0 && counts.models == 0)
             #expect(try journal.droppedEventCounts().values.allSatisfy { $0 == 0 })
@@ -18,7 +20,7 @@ import VigilCore
             #expect(journal.integrityCheck())
         }
         let reopened = try Journal(path: path)
-        #expect(try reopened.appliedMigrations() == ["v1", "v2 policy feedback", "v3 audit role"])
+        #expect(try reopened.appliedMigrations() == ["v1", "v2 policy feedback", "v3 audit role", "v4 event cycle"])
         #expect(try reopened.counts().auditEntries == 1)
         #expect(reopened.integrityCheck())
     }
@@ -78,25 +80,32 @@ import VigilCore
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         let journal = try Journal(path: dir.path("j.sqlite"))
-        let names = ["pump1.flow", "tank.level"]
         try journal.appendEvents([
-            event(.detection, .warning, mono: 1, subject: 0, code: 3, value: 1.5),
-            event(.safeStateEntered, .safety, mono: 2, code: SafeStateReason.interlock.rawValue),
-            event(.overrun, .debug, mono: 3, subject: 9, value: .nan),
-            event(.failover, .alarm, mono: 4, subject: 1),
-        ], subjectNames: names)
+            TimedEvent(plantNanoseconds: 1, cycle: 1, event: .findingRaised(.sensor(0), .rateOfChange, statistic: 1.5, threshold: 1)),
+            TimedEvent(plantNanoseconds: 2, cycle: 2, event: .safeStateEntered(.interlock)),
+            TimedEvent(plantNanoseconds: 3, cycle: 3, event: .findingCleared(.sensor(9), .noise)),
+            TimedEvent(plantNanoseconds: 4, cycle: 4, event: .limitCrossed(limit: 0, value: .nan)),
+        ], codec: testCodec, wallOffsetNanoseconds: 1_000)
 
         let all = try journal.recentEvents()
-        #expect(all.map(\.kind) == [.failover, .overrun, .safeStateEntered, .detection])
-        #expect(all.map(\.subject) == ["tank.level", "#9", nil, "pump1.flow"])
+        #expect(all.map(\.kind) == [.limitCrossed, .findingCleared, .safeStateEntered, .detection])
+        #expect(all.map(\.subject) == ["tank.level.hi", "#9", nil, "pump1.flow"])
         #expect(all[2].detail == "interlock")
-        #expect(all[1].value.isNaN)
-        #expect(all[3].value == 1.5 && all[3].code == 3 && all[3].monotonicNanoseconds == 1)
+        #expect(all[0].value.isNaN)
+        #expect(all[3].value == 1.5 && all[3].code == FindingKind.rateOfChange.rawValue && all[3].monotonicNanoseconds == 1)
+        #expect(all[3].wallNanoseconds == 1_001 && all[3].cycle == 1)
+        guard case .limitCrossed(limit: 0, let v)? = all[0].event(testCodec) else {
+            Issue.record("the limit crossing did not decode: \(all[0])")
+            return
+        }
+        #expect(v.isNaN, "a NaN value is stored as NULL and reads back as NaN")
+        #expect(all[1...].map { $0.event(testCodec) } == [.findingCleared(.sensor(9), .noise), .safeStateEntered(.interlock),
+                                                         .findingRaised(.sensor(0), .rateOfChange, statistic: 1.5, threshold: 1)])
 
-        #expect(try journal.recentEvents(minSeverity: .alarm).map(\.kind) == [.failover, .safeStateEntered])
-        #expect(try journal.recentEvents(kinds: [.detection, .overrun]).map(\.kind) == [.overrun, .detection])
-        #expect(try journal.recentEvents(limit: 1).map(\.kind) == [.failover])
-        #expect(try journal.counts().eventsBySeverity == [.warning: 1, .safety: 1, .debug: 1, .alarm: 1])
+        #expect(try journal.recentEvents(minSeverity: .alarm).map(\.kind) == [.limitCrossed, .safeStateEntered])
+        #expect(try journal.recentEvents(kinds: [.detection, .findingCleared]).map(\.kind) == [.findingCleared, .detection])
+        #expect(try journal.recentEvents(limit: 1).map(\.kind) == [.limitCrossed])
+        #expect(try journal.counts().eventsBySeverity == [.info: 1, .safety: 1, .debug: 1, .alarm: 1])
     }
 
     @Test func aFileThatIsNotADatabaseIsAClearErrorNamingThePath() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Journal
+import Kernel
 import Testing
 import VigilCore
 
@@ -9,8 +10,11 @@ import VigilCore
         defer { dir.cleanup() }
         let journal = try Journal(path: dir.path("j.sqlite"))
         let queue = EventQueue(capacity: 2048)
-        for i in 0..<1000 { queue.push(event(.detection, .info, mono: UInt64(i), subject: Int32(i % 3), code: Int32(i))) }
-        let writer = JournalWriter(journal: journal, queue: queue, subjectNames: ["a", "b", "c"],
+        for i in 0..<1000 {
+            queue.push(TimedEvent(plantNanoseconds: UInt64(i), cycle: UInt64(i),
+                                  event: .modelVerdict(sensor: Int32(i % 3), diagnosis: Int32(i), action: 0, logit: 0)))
+        }
+        let writer = JournalWriter(journal: journal, queue: queue, codec: testCodec,
                                    configuration: .init(batchSize: 256, flushIntervalNanoseconds: 60_000_000_000))
         writer.start()
         try writer.stop()
@@ -21,7 +25,7 @@ import VigilCore
         #expect(writer.statistics.eventsWritten == 1000)
         let events = try journal.recentEvents(limit: 1000)
         #expect(events.map(\.code) == (0..<1000).reversed().map(Int32.init))
-        #expect(events.first?.subject == "a")  // code 999 → subject 0
+        #expect(events.first?.subject == "pump1.flow")  // 999 → sensor 0
     }
 
     @Test func theWriterFlushesOnItsIntervalWhileRunning() async throws {
@@ -29,10 +33,10 @@ import VigilCore
         defer { dir.cleanup() }
         let journal = try Journal(path: dir.path("j.sqlite"))
         let queue = EventQueue(capacity: 64)
-        let writer = JournalWriter(journal: journal, queue: queue, subjectNames: [],
+        let writer = JournalWriter(journal: journal, queue: queue, codec: testCodec,
                                    configuration: .init(flushIntervalNanoseconds: 5_000_000, pollIntervalNanoseconds: 1_000_000))
         writer.start()
-        for i in 0..<10 { queue.push(event(.detection, .warning, mono: UInt64(i))) }
+        for i in 0..<10 { queue.push(event(.warning, mono: UInt64(i))) }
         var written = 0
         for _ in 0..<500 where written < 10 {  // up to ~5 s, normally a few ms
             try await Task.sleep(nanoseconds: 10_000_000)
@@ -48,11 +52,11 @@ import VigilCore
         defer { dir.cleanup() }
         let path = dir.path("j.sqlite")
         let queue = EventQueue(capacity: 100)
-        for i in 0..<300 { queue.push(event(.overrun, .debug, mono: UInt64(i))) }
-        for i in 0..<100 { queue.push(event(.limitCrossed, .warning, mono: UInt64(1000 + i))) }
+        for i in 0..<300 { queue.push(event(.debug, mono: UInt64(i))) }
+        for i in 0..<100 { queue.push(event(.warning, mono: UInt64(1000 + i))) }
         do {
             let journal = try Journal(path: path)
-            let writer = JournalWriter(journal: journal, queue: queue, subjectNames: [])
+            let writer = JournalWriter(journal: journal, queue: queue, codec: testCodec)
             writer.start()
             try writer.stop()
         }
@@ -67,9 +71,9 @@ import VigilCore
         let journal = try Journal(path: dir.path("j.sqlite"))
         let queue = EventQueue(capacity: 4096)
         for i in 0..<1000 {
-            queue.push(event(.detection, i % 100 == 0 ? .safety : .info, mono: UInt64(i), code: Int32(i)))
+            queue.push(event(i % 100 == 0 ? .safety : .info, mono: UInt64(i), tag: Int32(i)))
         }
-        let writer = JournalWriter(journal: journal, queue: queue, subjectNames: [],
+        let writer = JournalWriter(journal: journal, queue: queue, codec: testCodec,
                                    configuration: .init(batchSize: 100, retention: RetentionPolicy(maxEvents: 200, pruneBatch: 50)))
         writer.start()
         try writer.stop()
@@ -77,6 +81,6 @@ import VigilCore
         #expect(counts.events == 200)
         #expect(counts.eventsBySeverity[.safety] == 10)
         #expect(writer.statistics.eventsPruned == 800)
-        #expect(try journal.recentEvents(limit: 1).first?.code == 999)
+        #expect(try journal.recentEvents(limit: 1).first.map(tag) == 999)
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import Journal
+import Kernel
+import Monitor
 import Testing
 import VigilCore
 
@@ -56,8 +58,12 @@ import VigilCore
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         let journal = try Journal(path: dir.path("j.sqlite"))
-        try journal.appendEvents([event(.detection, .info, mono: 1, subject: 0), event(.failover, .warning, mono: 2, subject: 1),
-                                  event(.diagnosis, .warning, mono: 3, subject: 0)], subjectNames: ["PT-101A", "pressure"])
+        let codec = EventCodec(names: SubjectTable(sensors: ["PT-101A", "PT-101B"], groups: ["pressure"]))
+        try journal.appendEvents([TimedEvent(plantNanoseconds: 1, cycle: 1, event: .findingRaised(.sensor(0), .stuck, statistic: 1, threshold: 1)),
+                                  TimedEvent(plantNanoseconds: 2, cycle: 2, event: .failover(group: 0, from: 0, to: 1, byOperator: false)),
+                                  TimedEvent(plantNanoseconds: 3, cycle: 3, event: .diagnosis(.sensor(0), .sensorFault, evidence: .stuck,
+                                                                                              statistic: 1, severity: .major))],
+                                 codec: codec, wallOffsetNanoseconds: 0)
         let last = try journal.lastEventID()
         let all = try journal.events(after: 0, kinds: [.detection, .diagnosis])
         #expect(all.map(\.kind) == [.detection, .diagnosis])

@@ -63,7 +63,7 @@ import CAllocCounter
                                          falseAlarmRate: 1e-6, updateLambda: 0.002, refitInterval: 50)]
         })
         #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
-        guard let sections = h.controller.cycle.sections else {
+        guard let sections = h.controller.cycle.kernel.sections else {
             h.shutdown()
             throw HarnessError("the plant has a section but the cycle runs none")
         }
@@ -271,7 +271,7 @@ import CAllocCounter
         }, minimumPeriodMicroseconds: 100, allocationCounter: vigil_thread_allocations)
         defer { h.shutdown() }
         #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
-        let sections = try #require(h.controller.cycle.sections)
+        let sections = try #require(h.controller.cycle.kernel.sections)
         #expect(eventually(within: 60) { sections.isLive(0) && sections.progress(0).refits >= 2 }, "the section's model was fitted, swapped in and refitted")
         #expect(eventually(within: 60) { h.controller.steadyStateAllocations.cycles >= 10_000 })
         let (allocations, cycles) = h.controller.steadyStateAllocations

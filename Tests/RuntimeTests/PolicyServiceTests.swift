@@ -6,6 +6,7 @@ import Policy
 import Synchronization
 import VigilCore
 @testable import Runtime
+import Kernel
 
 /// The policy model's loop through the real controller on the simulated rig: the cycle's verdicts
 /// reach the journal with the features behind them, operator feedback on such an event becomes a
@@ -79,8 +80,8 @@ import VigilCore
         let journal = try Journal(path: directory + "/j.sqlite")
         let store = try ModelStore(directory: directory + "/models", journal: journal, expectedFeatures: SensorFeatures.names)
         try store.installIfEmpty(shippedModelAt: Self.shipped, wallNanoseconds: 1)
-        try journal.appendEvents([ControllerEvent(kind: .failover, severity: .warning, wallNanoseconds: 1, monotonicNanoseconds: 1, subject: 0)],
-                                 subjectNames: ["pressure"])
+        try journal.appendEvents([TimedEvent(plantNanoseconds: 1, cycle: 1, event: .failover(group: 0, from: 0, to: 1, byOperator: false))],
+                                 codec: EventCodec(names: SubjectTable(sensors: ["PT-A", "PT-B"], groups: ["pressure"])), wallOffsetNanoseconds: 0)
         let learning = try PolicyLearning(store: store, learningSetPath: Self.learningSet, options: Self.quick)
         let input = FeedbackInput(verdict: .falseAlarm, operatorName: "test", wallNanoseconds: 1)
         #expect {

@@ -1,11 +1,11 @@
 import Testing
 import VigilCore
 import Monitor
-@testable import Runtime
+@testable import Kernel
 
-/// The runtime's plant sections: learn after start beside the cycle, swap the model in, then tell an
-/// equipment anomaly (pressure up, flow down, all in range) from a single lying sensor.
-@Suite(.serialized) struct SectionWatchTests {
+/// The kernel's plant sections: learn, swap the model in at a cycle boundary, then tell an equipment
+/// anomaly (pressure up, flow down, all in range) from a single lying sensor.
+@Suite struct SectionBankTests {
     /// PT-A and PT-B (a redundancy group) and FT (alone) follow one process variable u.
     static let plant: PlantConfig = {
         let sensors = ["PT-A", "PT-B", "FT"].enumerated().map { i, id in
@@ -34,25 +34,21 @@ import Monitor
         }
     }
 
-    /// Trains the section on 500 normal cycles and waits for the fitter; returns the next cycle number.
-    func trained(_ watch: SectionWatch, _ process: inout Process) throws -> Int {
-        try watch.start()
+    /// Trains the section on 500 normal cycles (fitted inline in the 500th); returns the next cycle
+    /// number, at whose boundary the model goes live.
+    func trained(_ watch: SectionBank, _ process: inout Process) throws -> Int {
         for c in 0..<500 {
             let r = process.readings(cycle: c)
             r.withUnsafeBufferPointer { watch.observe(cycle: UInt64(c), sensors: $0, healthy: { _ in true }) { _ in Issue.record("finding in training") } }
         }
-        var c = 500
-        // The model is swapped in at a cycle boundary once the fitter is done.
-        #expect(eventually {
-            let r = process.readings(cycle: c)
-            r.withUnsafeBufferPointer { watch.observe(cycle: UInt64(c), sensors: $0, healthy: { _ in true }) { _ in } }
-            c += 1
-            return watch.isLive(0)
-        })
-        return c
+        #expect(!watch.isLive(0), "the fitted model goes live at the next cycle boundary")
+        let r = process.readings(cycle: 500)
+        r.withUnsafeBufferPointer { watch.observe(cycle: 500, sensors: $0, healthy: { _ in true }) { _ in } }
+        #expect(watch.isLive(0))
+        return 501
     }
 
-    func run(_ watch: SectionWatch, _ process: inout Process, from: Int, cycles: Int, pressure: Double = 0, flow: Double = 0,
+    func run(_ watch: SectionBank, _ process: inout Process, from: Int, cycles: Int, pressure: Double = 0, flow: Double = 0,
              aOnly: Double = 0) -> [(cycle: Int, finding: SectionFinding)] {
         var found: [(Int, SectionFinding)] = []
         for c in from..<(from + cycles) {
@@ -63,8 +59,7 @@ import Monitor
     }
 
     @Test func normalOperationRaisesNothing() throws {
-        let watch = SectionWatch(plant: Self.plant)
-        defer { watch.stop() }
+        let watch = SectionBank(plant: Self.plant, fitting: .inline)
         var process = Process()
         let c = try trained(watch, &process)
         let found = run(watch, &process, from: c, cycles: 3000)
@@ -75,9 +70,7 @@ import Monitor
     /// A device polled ten times slower than the cycle: a section learns and scores new samples only,
     /// so the repeated readings neither count as training rows nor shrink the learned spread.
     @Test func repeatedReadingsOfASlowPollAreNotNewRows() throws {
-        let watch = SectionWatch(plant: Self.plant)
-        defer { watch.stop() }
-        try watch.start()
+        let watch = SectionBank(plant: Self.plant, fitting: .inline)
         var process = Process()
         var sample = process.readings(cycle: 0)
         var c = 0
@@ -88,7 +81,8 @@ import Monitor
         }
         while c < 4_980 { step() }
         #expect(!watch.isLive(0), "498 distinct samples are not yet the 500 the section trains on")
-        #expect(eventually { step(); return watch.isLive(0) })
+        while c < 5_001 { step() }
+        #expect(watch.isLive(0), "the 500th distinct sample (cycle 4,990) fitted the model, live at the next new sample")
         let live = c
         for _ in 0..<1_000 { step() }
         let scored = watch.progress(0).scored
@@ -96,8 +90,7 @@ import Monitor
     }
 
     @Test func closingValveIsAnEquipmentAnomalyNoSensorIsOutOfLine() throws {
-        let watch = SectionWatch(plant: Self.plant)
-        defer { watch.stop() }
+        let watch = SectionBank(plant: Self.plant, fitting: .inline)
         var process = Process()
         let c = try trained(watch, &process)
         #expect(run(watch, &process, from: c, cycles: 200).isEmpty)
@@ -111,8 +104,7 @@ import Monitor
     }
 
     @Test func oneTransmitterOutOfLineIsItsSensorFaultWhenTheMonitorDistrustsIt() throws {
-        let watch = SectionWatch(plant: Self.plant)
-        defer { watch.stop() }
+        let watch = SectionBank(plant: Self.plant, fitting: .inline)
         var process = Process()
         let c = try trained(watch, &process)
         var found: [SectionFinding] = []
@@ -125,13 +117,29 @@ import Monitor
     }
 
     @Test func flowmeterAloneOffIsItsLikelySensorFault() throws {
-        let watch = SectionWatch(plant: Self.plant)
-        defer { watch.stop() }
+        let watch = SectionBank(plant: Self.plant, fitting: .inline)
         var process = Process()
         let c = try trained(watch, &process)
         let found = run(watch, &process, from: c, cycles: 50, flow: -2)
         let spe = try #require(found.first { $0.finding.kind == .multivariateSPE })
         #expect(spe.finding.cause == .sensorFault && spe.finding.sensor == 2, "\(spe.finding)")
         #expect(spe.finding.share > 0.9)
+    }
+
+    /// Background fitting: the kernel never fits on its own; a thread beside the cycle calls
+    /// `fitPending`, and the model goes live at the next cycle boundary after that.
+    @Test func backgroundFittingWaitsForTheFitter() throws {
+        let watch = SectionBank(plant: Self.plant, fitting: .background)
+        var process = Process()
+        for c in 0..<600 {
+            let r = process.readings(cycle: c)
+            r.withUnsafeBufferPointer { watch.observe(cycle: UInt64(c), sensors: $0, healthy: { _ in true }) { _ in } }
+        }
+        #expect(watch.needsFitting && !watch.isLive(0) && !watch.trainingDone == false)
+        #expect(watch.fitPending() == 1)
+        #expect(!watch.needsFitting && watch.trainingDone)
+        let r = process.readings(cycle: 600)
+        r.withUnsafeBufferPointer { watch.observe(cycle: 600, sensors: $0, healthy: { _ in true }) { _ in } }
+        #expect(watch.isLive(0))
     }
 }

@@ -2,7 +2,6 @@ import Synchronization
 import VigilCore
 import Monitor
 import Policy
-import CRuntime
 
 /// The policy model on the cycle thread: after the monitor's `observe`, every sensor's feature
 /// vector goes through the int8 model (SIMD kernel) and the verdict is kept per sensor. A verdict
@@ -12,7 +11,7 @@ import CRuntime
 /// A new model (a deployment or a rollback) is offered from another thread and taken at the start
 /// of a cycle; the model it replaces goes back to that thread to be released, so the cycle thread
 /// neither allocates nor frees.
-final class PolicyWatch: @unchecked Sendable {
+public final class PolicyWatch: @unchecked Sendable {
     /// Hand-off: free → (offer) ready → (cycle takes it, parks the old one) retired → (collect) free.
     private static let free = 0, writing = 1, ready = 2, retired = 3
     private let state = Atomic<Int>(PolicyWatch.free)
@@ -23,7 +22,7 @@ final class PolicyWatch: @unchecked Sendable {
     private var model: PolicyModel
     private var scratch: PolicyScratch
     private let features: UnsafeMutableBufferPointer<Float>
-    let sensorCount: Int
+    public let sensorCount: Int
     /// Per sensor: the reported verdict (−1: none yet), the candidate and how long it has held.
     private var reported: [Int32]
     private var candidate: [Int32]
@@ -36,9 +35,9 @@ final class PolicyWatch: @unchecked Sendable {
     /// The model's class index → `ModelDiagnosis` raw value (−1 for a class the monitor does not know).
     private var classMap: [Int8]
     /// The model version in use (read by other threads).
-    let version = Atomic<UInt32>(0)
+    public let version = Atomic<UInt32>(0)
     /// Every `tape.stride` cycles each sensor's features and verdict go to the policy service.
-    let tape: FeatureTape?
+    public let tape: FeatureTape?
     private var tick = 0
 
     init(model: PolicyModel, sensorCount: Int, confirmSamples: Int32 = 5, minMargin: Int16 = 16, tape: FeatureTape? = nil) {
@@ -63,7 +62,7 @@ final class PolicyWatch: @unchecked Sendable {
     /// Offers `model` for the next cycle boundary (any thread but the cycle's). Returns false when an
     /// earlier offer is still pending; call `collectRetired` and retry.
     @discardableResult
-    func offer(_ model: PolicyModel) -> Bool {
+    public func offer(_ model: PolicyModel) -> Bool {
         guard state.compareExchange(expected: Self.free, desired: Self.writing, ordering: .acquiring).exchanged else { return false }
         slotModel = model
         slotScratch = model.makeScratch()
@@ -74,7 +73,7 @@ final class PolicyWatch: @unchecked Sendable {
 
     /// Releases the model the cycle replaced (any thread but the cycle's). True when there was one.
     @discardableResult
-    func collectRetired() -> Bool {
+    public func collectRetired() -> Bool {
         guard state.load(ordering: .acquiring) == Self.retired else { return false }
         slotModel = nil
         slotScratch = nil
@@ -85,7 +84,7 @@ final class PolicyWatch: @unchecked Sendable {
 
     /// Cycle thread: take an offered model, then score every sensor. `report(sensor, decision)` is
     /// called for confirmed changes of verdict. No allocation.
-    func observe(_ monitor: borrowing PlantMonitor, report: (Int, PolicyDecision) -> Void) {
+    func observe(_ monitor: borrowing PlantMonitor, nowNanoseconds now: UInt64, report: (Int, PolicyDecision) -> Void) {
         if state.load(ordering: .acquiring) == Self.ready {
             swap(&model, &slotModel!)
             swap(&scratch, &slotScratch!)
@@ -104,7 +103,7 @@ final class PolicyWatch: @unchecked Sendable {
                 slot = tape.openSlot()
             }
         }
-        defer { if let tape, let slot { tape.commit(slot: slot, monotonicNanoseconds: vigil_rt_monotonic_ns()) } }
+        defer { if let tape, let slot { tape.commit(slot: slot, monotonicNanoseconds: now) } }
         for i in 0..<sensorCount {
             monitor.features(sensor: i, into: features)
             let d = model.decide(input, scratch: scratch)
@@ -140,5 +139,5 @@ final class PolicyWatch: @unchecked Sendable {
     }
 
     /// The reported verdict of a sensor (−1 before the first).
-    func verdict(sensor: Int) -> Int32 { reported[sensor] }
+    public func verdict(sensor: Int) -> Int32 { reported[sensor] }
 }

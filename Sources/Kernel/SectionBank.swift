@@ -1,35 +1,42 @@
 import Synchronization
 import VigilCore
-import Fieldbus
 import Monitor
-import CRuntime
 
 /// A section finding as the cycle reports it (plain value, no allocation).
-struct SectionFinding {
-    var section: Int32
+public struct SectionFinding: Sendable, Hashable {
+    public var section: Int32
     /// `.multivariateT2` or `.multivariateSPE`.
-    var kind: FindingKind
-    var statistic: Double
-    var limit: Double
+    public var kind: FindingKind
+    public var statistic: Double
+    public var limit: Double
     /// False when the statistic returned to normal.
-    var raised: Bool
+    public var raised: Bool
     /// Equipment anomaly / process excursion (`.processExcursion`) or a sensor that broke the correlation (`.sensorFault`).
-    var cause: RootCause
+    public var cause: RootCause
     /// The sensor the diagnosis points at (largest SPE contribution, or an unhealthy member), or −1.
-    var sensor: Int32
+    public var sensor: Int32
     /// That sensor's share of SPE (0 for T²).
-    var share: Double
+    public var share: Double
 }
 
-/// The per-section multivariate monitors of a running controller.
+/// How a section's PCA model gets fitted once its training rows are in.
+public enum SectionFitting: Sendable, Hashable {
+    /// In the cycle that completes training (allocates; deterministic: simulation and replay).
+    case inline
+    /// By a thread beside the cycle (`SectionBank.fitPending`), swapped in at a later cycle
+    /// boundary: the real-time cycle never allocates for it.
+    case background
+}
+
+/// The per-section multivariate monitors of the kernel.
 ///
-/// After start each section collects `training_samples` cycles in which all its sensors are good
-/// (into storage allocated here). A fitter thread beside the cycle learns the PCA model from them
-/// and builds the section's `MultivariateMonitor`; the cycle swaps it in at the start of a later
-/// cycle and from then scores every cycle without allocating (the slow EWMA update and its periodic
-/// refit, an m×m Jacobi on preallocated storage, run inside `observe`). A finding never touches
-/// redundancy groups, control or interlocks: it is journalled and raised as a `.section` alarm.
-final class SectionWatch: @unchecked Sendable {
+/// Each section collects `training_samples` new samples in which all its sensors are good (into
+/// storage allocated here). Its PCA model is fitted from them (inline, or by a fitter thread) and
+/// installed at a later cycle boundary; from then every new sample is scored without allocating
+/// (the slow EWMA update and its periodic refit, an m×m Jacobi on preallocated storage, run inside
+/// `observe`). A finding never touches redundancy groups, control or interlocks: it is journalled
+/// and raised as a `.section` alarm.
+public final class SectionBank: @unchecked Sendable {
     /// Hand-off between the cycle (training rows, then taking the model) and the fitter.
     private final class Slot: @unchecked Sendable {
         static let training = 0, fitting = 1, ready = 2, installed = 3, failed = 4
@@ -63,10 +70,10 @@ final class SectionWatch: @unchecked Sendable {
     private var pendingCount = 0
     /// Share of SPE above which a single uncorroborated sensor is called the culprit.
     let sensorFaultShare: Double
-    private let stopRequested = Atomic<Bool>(false)
-    private var thread: JoinableThread?
+    public let fitting: SectionFitting
 
-    init(plant: PlantConfig, sensorFaultShare: Double = 0.9) {
+    public init(plant: PlantConfig, fitting: SectionFitting, sensorFaultShare: Double = 0.9) {
+        self.fitting = fitting
         configs = plant.sections
         sensorIndices = plant.sections.map { s in s.sensors.map { id in Int32(plant.sensors.firstIndex { $0.id == id } ?? -1) } }
         hasPeer = plant.sections.map { s in
@@ -89,31 +96,29 @@ final class SectionWatch: @unchecked Sendable {
 
     deinit { for r in rows { r.deallocate() } }
 
-    var count: Int { configs.count }
+    public var count: Int { configs.count }
 
     /// Why fitting section `s` failed, once it has (readable from any thread after the failure).
-    func failure(_ s: Int) -> MultivariateError? {
+    public func failure(_ s: Int) -> MultivariateError? {
         slots[s].phase.load(ordering: .acquiring) == Slot.failed ? slots[s].failure : nil
     }
 
     /// Whether section `s`'s model is in use by the cycle (any thread).
-    func isLive(_ s: Int) -> Bool { slots[s].phase.load(ordering: .acquiring) == Slot.installed }
+    public func isLive(_ s: Int) -> Bool { slots[s].phase.load(ordering: .acquiring) == Slot.installed }
 
     /// Samples scored and slow-update refits done in section `s` so far (any thread).
-    func progress(_ s: Int) -> (scored: Int, refits: Int) {
+    public func progress(_ s: Int) -> (scored: Int, refits: Int) {
         (slots[s].scored.load(ordering: .relaxed), slots[s].refits.load(ordering: .relaxed))
     }
 
-    /// Starts the fitter thread (nothing to do without sections).
-    func start() throws(ThreadStartError) {
-        guard !configs.isEmpty else { return }
-        thread = try JoinableThread(name: "vigil-sections") { [self] in fitLoop() }
+    /// Whether a section waits for `fitPending` (background fitting only).
+    public var needsFitting: Bool {
+        slots.contains { $0.phase.load(ordering: .acquiring) == Slot.fitting }
     }
 
-    func stop() {
-        stopRequested.store(true, ordering: .releasing)
-        thread?.join()
-        thread = nil
+    /// Whether every section is past training (fitted, installed or failed).
+    public var trainingDone: Bool {
+        slots.allSatisfy { $0.phase.load(ordering: .acquiring) != Slot.training }
     }
 
     // MARK: Cycle thread
@@ -179,7 +184,10 @@ final class SectionWatch: @unchecked Sendable {
             let base = rowCount[s] * m
             for (j, i) in indices.enumerated() { rows[s][base + j] = sensors[Int(i)].value }
             rowCount[s] += 1
-            if rowCount[s] == configs[s].trainingSamples { slot.phase.store(Slot.fitting, ordering: .releasing) }
+            if rowCount[s] == configs[s].trainingSamples {
+                slot.phase.store(Slot.fitting, ordering: .releasing)
+                if fitting == .inline { fit(s) }
+            }
         case Slot.ready: // the cycle boundary: take the fitted monitor (a move, no allocation)
             monitors[s] = slot.fitted.take()
             slot.phase.store(Slot.installed, ordering: .releasing)
@@ -226,18 +234,18 @@ final class SectionWatch: @unchecked Sendable {
         return result
     }
 
-    // MARK: Fitter thread (beside the cycle; allocates freely)
+    // MARK: Fitting (inline, or a thread beside the cycle; allocates freely)
 
-    private func fitLoop() {
-        while !stopRequested.load(ordering: .acquiring) {
-            var pending = false
-            for s in configs.indices {
-                let phase = slots[s].phase.load(ordering: .acquiring)
-                if phase == Slot.fitting { fit(s) } else if phase == Slot.training { pending = true }
-            }
-            if !pending && !slots.contains(where: { $0.phase.load(ordering: .acquiring) == Slot.fitting }) { return }
-            vigil_rt_sleep_until(vigil_rt_monotonic_ns() &+ 5_000_000)
+    /// Fits every section whose training rows are complete. For `.background` fitting: call from
+    /// one thread beside the cycle until `trainingDone`; returns how many it fitted.
+    @discardableResult
+    public func fitPending() -> Int {
+        var n = 0
+        for s in configs.indices where slots[s].phase.load(ordering: .acquiring) == Slot.fitting {
+            fit(s)
+            n += 1
         }
+        return n
     }
 
     private func fit(_ s: Int) {
