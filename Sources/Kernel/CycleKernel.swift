@@ -337,6 +337,18 @@ public final class CycleKernel: @unchecked Sendable {
     public func operatorSource(group: Int) -> Int? { monitor?.operatorSource(group: group) }
     public func isHolding(group: Int) -> Bool { monitor?.isHolding(group: group) ?? false }
     public var monitorTuning: MonitorTuning? { monitor?.tuning }
+    /// Findings started and not yet ended, as the ledger of this kernel's events would hold them
+    /// (allocates: for queries, reports and tests).
+    public func openFindings() -> Set<PlantLedger.OpenFinding> {
+        var open: Set<PlantLedger.OpenFinding> = []
+        guard let monitor else { return open }
+        for i in 0..<sensorCount { for k in monitor.openFindings(sensor: i) { open.insert(.init(subject: .sensor(Int32(i)), kind: k)) } }
+        for d in 0..<deviceCount { for k in monitor.openFindings(device: d) { open.insert(.init(subject: .device(Int32(d)), kind: k)) } }
+        if let sections {
+            for s in 0..<sections.count { for k in sections.openFindings(s) { open.insert(.init(subject: .section(Int32(s)), kind: k)) } }
+        }
+        return open
+    }
     /// Grows with every alarm change.
     public var alarmRevision: UInt64 { alarms.revision }
     public var alarmCapacity: Int { alarms.configuration.capacity }

@@ -91,6 +91,11 @@ public final class SectionBank: @unchecked Sendable {
         stampOffset = offsets
         lastStamps = Array(repeating: UInt64.max, count: max(1, total))
         monitors = plant.sections.map { _ in nil }
+        raised = plant.sections.map { _ in
+            var kinds: [FindingKind] = []
+            kinds.reserveCapacity(2) // T² and SPE: raising one never allocates on the cycle
+            return kinds
+        }
         self.sensorFaultShare = sensorFaultShare
     }
 
@@ -109,6 +114,18 @@ public final class SectionBank: @unchecked Sendable {
     /// Samples scored and slow-update refits done in section `s` so far (any thread).
     public func progress(_ s: Int) -> (scored: Int, refits: Int) {
         (slots[s].scored.load(ordering: .relaxed), slots[s].refits.load(ordering: .relaxed))
+    }
+
+    /// Per section: the finding kinds raised and not yet back to normal.
+    private var raised: [[FindingKind]]
+
+    /// The finding kinds of section `s` raised and not yet back to normal.
+    public func openFindings(_ s: Int) -> [FindingKind] { raised[s] }
+
+    /// Section `s`'s statistics after its last scored sample (nil before its model is live).
+    public func status(_ s: Int) -> MultivariateSectionStatus? {
+        guard let m = monitors[s] else { return nil }
+        return m.status(section: 0)
     }
 
     /// Whether a section waits for `fitPending` (background fitting only).
@@ -146,8 +163,10 @@ public final class SectionBank: @unchecked Sendable {
             for e in 0..<pendingCount {
                 switch pending[e] {
                 case .raised(let f):
+                    if !raised[s].contains(f.kind) { raised[s].append(f.kind) }
                     onFinding(diagnose(s, f, sensors: sensors, healthy: healthy))
                 case .returnedToNormal(let kind, _, _):
+                    if let k = raised[s].firstIndex(of: kind) { raised[s].remove(at: k) }
                     let status = monitors[s]!.status(section: 0)
                     onFinding(SectionFinding(section: Int32(s), kind: kind, statistic: kind == .multivariateT2 ? status.t2 : status.spe,
                                              limit: kind == .multivariateT2 ? status.t2Limit : status.speLimit, raised: false,

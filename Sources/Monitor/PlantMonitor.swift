@@ -300,6 +300,17 @@ public struct PlantMonitor: Sendable {
     /// The last diagnosis of a device (device or bus fault).
     public func diagnosis(device: Int) -> Diagnosis? { deviceDiagnoses[device] }
 
+    /// The finding kinds on a sensor journalled as started and not yet ended (allocates: for
+    /// queries and tests, not the cycle).
+    public func openFindings(sensor i: Int) -> [FindingKind] {
+        (1...9).compactMap { raw in previousBits[i] & (1 << FindingBits(raw)) & FindingBits.sensorKinds != 0 ? FindingKind(rawValue: Int32(raw)) : nil }
+    }
+
+    /// The finding kinds on a device journalled as started and not yet ended (allocates).
+    public func openFindings(device d: Int) -> [FindingKind] {
+        Self.deviceKinds.filter { devices[d].flags & DeviceWatch.bit($0) != 0 }
+    }
+
     /// The policy model's input for one sensor (`SensorFeatures`), from the state the last `observe`
     /// left. Runs on the cycle thread for every sensor: no allocation, no lock.
     public func features(sensor i: Int, into out: UnsafeMutableBufferPointer<Float>) {
