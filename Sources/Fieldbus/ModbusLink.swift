@@ -7,10 +7,10 @@ import VigilCore
 /// `switchPath()` closes the active connection and makes the other one active; the next
 /// `ensureConnected()` opens it at once, and the back-off continues from there if it fails.
 public final class ModbusLink {
-    public let primary: ModbusConnection
-    public let backup: ModbusConnection?
+    public let primary: any ModbusTransport
+    public let backup: (any ModbusTransport)?
     /// The active connection: the primary, or the backup after `switchPath()`.
-    public private(set) var connection: ModbusConnection
+    public private(set) var connection: any ModbusTransport
     private let clock: any MonotonicClock
     private var backoff: Backoff
     private var nextAttemptNanoseconds: UInt64 = 0
@@ -21,7 +21,7 @@ public final class ModbusLink {
     /// The error that last took the link down.
     public private(set) var lastError: ModbusError?
 
-    public init(connection: ModbusConnection, backup: ModbusConnection? = nil, clock: any MonotonicClock,
+    public init(connection: any ModbusTransport, backup: (any ModbusTransport)? = nil, clock: any MonotonicClock,
                 backoff: BackoffPolicy = BackoffPolicy(), seed: UInt64 = 1) {
         self.primary = connection
         self.backup = backup

@@ -42,6 +42,7 @@ public final class MockGPIOChip: GPIOChip {
         var events: [GPIOEdgeEvent] = []
         var writes: [OutputWrite] = []
         var failure: GPIOError.Kind?
+        var readFailure: GPIOError.Kind?
         var requested: Bool { input != nil || output != nil }
     }
 
@@ -94,6 +95,10 @@ public final class MockGPIOChip: GPIOChip {
 
     public func clearFailure(_ offset: Int) { lines[offset].failure = nil }
 
+    /// Makes reads of a requested line fail with `kind` (an I/O error from the chip) until called
+    /// again with nil.
+    public func failReads(_ offset: Int, with kind: GPIOError.Kind?) { lines[offset].readFailure = kind }
+
     /// The physical level of a line at the clock's time.
     public func isHigh(_ offset: Int) -> Bool {
         advance()
@@ -135,6 +140,7 @@ public final class MockGPIOChip: GPIOChip {
 
     fileprivate func read(_ offset: Int) throws(GPIOError) -> Bool {
         guard let input = lines[offset].input else { throw GPIOError(.released, chip: name, offset: offset) }
+        if let kind = lines[offset].readFailure { throw GPIOError(kind, chip: name, offset: offset) }
         advance()
         return lines[offset].high != input.activeLow
     }

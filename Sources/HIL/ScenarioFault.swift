@@ -123,25 +123,24 @@ public enum FaultInjectionError: Error, Sendable, Hashable, CustomStringConverti
     }
 }
 
-/// Applies scheduled faults to a `SimulatedRig` through its fault API and removes them again.
+/// Applies scheduled faults to a simulated rig (real-time `SimulatedRig` or virtual-time
+/// `VirtualRig`) through its fault API, and removes them again.
 ///
 /// Several faults on one point are merged (stuck wins; biases, drifts and noise add), so
 /// overlapping faults compose and removing one leaves the others in force. Thread-safe.
 public final class FaultInjector: @unchecked Sendable {
-    public let rig: SimulatedRig
-    private let clock: any MonotonicClock
+    public let rig: any FaultableRig
     private let lock = NSLock()
     // Guarded by `lock`: the point overrides each active fault contributes, by fault index.
     private var pointFaults: [PointKey: [Int: PointOverride]] = [:]
 
-    public init(rig: SimulatedRig, clock: any MonotonicClock = SystemMonotonicClock()) {
+    public init(rig: any FaultableRig) {
         self.rig = rig
-        self.clock = clock
     }
 
     /// Simulation time now.
     private var modelNanoseconds: UInt64 {
-        let now = clock.nowNanoseconds()
+        let now = rig.nowNanoseconds
         return now > rig.epochNanoseconds ? now - rig.epochNanoseconds : 0
     }
 
@@ -151,52 +150,62 @@ public final class FaultInjector: @unchecked Sendable {
     }
 
     private enum Resolved {
-        case point(PointKey, PointConfig, SimulatedModbusDevice)
+        case point(PointKey, PointConfig, any FaultableDevice)
         /// The simulators of the paths hit (primary, backup or both) and the primary's serial line.
-        case device([SimulatedModbusDevice], VirtualSerialLine?)
-        case line(VirtualSerialLine)
+        case device([any FaultableDevice], (any FaultableLine)?)
+        case line(any FaultableLine)
         case signal(String)
+        case gpio(MockGPIOChip, offset: Int, activeLow: Bool)
     }
 
     private func resolve(_ fault: ScheduledFault) throws(FaultInjectionError) -> Resolved {
         let t = fault.target
+        let plant = rig.original
         switch t {
         case .sensor(let id):
-            guard let sensor = rig.original.sensors.first(where: { $0.id == id }) else { throw .unknownTarget(t) }
-            guard case .point(let deviceID, let pointID) = sensor.source else {
-                throw .unsupported(t, fault.kind, "only Modbus sensors can be faulted (this one is a GPIO input)")
+            guard let sensor = plant.sensors.first(where: { $0.id == id }) else { throw .unknownTarget(t) }
+            switch sensor.source {
+            case .gpio:
+                guard let input = rig.gpioInput(sensor: id) else {
+                    throw .unsupported(t, fault.kind, "the rig has no mock GPIO chip for this input (does the plant name a board?)")
+                }
+                guard [.stuck, .dropout, .spike, .noise].contains(fault.kind) else {
+                    throw .unsupported(t, fault.kind, "a GPIO input takes stuck, dropout, spike or noise")
+                }
+                return .gpio(input.chip, offset: input.offset, activeLow: input.activeLow)
+            case .point(let deviceID, let pointID):
+                guard let device = rig.faultableDevice(deviceID), let point = device.config.points.first(where: { $0.id == pointID }) else {
+                    throw .unknownTarget(t)
+                }
+                return .point(PointKey(device: deviceID, point: pointID), point, device)
             }
-            guard let device = rig.device(deviceID), let point = device.config.points.first(where: { $0.id == pointID }) else {
-                throw .unknownTarget(t)
-            }
-            return .point(PointKey(device: deviceID, point: pointID), point, device)
         case .device(let id):
-            guard let device = rig.device(id) else { throw .unknownTarget(t) }
-            var line: VirtualSerialLine?
-            if case .rtu(let s) = device.config.transport { line = rig.line(s.port) }
+            guard let device = rig.faultableDevice(id) else { throw .unknownTarget(t) }
+            var line: (any FaultableLine)?
+            if case .rtu(let s) = device.config.transport { line = rig.faultableLine(s.port) }
             if fault.kind == .corrupt, line == nil {
                 throw .unsupported(t, fault.kind, "corruption needs a serial line; a TCP device has none")
             }
-            return .device([device] + (rig.backupDevice(id).map { [$0] } ?? []), line)
+            return .device([device] + (rig.faultableBackupDevice(id).map { [$0] } ?? []), line)
         case .gateway(let id):
-            guard let device = rig.device(id) else { throw .unknownTarget(t) }
+            guard let device = rig.faultableDevice(id) else { throw .unknownTarget(t) }
             if case .rtu(let s) = device.config.transport {
-                guard let line = rig.line(s.port) else { throw .unknownTarget(t) }
+                guard let line = rig.faultableLine(s.port) else { throw .unknownTarget(t) }
                 return .line(line)
             }
             return .device([device], nil)
         case .backupGateway(let id):
-            guard let device = rig.device(id) else { throw .unknownTarget(t) }
-            guard let backup = rig.backupDevice(id) else {
+            guard let device = rig.faultableDevice(id) else { throw .unknownTarget(t) }
+            guard let backup = rig.faultableBackupDevice(id) else {
                 throw .unsupported(t, fault.kind, "device \(id) has no backup path (backup: or backup_port:)")
             }
             if case .rtu(let s)? = device.config.backup {
-                guard let line = rig.line(s.port) else { throw .unknownTarget(t) }
+                guard let line = rig.faultableLine(s.port) else { throw .unknownTarget(t) }
                 return .line(line)
             }
             return .device([backup], nil)
         case .line(let id):
-            guard let line = rig.line(id) else { throw .unknownTarget(t) }
+            guard let line = rig.faultableLine(id) else { throw .unknownTarget(t) }
             return .line(line)
         case .signal(let name):
             guard rig.model.hasSignal(name) else { throw .unknownTarget(t) }
@@ -224,16 +233,16 @@ public final class FaultInjector: @unchecked Sendable {
             case .drift: setPointFault(key, index, .drift(ratePerSecond: p.ratePerSecond ?? 0, fromNanoseconds: t))
             case .noise: setPointFault(key, index, .noise(p.magnitude ?? 0))
             case .dropout:
-                device.setException(exceptionCode(p), addresses: point.address...(point.endAddress - 1))
+                device.injectException(InjectedException(code: exceptionCode(p), addresses: point.address...(point.endAddress - 1)))
             default: throw .unsupported(fault.target, fault.kind, "not a sensor fault")
             }
         case .device(let devices, let line):
             for device in devices {
                 switch fault.kind {
-                case .delay: device.setReplyDelay(milliseconds: p.milliseconds ?? 0)
-                case .timeout: device.setNoReply(true)
-                case .exception: device.setException(exceptionCode(p))
-                case .disconnect: device.disconnect(forMilliseconds: p.milliseconds)
+                case .delay: device.injectReplyDelay(milliseconds: p.milliseconds ?? 0)
+                case .timeout: device.injectNoReply(true)
+                case .exception: device.injectException(InjectedException(code: exceptionCode(p)))
+                case .disconnect: device.injectDisconnect(milliseconds: p.milliseconds)
                 case .corrupt: if device === devices[0] { corrupt(line!, p) }
                 default: throw .unsupported(fault.target, fault.kind, "not a device fault")
                 }
@@ -241,8 +250,8 @@ public final class FaultInjector: @unchecked Sendable {
         case .line(let line):
             switch fault.kind {
             case .corrupt: corrupt(line, p)
-            case .timeout, .disconnect: line.breakLine(forMilliseconds: p.milliseconds)
-            case .delay: line.insertGap(milliseconds: p.milliseconds ?? 0, frames: Int.max)
+            case .timeout, .disconnect: line.injectBreak(milliseconds: p.milliseconds)
+            case .delay: line.injectGap(milliseconds: p.milliseconds ?? 0)
             default: throw .unsupported(fault.target, fault.kind, "not a line fault")
             }
         case .signal(let name):
@@ -250,6 +259,28 @@ public final class FaultInjector: @unchecked Sendable {
             rig.model.setSignalOverride(SignalOverride(holdAt: p.value, offset: p.magnitude ?? 0,
                                                        ratePerSecond: p.ratePerSecond ?? 0, onsetNanoseconds: modelNanoseconds),
                                         forSignal: name)
+        case .gpio(let chip, let offset, let activeLow):
+            switch fault.kind {
+            case .stuck:
+                // `value` is the logical value the input sticks at (default: what it reads now).
+                let logical = p.value.map { $0 != 0 } ?? (chip.isHigh(offset) != activeLow)
+                chip.setLevel(offset, high: logical != activeLow)
+            case .dropout:
+                chip.failReads(offset, with: .io(errno: 5))
+            case .spike:
+                // One pulse of `milliseconds` (default 20 ms): the input flips and comes back.
+                let now = rig.nowNanoseconds
+                let width = UInt64(max(1, p.milliseconds ?? 20)) * 1_000_000
+                chip.injectBounce(offset, togglesAtNanoseconds: [now, now &+ width])
+            case .noise:
+                // Chatter: the input flips every `milliseconds` (default 5 ms) for `samples` flips (default 40).
+                let now = rig.nowNanoseconds
+                let every = UInt64(max(1, p.milliseconds ?? 5)) * 1_000_000
+                let flips = max(2, (p.samples ?? 40) / 2 * 2)
+                chip.injectBounce(offset, togglesAtNanoseconds: (0..<flips).map { now &+ UInt64($0) &* every })
+            default:
+                throw .unsupported(fault.target, fault.kind, "a GPIO input takes stuck, dropout, spike or noise")
+            }
         }
     }
 
@@ -259,30 +290,36 @@ public final class FaultInjector: @unchecked Sendable {
         case .point(let key, _, let device):
             // A sample-counted spike ends by itself after its N replies.
             if fault.kind == .dropout {
-                device.setException(nil)
+                device.injectException(nil)
             } else if !(fault.kind == .spike && fault.parameters.samples != nil) {
                 setPointFault(key, index, nil)
             }
         case .device(let devices, let line):
             for device in devices {
                 switch fault.kind {
-                case .delay: device.setReplyDelay(milliseconds: 0)
-                case .timeout: device.setNoReply(false)
-                case .exception: device.setException(nil)
-                case .disconnect: device.reconnect()
-                case .corrupt: line?.setCorruptionProbability(0); line?.corruptNextFrames(0)
+                case .delay: device.injectReplyDelay(milliseconds: 0)
+                case .timeout: device.injectNoReply(false)
+                case .exception: device.injectException(nil)
+                case .disconnect: device.endInjectedDisconnect()
+                case .corrupt: line?.injectCorruption(probability: 0); line?.injectCorruption(frames: 0)
                 default: break
                 }
             }
         case .line(let line):
             switch fault.kind {
-            case .corrupt: line.setCorruptionProbability(0); line.corruptNextFrames(0)
-            case .timeout, .disconnect: line.clearBreak()
-            case .delay: line.insertGap(milliseconds: 0, frames: 0)
+            case .corrupt: line.injectCorruption(probability: 0); line.injectCorruption(frames: 0)
+            case .timeout, .disconnect: line.clearInjectedBreak()
+            case .delay: line.injectGap(milliseconds: 0)
             default: break
             }
         case .signal(let name):
             rig.model.clearSignalOverride(forSignal: name)
+        case .gpio(let chip, let offset, let activeLow):
+            switch fault.kind {
+            case .dropout: chip.failReads(offset, with: nil)
+            case .stuck: chip.setLevel(offset, high: activeLow) // back to rest: inactive
+            default: break // a pulse and chatter end by themselves
+            }
         }
     }
 
@@ -290,11 +327,11 @@ public final class FaultInjector: @unchecked Sendable {
         p.code.flatMap { ModbusExceptionCode(rawValue: UInt8(clamping: $0)) } ?? .serverDeviceFailure
     }
 
-    private func corrupt(_ line: VirtualSerialLine, _ p: FaultParameters) {
+    private func corrupt(_ line: any FaultableLine, _ p: FaultParameters) {
         if let probability = p.probability {
-            line.setCorruptionProbability(probability)
+            line.injectCorruption(probability: probability)
         } else {
-            line.corruptNextFrames(p.frames ?? 1)
+            line.injectCorruption(frames: p.frames ?? 1)
         }
     }
 

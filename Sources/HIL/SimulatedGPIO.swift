@@ -24,4 +24,16 @@ public enum SimulatedGPIO {
         let chips = chips(for: board, plant: plant, clock: clock)
         return (GPIOBoard(config: board, boardFile: boardFile, openChip: MockGPIOChip.opener(chips)), chips)
     }
+
+    /// Where each GPIO input sensor of `plant` lives on `chips`, by sensor id.
+    public static func inputs(of plant: PlantConfig, chips: [MockGPIOChip], board: BoardConfig)
+        -> [String: (chip: MockGPIOChip, offset: Int, activeLow: Bool)] {
+        var found: [String: (chip: MockGPIOChip, offset: Int, activeLow: Bool)] = [:]
+        for sensor in plant.sensors {
+            guard case .gpio(let settings) = sensor.source, let (chipSpec, line) = board.line(named: settings.line),
+                  let chip = chips.first(where: { $0.name == chipSpec.name }) else { continue }
+            found[sensor.id] = (chip, line.offset, settings.activeLow)
+        }
+        return found
+    }
 }

@@ -37,6 +37,9 @@ public final class SimulatedRig: @unchecked Sendable {
     private let buses: [String: SimulatedRTUBus]
     private let lock = NSLock()
     private var stopped = false
+    private let clock: any MonotonicClock
+    /// GPIO inputs by sensor id, once mock chips are attached (`attachGPIO`).
+    private var gpioInputs: [String: (chip: MockGPIOChip, offset: Int, activeLow: Bool)] = [:]
 
     /// Starts a simulator for every device of `plant`.
     /// - Parameters:
@@ -47,6 +50,7 @@ public final class SimulatedRig: @unchecked Sendable {
     public init(plant: PlantConfig, ports: PortPlan = .ephemeral, pacing: VirtualSerialLine.Pacing? = .unpaced,
                 seed: UInt64 = 1, clock: any MonotonicClock = SystemMonotonicClock(), model: PlantModel? = nil) throws {
         original = plant
+        self.clock = clock
         let model = model ?? PlantModel(plant: plant, seed: seed)
         self.model = model
         let epoch = clock.nowNanoseconds()
@@ -163,6 +167,22 @@ public final class SimulatedRig: @unchecked Sendable {
         backupDevices.values.forEach { $0.stop() }
         lines.values.forEach { $0.close() }
         backupLines.values.forEach { $0.close() }
+    }
+}
+
+extension SimulatedRig: FaultableRig {
+    public var nowNanoseconds: UInt64 { clock.nowNanoseconds() }
+    public func faultableDevice(_ id: String) -> (any FaultableDevice)? { device(id) }
+    public func faultableBackupDevice(_ id: String) -> (any FaultableDevice)? { backupDevice(id) }
+    public func faultableLine(_ port: String) -> (any FaultableLine)? { line(port) }
+    public func gpioInput(sensor id: String) -> (chip: MockGPIOChip, offset: Int, activeLow: Bool)? {
+        lock.withLock { gpioInputs[id] }
+    }
+
+    /// Makes the GPIO inputs of `chips` (built for `board`) reachable for fault injection.
+    public func attachGPIO(chips: [MockGPIOChip], board: BoardConfig) {
+        let found = SimulatedGPIO.inputs(of: original, chips: chips, board: board)
+        lock.withLock { gpioInputs = found }
     }
 }
 

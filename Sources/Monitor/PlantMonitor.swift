@@ -98,6 +98,8 @@ public struct PlantMonitor: Sendable {
     /// Per sensor in no redundancy group: the operator call its confirmed fault is waiting to make
     /// (`MonitorTuning.noBackupConfirmNanoseconds`).
     private var noBackupCall: [NoBackupCall]
+    /// Per sensor: when a fault finding (any sensor kind but latency) last started.
+    private var lastFaultStart: [UInt64]
 
     // Devices and buses.
     private var devices: [DeviceWatch]
@@ -232,6 +234,7 @@ public struct PlantMonitor: Sendable {
         suppressed = [Int](repeating: 0, count: n)
         suppressedKind = [FindingKind](repeating: .noise, count: n)
         noBackupCall = [NoBackupCall](repeating: NoBackupCall(), count: n)
+        lastFaultStart = [UInt64](repeating: 0, count: n)
 
         devices = [DeviceWatch](repeating: DeviceWatch(), count: deviceCount)
         tallies = [DeviceTally](repeating: DeviceTally(), count: deviceCount)
@@ -866,6 +869,7 @@ public struct PlantMonitor: Sendable {
         let rising = bits[i] & ~previousBits[i] & FindingBits.sensorKinds
         let falling = previousBits[i] & ~bits[i] & FindingBits.sensorKinds
         guard rising | falling != 0 else { return }
+        if rising & ~FindingBits.bit(.latency) != 0 { lastFaultStart[i] = lastNowNanoseconds }
         for raw in 1...9 where (rising | falling) & (1 << FindingBits(raw)) != 0 {
             var e = MonitorEvent(kind: rising & (1 << FindingBits(raw)) != 0 ? .detection : .findingCleared, cycle: cycle)
             e.sensor = Int32(i)
@@ -1057,7 +1061,13 @@ public struct PlantMonitor: Sendable {
     private mutating func callOperatorsForSensorsWithoutBackup() {
         for i in 0..<sensorCount where noBackupCall[i].dueNanoseconds != 0 {
             if fresh[i] { noBackupCall[i].samples += 1 }
-            if bits[i] & .bit(noBackupCall[i].finding.kind) != 0 { noBackupCall[i].lastSeenNanoseconds = lastNowNanoseconds }
+            // Still faulty: the finding that confirmed it still fires, or a new fault finding started
+            // (a noisy sensor confirmed by its spikes goes on with fresh spike and rate findings; a
+            // finding that merely lingers after a one-off step, like the noise statistic, does not
+            // count). Latency belongs to the device.
+            if bits[i] & .bit(noBackupCall[i].finding.kind) != 0 || lastFaultStart[i] == lastNowNanoseconds {
+                noBackupCall[i].lastSeenNanoseconds = lastNowNanoseconds
+            }
             let call = noBackupCall[i]
             let stillStuck = call.finding.kind != .stuck || detectors[i].lastMoved == call.movedAtConfirm
             let d = sensorDevice[i]
@@ -1272,7 +1282,7 @@ struct NoBackupCall {
     var dueNanoseconds: UInt64 = 0
     var samples = 0
     var movedAtConfirm: UInt64 = 0
-    /// When the confirmed finding kind was last among the sensor's findings.
+    /// When the confirming finding last fired, or a new fault finding last started.
     var lastSeenNanoseconds: UInt64 = 0
     var severity: DiagnosisSeverity = .major
     var finding = Finding(kind: .stuck, subject: -1, statistic: 0, threshold: 0, cycle: 0)

@@ -88,22 +88,13 @@ public final class Controller: @unchecked Sendable {
         // One scanner per link: a TCP device, or a serial line shared by its units.
         let modbus: ModbusPlant
         do { modbus = try ModbusPlant(config: plant, board: board, clock: SystemMonotonicClock(), seed: seed) } catch { throw .modbus(error) }
-        var groups: [(link: ModbusLink, pollers: [DevicePoller])] = []
-        for poller in modbus.pollers {
-            if let g = groups.firstIndex(where: { $0.link === poller.link }) { groups[g].pollers.append(poller) } else { groups.append((poller.link, [poller])) }
-        }
         let epoch = vigil_rt_monotonic_ns()
         let period = UInt64(plant.cycle.periodMicroseconds) * 1000
         let commandBoard = outputBoard
-        scanners = groups.map { group in
-            var targets: [BusScanner.OutputTarget] = []
-            for (o, output) in plant.outputs.enumerated() {
-                guard case .point(let device, let point) = output.target,
-                      let p = group.pollers.firstIndex(where: { $0.device.id == device }),
-                      let index = group.pollers[p].device.points.firstIndex(where: { $0.id == point }) else { continue }
-                targets.append(.init(outputIndex: o, pollerIndex: p, pointIndex: index))
-            }
-            return BusScanner(name: group.pollers.map(\.device.id).joined(separator: "+"), pollers: group.pollers, outputs: targets,
+        scanners = modbus.links.map { link in
+            let pollers = link.pollers.map { modbus.pollers[$0] }
+            return BusScanner(name: pollers.map(\.device.id).joined(separator: "+"), pollers: pollers,
+                              outputs: LinkTargets.outputs(of: plant, on: pollers.map(\.device)),
                               board: commandBoard, basePeriodNanoseconds: period, epochNanoseconds: epoch)
         }
 

@@ -1,24 +1,19 @@
 import Synchronization
 import Monitor
+import Fieldbus
 
 /// One device's mailbox between the cycle thread and its bus thread: the cycle ORs repair
 /// requests into an atomic word, the bus thread takes them at its next pass and reports the path
 /// and poll interval it uses. Lock-free atomics only: no allocation, no waiting on either side.
 final class DeviceRepairChannel: Sendable {
-    /// Request bits. A path switch names the path to go to, so that several devices of one serial
-    /// line asking together (or a request the bus thread already acted on) switch the line once.
-    static let toBackup: UInt32 = 1 << 0
-    static let slowPolling: UInt32 = 1 << 1
-    static let reconnect: UInt32 = 1 << 2
-    static let toPrimary: UInt32 = 1 << 3
-
     /// The request bits that execute a monitor repair strategy (0: not a bus-thread action). A
     /// switch goes to the other path than the one in use when the monitor decided.
     func bits(for strategy: RepairStrategy?) -> UInt32 {
+        let onBackup = self.onBackup.load(ordering: .relaxed)
         switch strategy {
-        case .reconnect?: return Self.reconnect
-        case .switchToBackupGateway?: return onBackup.load(ordering: .relaxed) ? Self.toPrimary : Self.toBackup
-        case .slowPolling?: return Self.slowPolling
+        case .reconnect?: return LinkSchedule.requestBits(for: .reconnect, onBackup: onBackup)
+        case .switchToBackupGateway?: return LinkSchedule.requestBits(for: .switchPath, onBackup: onBackup)
+        case .slowPolling?: return LinkSchedule.requestBits(for: .slowPolling, onBackup: onBackup)
         default: return 0
         }
     }

@@ -6,7 +6,9 @@ import VigilCore
 /// view of a run is built, whether the events came back from a journal or straight from the kernel.
 enum ScenarioRecords {
     static func collect(_ events: [TimedEvent], names: SubjectTable, into result: inout ScenarioResult) {
+        let text = EventText(names: names)
         for e in events {
+            result.eventLog.append("cycle \(e.cycle)  \(e.severity.journalName)  \(text.describe(e.event))")
             let c = e.cycle
             let severity = e.severity.journalName
             switch e.event {

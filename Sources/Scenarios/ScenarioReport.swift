@@ -16,7 +16,8 @@ public enum ScenarioReport {
         return stem.isEmpty ? "scenario" : stem
     }
 
-    /// Writes both files into `directory` (created if missing) and returns their paths.
+    /// Writes the report (`NAME.json`), the plot (`NAME.svg`) and every event in words
+    /// (`NAME.events.txt`) into `directory` (created if missing) and returns the first two paths.
     @discardableResult
     public static func write(_ result: ScenarioResult, scenario: Scenario, to directory: String) throws -> (json: String, svg: String) {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -24,6 +25,8 @@ public enum ScenarioReport {
         let json = base.appendingPathExtension("json"), svg = base.appendingPathExtension("svg")
         try self.json(result).write(to: json, options: .atomic)
         try Data(ScenarioPlot.svg(result, scenario: scenario).utf8).write(to: svg, options: .atomic)
+        let events = URL(fileURLWithPath: base.path + ".events.txt")
+        try Data((result.eventLog.joined(separator: "\n") + "\n").utf8).write(to: events, options: .atomic)
         return (json.path, svg.path)
     }
 }

@@ -100,6 +100,9 @@ public struct TraceSample: Sendable, Hashable {
 /// What came of running one scenario.
 public struct ScenarioResult: Sendable, Codable {
     public enum Status: String, Sendable, Hashable, Codable { case passed, failed, skipped }
+    /// Which time the run took place in: virtual (simulated devices and manual clocks, exactly
+    /// reproducible) or real (loopback sockets, ptys and the host's clock).
+    public enum Clock: String, Sendable, Hashable, Codable { case virtual, realtime }
 
     public var name: String
     public var file: String
@@ -109,6 +112,7 @@ public struct ScenarioResult: Sendable, Codable {
     public var cycles: UInt64
     public var periodMilliseconds: Double
     public var seed: UInt64
+    public var clock: Clock = .virtual
     /// The cycle the plant left its start-up safe state (nil: never).
     public var firstGoodCycle: UInt64?
     public var injected: [InjectedRecord] = []
@@ -122,8 +126,10 @@ public struct ScenarioResult: Sendable, Codable {
     public var safeOutputsForced: [SafeOutputsRecord] = []
     public var expectations: [ExpectationResult] = []
 
-    // Not in the JSON report: the traces (drawn in the SVG) and the plant's names.
+    // Not in the JSON report: the traces (drawn in the SVG), every event in words (NAME.events.txt)
+    // and the plant's names.
     public var samples: [TraceSample] = []
+    public var eventLog: [String] = []
     public var sensorIDs: [String] = []
     public var outputIDs: [String] = []
     public var groups: [(id: String, members: [String])] { zip(groupIDs, groupMembers).map { ($0, $1) } }
@@ -145,7 +151,7 @@ public struct ScenarioResult: Sendable, Codable {
     public var failedCount: Int { expectations.count - passedCount }
 
     enum CodingKeys: String, CodingKey {
-        case name, file, status, cycles, seed, injected, detections, diagnoses, failovers, repairs, escalations, interlocks, expectations
+        case name, file, status, cycles, seed, clock, injected, detections, diagnoses, failovers, repairs, escalations, interlocks, expectations
         case skipReason = "skip_reason", periodMilliseconds = "period_ms", firstGoodCycle = "first_good_cycle", safeStates = "safe_states"
         case safeOutputsForced = "safe_outputs_forced"
     }

@@ -73,18 +73,7 @@ public struct ScenarioRunner: Sendable {
     public func run(_ scenario: Scenario) throws(ScenarioError) -> ScenarioResult {
         let (plant, board, boardFile) = try Self.plant(for: scenario)
         let period = UInt64(plant.cycle.periodMicroseconds) * 1000
-        var result = ScenarioResult(name: scenario.name, file: scenario.file, status: .passed, cycles: scenario.cycles,
-                                    periodMilliseconds: Double(period) / 1e6, seed: scenario.seed)
-        result.sensorIDs = plant.sensors.map(\.id)
-        result.outputIDs = plant.outputs.map(\.id)
-        result.groupIDs = plant.redundancyGroups.map(\.id)
-        result.groupMembers = plant.redundancyGroups.map(\.members)
-        result.deviceIDs = plant.devices.map(\.id)
-        result.keySensors = Self.keySensors(scenario, plant)
-        for l in plant.limits {
-            if let v = l.high { result.limitLines.append(.init(subject: l.subject, label: "\(l.id) > \(format(v))", level: v)) }
-            if let v = l.low { result.limitLines.append(.init(subject: l.subject, label: "\(l.id) < \(format(v))", level: v)) }
-        }
+        var result = Self.emptyResult(scenario, plant: plant, clock: .realtime)
 
         let clock = SystemMonotonicClock()
         let rig: SimulatedRig
@@ -100,15 +89,16 @@ public struct ScenarioRunner: Sendable {
             throw .rig(String(describing: error))
         }
         defer { rig.stop() }
-        let injector = FaultInjector(rig: rig, clock: clock)
-        for f in scenario.faults {
-            do { try injector.validate(f) } catch { throw .injection(error) }
-        }
+        let injector = FaultInjector(rig: rig)
 
         var gpio: GPIOPlant?
         if let board, let boardFile, Self.usesGPIO(rig.plant) {
-            let (gpioBoard, _) = SimulatedGPIO.board(for: board, boardFile: boardFile, plant: rig.plant, clock: clock)
+            let (gpioBoard, chips) = SimulatedGPIO.board(for: board, boardFile: boardFile, plant: rig.plant, clock: clock)
+            rig.attachGPIO(chips: chips, board: board)
             do { gpio = try GPIOPlant(config: rig.plant, board: gpioBoard, clock: clock) } catch { throw .rig("GPIO: \(error)") }
+        }
+        for f in scenario.faults {
+            do { try injector.validate(f) } catch { throw .injection(error) }
         }
         let journalPath = NSTemporaryDirectory() + "vigil-hil-\(getpid())-\(UUID().uuidString).sqlite"
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: journalPath + suffix) } }
@@ -145,6 +135,25 @@ public struct ScenarioRunner: Sendable {
         collect(events, epoch: controller.epochNanoseconds, period: period, plant: plant, into: &result)
         result.expectations = scenario.expectations.map { ScenarioJudge(scenario: scenario, result: result).judge($0) }
         result.status = result.expectations.allSatisfy(\.passed) ? .passed : .failed
+        return result
+    }
+
+    /// A result with the plant's names filled in and nothing judged yet.
+    static func emptyResult(_ scenario: Scenario, plant: PlantConfig, clock: ScenarioResult.Clock) -> ScenarioResult {
+        let period = UInt64(plant.cycle.periodMicroseconds) * 1000
+        var result = ScenarioResult(name: scenario.name, file: scenario.file, status: .passed, cycles: scenario.cycles,
+                                    periodMilliseconds: Double(period) / 1e6, seed: scenario.seed)
+        result.clock = clock
+        result.sensorIDs = plant.sensors.map(\.id)
+        result.outputIDs = plant.outputs.map(\.id)
+        result.groupIDs = plant.redundancyGroups.map(\.id)
+        result.groupMembers = plant.redundancyGroups.map(\.members)
+        result.deviceIDs = plant.devices.map(\.id)
+        result.keySensors = Self.keySensors(scenario, plant)
+        for l in plant.limits {
+            if let v = l.high { result.limitLines.append(.init(subject: l.subject, label: "\(l.id) > \(format(v))", level: v)) }
+            if let v = l.low { result.limitLines.append(.init(subject: l.subject, label: "\(l.id) < \(format(v))", level: v)) }
+        }
         return result
     }
 

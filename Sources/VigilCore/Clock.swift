@@ -28,6 +28,8 @@ public final class ManualClock: MonotonicClock, @unchecked Sendable {
     public init(startNanoseconds: UInt64 = 0) { now = startNanoseconds }
     public func nowNanoseconds() -> UInt64 { now }
     public func advance(byNanoseconds delta: UInt64) { now &+= delta }
+    /// Moves the clock to `t` if that is later (a clock never goes back).
+    public func advance(toNanoseconds t: UInt64) { if t > now { now = t } }
 }
 
 /// A small, seedable pseudo-random generator (SplitMix64) for jitter and simulations.

@@ -16,11 +16,13 @@ struct HILCommand: ParsableCommand {
             commandName: "run",
             abstract: "Run scenario files and judge their expectations.",
             discussion: """
-            Each scenario (hil/scenarios/*.yaml, format in hil/README.md) starts the simulated rig and the \
-            real controller in-process, applies its faults when the cycle counter reaches them, then judges \
-            every expectation against the journal and the sampled traces. Prints one line per expectation \
-            and `N passed, M failed`; exits 1 when any expectation fails or a scenario cannot run. Scenarios \
-            marked `requires: monitor` are skipped while the controller has no monitor.
+            Each scenario (hil/scenarios/*.yaml, format in hil/README.md) runs the controller's cycle kernel \
+            against the simulated rig, applies its faults at their cycles, then judges every expectation \
+            against the events and the sampled traces. By default in virtual time: simulated devices, lines \
+            and GPIO with modelled round trips and frame times, manual clocks, as fast as the CPU allows and \
+            the same report every run. With --realtime: the real runtime (threads, clock_nanosleep) against \
+            libmodbus servers on loopback TCP and ptys, in real time. Prints one line per expectation and \
+            `N passed, M failed`; exits 1 when any expectation fails or a scenario cannot run.
             """
         )
 
@@ -30,12 +32,15 @@ struct HILCommand: ParsableCommand {
         @Option(name: .long, help: ArgumentHelp("Write NAME.json and NAME.svg for each scenario into this folder.", valueName: "DIR"))
         var report: String?
 
+        @Flag(name: .long, help: "Run in real time over real sockets and ptys (the smoke suite) instead of virtual time.")
+        var realtime = false
+
         func validate() throws {
             if files.isEmpty { throw ValidationError("give at least one scenario file") }
         }
 
         func run() throws {
-            let runner = ScenarioRunner()
+            let realtimeRunner = ScenarioRunner(), virtualRunner = VirtualScenarioRunner()
             var passed = 0, failed = 0, skipped = 0
             for file in files {
                 let scenario: Scenario
@@ -49,7 +54,7 @@ struct HILCommand: ParsableCommand {
                 }
                 let result: ScenarioResult
                 do {
-                    result = try runner.run(scenario)
+                    result = try realtime ? realtimeRunner.run(scenario) : virtualRunner.run(scenario)
                 } catch {
                     print("ERROR \(scenario.name): \(error)")
                     failed += 1

@@ -13,11 +13,11 @@ import CAllocCounter
         #expect(channel.take() == 0)
         channel.request(channel.bits(for: .switchToBackupGateway))
         channel.request(channel.bits(for: .slowPolling))
-        #expect(channel.take() == DeviceRepairChannel.toBackup | DeviceRepairChannel.slowPolling)
+        #expect(channel.take() == LinkSchedule.toBackup | LinkSchedule.slowPolling)
         #expect(channel.take() == 0, "taking clears the word")
         channel.onBackup.store(true, ordering: .relaxed)
-        #expect(channel.bits(for: .switchToBackupGateway) == DeviceRepairChannel.toPrimary, "a switch leaves the path in use")
-        #expect(channel.bits(for: .reconnect) == DeviceRepairChannel.reconnect)
+        #expect(channel.bits(for: .switchToBackupGateway) == LinkSchedule.toPrimary, "a switch leaves the path in use")
+        #expect(channel.bits(for: .reconnect) == LinkSchedule.reconnect)
         #expect(channel.bits(for: .failoverToBackup) == 0, "sensor repairs are not bus-thread actions")
         #expect(channel.bits(for: nil) == 0)
     }
@@ -53,23 +53,23 @@ import CAllocCounter
         #expect(primary.requestsServed > 0 && backup.requestsServed == 0)
         primary.disconnect()
         #expect(eventually { !reading().quality.isGood }, "the primary gateway is gone")
-        channel.request(DeviceRepairChannel.toBackup)
+        channel.request(LinkSchedule.toBackup)
         #expect(eventually { channel.onBackup.load(ordering: .relaxed) })
         let servedAtSwitch = backup.requestsServed
         #expect(eventually { reading().quality.isGood && backup.requestsServed > servedAtSwitch + 3 }, "readings come over the backup")
         #expect(channel.switches.load(ordering: .relaxed) == 1)
 
         // A second request for the path in use is not a second switch (the devices of a line ask together).
-        channel.request(DeviceRepairChannel.toBackup)
+        channel.request(LinkSchedule.toBackup)
         #expect(eventually { channel.executed.load(ordering: .relaxed) == 2 })
         #expect(channel.onBackup.load(ordering: .relaxed) && channel.switches.load(ordering: .relaxed) == 1)
 
         // Slow polling doubles the interval, capped at max_poll_interval_ms.
-        channel.request(DeviceRepairChannel.slowPolling)
+        channel.request(LinkSchedule.slowPolling)
         #expect(eventually { channel.pollIntervalMilliseconds.load(ordering: .relaxed) == 20 })
-        channel.request(DeviceRepairChannel.slowPolling)
+        channel.request(LinkSchedule.slowPolling)
         #expect(eventually { channel.pollIntervalMilliseconds.load(ordering: .relaxed) == 30 })
-        channel.request(DeviceRepairChannel.slowPolling)
+        channel.request(LinkSchedule.slowPolling)
         #expect(eventually { channel.executed.load(ordering: .relaxed) == 5 })
         #expect(channel.pollIntervalMilliseconds.load(ordering: .relaxed) == 30)
         // The slower rate is real: count requests the backup serves over a window of wall time.
