@@ -5,6 +5,7 @@ struct DecodedPlant {
     var name: String?
     var board: String?
     var signals: [(NamedSignal, path: String)] = []
+    var process: [(ProcessSignal, path: String)] = []
     var devices: [(DeviceConfig, path: String, pointPaths: [String])] = []
     var sensors: [(SensorConfig, path: String)] = []
     var groups: [(RedundancyGroupConfig, path: String)] = []
@@ -31,6 +32,7 @@ struct DecodedPlant {
         var plant = PlantConfig(name: name, board: board, devices: devices.map(\.0), sensors: sensors.map(\.0),
                            redundancyGroups: groups.map(\.0), outputs: outputs.map(\.0), limits: limits.map(\.0),
                            simulationSignals: signals.map(\.0), cycle: cycle, controls: controls.map(\.0))
+        plant.processSignals = process.map(\.0)
         plant.monitor = monitor
         plant.sections = sections.map(\.0)
         plant.console = console

@@ -22,9 +22,12 @@ enum PlantDecoder {
             plant.cycle = decodeCycle(top.node("cycle", expected: ""), path: "cycle", sink: sink)
         }
         if top.has("simulation"),
-           let sim = MappingReader(top.node("simulation", expected: ""), path: "simulation", allowed: ["signals"], sink: sink) {
+           let sim = MappingReader(top.node("simulation", expected: ""), path: "simulation", allowed: ["signals", "process"], sink: sink) {
             for item in sim.list("signals", expected: "a list of named signals") ?? [] {
                 decodeSignal(item.node, path: item.path, sink: sink, into: &plant)
+            }
+            for item in sim.list("process", expected: "a list of closed-loop process signals") ?? [] {
+                decodeProcessSignal(item.node, path: item.path, sink: sink, into: &plant)
             }
         }
         for item in top.list("devices", expected: "a list of devices") ?? [] {
@@ -60,6 +63,55 @@ enum PlantDecoder {
         plant.declare("signal", name, at: path.key("name"))
         guard let name else { return }
         if let spec { plant.signals.append((NamedSignal(name: name, spec: spec), path)) } else { plant.broken.insert("signal:" + name) }
+    }
+
+    /// `{name, law: first_order|integrator, tau_s, inputs: [{output|signal, gain}], offset, initial, min, max}`.
+    private static func decodeProcessSignal(_ node: Node, path: String, sink: DiagnosticSink, into plant: inout DecodedPlant) {
+        let keys = ["name", "law", "tau_s", "inputs", "offset", "initial", "min", "max"]
+        guard let map = MappingReader(node, path: path, allowed: keys, sink: sink) else { return }
+        let before = sink.diagnostics.count
+        let name = map.string("name", required: true, expected: "the signal's name")
+        plant.declare("signal", name, at: path.key("name"))
+        let lawName = map.string("law", required: true, expected: "first_order or integrator")
+        var law: ProcessSignal.Law?
+        switch lawName {
+        case "first_order"?:
+            if let tau = map.double("tau_s", required: true, expected: "a time constant in seconds > 0", isValid: { $0 > 0 }) {
+                law = .firstOrder(timeConstantSeconds: tau)
+            }
+        case "integrator"?:
+            let lo = map.double("min") ?? -Double.greatestFiniteMagnitude
+            let hi = map.double("max", expected: "a number ≥ min") { $0 >= lo } ?? Double.greatestFiniteMagnitude
+            law = .integrator(min: lo, max: hi)
+        case let other?:
+            sink.report(.wrongType, path.key("law"), found: quoted(other), expected: "first_order or integrator")
+        case nil:
+            break
+        }
+        var terms: [ProcessSignal.Term] = []
+        for item in map.list("inputs", required: true, expected: "a list of {output: ID, gain: G} or {signal: NAME, gain: G}") ?? [] {
+            guard let input = MappingReader(item.node, path: item.path, allowed: ["output", "signal", "gain"], sink: sink) else { continue }
+            let gain = input.double("gain", required: true)
+            let output = input.string("output", expected: "an output id")
+            let signal = input.string("signal", expected: "a signal name")
+            switch (output, signal, gain) {
+            case (let o?, nil, let g?): terms.append(ProcessSignal.Term(input: .output(o), gain: g))
+            case (nil, let s?, let g?): terms.append(ProcessSignal.Term(input: .signal(s), gain: g))
+            case (nil, nil, _):
+                sink.report(.missingKey, item.path.key("output"), found: "nothing", expected: "output: ID or signal: NAME")
+            case (_?, _?, _):
+                sink.report(.inconsistent, item.path, found: "both output and signal", expected: "one input per entry")
+            default: break
+            }
+        }
+        let offset = map.double("offset") ?? 0
+        let initial = map.double("initial") ?? 0
+        guard let name else { return }
+        guard let law, sink.diagnostics.count == before else {
+            plant.broken.insert("signal:" + name)
+            return
+        }
+        plant.process.append((ProcessSignal(name: name, law: law, terms: terms, offset: offset, initial: initial), path))
     }
 
     private static func decodeDevice(_ node: Node, path: String, sink: DiagnosticSink, into plant: inout DecodedPlant) {

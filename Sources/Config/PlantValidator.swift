@@ -44,7 +44,8 @@ struct PlantValidator {
     }
 
     private func checkDevices() {
-        let signalNames = Set(plant.signals.map(\.0.name))
+        let signalNames = Set(plant.signals.map(\.0.name) + plant.process.map(\.0.name))
+        checkProcess(signalNames)
         for (device, path, pointPaths) in plant.devices {
             if case .rtu(let settings) = device.transport, !settings.port.hasPrefix("/dev/") {
                 checkBoard(path.key("port"), settings.port, exists: board?.serialPort(named: settings.port) != nil,
@@ -55,12 +56,34 @@ struct PlantValidator {
                 if case .signal(let name)? = point.simulation?.source, !signalNames.contains(name),
                    !plant.broken.contains("signal:" + name) {
                     sink.report(.unresolvedReference, pointPath.key("sim.signal"), found: quoted(name),
-                                expected: "a signal named in simulation.signals")
+                                expected: "a signal named in simulation.signals or simulation.process")
                 }
             }
             checkOverlaps(device, pointPaths: pointPaths)
         }
         checkBuses()
+    }
+
+    /// A process signal's inputs name existing outputs and signals; a process signal may use only
+    /// waveforms and process signals declared before it (evaluation order).
+    private func checkProcess(_ signalNames: Set<String>) {
+        let outputIDs = Set(plant.outputs.map(\.0.id))
+        var earlier = Set(plant.signals.map(\.0.name))
+        for (signal, path) in plant.process {
+            for (k, term) in signal.terms.enumerated() {
+                let at = path.key("inputs[\(k)]")
+                switch term.input {
+                case .output(let id) where !outputIDs.contains(id) && !plant.broken.contains("output:" + id):
+                    sink.report(.unresolvedReference, at.key("output"), found: quoted(id), expected: "an output id of this plant")
+                case .signal(let name) where !earlier.contains(name) && !plant.broken.contains("signal:" + name):
+                    let expected = signalNames.contains(name) ? "a signal declared before \(quoted(signal.name)) (process signals are evaluated in order)"
+                        : "a signal of simulation.signals or an earlier simulation.process entry"
+                    sink.report(.unresolvedReference, at.key("signal"), found: quoted(name), expected: expected)
+                default: break
+                }
+            }
+            earlier.insert(signal.name)
+        }
     }
 
     /// A backup path must differ from the primary, and a backup serial port must exist like the primary's.

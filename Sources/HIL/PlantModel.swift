@@ -106,6 +106,15 @@ public final class PlantModel: @unchecked Sendable {
     private var signalOverrides: [String: SignalOverride] = [:]
     private var replays: [CSVReplay] = []
     private var walks: [String: RandomWalkCache] = [:]
+    /// Closed-loop signals (`simulation.process`): index by name, state, and the simulation time
+    /// the state is at (advanced on a fixed grid).
+    private let processIndex: [String: Int]
+    private var processState: [Double]
+    private var processNanoseconds: UInt64 = 0
+    private var outputReader: ((String) -> Double?)?
+    private let outputSafeValues: [String: Double]
+    /// Step of the closed-loop process integration.
+    public static let processStepNanoseconds: UInt64 = 10_000_000
 
     public init(plant: PlantConfig, seed: UInt64 = 1) {
         self.plant = plant
@@ -116,6 +125,19 @@ public final class PlantModel: @unchecked Sendable {
         var points: [PointKey: PointConfig] = [:]
         for d in plant.devices { for p in d.points { points[PointKey(device: d.id, point: p.id)] = p } }
         self.points = points
+        processIndex = Dictionary(uniqueKeysWithValues: plant.processSignals.enumerated().map { ($1.name, $0) })
+        processState = plant.processSignals.map(\.initial)
+        outputSafeValues = Dictionary(plant.outputs.map { ($0.id, $0.safe) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Whether the plant has closed-loop process signals (they need `readOutputs`).
+    public var isClosedLoop: Bool { !processIndex.isEmpty }
+
+    /// Where closed-loop process signals read the controller's outputs: `reader(id)` gives an
+    /// output's value as its device or GPIO line holds it now (nil: not known yet, the output's safe
+    /// value is used). Call before the first `value` query.
+    public func readOutputs(_ reader: @escaping (String) -> Double?) {
+        lock.withLock { outputReader = reader }
     }
 
     /// Forces a fault onto a point (replaces any earlier override of that point).
@@ -168,7 +190,7 @@ public final class PlantModel: @unchecked Sendable {
     public func signalOverride(forSignal name: String) -> SignalOverride? { lock.withLock { signalOverrides[name] } }
 
     /// Whether `name` is one of the plant's simulation signals.
-    public func hasSignal(_ name: String) -> Bool { signals[name] != nil }
+    public func hasSignal(_ name: String) -> Bool { signals[name] != nil || processIndex[name] != nil }
 
     /// Drives the points a replay maps from its CSV file instead of from their waveforms.
     public func attach(_ replay: CSVReplay) {
@@ -192,6 +214,12 @@ public final class PlantModel: @unchecked Sendable {
                 var base: Double
                 switch sim.source {
                 case .signal(let name):
+                    if let k = processIndex[name] {
+                        advanceProcess(to: t)
+                        base = processState[k]
+                        if let o = signalOverrides[name] { base = o.apply(to: base, atNanoseconds: t) }
+                        break
+                    }
                     guard let spec = signals[name] else { base = 0; break }
                     base = waveform(spec, walkKey: "signal:" + name, t: t)
                     if let o = signalOverrides[name] { base = o.apply(to: base, atNanoseconds: t) }
@@ -207,6 +235,40 @@ public final class PlantModel: @unchecked Sendable {
                 return o.apply(to: v ?? 0, atNanoseconds: t, noise: noise)
             }
             return v
+        }
+    }
+
+    /// Integrates the closed-loop signals up to simulation time `t` on the fixed grid, with the
+    /// outputs held as they are now (zero-order hold). Called with `lock` held.
+    private func advanceProcess(to t: UInt64) {
+        let step = Self.processStepNanoseconds
+        let dt = Double(step) / 1e9
+        while processNanoseconds &+ step <= t {
+            for (k, signal) in plant.processSignals.enumerated() {
+                var u = signal.offset
+                for term in signal.terms {
+                    let x: Double
+                    switch term.input {
+                    case .output(let id): x = outputReader?(id) ?? outputSafeValues[id] ?? 0
+                    case .signal(let name):
+                        if let j = processIndex[name] {
+                            x = processState[j]
+                        } else if let spec = signals[name] {
+                            x = waveform(spec, walkKey: "signal:" + name, t: processNanoseconds)
+                        } else {
+                            x = 0
+                        }
+                    }
+                    u += term.gain * x
+                }
+                switch signal.law {
+                case .firstOrder(let tau):
+                    processState[k] += (1 - exp(-dt / tau)) * (u - processState[k])
+                case .integrator(let lo, let hi):
+                    processState[k] = min(hi, max(lo, processState[k] + dt * u))
+                }
+            }
+            processNanoseconds &+= step
         }
     }
 
@@ -233,25 +295,25 @@ public final class PlantModel: @unchecked Sendable {
     /// Steps are scaled so a walk typically wanders about one amplitude per period.
     private func randomWalk(key: String, spec: SignalSpec, t: UInt64) -> Double {
         let step = Int(t / Self.randomWalkStepNanoseconds)
-        var cache = walks[key] ?? RandomWalkCache(random: SeededRandom(seed: mix(seed, key)))
-        if step < cache.positions.count {
-            return cache.positions[step]
+        if walks[key] == nil { walks[key] = RandomWalkCache(random: SeededRandom(seed: mix(seed, key))) }
+        if step < walks[key]!.positions.count {
+            return walks[key]!.positions[step]
         }
         let bound = abs(spec.amplitude)
         let stepsPerPeriod = max(1, spec.periodSeconds * 1e9 / Double(Self.randomWalkStepNanoseconds))
         let sigma = bound / stepsPerPeriod.squareRoot()
-        while cache.positions.count <= step {
-            var x = cache.positions[cache.positions.count - 1] + sigma * Self.standardNormal(&cache.random)
+        // Extended in place: a copy of the cache per new step would cost O(n) each, O(n²) over a plant-day.
+        while walks[key]!.positions.count <= step {
+            var x = walks[key]!.positions[walks[key]!.positions.count - 1] + sigma * Self.standardNormal(&walks[key]!.random)
             if bound > 0 {
                 // Reflect back inside [-bound, bound].
                 while x > bound || x < -bound { x = x > bound ? 2 * bound - x : -2 * bound - x }
             } else {
                 x = 0
             }
-            cache.positions.append(x)
+            walks[key]!.positions.append(x)
         }
-        walks[key] = cache
-        return cache.positions[step]
+        return walks[key]!.positions[step]
     }
 
     /// A standard normal sample keyed on (seed, stream, t): the same query always gives the same noise.

@@ -52,6 +52,9 @@ public final class SimulatedRig: @unchecked Sendable {
         original = plant
         self.clock = clock
         let model = model ?? PlantModel(plant: plant, seed: seed)
+        if model.isClosedLoop {
+            throw HILError.unsupported("\(plant.name) has closed-loop process signals (simulation.process): they run in virtual time only (vigil hil run without --realtime)")
+        }
         self.model = model
         let epoch = clock.nowNanoseconds()
         epochNanoseconds = epoch

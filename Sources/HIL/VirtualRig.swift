@@ -86,6 +86,22 @@ public final class VirtualRig: @unchecked Sendable {
             gpioChips = []
             gpioInputs = [:]
         }
+        if model.isClosedLoop {
+            // Closed-loop process signals read the outputs as the devices and GPIO lines hold them.
+            var readers: [String: () -> Double?] = [:]
+            for output in plant.outputs {
+                switch output.target {
+                case .point(let deviceID, let pointID):
+                    if let device = devices[deviceID] { readers[output.id] = { device.currentValue(ofPoint: pointID) } }
+                case .gpio(let line, _):
+                    if let board, let (chipSpec, spec) = board.line(named: line), let chip = gpioChips.first(where: { $0.name == chipSpec.name }) {
+                        readers[output.id] = { chip.outputValue(spec.offset).map { $0 ? 1 : 0 } }
+                    }
+                }
+            }
+            let table = readers
+            model.readOutputs { id in table[id]?() ?? nil }
+        }
     }
 
     public func device(_ id: String) -> VirtualModbusDevice? { devices[id] }

@@ -337,6 +337,8 @@ public final class CycleKernel: @unchecked Sendable {
     public func operatorSource(group: Int) -> Int? { monitor?.operatorSource(group: group) }
     public func isHolding(group: Int) -> Bool { monitor?.isHolding(group: group) ?? false }
     public var monitorTuning: MonitorTuning? { monitor?.tuning }
+    /// Whether the intervention policy latched output `o` at its safe value (until an operator resets).
+    public func isOutputLatchedSafe(_ o: Int) -> Bool { plan.safeState.isPolicyForced[o] }
     /// Findings started and not yet ended, as the ledger of this kernel's events would hold them
     /// (allocates: for queries, reports and tests).
     public func openFindings() -> Set<PlantLedger.OpenFinding> {

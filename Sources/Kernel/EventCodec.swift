@@ -258,7 +258,7 @@ public struct EventCodec: Sendable, Hashable {
         }
     }
 
-    static func category(_ scope: AlarmScope) -> SubjectTable.Category {
+    public static func category(_ scope: AlarmScope) -> SubjectTable.Category {
         switch scope {
         case .sensor: return .sensor
         case .device: return .device

@@ -17,6 +17,10 @@ public struct EventText: Sendable {
         case .overrunStorm(let n): return "OVERRUN STORM: \(n) overruns in a row; outputs to safe state"
         case .watchdogStall: return "WATCHDOG: the cycle stalled; outputs forced to safe state"
         case .findingRaised(let subject, let kind, let statistic, let threshold):
+            if kind == .dropout {
+                // The dropout detector measures silence in nanoseconds of plant time.
+                return "detection \(names.name(subject)): dropout, silent \(Self.number(statistic / 1e6)) ms (limit \(Self.number(threshold / 1e6)) ms)"
+            }
             return "detection \(names.name(subject)): \(Self.finding(kind)) \(Self.number(statistic)) (threshold \(Self.number(threshold)))"
         case .findingCleared(let subject, let kind):
             return "cleared \(names.name(subject)): \(Self.finding(kind)) back to normal"

@@ -98,12 +98,28 @@ public enum Expectation: Sendable, Hashable {
     /// At cycle `atCycle` (nil: the last sample) the device's bus thread uses the `backup` path (or
     /// the primary when false), and polls it at an interval of at least `minPollIntervalMilliseconds`.
     case deviceState(device: String, backup: Bool?, minPollIntervalMilliseconds: Int?, atCycle: UInt64?)
+    /// The number of failovers (of the group; nil: of every group) in the run is within [min, max].
+    case failoverCount(group: String?, min: Int?, max: Int?)
+    /// No group (or only `group`) ever fails over to `sensor`.
+    case neverFailoverTo(sensor: String, group: String?)
+    /// At cycle `atCycle` (nil: the last sample) control follows `sensor` in `group`.
+    case activeSource(group: String, sensor: String, atCycle: UInt64?)
+    /// The monitor settles on a root cause (of `cause`, nil: any) about the target within the window.
+    case diagnosis(target: String, cause: RootCause?, withinCycles: UInt64?, after: UInt64?)
+    /// No diagnosis (of `cause`) about the target (nil: about anything) in the run.
+    case noDiagnosis(target: String?, cause: RootCause?)
+    /// The alarms raised from cycle `fromCycle` on (about `target`, of `priority`; nil: any) number
+    /// within [min, max].
+    case alarms(target: String?, priority: DiagnosisSeverity?, min: Int?, max: Int?, fromCycle: UInt64?)
+    /// None of the outputs (empty: every output) is ever latched safe by the intervention policy.
+    case noLatchedOutputs(outputs: [String])
 
     /// Whether judging it needs the monitor's events.
     public var needsMonitor: Bool {
         switch self {
-        case .failover, .detection, .escalation, .repair: return true
-        case .noFailover, .noDetection, .noEscalation, .interlock, .outputsWithin, .safeState, .readingsGood, .deviceState: return false
+        case .failover, .detection, .escalation, .repair, .failoverCount, .activeSource, .diagnosis, .alarms: return true
+        case .noFailover, .noDetection, .noEscalation, .interlock, .outputsWithin, .safeState, .readingsGood, .deviceState,
+             .neverFailoverTo, .noDiagnosis, .noLatchedOutputs: return false
         }
     }
 }
@@ -117,6 +133,32 @@ extension FindingKind {
 extension EscalationReason {
     public var scenarioName: String { String(describing: self) }
     static let byScenarioName: [String: EscalationReason] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.scenarioName, $0) })
+}
+
+extension RootCause {
+    public var scenarioName: String { String(describing: self) }
+    /// By full name (`busFault`) or short word (`bus`, `device`, `sensor`, `process`, `configuration`).
+    static func byScenarioName(_ word: String) -> RootCause? {
+        switch word {
+        case "sensor", "sensorFault": return .sensorFault
+        case "device", "deviceFault": return .deviceFault
+        case "bus", "busFault": return .busFault
+        case "process", "processExcursion": return .processExcursion
+        case "configuration", "configurationError": return .configurationError
+        default: return nil
+        }
+    }
+    static let scenarioWords = "sensor, device, bus, process, configuration (or sensorFault, deviceFault, busFault, processExcursion, configurationError)"
+}
+
+extension DiagnosisSeverity {
+    public var scenarioName: String {
+        switch self {
+        case .minor: return "minor"
+        case .major: return "major"
+        case .safety: return "safety"
+        }
+    }
 }
 
 extension RepairStrategy {

@@ -10,9 +10,11 @@ import Yams
 /// Every problem is collected before throwing.
 public enum ScenarioDecoder {
     static let topKeys = ["name", "requires", "config", "rig", "seed", "cycles", "period_ms", "poll_interval_ms", "faults", "expect"]
-    static let faultKeys = ["at", "until", "target", "kind", "value", "rate_per_s", "magnitude", "code", "ms", "frames", "probability", "samples"]
-    static let expectationKinds = ["failover", "no_failover", "detection", "no_detection", "alarm", "escalation", "no_escalation",
-                                   "interlock", "outputs_within", "readings_good", "safe_state", "repair", "device_state"]
+    static let faultKeys = ["at", "until", "target", "kind", "value", "rate_per_s", "magnitude", "code", "ms", "frames", "probability",
+                            "samples", "repeat"]
+    static let expectationKinds = ["failover", "no_failover", "failovers", "active_source", "detection", "no_detection", "diagnosis",
+                                   "no_diagnosis", "alarm", "escalation", "no_escalation", "alarms", "interlock", "outputs_within",
+                                   "no_latched_outputs", "readings_good", "safe_state", "repair", "device_state"]
 
     /// Reads and decodes a scenario file; `config` is resolved against the file's folder.
     public static func load(path: String) throws(ConfigError) -> Scenario {
@@ -89,7 +91,7 @@ public enum ScenarioDecoder {
 
         var faults: [ScheduledFault] = []
         for (node, path) in top.list("faults") ?? [] {
-            if let f = decodeFault(node, path: path, cycles: cycles, sink: sink) { faults.append(f) }
+            faults += decodeFault(node, path: path, cycles: cycles, sink: sink)
         }
         var expectations: [Expectation] = []
         for (node, path) in top.list("expect") ?? [] {
@@ -107,8 +109,10 @@ public enum ScenarioDecoder {
         return URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL.path
     }
 
-    private static func decodeFault(_ node: Node, path: String, cycles: Int?, sink: Sink) -> ScheduledFault? {
-        guard let r = Reader(node, path: path, allowed: faultKeys, sink: sink) else { return nil }
+    /// One fault entry: one fault, or with `repeat: { every: N, times: K }` the same fault K times,
+    /// N cycles apart, each lasting from `at` to `until` (on/off cycles as one entry).
+    private static func decodeFault(_ node: Node, path: String, cycles: Int?, sink: Sink) -> [ScheduledFault] {
+        guard let r = Reader(node, path: path, allowed: faultKeys, sink: sink) else { return [] }
         let at = r.int("at", required: true, expected: "a cycle number ≥ 0") { $0 >= 0 }
         let until = r.int("until", expected: "a cycle number after `at`") { $0 > (at ?? -1) }
         let kind = r.choice("kind", FaultKind.self, required: true)
@@ -146,8 +150,10 @@ public enum ScenarioDecoder {
         if let kind {
             let missing: (String, String)? = switch kind {
             case .drift where p.ratePerSecond == nil: ("rate_per_s", "the drift rate in units per second")
-            case .spike where p.magnitude == nil && p.value == nil: ("magnitude", "the spike's size in engineering units")
-            case .noise where p.magnitude == nil: ("magnitude", "the extra noise's standard deviation")
+            case .spike where p.magnitude == nil && p.value == nil && p.milliseconds == nil:
+                ("magnitude", "the spike's size in engineering units (or, on a GPIO input, ms: the pulse width)")
+            case .noise where p.magnitude == nil && p.milliseconds == nil:
+                ("magnitude", "the extra noise's standard deviation (or, on a GPIO input, ms: the chatter's period)")
             case .bias where p.value == nil && p.magnitude == nil: ("value", "the bias in engineering units")
             case .delay where p.milliseconds == nil: ("ms", "the delay in milliseconds")
             case .excursion where p.value == nil && p.magnitude == nil && p.ratePerSecond == nil:
@@ -159,19 +165,39 @@ public enum ScenarioDecoder {
         if let at, let cycles, at >= cycles {
             r.wrong("at", r.node("at")!, expected: "a cycle before the end of the run (cycles: \(cycles))", kind: .outOfRange)
         }
-        guard let at, let kind, let target else { return nil }
-        return ScheduledFault(at: UInt64(at), until: until.map(UInt64.init), target: target, kind: kind, parameters: p)
+        var every = 0, times = 1
+        if let node = r.node("repeat"), let rep = Reader(node, path: path.key("repeat"), allowed: ["every", "times"], sink: sink) {
+            let span = (until ?? 0) - (at ?? 0)
+            let e = rep.int("every", required: true, expected: "a number of cycles longer than the fault lasts (until − at = \(span))") { $0 > span }
+            let t = rep.int("times", required: true, expected: "a number of repetitions in 1...10000") { (1...10_000).contains($0) }
+            if until == nil {
+                sink.report(.missingKey, r.mark, path.key("until"), found: "nothing", expected: "the cycle the first repetition ends (a repeating fault is on from at to until)")
+            }
+            if let e, let t, let at, let cycles, at + (t - 1) * e >= cycles {
+                rep.wrong("times", rep.node("times")!, expected: "at most \((cycles - 1 - at) / e + 1) repetitions in a run of \(cycles) cycles",
+                          kind: .outOfRange)
+            }
+            every = e ?? 0
+            times = t ?? 1
+        }
+        guard let at, let kind, let target else { return [] }
+        return (0..<times).map { k in
+            ScheduledFault(at: UInt64(at + k * every), until: until.map { UInt64($0 + k * every) }, target: target, kind: kind, parameters: p)
+        }
     }
 
     private static func decodeExpectation(_ node: Node, path: String, sink: Sink) -> Expectation? {
         let expected = "one of " + expectationKinds.joined(separator: ", ")
-        // A bare word: `- no_failover`, `- no_escalation`.
+        // A bare word: `- no_failover`, `- no_escalation`, `- no_latched_outputs`, `- no_diagnosis`.
         if let word = scalarString(node) {
             switch word {
             case "no_failover": return .noFailover(group: nil)
             case "no_escalation": return .noEscalation(target: nil)
+            case "no_latched_outputs": return .noLatchedOutputs(outputs: [])
+            case "no_diagnosis": return .noDiagnosis(target: nil, cause: nil)
             default:
-                sink.report(.wrongType, node.mark, path, found: describe(node), expected: expected + " (a mapping, or the bare word no_failover or no_escalation)")
+                sink.report(.wrongType, node.mark, path, found: describe(node),
+                            expected: expected + " (a mapping, or the bare word no_failover, no_escalation, no_diagnosis or no_latched_outputs)")
                 return nil
             }
         }
@@ -199,9 +225,61 @@ public enum ScenarioDecoder {
         case "no_failover", "no_escalation":
             if let id = scalarString(value) { return key == "no_failover" ? .noFailover(group: id) : .noEscalation(target: id) }
             let idKey = key == "no_failover" ? "group" : "target"
-            guard let r = Reader(value, path: p, allowed: [idKey], sink: sink) else { return nil }
+            guard let r = Reader(value, path: p, allowed: key == "no_failover" ? ["group", "to"] : [idKey], sink: sink) else { return nil }
             let id = r.string(idKey)
+            if key == "no_failover", let to = r.string("to", expected: "a sensor id") { return .neverFailoverTo(sensor: to, group: id) }
             return key == "no_failover" ? .noFailover(group: id) : .noEscalation(target: id)
+        case "failovers", "alarms":
+            let allowed = key == "failovers" ? ["group", "count", "min", "max"] : ["target", "priority", "count", "min", "max", "from"]
+            guard let r = Reader(value, path: p, allowed: allowed, sink: sink) else { return nil }
+            let count = r.int("count", expected: "a number ≥ 0") { $0 >= 0 }
+            var lo = r.int("min", expected: "a number ≥ 0") { $0 >= 0 }
+            var hi = r.int("max", expected: "a number ≥ min") { $0 >= (lo ?? 0) }
+            if let count { lo = count; hi = count }
+            if lo == nil && hi == nil && !r.has("count") && !r.has("min") && !r.has("max") {
+                sink.report(.missingKey, r.mark, p.key("max"), found: "nothing", expected: "count, min or max")
+            }
+            if key == "failovers" { return .failoverCount(group: r.string("group", expected: "a redundancy group id"), min: lo, max: hi) }
+            var priority: DiagnosisSeverity?
+            if let word = r.string("priority", expected: "minor, major or safety") {
+                priority = DiagnosisSeverity.allCases.first { $0.scenarioName == word }
+                if priority == nil { r.wrong("priority", r.node("priority")!, expected: "minor, major or safety") }
+            }
+            let from = r.int("from", expected: "a cycle number ≥ 0") { $0 >= 0 }.map(UInt64.init)
+            return .alarms(target: r.string("target", expected: "a sensor, device, group or section id"), priority: priority,
+                           min: lo, max: hi, fromCycle: from)
+        case "active_source":
+            guard let r = Reader(value, path: p, allowed: ["group", "sensor", "at"], sink: sink) else { return nil }
+            let group = r.string("group", required: true, expected: "a redundancy group id")
+            let sensor = r.string("sensor", required: true, expected: "a sensor id")
+            let at = r.int("at", expected: "a cycle number ≥ 1") { $0 >= 1 }.map(UInt64.init)
+            guard let group, let sensor else { return nil }
+            return .activeSource(group: group, sensor: sensor, atCycle: at)
+        case "diagnosis", "no_diagnosis":
+            let allowed = key == "diagnosis" ? ["target", "cause", "within_cycles", "after"] : ["target", "cause"]
+            guard let r = Reader(value, path: p, allowed: allowed, sink: sink) else { return nil }
+            let target = r.string("target", required: key == "diagnosis", expected: "a sensor, device, group or section id")
+            var cause: RootCause?
+            if let word = r.string("cause", expected: RootCause.scenarioWords) {
+                cause = RootCause.byScenarioName(word)
+                if cause == nil { r.wrong("cause", r.node("cause")!, expected: RootCause.scenarioWords) }
+            }
+            if key == "no_diagnosis" { return .noDiagnosis(target: target, cause: cause) }
+            let (within, after) = window(r)
+            return target.map { .diagnosis(target: $0, cause: cause, withinCycles: within, after: after) }
+        case "no_latched_outputs":
+            if let single = scalarString(value) { return .noLatchedOutputs(outputs: [single]) }
+            guard case .sequence(let items) = value else {
+                sink.report(.wrongType, value.mark, p, found: describe(value), expected: "an output id or a list of output ids")
+                return nil
+            }
+            var outputs: [String] = []
+            for (i, item) in items.enumerated() {
+                if let id = scalarString(item) { outputs.append(id) } else {
+                    sink.report(.wrongType, item.mark, p + "[\(i)]", found: describe(item), expected: "an output id")
+                }
+            }
+            return .noLatchedOutputs(outputs: outputs)
         case "failover":
             guard let r = Reader(value, path: p, allowed: ["group", "to", "within_cycles", "after"], sink: sink) else { return nil }
             let group = r.string("group", required: true, expected: "a redundancy group id")
@@ -314,6 +392,11 @@ extension ScenarioDecoder {
         for d in plant.devices { if case .rtu(let s)? = d.backup, !ports.contains(s.port) { ports.append(s.port) } }
         for (i, f) in scenario.faults.enumerated() {
             let path = "faults[\(i)].target"
+            if case .sensor(let id) = f.target, [.spike, .noise].contains(f.kind), f.parameters.magnitude == nil, f.parameters.value == nil,
+               let sensor = plant.sensors.first(where: { $0.id == id }), case .point = sensor.source {
+                out.append(ConfigDiagnostic(kind: .missingKey, file: scenario.file, line: nil, column: nil, keyPath: "faults[\(i)].magnitude",
+                                            found: "nothing", expected: "the \(f.kind.rawValue)'s size in engineering units (\(id) is a Modbus sensor)"))
+            }
             switch f.target {
             case .sensor(let id) where !sensors.contains(id): report(path, id, "a sensor", sensors)
             case .device(let id) where !devices.contains(id): report(path, id, "a device", devices)
@@ -348,6 +431,21 @@ extension ScenarioDecoder {
             case .repair(let d, _, _, _, _) where !(sensors + devices + groups).contains(d):
                 report(path + ".repair.target", d, "a sensor, device or group", sensors + devices + groups)
             case .deviceState(let d, _, _, _) where !devices.contains(d): report(path + ".device_state.device", d, "a device", devices)
+            case .failoverCount(let g?, _, _) where !groups.contains(g): report(path + ".failovers.group", g, "a redundancy group", groups)
+            case .neverFailoverTo(let to, let g):
+                if !sensors.contains(to) { report(path + ".no_failover.to", to, "a sensor", sensors) }
+                if let g, !groups.contains(g) { report(path + ".no_failover.group", g, "a redundancy group", groups) }
+            case .activeSource(let g, let to, _):
+                if !groups.contains(g) { report(path + ".active_source.group", g, "a redundancy group", groups) }
+                if !sensors.contains(to) { report(path + ".active_source.sensor", to, "a sensor", sensors) }
+            case .diagnosis(let t, _, _, _) where !(sensors + devices + groups + sections).contains(t):
+                report(path + ".diagnosis.target", t, "a sensor, device, group or section", sensors + devices + groups + sections)
+            case .noDiagnosis(let t?, _) where !(sensors + devices + groups + sections).contains(t):
+                report(path + ".no_diagnosis.target", t, "a sensor, device, group or section", sensors + devices + groups + sections)
+            case .alarms(let t?, _, _, _, _) where !(sensors + devices + groups + sections).contains(t):
+                report(path + ".alarms.target", t, "a sensor, device, group or section", sensors + devices + groups + sections)
+            case .noLatchedOutputs(let os):
+                for o in os where !outputs.contains(o) { report(path + ".no_latched_outputs", o, "an output", outputs) }
             default: break
             }
         }

@@ -103,6 +103,60 @@ struct ScenarioJudge {
                 return ExpectationResult(passed: false, sentence: "\(what): \(bad.count) of \(window.count) samples unusable, first at cycle \(first.cycle)")
             }
             return ExpectationResult(passed: true, sentence: "\(what): all \(window.count) samples good")
+        case .failoverCount(let group, let lo, let hi):
+            let hits = result.failovers.filter { (group == nil || $0.group == group) && $0.cycle >= settled }
+            let what = "failovers" + (group.map { " of \($0)" } ?? "") + " expected " + Self.range(lo, hi)
+            let passed = hits.count >= (lo ?? 0) && hits.count <= (hi ?? .max)
+            let list = hits.prefix(5).map { "\($0.from) → \($0.to) at \($0.cycle)" }.joined(separator: ", ")
+            return ExpectationResult(passed: passed, sentence: "\(what): \(hits.count)" + (hits.isEmpty ? "" : " (\(list)\(hits.count > 5 ? ", …" : ""))"))
+        case .neverFailoverTo(let sensor, let group):
+            let what = "no failover" + (group.map { " of \($0)" } ?? "") + " to \(sensor) expected"
+            if let f = result.failovers.first(where: { $0.to == sensor && (group == nil || $0.group == group) }) {
+                return ExpectationResult(passed: false, sentence: "\(what): \(f.group) failed over from \(f.from) to \(sensor) at cycle \(f.cycle)")
+            }
+            return ExpectationResult(passed: true, sentence: "\(what): none happened")
+        case .activeSource(let group, let sensor, let at):
+            let what = "\(group) on \(sensor)" + (at.map { " at cycle \($0)" } ?? " at the end") + " expected"
+            guard let g = result.groupIDs.firstIndex(of: group) else { return ExpectationResult(passed: false, sentence: "\(what): no such group") }
+            let sample = at.flatMap { c in result.samples.first { $0.cycle >= c } } ?? (at == nil ? result.samples.last : nil)
+            guard let sample, g < sample.activeSources.count else { return ExpectationResult(passed: false, sentence: "\(what): no sample") }
+            let active = sample.activeSources[g] ?? "none"
+            return ExpectationResult(passed: active == sensor, sentence: "\(what): control followed \(active) at cycle \(sample.cycle)")
+        case .diagnosis(let target, let cause, let within, let after):
+            let ref = after ?? scenario.firstFaultCycle
+            let what = (cause.map { "\($0.scenarioName) diagnosis" } ?? "a diagnosis") + " about \(target)"
+            let hits = result.diagnoses.filter { $0.target == target && $0.cycle >= ref }
+            let match = hits.first { cause == nil || $0.cause == cause!.scenarioName }
+            let other = hits.first.flatMap { match == nil ? " (\($0.cause) came at cycle \($0.cycle) instead)" : nil } ?? ""
+            return windowed(what, ref: ref, within: within, at: match?.cycle, otherwise: other)
+        case .noDiagnosis(let target, let cause):
+            let what = "no " + (cause.map { "\($0.scenarioName) diagnosis" } ?? "diagnosis") + (target.map { " about \($0)" } ?? "") + " expected"
+            if let d = result.diagnoses.first(where: { (target == nil || $0.target == target) && (cause == nil || $0.cause == cause!.scenarioName)
+                                                        && $0.cycle >= settled }) {
+                return ExpectationResult(passed: false, sentence: "\(what): \(d.cause) about \(d.target) at cycle \(d.cycle) (\(d.evidence))")
+            }
+            return ExpectationResult(passed: true, sentence: "\(what): none happened")
+        case .alarms(let target, let priority, let lo, let hi, let from):
+            let start = from ?? settled
+            let hits = result.alarms.filter { $0.cycle >= start && (target == nil || $0.target == target)
+                && (priority == nil || $0.priority == priority!.scenarioName) }
+            let what = (priority.map { "\($0.scenarioName) " } ?? "") + "alarms" + (target.map { " about \($0)" } ?? "")
+                + " from cycle \(start) expected " + Self.range(lo, hi)
+            let passed = hits.count >= (lo ?? 0) && hits.count <= (hi ?? .max)
+            let list = hits.prefix(5).map { "#\($0.id) \($0.target) (\($0.priority)) at \($0.cycle)" }.joined(separator: ", ")
+            return ExpectationResult(passed: passed, sentence: "\(what): \(hits.count)" + (hits.isEmpty ? "" : " (\(list)\(hits.count > 5 ? ", …" : ""))"))
+        case .noLatchedOutputs(let outputs):
+            let names = outputs.isEmpty ? result.outputIDs : outputs
+            let what = (outputs.isEmpty ? "every output" : names.joined(separator: ", ")) + " expected never latched safe"
+            let indices = names.compactMap { result.outputIDs.firstIndex(of: $0) }
+            if let s = result.samples.first(where: { s in indices.contains { $0 < s.latchedOutputs.count && s.latchedOutputs[$0] } }) {
+                let latched = indices.filter { $0 < s.latchedOutputs.count && s.latchedOutputs[$0] }.map { result.outputIDs[$0] }
+                return ExpectationResult(passed: false, sentence: "\(what): \(latched.joined(separator: ", ")) latched at cycle \(s.cycle)")
+            }
+            if result.samples.allSatisfy({ $0.latchedOutputs.isEmpty }), let f = result.safeOutputsForced.first {
+                return ExpectationResult(passed: false, sentence: "\(what): \(f.outputs) output(s) latched by a safety escalation about \(f.target) at cycle \(f.cycle)")
+            }
+            return ExpectationResult(passed: true, sentence: "\(what): none was")
         case .safeState(let expected):
             let entries = result.safeStates.filter { $0.entered && $0.reason != "startup" && $0.reason != "shutdown" && $0.cycle >= settled }
             let what = expected ? "a plant-wide safe state expected" : "no plant-wide safe state expected"
@@ -110,6 +164,17 @@ struct ScenarioJudge {
                 return ExpectationResult(passed: expected, sentence: "\(what): entered at cycle \(s.cycle) (\(s.reason))")
             }
             return ExpectationResult(passed: !expected, sentence: "\(what): none entered")
+        }
+    }
+
+    /// "at least 1", "at most 2", "between 1 and 3", "exactly 0".
+    static func range(_ lo: Int?, _ hi: Int?) -> String {
+        switch (lo, hi) {
+        case let (l?, h?) where l == h: return "exactly \(l)"
+        case let (l?, h?): return "between \(l) and \(h)"
+        case let (l?, nil): return "at least \(l)"
+        case let (nil, h?): return "at most \(h)"
+        case (nil, nil): return "in any number"
         }
     }
 

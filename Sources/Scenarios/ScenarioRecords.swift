@@ -35,6 +35,15 @@ enum ScenarioRecords {
             case .diagnosis(let subject, let cause, let evidence, let statistic, _):
                 result.diagnoses.append(DiagnosisRecord(cycle: c, target: names.name(subject), cause: String(describing: cause),
                                                         evidence: evidence.scenarioName, statistic: statistic, severity: severity))
+            case .alarm(let a) where !a.removed && !result.alarms.contains(where: { $0.id == a.id }):
+                let target = names.name(EventCodec.category(a.key.scope), a.key.index)
+                result.alarms.append(AlarmRecord(cycle: c, id: a.id, target: target, priority: a.severity.scenarioName))
+            case .alarm(let a) where !a.removed:
+                // A later change may raise its priority: the record keeps the highest.
+                if let k = result.alarms.firstIndex(where: { $0.id == a.id }), a.severity.scenarioName == "safety"
+                    || (a.severity.scenarioName == "major" && result.alarms[k].priority == "minor") {
+                    result.alarms[k].priority = a.severity.scenarioName
+                }
             case .safeOutputsForced(let subject, let outputs):
                 result.safeOutputsForced.append(SafeOutputsRecord(cycle: c, target: names.name(subject), outputs: Int(outputs)))
             default:

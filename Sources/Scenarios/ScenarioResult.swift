@@ -75,6 +75,16 @@ public struct SafeOutputsRecord: Sendable, Hashable, Codable {
     public var outputs: Int
 }
 
+/// A new alarm (ISA-18.2): one per root cause, however many escalations it counted.
+public struct AlarmRecord: Sendable, Hashable, Codable {
+    public var cycle: UInt64
+    public var id: UInt64
+    /// The sensor, device, group or section the alarm is keyed by.
+    public var target: String
+    /// minor, major or safety (the highest severity the alarm reached).
+    public var priority: String
+}
+
 /// One expectation judged: pass or fail, and a sentence saying what was expected and what happened.
 public struct ExpectationResult: Sendable, Hashable, Codable {
     public var passed: Bool
@@ -95,6 +105,10 @@ public struct TraceSample: Sendable, Hashable {
     /// By device index: reached over its backup path, and the poll interval in use (ms).
     public var devicesOnBackup: [Bool] = []
     public var devicePollIntervals: [Int] = []
+    /// By redundancy group: the sensor control follows (nil: unknown).
+    public var activeSources: [String?] = []
+    /// By output: latched safe by the intervention policy (empty: unknown).
+    public var latchedOutputs: [Bool] = []
 }
 
 /// What came of running one scenario.
@@ -124,6 +138,7 @@ public struct ScenarioResult: Sendable, Codable {
     public var interlocks: [InterlockRecord] = []
     public var safeStates: [SafeStateRecord] = []
     public var safeOutputsForced: [SafeOutputsRecord] = []
+    public var alarms: [AlarmRecord] = []
     public var expectations: [ExpectationResult] = []
 
     // Not in the JSON report: the traces (drawn in the SVG), every event in words (NAME.events.txt)
@@ -153,6 +168,6 @@ public struct ScenarioResult: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case name, file, status, cycles, seed, clock, injected, detections, diagnoses, failovers, repairs, escalations, interlocks, expectations
         case skipReason = "skip_reason", periodMilliseconds = "period_ms", firstGoodCycle = "first_good_cycle", safeStates = "safe_states"
-        case safeOutputsForced = "safe_outputs_forced"
+        case safeOutputsForced = "safe_outputs_forced", alarms
     }
 }

@@ -276,7 +276,8 @@ public struct ScenarioRunner: Sendable {
         }
         return TraceSample(cycle: snap.cycle, sensors: values, outputs: snap.outputs, groupValues: groupValues,
                            trippedInterlocks: snap.trippedInterlocks, inSafeState: snap.inSafeState,
-                           devicesOnBackup: snap.deviceOnBackup, devicePollIntervals: snap.devicePollIntervalsMilliseconds)
+                           devicesOnBackup: snap.deviceOnBackup, devicePollIntervals: snap.devicePollIntervalsMilliseconds,
+                           activeSources: snap.groupIDs.map { snap.activeSource($0) })
     }
 
     /// Turns journal events into the result's records, numbered by cycle, through the journal's

@@ -105,8 +105,14 @@ public struct VirtualScenarioRunner: Sendable {
             }
         }
         let tripped = k.limitIDs.indices.filter { k.isInterlockTripped($0) }.map { k.limitIDs[$0] }
+        let sensorIDs = k.names.sensors
         return TraceSample(cycle: cycle, sensors: values, outputs: c.outputValues, groupValues: groupValues,
                            trippedInterlocks: tripped, inSafeState: !k.safeStateReasons.isEmpty,
-                           devicesOnBackup: c.devicesOnBackup, devicePollIntervals: c.devicePollIntervalsMilliseconds)
+                           devicesOnBackup: c.devicesOnBackup, devicePollIntervals: c.devicePollIntervalsMilliseconds,
+                           activeSources: (0..<k.groupCount).map { g in
+                               let s = k.activeSource(group: g)
+                               return s >= 0 && s < sensorIDs.count ? sensorIDs[s] : nil
+                           },
+                           latchedOutputs: (0..<k.outputCount).map { k.isOutputLatchedSafe($0) })
     }
 }

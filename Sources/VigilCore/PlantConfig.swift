@@ -11,6 +11,8 @@ public struct PlantConfig: Sendable, Hashable {
     public var limits: [LimitConfig]
     /// Process signals of the simulated plant, referenced by points' `sim` blocks.
     public var simulationSignals: [NamedSignal]
+    /// Closed-loop signals of the simulated plant (`simulation.process`), in evaluation order.
+    public var processSignals: [ProcessSignal] = []
     /// How the scan cycle runs.
     public var cycle: CycleConfig
     /// Control laws, evaluated every cycle in this order.
@@ -191,6 +193,47 @@ public struct NamedSignal: Sendable, Hashable {
     public init(name: String, spec: SignalSpec) {
         self.name = name
         self.spec = spec
+    }
+}
+
+/// A signal of the simulated plant that the controller's outputs move (a closed loop): its value
+/// follows a first-order lag or an integrator of weighted inputs, each a plant output (the value
+/// its device or GPIO line holds) or another signal. Run in virtual time only.
+public struct ProcessSignal: Sendable, Hashable {
+    public enum Input: Sendable, Hashable {
+        /// A plant output, as its device (or GPIO line) holds it.
+        case output(String)
+        /// Another signal: a waveform of `simulation.signals` or an earlier process signal.
+        case signal(String)
+    }
+    /// One weighted input.
+    public struct Term: Sendable, Hashable {
+        public var input: Input
+        public var gain: Double
+        public init(input: Input, gain: Double) {
+            self.input = input
+            self.gain = gain
+        }
+    }
+    public enum Law: Sendable, Hashable {
+        /// τ·dy/dt = Σ gain·input + offset − y: settles at the weighted sum with time constant τ.
+        case firstOrder(timeConstantSeconds: Double)
+        /// dy/dt = Σ gain·input + offset, held within [min, max] (a tank level, a temperature).
+        case integrator(min: Double, max: Double)
+    }
+    public var name: String
+    public var law: Law
+    public var terms: [Term]
+    public var offset: Double
+    /// The value at simulation time 0.
+    public var initial: Double
+
+    public init(name: String, law: Law, terms: [Term], offset: Double = 0, initial: Double = 0) {
+        self.name = name
+        self.law = law
+        self.terms = terms
+        self.offset = offset
+        self.initial = initial
     }
 }
 

@@ -137,3 +137,47 @@ struct PlantModelTests {
         #expect(error("time,p\n")?.reason.contains("no data rows") == true)
     }
 }
+
+/// Closed-loop process signals: integrated on a fixed grid from the outputs as the devices hold them.
+@Suite struct ProcessSignalTests {
+    func plant(_ signals: [ProcessSignal]) -> PlantConfig {
+        var plant = PlantConfig(name: "loop", devices: [DeviceConfig(id: "plc", transport: .tcp(host: "127.0.0.1", port: 502), points: [
+            PointConfig(id: "y", function: .input, address: 0, type: .float32, simulation: PointSimulation(source: .signal("y"))),
+            PointConfig(id: "z", function: .input, address: 2, type: .float32, simulation: PointSimulation(source: .signal("z"))),
+        ])], outputs: [OutputConfig(id: "speed", target: .point(device: "plc", point: "s"), initial: 0, safe: 2)])
+        plant.processSignals = signals
+        return plant
+    }
+
+    @Test func aFirstOrderLagFollowsTheOutputWithItsTimeConstant() {
+        let model = PlantModel(plant: plant([ProcessSignal(name: "y", law: .firstOrder(timeConstantSeconds: 1),
+                                                           terms: [.init(input: .output("speed"), gain: 1)])]))
+        #expect(model.isClosedLoop)
+        let y = PointKey(device: "plc", point: "y")
+        #expect(model.value(of: y, atNanoseconds: 1_000_000_000)! > 1.26 && model.value(of: y, atNanoseconds: 1_000_000_000)! < 1.27,
+                "before a reader: the output's safe value (2) drives it: 2 × (1 − e⁻¹)")
+        let speed = ManagedValue(10.0)
+        model.readOutputs { $0 == "speed" ? speed.value : nil }
+        let after = model.value(of: y, atNanoseconds: 2_000_000_000)!
+        let expected = 10 - (10 - 2 * (1 - exp(-1.0))) * exp(-1.0)
+        #expect(abs(after - expected) < 1e-9, "\(after) vs \(expected)")
+    }
+
+    @Test func anIntegratorIsHeldWithinItsBounds() {
+        let model = PlantModel(plant: plant([
+            ProcessSignal(name: "y", law: .firstOrder(timeConstantSeconds: 0.5), terms: [.init(input: .output("speed"), gain: 1)]),
+            ProcessSignal(name: "z", law: .integrator(min: 0, max: 3), terms: [.init(input: .signal("y"), gain: -1)], offset: 1, initial: 2),
+        ]))
+        model.readOutputs { _ in 0 }
+        let z = PointKey(device: "plc", point: "z")
+        #expect(model.value(of: z, atNanoseconds: 1_500_000_000)! == 3, "fills at 1/s from 2 and stops at its maximum")
+        model.readOutputs { _ in 5 }
+        #expect(model.value(of: z, atNanoseconds: 10_000_000_000)! == 0, "drains at up to 4/s and stops at its minimum")
+    }
+}
+
+/// A value a test changes while a closure reads it.
+final class ManagedValue<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
+}

@@ -147,7 +147,7 @@ import HIL
           - safe_state: maybe
         """) == [
             #"hil/scenarios/bad.yaml:4:1: colour: found unknown key "colour", expected one of name, requires, config, rig, seed, cycles, period_ms, poll_interval_ms, faults, expect"#,
-            #"hil/scenarios/bad.yaml:6:5: expect[0].failsafe: found unknown expectation "failsafe", expected one of failover, no_failover, detection, no_detection, alarm, escalation, no_escalation, interlock, outputs_within, readings_good, safe_state, repair, device_state"#,
+            #"hil/scenarios/bad.yaml:6:5: expect[0].failsafe: found unknown expectation "failsafe", expected one of failover, no_failover, failovers, active_source, detection, no_detection, diagnosis, no_diagnosis, alarm, escalation, no_escalation, alarms, interlock, outputs_within, no_latched_outputs, readings_good, safe_state, repair, device_state"#,
             #"hil/scenarios/bad.yaml:7:41: expect[1].detection.kind: found "wobbly", expected one of outOfRange, stuck, rateOfChange, spike, noise, drift, dropout, latency, disagreement, deviceTimeouts, deviceExceptions, deviceCRCErrors, deviceDisconnected, deviceLatencyTrend, multivariateT2, multivariateSPE"#,
             #"hil/scenarios/bad.yaml:8:17: expect[2].safe_state: found "maybe", expected true or false"#,
         ])

@@ -75,15 +75,23 @@ def main():
     def confirm(line, answer, expect_text):
         """Types a command that asks for confirmation, answers it, checks the outcome."""
         con.send(line + "\r")
+        sent(line)
         expect(r"confirm \(yes/no\)\? $")
         con.send(answer + "\r")
         expect(PROMPT)
         if expect_text not in con.before:
             raise Step(f"step '{step_name[0]}': '{line}' answered {answer} should say '{expect_text}': {con.before[-800:]!r}")
 
+    def sent(line):
+        """Waits for the console's echo of a short typed line: news (a new alarm, a model change) can
+        arrive with a prompt of its own at any time, and must not be taken for the command's reply."""
+        if len(line) < 80 and line.isprintable():
+            expect(re.escape(line))
+
     def command(line, expect_text=None, timeout=20):
         """Types a line, waits for the next prompt, returns what came between; checks expect_text."""
         con.send(line + "\r")
+        sent(line)
         expect(PROMPT, timeout)
         reply = con.before
         if expect_text and not re.search(expect_text, reply):
