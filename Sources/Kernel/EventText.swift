@@ -18,8 +18,11 @@ public struct EventText: Sendable {
         case .watchdogStall: return "WATCHDOG: the cycle stalled; outputs forced to safe state"
         case .findingRaised(let subject, let kind, let statistic, let threshold):
             if kind == .dropout {
-                // The dropout detector measures silence in nanoseconds of plant time.
-                return "detection \(names.name(subject)): dropout, silent \(Self.number(statistic / 1e6)) ms (limit \(Self.number(threshold / 1e6)) ms)"
+                // A dropout is silence (its statistic in nanoseconds of plant time) or a run of bad readings (a count).
+                if threshold >= 1_000_000 {
+                    return "detection \(names.name(subject)): dropout, silent \(Self.number(statistic / 1e6)) ms (limit \(Self.number(threshold / 1e6)) ms)"
+                }
+                return "detection \(names.name(subject)): dropout, \(Self.number(statistic)) bad readings in a row (limit \(Self.number(threshold)))"
             }
             return "detection \(names.name(subject)): \(Self.finding(kind)) \(Self.number(statistic)) (threshold \(Self.number(threshold)))"
         case .findingCleared(let subject, let kind):

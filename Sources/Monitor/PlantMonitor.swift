@@ -98,7 +98,7 @@ public struct PlantMonitor: Sendable {
     /// Per sensor in no redundancy group: the operator call its confirmed fault is waiting to make
     /// (`MonitorTuning.noBackupConfirmNanoseconds`).
     private var noBackupCall: [NoBackupCall]
-    /// Per sensor: when a fault finding (any sensor kind but latency) last started.
+    /// Per sensor: when a spike, rate or range finding last started.
     private var lastFaultStart: [UInt64]
 
     // Devices and buses.
@@ -420,15 +420,8 @@ public struct PlantMonitor: Sendable {
 
         // (4) Health.
         for i in 0..<sensorCount {
-            if fresh[i] || bits[i] != 0 {
-                emitDetections(i)
-                updateHealth(i)
-                previousBits[i] = bits[i]
-            } else if previousBits[i] & FindingBits.sensorKinds != 0 {
-                // No new sample and nothing firing: what fired before has stopped.
-                emitDetections(i)
-                previousBits[i] = bits[i]
-            }
+            emitDetections(i)
+            if fresh[i] || bits[i] != 0 { updateHealth(i) }
         }
         callOperatorsForSensorsWithoutBackup()
 
@@ -864,12 +857,17 @@ public struct PlantMonitor: Sendable {
     // MARK: Health
 
     /// Detections for the kinds that started firing on sensor `i`, and their return to normal for
-    /// those that stopped.
+    /// those that stopped. A sensor's findings are judged on its samples: between two samples (a
+    /// device polled slower than the cycle) only a dropout can start or end; the rest stand as the
+    /// last sample left them.
     private mutating func emitDetections(_ i: Int) {
-        let rising = bits[i] & ~previousBits[i] & FindingBits.sensorKinds
-        let falling = previousBits[i] & ~bits[i] & FindingBits.sensorKinds
+        let dropout = FindingBits.bit(.dropout)
+        let current = (fresh[i] ? bits[i] : previousBits[i] & ~dropout | bits[i] & dropout) & FindingBits.sensorKinds
+        let rising = current & ~previousBits[i]
+        let falling = previousBits[i] & ~current
+        previousBits[i] = current
         guard rising | falling != 0 else { return }
-        if rising & ~FindingBits.bit(.latency) != 0 { lastFaultStart[i] = lastNowNanoseconds }
+        if rising & (FindingBits.bit(.spike) | .bit(.rateOfChange) | .bit(.outOfRange)) != 0 { lastFaultStart[i] = lastNowNanoseconds }
         for raw in 1...9 where (rising | falling) & (1 << FindingBits(raw)) != 0 {
             var e = MonitorEvent(kind: rising & (1 << FindingBits(raw)) != 0 ? .detection : .findingCleared, cycle: cycle)
             e.sensor = Int32(i)
@@ -1061,10 +1059,10 @@ public struct PlantMonitor: Sendable {
     private mutating func callOperatorsForSensorsWithoutBackup() {
         for i in 0..<sensorCount where noBackupCall[i].dueNanoseconds != 0 {
             if fresh[i] { noBackupCall[i].samples += 1 }
-            // Still faulty: the finding that confirmed it still fires, or a new fault finding started
-            // (a noisy sensor confirmed by its spikes goes on with fresh spike and rate findings; a
-            // finding that merely lingers after a one-off step, like the noise statistic, does not
-            // count). Latency belongs to the device.
+            // Still faulty: the finding that confirmed it still fires, or a new spike, rate or range
+            // finding started (a noisy sensor confirmed by its spikes goes on with fresh spike and
+            // rate findings). Statistics that merely linger after a one-off step of the process —
+            // noise, drift — do not count, nor does latency (the device's).
             if bits[i] & .bit(noBackupCall[i].finding.kind) != 0 || lastFaultStart[i] == lastNowNanoseconds {
                 noBackupCall[i].lastSeenNanoseconds = lastNowNanoseconds
             }

@@ -104,7 +104,7 @@ public enum ScenarioDecoder {
                         faults: faults, expectations: expectations)
     }
 
-    static func resolve(_ path: String, relativeTo file: String) -> String {
+    public static func resolve(_ path: String, relativeTo file: String) -> String {
         if path.hasPrefix("/") { return path }
         return URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL.path
     }

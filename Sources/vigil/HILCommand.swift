@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import Config
 import Scenarios
+import VigilCore
 
 /// `vigil hil`: hardware-in-the-loop scenarios against the simulated rig.
 struct HILCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hil",
         abstract: "Run HIL scenarios: fault timelines against the real controller on the simulated rig.",
-        subcommands: [Run.self, Score.self]
+        subcommands: [Run.self, Soak.self, Score.self]
     )
 
     struct Run: ParsableCommand {
@@ -134,6 +135,77 @@ struct HILCommand: ParsableCommand {
                     printToStandardError("vigil hil score: cannot write \(json): \(error)")
                     throw ExitCode(1)
                 }
+            }
+        }
+    }
+
+    struct Soak: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "soak",
+            abstract: "A plant-day (or any length) in virtual time with random faults, scored.",
+            discussion: """
+            Runs the plant's cycle kernel, pollers and links against the simulated rig in virtual time, with \
+            faults drawn from the scenario vocabulary (stuck, bias, drift, spike, noise and dropout on \
+            sensors; timeouts, exceptions, delays and disconnects on devices; corruption and breaks on serial \
+            lines; a dead gateway; process excursions) at random moments, each lasting 30 s to 5 min, with \
+            5 to 20 minute fault-free stretches between them. Reports faults injected, detected and \
+            isolated, detection delays, false failovers, false alarms, the alarm rate in fault-free stretches \
+            (EEMUA 191: at most 1 per 10 minutes), and memory. The same seed gives the same day.
+            """
+        )
+
+        @Option(name: .long, help: "Plant-hours to run.")
+        var hours: Double = 24
+
+        @Option(name: .long, help: "Seed of the fault schedule and the plant's noise.")
+        var seed: UInt64 = 1
+
+        @Option(name: .long, help: ArgumentHelp("The plant file.", valueName: "FILE"))
+        var config: String = "configs/demo-pump-station.yaml"
+
+        @Option(name: .long, help: ArgumentHelp("Write soak.json (every fault and the figures), soak.txt and events.txt (every event and fault) into this folder.", valueName: "DIR"))
+        var report: String?
+
+        func validate() throws {
+            if !(hours > 0 && hours <= 24 * 14) { throw ValidationError("--hours must be more than 0 and at most 336 (two weeks)") }
+        }
+
+        func run() throws {
+            let loaded: (plant: PlantConfig, board: BoardConfig?)
+            do { loaded = try ConfigLoader.loadPlant(path: config) } catch {
+                for d in error.diagnostics { printToStandardError(d.description) }
+                throw ExitCode(1)
+            }
+            let boardFile = loaded.plant.board.map { ScenarioDecoder.resolve($0, relativeTo: config) }
+            let campaign = SoakCampaign(plant: loaded.plant, board: loaded.board, boardFile: boardFile,
+                                        options: SoakOptions(hours: hours, seed: seed))
+            var events: FileHandle?
+            if let dir = report {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                FileManager.default.createFile(atPath: dir + "/events.txt", contents: nil)
+                events = FileHandle(forWritingAtPath: dir + "/events.txt")
+            }
+            var buffered: [String] = []
+            let result = try campaign.run(progress: { done in
+                printToStandardError(String(format: "vigil hil soak: %.0f of %.0f plant-hours", done, hours))
+            }, log: events.map { handle in { line in
+                buffered.append(line)
+                if buffered.count >= 1000 {
+                    handle.write(Data((buffered.joined(separator: "\n") + "\n").utf8))
+                    buffered.removeAll(keepingCapacity: true)
+                }
+            } })
+            if let events {
+                events.write(Data((buffered.joined(separator: "\n") + (buffered.isEmpty ? "" : "\n")).utf8))
+                try events.close()
+            }
+            print(result.summary)
+            if let dir = report {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                try encoder.encode(result).write(to: URL(fileURLWithPath: dir + "/soak.json"))
+                try Data((result.summary + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/soak.txt"))
+                print("report: \(dir)/soak.json, \(dir)/soak.txt")
             }
         }
     }
