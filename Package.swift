@@ -37,7 +37,7 @@ let package = Package(
         ),
         // Every libgpiod call goes through this shim, so the v1 -> v2 API change stays inside one C file.
         .target(name: "GPIODShim", dependencies: ["CGPIOD"]),
-        // The plain C reference loops `vigil bench` measures Vigil's read path against.
+        // The plain C reference loops `vigil-bench` measures Vigil's read path against.
         .target(name: "CBenchLoops", dependencies: ["CModbus"]),
         // posix_openpt & co. are XSI functions Glibc's Swift module does not import.
         .target(name: "HILShim"),
@@ -83,14 +83,31 @@ let package = Package(
         ]),
         // prctl, sched_setaffinity, mlockall and CPU sets: variadic or macro-heavy C that Swift cannot call.
         .target(name: "CRuntime"),
-        // Counts heap allocations per thread by interposing malloc; linked only into the vigil
-        // executable (for `vigil bench`) and the runtime tests, to prove the cycle allocates nothing.
+        // Counts heap allocations per thread by interposing malloc; linked only into `vigil-bench` and the
+        // runtime tests, to prove the cycle allocates nothing. Never into the controller that runs a plant.
         .target(name: "CAllocCounter"),
 
+        // What the command-line tools share: orderly stop on signals, stderr logging, text helpers.
+        .target(name: "CommandSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
+
+        // The controller that runs a plant, and its tools. No benchmark and no allocation counter in it.
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "Kernel", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Control", "Journal", "Runtime", "CAllocCounter", "Monitor", "Scenarios", "Policy", "Console",
+                "VigilCore", "Kernel", "Config", "Fieldbus", "HIL", "Control", "Journal", "Runtime", "Monitor", "Scenarios", "Policy", "Console",
+                "CommandSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The benchmarks (`vigil-bench`): Modbus read path against a plain C loop, cycle lateness against
+        // a C clock_nanosleep loop, cycle compute and allocations (malloc interposer), RSS, the policy
+        // model's kernels and learner. Measures the same code the controller runs; never installed with it.
+        .executableTarget(
+            name: "vigil-bench",
+            dependencies: [
+                "VigilCore", "Kernel", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Journal", "Runtime", "CAllocCounter", "Monitor",
+                "Scenarios", "Policy", "CommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Config
 import Monitor
+import CommandSupport
 
 /// `vigil config …`: work with board and plant files.
 struct ConfigCommand: ParsableCommand {

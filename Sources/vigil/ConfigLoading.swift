@@ -1,6 +1,7 @@
 import ArgumentParser
 import Config
 import VigilCore
+import CommandSupport
 
 /// Loads a plant and its board, printing every diagnostic and exiting with status 1 on error.
 func loadPlantOrExit(path: String, boardPath: String?) throws -> (plant: PlantConfig, board: BoardConfig?, boardFile: String) {

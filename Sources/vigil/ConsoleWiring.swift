@@ -5,6 +5,7 @@ import VigilCore
 import Runtime
 import Console
 import CRuntime
+import CommandSupport
 
 /// Where `--console` asks the operator console to listen.
 enum ConsoleChoice: Equatable {

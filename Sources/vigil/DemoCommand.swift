@@ -5,6 +5,7 @@ import VigilCore
 import Fieldbus
 import HIL
 import Runtime
+import CommandSupport
 
 /// `vigil demo`: the controller against the simulated demo plant, with a live terminal view.
 struct DemoCommand: ParsableCommand {

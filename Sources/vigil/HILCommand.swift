@@ -3,6 +3,7 @@ import Foundation
 import Config
 import Scenarios
 import VigilCore
+import CommandSupport
 
 /// `vigil hil`: hardware-in-the-loop scenarios against the simulated rig.
 struct HILCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import VigilCore
 import Runtime
+import CommandSupport
 
 /// The live terminal view of `vigil demo`: every sensor with value, unit and quality, every output,
 /// the cycle's period, lateness p99 and overruns, and why outputs are safe.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Scenarios
+import CommandSupport
 
 /// `vigil model`: the policy model's data, training and registry (docs/POLICY-MODEL.md).
 /// Each action is a subcommand type nested here; add new ones to `subcommands`.
@@ -8,7 +9,7 @@ struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "The policy model: generate its training data, train, inspect, roll back.",
-        subcommands: [Dataset.self, ModelTrainCommand.self, ModelInfoCommand.self, ModelHistoryCommand.self, ModelRollbackCommand.self, ModelFeedbackCommand.self, ModelEvalCommand.self, ModelBenchCommand.self]
+        subcommands: [Dataset.self, ModelTrainCommand.self, ModelInfoCommand.self, ModelHistoryCommand.self, ModelRollbackCommand.self, ModelFeedbackCommand.self, ModelEvalCommand.self]
     )
 
     struct Dataset: ParsableCommand {

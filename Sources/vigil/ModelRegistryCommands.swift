@@ -5,6 +5,7 @@ import Policy
 import Runtime
 import Monitor
 import Scenarios
+import CommandSupport
 
 /// Where a controller's models live: `--journal` (the registry) and `--models` (the files, by
 /// default a `models` directory beside the journal).

@@ -31,8 +31,6 @@ struct ModelTrainCommand: ParsableCommand {
     var models: String?
     @Flag(help: "With --journal: deploy the new version.")
     var deploy = false
-    @Option(help: "Inference timing: passes over 1,000 inputs.")
-    var timingPasses = 200
 
     func run() throws {
         let start = ContinuousClock.now
@@ -40,7 +38,7 @@ struct ModelTrainCommand: ParsableCommand {
         let dataset = output.dataset, result = output.result
         print("dataset: \(dataset.train.count) train, \(dataset.validation.count) validation, \(dataset.test.count) test samples, "
               + "\(dataset.featureNames.count) features; trained teacher, student and int8 in \(seconds(since: start))")
-        let report = Self.figures(result, test: dataset.test, passes: timingPasses)
+        let report = Self.figures(result, test: dataset.test)
         print(report.text)
         let bytes = ModelFile.encode(result.model)
         if let out {
@@ -72,7 +70,7 @@ struct ModelTrainCommand: ParsableCommand {
 
     /// Accuracy and macro-F1 of teacher, float student and int8 student on the test split, and the
     /// inference time per sensor of int8 (SIMD and reference kernels) against the float student.
-    static func figures(_ r: DistillationPipeline.Result, test: [TrainingSample], passes: Int) -> Figures {
+    static func figures(_ r: DistillationPipeline.Result, test: [TrainingSample]) -> Figures {
         let norm = r.model.normalisation
         let testN = test.map { s -> TrainingSample in var n = s; n.features = norm.apply(s.features); return n }
         let classes = r.model.schema.classes.count
@@ -89,9 +87,8 @@ struct ModelTrainCommand: ParsableCommand {
                          + "student vs teacher: \(String(format: "%+.2f", (student.accuracy - teacher.accuracy) * 100)) points (target within 2)"]
         lines.append("  per-class recall (int8): " + zip(r.model.schema.classes, int8.perClassRecall).map { "\($0) \(pct($1))" }.joined(separator: ", "))
 
-        let timing = ModelBenchCommand.timing(r.model, float: r.student, passes: passes)
         let size = ModelFile.encode(r.model).count
-        lines.append(timing)
+        lines.append("inference time: vigil-bench model --file THIS_FILE (a benchmark, not part of training)")
         lines.append("model file: \(size) bytes (\(r.model.network.parameterBytes) bytes of int8 weights, scales and biases)")
         let json = String(format: "{\"teacher_accuracy\":%.4f,\"student_accuracy\":%.4f,\"int8_accuracy\":%.4f,\"int8_macro_f1\":%.4f,\"test_samples\":%d,\"bytes\":%d}",
                           teacher.accuracy, student.accuracy, int8.accuracy, int8.macroF1, test.count, size)

@@ -3,6 +3,7 @@ import Foundation
 import VigilCore
 import Fieldbus
 import HIL
+import CommandSupport
 
 /// `vigil poll`: polls every device and GPIO line of a config and prints live readings with
 /// their quality. Runs against the simulated rig unless `--hardware` is given.

@@ -2,6 +2,7 @@ import Foundation
 import VigilCore
 import Fieldbus
 import HIL
+import CommandSupport
 
 /// Renders readings as a plain-text table a plant engineer can read at 3 a.m.
 struct ReadingsTable {

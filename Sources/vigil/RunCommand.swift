@@ -8,6 +8,7 @@ import Fieldbus
 import Journal
 import Runtime
 import HIL
+import CommandSupport
 
 /// `vigil run`: the controller against real hardware.
 struct RunCommand: ParsableCommand {

@@ -4,6 +4,7 @@ import HIL
 import VigilCore
 #if canImport(Glibc)
 import Glibc
+import CommandSupport
 #endif
 
 /// `vigil sim`: serves every device of a plant from the simulated rig until stopped.

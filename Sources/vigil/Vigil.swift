@@ -11,7 +11,6 @@ struct Vigil: ParsableCommand {
             PollCommand.self,
             SimCommand.self,
             ConfigCommand.self,
-            BenchCommand.self,
             HILCommand.self,
             ModelCommand.self,
             ConsoleCommandGroup.self,

@@ -22,7 +22,7 @@ import Kernel
     /// are whatever the live rig produced, which varies with timing: a CI run saw the default gate
     /// refuse one (drift recall 70.0 → 68.5 %, margin 1 point). Refusing it was right; this test is
     /// about the path from feedback to a version the cycle runs, so it must not depend on that
-    /// judgement. The gate itself is tested on fixed data (IncrementalLearnerTests, `vigil model bench --learning`).
+    /// judgement. The gate itself is tested on fixed data (IncrementalLearnerTests, `vigil-bench model --learning`).
     static let plumbing = LearnerOptions(marginPoints: 1.0)
 
     @Test func feedbackOnAVerdictBecomesADeployedVersionTheCycleTakesAndARollbackIsFollowed() throws {

@@ -80,6 +80,17 @@ import Glibc
         return path
     }
 
+    /// The controller that runs a plant carries no test or benchmark instrumentation: neither the
+    /// malloc interposer that counts allocations nor the C reference loops (they live in `vigil-bench`).
+    @Test func theControllerBinaryCarriesNoAllocationCounterAndNoBenchmark() throws {
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: Self.binary))
+        for symbol in ["vigil_thread_allocations", "vigil_alloc_counter_active", "vigil_bench_c_sleep_loop"] {
+            #expect(bytes.range(of: Data(symbol.utf8)) == nil, "\(symbol) is in \(Self.binary)")
+        }
+        let bench = try Data(contentsOf: URL(fileURLWithPath: Self.root + "/.build/debug/vigil-bench"))
+        #expect(bench.range(of: Data("vigil_thread_allocations".utf8)) != nil, "the benchmark does count allocations")
+    }
+
     @Test func runTellsSystemdReadyPingsTheWatchdogAndStopsSafelyOnSIGTERM() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
         let plant = try ConfigLoader.loadPlant(path: Self.root + "/configs/demo-pump-station.yaml").plant

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 import Policy
+import CommandSupport
 
-/// `vigil model bench`: inference time per sensor of the int8 kernels against the same network in
+/// `vigil-bench model`: inference time per sensor of the int8 kernels against the same network in
 /// float32, measured in the same run on the same inputs (a benchmark, not a test).
 struct ModelBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Time int8 inference (SIMD and reference kernels) against the same network in float32; --learning adds the learner's figures.")
+        commandName: "model", abstract: "Time int8 inference (SIMD and reference kernels) against the same network in float32; --learning adds the learner's figures.")
 
     @Option(help: ArgumentHelp("The model file.", valueName: "FILE"))
     var file = "models/default.vglm"

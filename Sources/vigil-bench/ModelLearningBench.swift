@@ -11,8 +11,9 @@ import HIL
 import Fieldbus
 import Config
 import Scenarios
+import CommandSupport
 
-/// `vigil model bench --learning`: the learner's figures of issue 5, with the shipped model, its
+/// `vigil-bench model --learning`: the learner's figures of issue 5, with the shipped model, its
 /// learning set and the learner's default options (a benchmark, not a test):
 ///
 /// 1. a false-alarm pattern the model has never seen: held-out healthy samples of the fault

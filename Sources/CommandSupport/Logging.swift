@@ -2,17 +2,22 @@ import Foundation
 import Logging
 
 /// swift-log on stderr, one line per message with an ISO-8601 time: readable at 3 a.m.
-struct StderrLogHandler: LogHandler {
-    let label: String
-    var logLevel: Logger.Level
-    var metadata: Logger.Metadata = [:]
+public struct StderrLogHandler: LogHandler {
+    public let label: String
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    public init(label: String, logLevel: Logger.Level) {
+        self.label = label
+        self.logLevel = logLevel
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) {
+    public func log(event: LogEvent) {
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         let fields = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let error = event.error.map { " error=\($0)" } ?? ""
@@ -21,6 +26,6 @@ struct StderrLogHandler: LogHandler {
     }
 }
 
-func makeLogger(_ label: String, level: Logger.Level) -> Logger {
+public func makeLogger(_ label: String, level: Logger.Level) -> Logger {
     Logger(label: label) { StderrLogHandler(label: $0, logLevel: level) }
 }

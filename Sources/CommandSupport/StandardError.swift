@@ -1,6 +1,6 @@
 import Foundation
 
 /// Writes one line to stderr.
-func printToStandardError(_ line: String, terminator: String = "\n") {
+public func printToStandardError(_ line: String, terminator: String = "\n") {
     FileHandle.standardError.write(Data((line + terminator).utf8))
 }

@@ -7,15 +7,15 @@ import Glibc
 /// SIGINT/SIGTERM become a flag and a wake-up that long-running commands check, so they stop in
 /// order (simulators stopped, lines closed) instead of dying mid-write. Signals arrive on a
 /// dispatch source, not in a handler, so nothing async-signal-unsafe runs in signal context.
-enum Shutdown {
+public enum Shutdown {
     private static let requested = Atomic<Bool>(false)
     private static let wakeUp = DispatchSemaphore(value: 0)
     private static let sources = Mutex<[any DispatchSourceSignal]>([])
 
-    static var isRequested: Bool { requested.load(ordering: .acquiring) }
+    public static var isRequested: Bool { requested.load(ordering: .acquiring) }
 
     /// Routes SIGINT and SIGTERM to the flag. Call before starting anything that must be stopped.
-    static func install() {
+    public static func install() {
         sources.withLock { sources in
             guard sources.isEmpty else { return }
             for sig in [SIGINT, SIGTERM] {
@@ -32,7 +32,7 @@ enum Shutdown {
     }
 
     /// Waits up to `nanoseconds` (forever when nil); returns early when a stop is requested.
-    static func sleep(nanoseconds: UInt64?) {
+    public static func sleep(nanoseconds: UInt64?) {
         guard !isRequested else { return }
         if let nanoseconds {
             _ = wakeUp.wait(timeout: .now() + .nanoseconds(Int(min(nanoseconds, UInt64(Int.max)))))

@@ -8,8 +8,9 @@ import Journal
 import Runtime
 import CBenchLoops
 import CAllocCounter
+import CommandSupport
 
-/// The scan-cycle half of `vigil bench`: wake-up lateness against a plain C `clock_nanosleep`
+/// The scan-cycle half of `vigil-bench run`: wake-up lateness against a plain C `clock_nanosleep`
 /// loop, the cycle's compute cost against a loopback Modbus round trip, allocations per cycle,
 /// and the peak RSS of `vigil run`.
 struct CycleBench {
@@ -152,7 +153,9 @@ struct CycleBench {
         try text.write(toFile: config, atomically: true, encoding: .utf8)
         defer { for f in [config, journal, journal + "-wal", journal + "-shm"] { try? FileManager.default.removeItem(atPath: f) } }
         let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        // The controller that runs a plant: the `vigil` beside this benchmark (same build).
+        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("vigil")
         child.arguments = ["run", "--config", config, "--journal", journal, "--mock-gpio", "--log-level", "error"]
         try child.run()
         Shutdown.sleep(nanoseconds: UInt64(seconds * 1e9))

@@ -5,15 +5,16 @@ import Fieldbus
 import HIL
 import CModbus
 import CBenchLoops
+import CommandSupport
 
-/// `vigil bench`: poll throughput of Vigil's full read path (planner, connection, decode,
+/// `vigil-bench run` (the default): poll throughput of Vigil's full read path (planner, connection, decode,
 /// quality) against a plain C loop of `modbus_read_registers` on the same simulated server,
 /// alternating in the same run; and the paced virtual serial line against its frame-time limit.
 ///
 /// A benchmark, not a test: it prints figures and ratios, it asserts nothing.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "run",
         abstract: "Measure Vigil's Modbus read path against a plain C libmodbus loop, same server, same run.",
         discussion: """
         Each case alternates rounds of the C reference and of Vigil's path (C, Vigil, C, Vigil, …) \
@@ -41,7 +42,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let cases = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        print("vigil bench: \(rounds) rounds × \(seconds) s per side; ratios are Vigil / reference (higher is better)")
+        print("vigil-bench: \(rounds) rounds × \(seconds) s per side; ratios are Vigil / reference (higher is better)")
         if cases.contains("tcp") {
             for count in [10, 125] { try benchTCP(registers: count) }
         }
