@@ -13,6 +13,7 @@ struct Vigil: ParsableCommand {
             ConfigCommand.self,
             BenchCommand.self,
             HILCommand.self,
+            ReplayCommand.self,
             ModelCommand.self,
             ConsoleCommandGroup.self,
         ]
