@@ -25,13 +25,17 @@ enum DecimalText {
             i += 1
         }
         var mantissa: UInt64 = 0
-        var significant = 0, exponent = 0, digits = 0
+        var significant = 0, exponent = 0
         var exact = true
+        // Leading zeros carry no significant digit.
+        let first = i
+        while i < end && bytes[i] == UInt8(ascii: "0") { i += 1 }
+        var digits = i - first
         while i < end, let d = digit(bytes[i]) {
             digits += 1
             if significant < 19 {
                 mantissa = mantissa &* 10 &+ UInt64(d)
-                if mantissa != 0 { significant += 1 }
+                significant += 1
             } else {
                 exponent += 1
                 if d != 0 { exact = false }
@@ -40,11 +44,17 @@ enum DecimalText {
         }
         if i < end && bytes[i] == UInt8(ascii: ".") {
             i += 1
+            if significant == 0 {
+                let zeros = i
+                while i < end && bytes[i] == UInt8(ascii: "0") { i += 1 }
+                exponent -= i - zeros
+                digits += i - zeros
+            }
             while i < end, let d = digit(bytes[i]) {
                 digits += 1
                 if significant < 19 {
                     mantissa = mantissa &* 10 &+ UInt64(d)
-                    if mantissa != 0 { significant += 1 }
+                    significant += 1
                     exponent -= 1
                 } else if d != 0 {
                     exact = false

@@ -69,22 +69,36 @@ enum ISOTimestamp {
 
     /// `2026-03-01T12:00:00.250Z` (milliseconds shown when `decimals` is 3; 0…9 decimals).
     static func text(nanoseconds: Int64, decimals: Int = 3) -> String {
+        var s = ScratchBytes()
+        put(nanoseconds: nanoseconds, decimals: decimals, into: &s)
+        return s.string
+    }
+
+    static func put(nanoseconds: Int64, decimals: Int, into s: inout ScratchBytes) {
         let seconds = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000
         let fraction = nanoseconds - seconds * 1_000_000_000
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = Int(seconds - days * 86_400)
+        let secondOfDay = UInt64(seconds - days * 86_400)
         let (y, m, d) = civilFromDays(Int(days))
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        var text = "\(String(repeating: "0", count: max(0, 4 - String(y).count)))\(y)-\(two(m))-\(two(d))T"
-        text += "\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
+        DecimalFormat.putDigits(UInt64(max(0, y)), minimumCount: 4, into: &s)
+        s.put(UInt8(ascii: "-"))
+        DecimalFormat.putDigits(UInt64(m), minimumCount: 2, into: &s)
+        s.put(UInt8(ascii: "-"))
+        DecimalFormat.putDigits(UInt64(d), minimumCount: 2, into: &s)
+        s.put(UInt8(ascii: "T"))
+        DecimalFormat.putDigits(secondOfDay / 3600, minimumCount: 2, into: &s)
+        s.put(UInt8(ascii: ":"))
+        DecimalFormat.putDigits(secondOfDay / 60 % 60, minimumCount: 2, into: &s)
+        s.put(UInt8(ascii: ":"))
+        DecimalFormat.putDigits(secondOfDay % 60, minimumCount: 2, into: &s)
         let places = min(max(decimals, 0), 9)
         if places > 0 {
-            var scaled = fraction
+            var scaled = UInt64(fraction)
             for _ in places..<9 { scaled /= 10 }
-            let digits = String(scaled)
-            text += "." + String(repeating: "0", count: places - digits.count) + digits
+            s.put(UInt8(ascii: "."))
+            DecimalFormat.putDigits(scaled, minimumCount: places, into: &s)
         }
-        return text + "Z"
+        s.put(UInt8(ascii: "Z"))
     }
 
     static func isLeapYear(_ y: Int) -> Bool { y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) }

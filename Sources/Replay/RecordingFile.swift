@@ -126,8 +126,7 @@ public struct RecordingFile: Sendable {
             times.append(t)
             // The values.
             for feed in feeds {
-                let f = fields[feed.column]
-                values.append(try Self.value(bytes, f, scanner: scanner, file: file, line: line, column: header.columns[feed.column]))
+                values.append(try Self.value(bytes, fields[feed.column], scanner: scanner, header: header, column: feed.column, line: line))
             }
         }
         guard let format else { throw CSVError(file: file, line: scanner.line, problem: .noRows) }
@@ -135,17 +134,19 @@ public struct RecordingFile: Sendable {
                              firstLine: firstLine)
     }
 
-    /// A cell's number; NaN for an empty cell or `NaN`.
+    /// A cell's number; NaN for an empty cell or `NaN`. (The column's name is looked up only for an error.)
     @inline(__always)
-    private static func value(_ bytes: UnsafeBufferPointer<UInt8>, _ f: CSVField, scanner: CSVScanner, file: String, line: Int,
-                              column: String) throws(CSVError) -> Double {
+    private static func value(_ bytes: UnsafeBufferPointer<UInt8>, _ f: CSVField, scanner: CSVScanner, header: borrowing CSVHeader,
+                              column: Int, line: Int) throws(CSVError) -> Double {
         if f.start == f.end { return .nan }
         if !f.escaped, let v = DecimalText.double(bytes, f.start, f.end) {
-            guard v.isFinite else { throw CSVError(file: file, line: line, column: column, problem: .notFinite(found: scanner.text(f))) }
+            guard v.isFinite else {
+                throw CSVError(file: header.file, line: line, column: header.columns[column], problem: .notFinite(found: scanner.text(f)))
+            }
             return v
         }
         if !f.escaped && DecimalText.isNaN(bytes, f.start, f.end) { return .nan }
-        throw CSVError(file: file, line: line, column: column, problem: .notANumber(found: scanner.text(f)))
+        throw CSVError(file: header.file, line: line, column: header.columns[column], problem: .notANumber(found: scanner.text(f)))
     }
 
     private static func time(_ bytes: UnsafeBufferPointer<UInt8>, _ f: CSVField, _ format: TimeFormat) -> Int64? {

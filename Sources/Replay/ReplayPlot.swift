@@ -54,9 +54,17 @@ public enum ReplayPlot {
             func y(_ v: Double) -> Double { y0 + panelHeight - 3 - (panelHeight - 6) * (v - lo) / (hi - lo) }
             var s = ""
             for run in trace.runs(gapBuckets: trace.typicalGapBuckets) {
-                s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1\" points=\""
-                s += run.map { "\(f(x($0.0))),\(f(y($0.1)))" }.joined(separator: " ")
-                s += "\"/>\n"
+                var points: [UInt8] = []
+                points.reserveCapacity(run.count * 12)
+                for (k, p) in run.enumerated() {
+                    var c = ScratchBytes()
+                    if k > 0 { c.put(UInt8(ascii: " ")) }
+                    _ = DecimalFormat.putFixed(x(p.0), decimals: 1, into: &c)
+                    c.put(UInt8(ascii: ","))
+                    _ = DecimalFormat.putFixed(y(p.1), decimals: 1, into: &c)
+                    c.append(to: &points)
+                }
+                s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1\" points=\"" + String(decoding: points, as: UTF8.self) + "\"/>\n"
             }
             return s
         }
@@ -77,18 +85,19 @@ public enum ReplayPlot {
             let name = names.name(.sensor, Int32(sensor))
             out += "<g class=\"sensor\" id=\"sensor-\(escape(name))\">\n"
             out += frame(y0, name, lo, hi)
-            for (a, b, what) in merged(intervals.findings[Int32(sensor)] ?? [], x: x) {
+            for (a, b, what) in merged(intervals.findings[Int32(sensor)] ?? [], x: x, label: findingLabel) {
                 out += "<rect x=\"\(f(a))\" y=\"\(f(y0))\" width=\"\(f(max(1, b - a)))\" height=\"\(f(panelHeight))\" fill=\"\(findingColor)\" fill-opacity=\"0.35\"><title>\(escape(what))</title></rect>\n"
             }
-            for (a, b, what) in merged(intervals.outOfUse[Int32(sensor)] ?? [], x: x) {
+            for (a, b, what) in merged(intervals.outOfUse[Int32(sensor)] ?? [], x: x, label: outOfUseLabel) {
                 out += "<rect x=\"\(f(a))\" y=\"\(f(y0 + panelHeight - 5))\" width=\"\(f(max(1, b - a)))\" height=\"5\" fill=\"\(outOfUseColor)\" fill-opacity=\"0.8\"><title>\(escape(what))</title></rect>\n"
             }
             out += polylines(trace, y0: y0, lo: lo, hi: hi, color: traceColor)
             var lastColumn = -1
-            for (t, what) in intervals.detections[Int32(sensor)] ?? [] {
+            for (t, kind) in intervals.detections[Int32(sensor)] ?? [] {
                 let column = Int(x(t))
                 guard column != lastColumn else { continue }
                 lastColumn = column
+                let what = "detection: \(EventText.finding(kind)) at \(timeLabel(Double(t) / 1e9, step: 1))"
                 out += "<line x1=\"\(f(x(t)))\" y1=\"\(f(y0))\" x2=\"\(f(x(t)))\" y2=\"\(f(y0 + 9))\" stroke=\"#000\" stroke-width=\"1.5\"><title>\(escape(what))</title></line>\n"
             }
             out += "</g>\n"
@@ -102,7 +111,7 @@ public enum ReplayPlot {
             func y(_ v: Double) -> Double { y0 + panelHeight - 3 - (panelHeight - 6) * v / hi }
             out += "<g class=\"section\" id=\"section-\(escape(section.id))\">\n"
             out += frame(y0, section.id + " T²/SPE", 0, hi)
-            for (a, b, what) in merged(intervals.sectionFindings[Int32(s)] ?? [], x: x) {
+            for (a, b, what) in merged(intervals.sectionFindings[Int32(s)] ?? [], x: x, label: findingLabel) {
                 out += "<rect x=\"\(f(a))\" y=\"\(f(y0))\" width=\"\(f(max(1, b - a)))\" height=\"\(f(panelHeight))\" fill=\"\(findingColor)\" fill-opacity=\"0.35\"><title>\(escape(what))</title></rect>\n"
             }
             out += "<line x1=\"\(f(left))\" y1=\"\(f(y(1)))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(y(1)))\" stroke=\"#666\" stroke-dasharray=\"5,3\"/>\n"
@@ -155,22 +164,34 @@ public enum ReplayPlot {
         return out + "</svg>\n"
     }
 
-    /// Intervals in pixels, neighbours closer than a pixel merged (their descriptions joined, up to three).
-    static func merged(_ spans: [(Int64, Int64, String)], x: (Int64) -> Double) -> [(Double, Double, String)] {
+    /// Spans in pixels, neighbours closer than a pixel merged; each titled with up to three of its
+    /// spans' labels (in time order, so the same on every run).
+    static func merged(_ spans: [Intervals.Span], x: (Int64) -> Double, label: (Intervals.Span) -> String) -> [(Double, Double, String)] {
         var result: [(Double, Double, String)] = []
         var counts: [Int] = []
-        for (a, b, what) in spans.sorted(by: { ($0.0, $0.1, $0.2) < ($1.0, $1.1, $1.2) }) {
-            let xa = x(a), xb = x(b)
+        for span in spans.sorted(by: { ($0.start, $0.end, $0.code) < ($1.start, $1.end, $1.code) }) {
+            let xa = x(span.start), xb = x(span.end)
             if let last = result.last, xa <= last.1 + 1 {
                 counts[counts.count - 1] += 1
-                let joined = counts[counts.count - 1] <= 3 ? last.2 + "; " + what : last.2.hasSuffix("…") ? last.2 : last.2 + "; …"
-                result[result.count - 1] = (last.0, max(last.1, xb), joined)
+                let n = counts[counts.count - 1]
+                let title = n <= 3 ? last.2 + "; " + label(span) : n == 4 ? last.2 + "; …" : last.2
+                result[result.count - 1] = (last.0, max(last.1, xb), title)
             } else {
-                result.append((xa, xb, what))
+                result.append((xa, xb, label(span)))
                 counts.append(1)
             }
         }
         return result
+    }
+
+    static func findingLabel(_ span: Intervals.Span) -> String {
+        let kind = FindingKind(rawValue: span.code).map(EventText.finding) ?? "finding"
+        return "\(kind) \(timeLabel(Double(span.start) / 1e9, step: 1))–\(timeLabel(Double(span.end) / 1e9, step: 1))"
+    }
+
+    static func outOfUseLabel(_ span: Intervals.Span) -> String {
+        let state = HealthState(rawValue: span.code).map { "\($0)" } ?? "out of use"
+        return "out of use (\(state)) \(timeLabel(Double(span.start) / 1e9, step: 1))–\(timeLabel(Double(span.end) / 1e9, step: 1))"
     }
 
     /// Tick times with labels: about eight over the span, at round seconds, minutes or hours.
@@ -196,7 +217,11 @@ public enum ReplayPlot {
     }
 
     /// One decimal, the same everywhere.
-    static func f(_ v: Double) -> String { DecimalFormat.text((v * 10).rounded() / 10, significant: 8) }
+    static func f(_ v: Double) -> String {
+        var s = ScratchBytes()
+        _ = DecimalFormat.putFixed(v, decimals: 1, into: &s)
+        return s.string
+    }
 
     static func text(_ x: Double, _ y: Double, _ s: String, anchor: String = "start", size: Double = 11, weight: String? = nil,
                      color: String = "#222") -> String {
@@ -219,11 +244,18 @@ public enum ReplayPlot {
 }
 
 /// Where findings were open and sensors out of use, from a run's events (times from the start).
+/// Kept as numbers; the plot names only what it draws.
 struct Intervals {
-    var findings: [Int32: [(Int64, Int64, String)]] = [:]
-    var sectionFindings: [Int32: [(Int64, Int64, String)]] = [:]
-    var outOfUse: [Int32: [(Int64, Int64, String)]] = [:]
-    var detections: [Int32: [(Int64, String)]] = [:]
+    struct Span: Hashable {
+        var start: Int64
+        var end: Int64
+        /// The finding kind's raw value, or the health state's for out-of-use spans.
+        var code: Int32
+    }
+    var findings: [Int32: [Span]] = [:]
+    var sectionFindings: [Int32: [Span]] = [:]
+    var outOfUse: [Int32: [Span]] = [:]
+    var detections: [Int32: [(Int64, FindingKind)]] = [:]
 
     init(events: [TimedEvent], end: Int64) {
         var openFindings: [FindingKey: Int64] = [:]
@@ -233,7 +265,7 @@ struct Intervals {
             switch e.event {
             case .findingRaised(let subject, let kind, _, _):
                 openFindings[FindingKey(subject: subject, kind: kind)] = t
-                if case .sensor(let i) = subject { detections[i, default: []].append((t, "detection: \(EventText.finding(kind)) at \(ReplayPlot.timeLabel(Double(t) / 1e9, step: 1))")) }
+                if case .sensor(let i) = subject { detections[i, default: []].append((t, kind)) }
             case .findingCleared(let subject, let kind):
                 if let start = openFindings.removeValue(forKey: FindingKey(subject: subject, kind: kind)) { close(subject, kind, start, t) }
             case .healthChanged(let sensor, _, let to):
@@ -241,20 +273,20 @@ struct Intervals {
                 if out, outSince[sensor] == nil {
                     outSince[sensor] = (t, to)
                 } else if !out, let (start, state) = outSince.removeValue(forKey: sensor) {
-                    outOfUse[sensor, default: []].append((start, t, "out of use (\(state)) from \(ReplayPlot.timeLabel(Double(start) / 1e9, step: 1))"))
+                    outOfUse[sensor, default: []].append(Span(start: start, end: t, code: state.rawValue))
                 }
             default: break
             }
         }
-        for (key, start) in openFindings.sorted(by: { $0.value < $1.value }) { close(key.subject, key.kind, start, end) }
-        for (sensor, (start, state)) in outSince { outOfUse[sensor, default: []].append((start, end, "out of use (\(state)) to the end")) }
+        for (key, start) in openFindings { close(key.subject, key.kind, start, end) }
+        for (sensor, (start, state)) in outSince { outOfUse[sensor, default: []].append(Span(start: start, end: end, code: state.rawValue)) }
     }
 
     private mutating func close(_ subject: FindingSubject, _ kind: FindingKind, _ start: Int64, _ end: Int64) {
-        let what = "\(EventText.finding(kind)) \(ReplayPlot.timeLabel(Double(start) / 1e9, step: 1))–\(ReplayPlot.timeLabel(Double(end) / 1e9, step: 1))"
+        let span = Span(start: start, end: end, code: kind.rawValue)
         switch subject {
-        case .sensor(let i): findings[i, default: []].append((start, end, what))
-        case .section(let i): sectionFindings[i, default: []].append((start, end, what))
+        case .sensor(let i): findings[i, default: []].append(span)
+        case .section(let i): sectionFindings[i, default: []].append(span)
         case .device: break
         }
     }

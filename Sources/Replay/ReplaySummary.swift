@@ -60,15 +60,20 @@ public struct ReplaySummary: Codable, Sendable, Hashable {
         plantSeconds = Double(result.plantNanoseconds) / 1e9
         timing = Timing(readSeconds: Double(readNanoseconds) / 1e9, replaySeconds: Double(result.wallNanoseconds) / 1e9,
                         stepsPerSecond: result.stepsPerSecond.rounded())
-        var bySensor: [String: [String: Int]] = [:], byDevice: [String: [String: Int]] = [:]
+        // Counted by index while folding (events can number millions), named once at the end.
+        let kinds = FindingKind.allCases
+        func kindIndex(_ k: FindingKind) -> Int { kinds.firstIndex(of: k) ?? 0 }
+        var sensorCounts = [[Int]](repeating: [Int](repeating: 0, count: kinds.count), count: run.plant.sensors.count)
+        var deviceCounts = [[Int]](repeating: [Int](repeating: 0, count: kinds.count), count: run.plant.devices.count)
         var sectionFindings = [(t2: Int, spe: Int)](repeating: (0, 0), count: run.plant.sections.count)
+        var severityCounts = [Int](repeating: 0, count: EventSeverity.allCases.count)
         var failovers = 0, failbacks = 0, escalations = 0, trips = 0
-        var alarms: Set<UInt64> = [], severities: [String: Int] = [:]
+        var alarms: Set<UInt64> = []
         for e in result.events {
-            severities["\(e.severity)", default: 0] += 1
+            severityCounts[Int(e.severity.rawValue)] += 1
             switch e.event {
-            case .findingRaised(.sensor(let i), let kind, _, _): bySensor[names.name(.sensor, i), default: [:]]["\(kind)", default: 0] += 1
-            case .findingRaised(.device(let i), let kind, _, _): byDevice[names.name(.device, i), default: [:]]["\(kind)", default: 0] += 1
+            case .findingRaised(.sensor(let i), let kind, _, _) where Int(i) < sensorCounts.count: sensorCounts[Int(i)][kindIndex(kind)] += 1
+            case .findingRaised(.device(let i), let kind, _, _) where Int(i) < deviceCounts.count: deviceCounts[Int(i)][kindIndex(kind)] += 1
             case .findingRaised(.section(let i), let kind, _, _) where Int(i) < sectionFindings.count:
                 if kind == .multivariateT2 { sectionFindings[Int(i)].t2 += 1 } else { sectionFindings[Int(i)].spe += 1 }
             case .failover: failovers += 1
@@ -79,13 +84,24 @@ public struct ReplaySummary: Codable, Sendable, Hashable {
             default: break
             }
         }
-        findingsBySensor = bySensor
-        findingsByDevice = byDevice
+        func named(_ counts: [[Int]], _ category: SubjectTable.Category) -> [String: [String: Int]] {
+            var out: [String: [String: Int]] = [:]
+            for (i, row) in counts.enumerated() where row.contains(where: { $0 > 0 }) {
+                var byKind: [String: Int] = [:]
+                for (k, n) in row.enumerated() where n > 0 { byKind["\(kinds[k])"] = n }
+                out[names.name(category, Int32(i))] = byKind
+            }
+            return out
+        }
+        findingsBySensor = named(sensorCounts, .sensor)
+        findingsByDevice = named(deviceCounts, .device)
         self.failovers = failovers
         self.failbacks = failbacks
         self.escalations = escalations
         alarmsRaised = alarms.count
         interlockTrips = trips
+        var severities: [String: Int] = [:]
+        for (k, n) in severityCounts.enumerated() where n > 0 { severities["\(EventSeverity.allCases[k])"] = n }
         var sections: [String: Section] = [:]
         for (s, config) in run.plant.sections.enumerated() {
             sections[config.id] = Section(
