@@ -60,7 +60,12 @@ public struct Recording: Sendable {
                 })
             } catch { throw .csv(error) }
         }
-        return Recording(files: parsed, plan: plan, timeFormat: parsed[0].timeFormat,
-                         firstTime: parsed.map { $0.times[0] }.min()!, lastTime: parsed.map { $0.times[$0.rowCount - 1] }.max()!)
+        let first = parsed.map { $0.times[0] }.min()!, last = parsed.map { $0.times[$0.rowCount - 1] }.max()!
+        let (span, overflow) = last.subtractingReportingOverflow(first)
+        guard !overflow, span <= maximumSpanNanoseconds else { throw .spanTooLong(seconds: Double(last) / 1e9 - Double(first) / 1e9) }
+        return Recording(files: parsed, plan: plan, timeFormat: parsed[0].timeFormat, firstTime: first, lastTime: last)
     }
+
+    /// The longest recording replayed: about 31.7 years of plant time (10¹⁸ ns).
+    public static let maximumSpanNanoseconds: Int64 = 1_000_000_000_000_000_000
 }

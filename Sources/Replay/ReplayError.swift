@@ -16,6 +16,8 @@ public enum ReplayError: Error, Sendable, Hashable, CustomStringConvertible {
     case sensorFedTwice(file: String, sensor: String, columns: [String])
     /// Sensors of the plant no column feeds (GPIO ones excepted).
     case unfedSensors([String])
+    /// The rows span more plant time than a replay takes (`Recording.maximumSpanNanoseconds`).
+    case spanTooLong(seconds: Double)
     case kernel(KernelError)
     case output(path: String, reason: String)
 
@@ -35,6 +37,8 @@ public enum ReplayError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unfedSensors(let ids):
             return "no column feeds sensor\(ids.count == 1 ? "" : "s") \(ids.joined(separator: ", ")): name a column after "
                 + "\(ids.count == 1 ? "it" : "each"), map one with --map COLUMN=SENSOR, or pass --allow-unmapped (then it stays unread, bad)"
+        case .spanTooLong(let seconds):
+            return "the rows span \(seconds) s from the first time to the last; expected at most 10^9 s (a replay steps every cycle in between)"
         case .kernel(let e): return "the plant cannot run: \(e)"
         case .output(let path, let reason): return "cannot write \(path): \(reason)"
         }

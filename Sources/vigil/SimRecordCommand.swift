@@ -12,7 +12,7 @@ struct SimRecordCommand: ParsableCommand {
             values quantized as the registers hold them), with the faults given, into a CSV that vigil \
             replay reads. The same arguments write the same bytes. \
             Example: vigil sim record --config configs/demo-pump-station.yaml --seconds 300 \
-            --fault "PT-101A stuck at 120s for 60s" --out hil/recordings/demo-pump-station.csv
+            --fault "PT-101A stuck at 150s for 60s" --out hil/recordings/demo-pump-station.csv
             """
     )
 

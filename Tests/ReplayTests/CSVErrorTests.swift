@@ -65,6 +65,12 @@ import VigilCore
         #expect(refusal(Self.header + "\n\n") == "data.csv:4: no data rows after the header")
     }
 
+    @Test func aRecordingSpanningMoreThanAReplayTakesIsRefused() {
+        let found = S.refusal([("a.csv", Self.header + "-9000000000,1,2,3\n9000000000,1,2,3\n")])
+        #expect(found == "the rows span 18000000000.0 s from the first time to the last; expected at most 10^9 s (a replay steps every cycle in between)")
+        #expect(S.refusal([("a.csv", Self.header + "0,1,2,3\n999999999,1,2,3\n")]) == nil)
+    }
+
     @Test func aFileThatCannotBeRead() {
         do throws(ReplayError) {
             _ = try Recording.load(paths: ["/nonexistent/data.csv"], plant: S.smallPlant(), options: RecordingOptions())
