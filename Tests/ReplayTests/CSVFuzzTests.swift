@@ -29,6 +29,8 @@ import VigilCore
                 #expect(f.times.allSatisfy { abs($0) <= 9_200_000_000_000_000_000 })
             }
             #expect(r.files.allSatisfy { $0.timeFormat == r.timeFormat })
+            let run = try ReplayRun(plant: S.smallPlant(), recording: r)
+            #expect(run.stepCount >= 1, "what reads can be stepped")
             return true
         } catch {
             #expect(!error.description.isEmpty)
