@@ -65,6 +65,9 @@ let package = Package(
         // commands, control, interlocks, safe state), the typed `ControllerEvent` and its one journal
         // codec. No threads, no clock, no I/O: production, simulation and replay drive the same code.
         .target(name: "Kernel", dependencies: ["VigilCore", "Monitor", "Policy", "Control"]),
+        // Replay: a historian export (CSV) streamed through the cycle kernel in virtual time, with
+        // reports; and recordings made from the plant simulator (PlantModel) for it.
+        .target(name: "Replay", dependencies: ["VigilCore", "Monitor", "Kernel", "HIL", "Fieldbus"]),
         // SQLite (WAL) persistence: events, operator feedback, audit log, model registry.
         .target(name: "Journal", dependencies: ["VigilCore", "Kernel", .product(name: "GRDB", package: "GRDB.swift")]),
         // Crash-safety rig: records durably and prints `ACK` lines until killed (JournalTests kill -9 it).
@@ -95,7 +98,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilCore", "Kernel", "Config", "Fieldbus", "HIL", "Control", "Journal", "Runtime", "Monitor", "Scenarios", "Policy", "Console",
-                "CommandSupport",
+                "Replay", "CommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -122,6 +125,7 @@ let package = Package(
         .testTarget(name: "MonitorTests", dependencies: ["Monitor", "VigilCore", "Config"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "VigilCore", "HILShim"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "Monitor", "Control", "Policy", "Config", "VigilCore"]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Kernel", "Monitor", "Config", "HIL", "VigilCore"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Kernel", "Monitor", "VigilCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "Kernel", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus", "Monitor", "Policy"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),

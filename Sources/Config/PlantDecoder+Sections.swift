@@ -3,7 +3,7 @@ import Yams
 
 /// `sections:`, plant sections for the multivariate monitor.
 extension PlantDecoder {
-    static let sectionKeys = ["id", "sensors", "training_samples", "persistence", "clear_persistence", "variance_to_keep",
+    static let sectionKeys = ["id", "sensors", "training_samples", "training_seconds", "persistence", "clear_persistence", "variance_to_keep",
                               "false_alarm_rate", "update_lambda", "refit_interval"]
 
     static func decodeSection(_ node: Node, path: String, sink: DiagnosticSink, into plant: inout DecodedPlant) {
@@ -20,6 +20,12 @@ extension PlantDecoder {
         let training = map.int("training_samples", required: false,
                                expected: "an integer in \(minimum)...10000000 (at least max(50, 10 × sensors))",
                                isValid: { (minimum...10_000_000).contains($0) })
+        let seconds = map.double("training_seconds", expected: "a number of seconds in (0, 1000000]") { $0 > 0 && $0 <= 1_000_000 }
+        if map.has("training_samples"), map.has("training_seconds") {
+            map.sink.report(.inconsistent, at: map.node("training_seconds", expected: "")?.mark, path.key("training_seconds"),
+                            found: "both training_samples and training_seconds",
+                            expected: "one of them: a section learns a number of samples or for a time")
+        }
         let persistence = map.int("persistence", in: 1...10_000)
         let clear = map.int("clear_persistence", in: 1...100_000)
         let variance = map.double("variance_to_keep", expected: "a share in (0, 1)") { $0 > 0 && $0 < 1 }
@@ -29,7 +35,7 @@ extension PlantDecoder {
         guard let id, let sensors, sensors.count >= 2, sink.diagnostics.count == errorsBefore else { return }
         let d = SectionConfig(id: id, sensors: sensors)
         plant.sections.append((SectionConfig(
-            id: id, sensors: sensors, trainingSamples: training ?? d.trainingSamples, persistence: persistence ?? d.persistence,
+            id: id, sensors: sensors, trainingSamples: training ?? d.trainingSamples, trainingSeconds: seconds, persistence: persistence ?? d.persistence,
             clearPersistence: clear ?? d.clearPersistence, varianceToKeep: variance ?? d.varianceToKeep,
             falseAlarmRate: alpha ?? d.falseAlarmRate, updateLambda: lambda ?? d.updateLambda,
             refitInterval: refit ?? d.refitInterval), path))

@@ -250,7 +250,7 @@ public final class CycleKernel: @unchecked Sendable {
 
         // 2. Plant sections: multivariate findings are journalled and alarmed, never acted on.
         if let sections {
-            sections.observe(cycle: cycleNumber, sensors: sensors,
+            sections.observe(cycle: cycleNumber, nowNanoseconds: now, sensors: sensors,
                              healthy: { monitor?.healthState(sensor: Int($0)) ?? .healthy == .healthy }) { f in sectionFinding(f) }
             raiseDueSectionAlarms()
         }

@@ -31,7 +31,8 @@ public enum SectionFitting: Sendable, Hashable {
 /// The per-section multivariate monitors of the kernel.
 ///
 /// Each section collects `training_samples` new samples in which all its sensors are good (into
-/// storage allocated here). Its PCA model is fitted from them (inline, or by a fitter thread) and
+/// storage allocated here), or with `training_seconds` every such sample in that much plant time
+/// after its first one (see `maxTrainingWindowRows` for the bound). Its PCA model is fitted from them (inline, or by a fitter thread) and
 /// installed at a later cycle boundary; from then every new sample is scored without allocating
 /// (the slow EWMA update and its periodic refit, an m×m Jacobi on preallocated storage, run inside
 /// `observe`). A finding never touches redundancy groups, control or interlocks: it is journalled
@@ -44,6 +45,8 @@ public final class SectionBank: @unchecked Sendable {
         /// Written by the fitter before `phase` becomes `ready`; taken by the cycle after.
         var fitted: MultivariateMonitor?
         var failure: MultivariateError?
+        /// Training rows the model is fitted from: written by the cycle before `phase` leaves `training`.
+        var trainedRows = 0
         /// Published by the cycle after each scored sample (for tests and the console).
         let scored = Atomic<Int>(0)
         let refits = Atomic<Int>(0)
@@ -57,6 +60,10 @@ public final class SectionBank: @unchecked Sendable {
     private let slots: [Slot]
     private let rows: [UnsafeMutableBufferPointer<Double>]
     private var rowCount: [Int]
+    /// Per section: training rows it can hold (its sample count, or its window's bound).
+    private let rowCapacity: [Int]
+    /// Per section training for a time: plant time its window closes (0 until its first row).
+    private var windowEnd: [UInt64]
     /// Per section member (flat, `stampOffset[s] + j`): the timestamp of the reading last taken.
     /// A section learns and scores only new samples: a cycle that brings none (a device polled
     /// slower than the cycle) repeats the last row, which would shrink the learned spread and
@@ -72,16 +79,32 @@ public final class SectionBank: @unchecked Sendable {
     let sensorFaultShare: Double
     public let fitting: SectionFitting
 
-    public init(plant: PlantConfig, fitting: SectionFitting, sensorFaultShare: Double = 0.9) {
+    /// Training rows a section learning for `training_seconds` holds at most. At most one new sample
+    /// arrives per cycle, so a window needs no more than its seconds over the cycle period; a longer
+    /// window (or a faster cycle) stops at this many rows and the section fits on them there, before
+    /// its seconds are over.
+    public static let maxTrainingWindowRows = 100_000
+
+    /// `maxTrainingWindowRows` may be lowered (tests).
+    public init(plant: PlantConfig, fitting: SectionFitting, sensorFaultShare: Double = 0.9,
+                maxTrainingWindowRows: Int = SectionBank.maxTrainingWindowRows) {
         self.fitting = fitting
+        let period = Double(max(1, plant.cycle.periodMicroseconds)) * 1000
+        rowCapacity = plant.sections.map { s in
+            let minimum = SectionConfig.minimumTrainingSamples(sensorCount: s.sensors.count)
+            guard let seconds = s.trainingSeconds else { return max(1, s.trainingSamples) }
+            let cycles = min(Double(maxTrainingWindowRows), (max(0, seconds) * 1e9 / period).rounded(.up) + 1)
+            return max(minimum, Int(cycles))
+        }
+        windowEnd = plant.sections.map { _ in 0 }
         configs = plant.sections
         sensorIndices = plant.sections.map { s in s.sensors.map { id in Int32(plant.sensors.firstIndex { $0.id == id } ?? -1) } }
         hasPeer = plant.sections.map { s in
             s.sensors.map { id in plant.redundancyGroups.contains { $0.members.contains(id) && $0.members.count > 1 } }
         }
         slots = plant.sections.map { _ in Slot() }
-        rows = plant.sections.map { s in
-            let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, s.trainingSamples * s.sensors.count))
+        rows = zip(plant.sections, rowCapacity).map { s, capacity in
+            let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, capacity * s.sensors.count))
             buffer.initialize(repeating: 0)
             return buffer
         }
@@ -128,6 +151,11 @@ public final class SectionBank: @unchecked Sendable {
         return m.status(section: 0)
     }
 
+    /// The training rows section `s` was fitted from (nil while it is still learning).
+    public func trainedSamples(_ s: Int) -> Int? {
+        slots[s].phase.load(ordering: .acquiring) == Slot.training ? nil : slots[s].trainedRows
+    }
+
     /// Whether a section waits for `fitPending` (background fitting only).
     public var needsFitting: Bool {
         slots.contains { $0.phase.load(ordering: .acquiring) == Slot.fitting }
@@ -140,13 +168,19 @@ public final class SectionBank: @unchecked Sendable {
 
     // MARK: Cycle thread
 
-    /// One cycle: collect training rows, install fitted models, score installed sections.
-    /// `healthy(sensor)` is the per-sensor monitor's verdict (true when there is none).
-    func observe(cycle: UInt64, sensors: UnsafeBufferPointer<Reading>, healthy: (Int32) -> Bool,
+    /// One cycle at plant time `now`: collect training rows, close training windows, install fitted
+    /// models, score installed sections. `healthy(sensor)` is the per-sensor monitor's verdict (true
+    /// when there is none).
+    func observe(cycle: UInt64, nowNanoseconds now: UInt64, sensors: UnsafeBufferPointer<Reading>, healthy: (Int32) -> Bool,
                  onFinding: (SectionFinding) -> Void) {
         for s in configs.indices {
             if monitors[s] == nil {
-                if slots[s].phase.load(ordering: .acquiring) == Slot.ready || isNewSample(s, sensors) { collect(s, sensors: sensors) }
+                let phase = slots[s].phase.load(ordering: .acquiring)
+                if phase == Slot.training && trainingWindowClosed(s, now: now) {
+                    finishTraining(s)
+                } else if phase == Slot.ready || isNewSample(s, sensors) {
+                    collect(s, sensors: sensors, now: now)
+                }
                 continue
             }
             guard isNewSample(s, sensors) else { continue }
@@ -191,7 +225,7 @@ public final class SectionBank: @unchecked Sendable {
         return true
     }
 
-    private func collect(_ s: Int, sensors: UnsafeBufferPointer<Reading>) {
+    private func collect(_ s: Int, sensors: UnsafeBufferPointer<Reading>, now: UInt64) {
         let slot = slots[s]
         switch slot.phase.load(ordering: .acquiring) {
         case Slot.training:
@@ -199,20 +233,35 @@ public final class SectionBank: @unchecked Sendable {
             for i in indices where i < 0 || Int(i) >= sensors.count || !sensors[Int(i)].quality.isGood || !sensors[Int(i)].value.isFinite {
                 return
             }
+            if rowCount[s] == 0, let seconds = configs[s].trainingSeconds {
+                let length = min(Double(UInt64.max / 2), max(0, seconds) * 1e9)
+                windowEnd[s] = now &+ UInt64(length)
+            }
             let m = indices.count
             let base = rowCount[s] * m
             for (j, i) in indices.enumerated() { rows[s][base + j] = sensors[Int(i)].value }
             rowCount[s] += 1
-            if rowCount[s] == configs[s].trainingSamples {
-                slot.phase.store(Slot.fitting, ordering: .releasing)
-                if fitting == .inline { fit(s) }
-            }
+            if rowCount[s] == rowCapacity[s] { finishTraining(s) }
         case Slot.ready: // the cycle boundary: take the fitted monitor (a move, no allocation)
             monitors[s] = slot.fitted.take()
             slot.phase.store(Slot.installed, ordering: .releasing)
         default:
             break
         }
+    }
+
+    /// Whether section `s`, learning for a time, has reached the end of its window with at least the
+    /// fewest rows a model needs (a window that brought fewer goes on until it has them).
+    private func trainingWindowClosed(_ s: Int, now: UInt64) -> Bool {
+        windowEnd[s] != 0 && now >= windowEnd[s]
+            && rowCount[s] >= SectionConfig.minimumTrainingSamples(sensorCount: sensorIndices[s].count)
+    }
+
+    /// Hands section `s`'s rows to the fitter (inline: fits now).
+    private func finishTraining(_ s: Int) {
+        slots[s].trainedRows = rowCount[s]
+        slots[s].phase.store(Slot.fitting, ordering: .releasing)
+        if fitting == .inline { fit(s) }
     }
 
     /// T² with every member healthy: the plant moved along its learned correlations (process excursion).
@@ -270,8 +319,8 @@ public final class SectionBank: @unchecked Sendable {
     private func fit(_ s: Int) {
         let c = configs[s]
         let m = c.sensors.count
-        let samples = (0..<c.trainingSamples).map { r in Array(rows[s][(r * m)..<((r + 1) * m)]) }
         let slot = slots[s]
+        let samples = (0..<slot.trainedRows).map { r in Array(rows[s][(r * m)..<((r + 1) * m)]) }
         do {
             let model = try MultivariateModel.fit(samples: samples, configuration: MultivariateModelConfiguration(
                 varianceToKeep: c.varianceToKeep, falseAlarmRate: c.falseAlarmRate))

@@ -6,6 +6,10 @@ public struct SectionConfig: Sendable, Hashable {
     public var sensors: [String]
     /// Good samples (all sensors good in one cycle) learned after start before the section is judged.
     public var trainingSamples: Int
+    /// When set, the section learns for this long instead of counting `trainingSamples`: every good
+    /// new sample in the first `trainingSeconds` of plant time after its first one (at least
+    /// `minimumTrainingSamples` of them), then fits.
+    public var trainingSeconds: Double?
     /// Consecutive cycles over a limit before a finding is raised.
     public var persistence: Int
     /// Consecutive cycles under the limit before a finding clears.
@@ -22,11 +26,12 @@ public struct SectionConfig: Sendable, Hashable {
     public static let defaultTrainingSamples = 2000
 
     public init(id: String, sensors: [String], trainingSamples: Int = SectionConfig.defaultTrainingSamples,
-                persistence: Int = 3, clearPersistence: Int = 10, varianceToKeep: Double = 0.9,
+                trainingSeconds: Double? = nil, persistence: Int = 3, clearPersistence: Int = 10, varianceToKeep: Double = 0.9,
                 falseAlarmRate: Double = 0.001, updateLambda: Double = 1e-4, refitInterval: Int = 1000) {
         self.id = id
         self.sensors = sensors
         self.trainingSamples = trainingSamples
+        self.trainingSeconds = trainingSeconds
         self.persistence = persistence
         self.clearPersistence = clearPersistence
         self.varianceToKeep = varianceToKeep

@@ -7,10 +7,20 @@ import Glibc
 import CommandSupport
 #endif
 
-/// `vigil sim`: serves every device of a plant from the simulated rig until stopped.
+/// `vigil sim`: the plant simulator, serving a plant's devices (the default) or writing a recording.
 struct SimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
+        abstract: "Serve a plant's simulated devices, or record them to a CSV for vigil replay.",
+        subcommands: [SimServeCommand.self, SimRecordCommand.self],
+        defaultSubcommand: SimServeCommand.self
+    )
+}
+
+/// `vigil sim [serve]`: serves every device of a plant from the simulated rig until stopped.
+struct SimServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Serve a plant's Modbus devices from simulators (TCP on loopback, RTU on virtual serial lines).",
         discussion: """
             Prints where each simulated device listens and an mbpoll command to read it. RTU devices \

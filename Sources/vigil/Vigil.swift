@@ -12,6 +12,7 @@ struct Vigil: ParsableCommand {
             SimCommand.self,
             ConfigCommand.self,
             HILCommand.self,
+            ReplayCommand.self,
             ModelCommand.self,
             ConsoleCommandGroup.self,
         ]

@@ -76,6 +76,30 @@ import VigilCore
         #expect(plant.sections[0].trainingSamples == 2000 && plant.sections[0].persistence == 3)
     }
 
+    @Test func trainingSecondsDecodesInsteadOfASampleCount() throws {
+        let plant = try load("name: x\n" + Self.plantBody + """
+            sections:
+              - { id: pump, sensors: [PT-1, FT-1], training_seconds: 90.5 }
+
+            """)
+        #expect(plant.sections == [SectionConfig(id: "pump", sensors: ["PT-1", "FT-1"], trainingSeconds: 90.5)])
+    }
+
+    @Test func aBadTrainingTimeOrBothTrainingKeysAreLocatedErrors() throws {
+        let found = try diagnostics("name: x\n" + Self.plantBody + """
+            sections:
+              - { id: a, sensors: [PT-1, FT-1], training_seconds: 0 }
+              - { id: b, sensors: [PT-1, FT-1], training_seconds: soon }
+              - { id: c, sensors: [PT-1, FT-1], training_samples: 500, training_seconds: 60 }
+
+            """)
+        #expect(found == [
+            "F:18:55: sections[0].training_seconds: found \"0\", expected a number of seconds in (0, 1000000]",
+            "F:19:55: sections[1].training_seconds: found \"soon\", expected a number of seconds in (0, 1000000]",
+            "F:20:78: sections[2].training_seconds: found both training_samples and training_seconds, expected one of them: a section learns a number of samples or for a time",
+        ])
+    }
+
     @Test func brokenSectionsNameFileLineAndKeyPath() throws {
         let found = try diagnostics("name: x\n" + Self.plantBody + """
             sections:
@@ -87,7 +111,7 @@ import VigilCore
             """)
         #expect(found == [
             "F:18:23: sections[0].sensors: found a list, expected at least 2 sensor ids: a section watches sensors together",
-            "F:18:31: sections[0].colour: found unknown key \"colour\", expected one of id, sensors, training_samples, persistence, clear_persistence, variance_to_keep, false_alarm_rate, update_lambda, refit_interval",
+            "F:18:31: sections[0].colour: found unknown key \"colour\", expected one of id, sensors, training_samples, training_seconds, persistence, clear_persistence, variance_to_keep, false_alarm_rate, update_lambda, refit_interval",
             "F:19:11: sections[1].id: found \"a\" again (first at 18:11), expected a unique section id",
             "F:19:30: sections[1].sensors[1]: found \"PT-9\", expected a sensor id",
             "F:19:36: sections[1].sensors[2]: found sensor \"PT-1\" listed twice, expected each sensor once in a section",

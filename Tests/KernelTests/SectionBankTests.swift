@@ -16,6 +16,9 @@ import Monitor
                            sections: [SectionConfig(id: "pump", sensors: ["PT-A", "PT-B", "FT"], trainingSamples: 500, updateLambda: 0)])
     }()
 
+    /// Plant time of cycle `c` (10 ms cycles), the time its readings are stamped with.
+    static func now(_ c: Int) -> UInt64 { UInt64(c + 1) * 10_000_000 }
+
     /// Deterministic normal operation: u a slow sine plus seeded noise on every sensor.
     struct Process {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -30,7 +33,7 @@ import Monitor
             let u = _sin(Double(cycle) / 80)
             let p = 6 + 0.4 * u + pressureOffset
             let values = [p + 0.01 * gaussian() + aOnly, p + 0.01 * gaussian(), 42 + 3 * u + flowOffset + 0.2 * gaussian()]
-            return values.map { Reading(value: $0, timestampNanoseconds: UInt64(cycle + 1) * 10_000_000, latencyNanoseconds: 0, quality: .good) }
+            return values.map { Reading(value: $0, timestampNanoseconds: SectionBankTests.now(cycle), latencyNanoseconds: 0, quality: .good) }
         }
     }
 
@@ -39,11 +42,11 @@ import Monitor
     func trained(_ watch: SectionBank, _ process: inout Process) throws -> Int {
         for c in 0..<500 {
             let r = process.readings(cycle: c)
-            r.withUnsafeBufferPointer { watch.observe(cycle: UInt64(c), sensors: $0, healthy: { _ in true }) { _ in Issue.record("finding in training") } }
+            r.withUnsafeBufferPointer { watch.observe(cycle: UInt64(c), nowNanoseconds: Self.now(c), sensors: $0, healthy: { _ in true }) { _ in Issue.record("finding in training") } }
         }
         #expect(!watch.isLive(0), "the fitted model goes live at the next cycle boundary")
         let r = process.readings(cycle: 500)
-        r.withUnsafeBufferPointer { watch.observe(cycle: 500, sensors: $0, healthy: { _ in true }) { _ in } }
+        r.withUnsafeBufferPointer { watch.observe(cycle: 500, nowNanoseconds: Self.now(500), sensors: $0, healthy: { _ in true }) { _ in } }
         #expect(watch.isLive(0))
         return 501
     }
@@ -53,7 +56,7 @@ import Monitor
         var found: [(Int, SectionFinding)] = []
         for c in from..<(from + cycles) {
             let r = process.readings(cycle: c, pressureOffset: pressure, flowOffset: flow, aOnly: aOnly)
-            r.withUnsafeBufferPointer { watch.observe(cycle: UInt64(c), sensors: $0, healthy: { _ in true }) { found.append((c, $0)) } }
+            r.withUnsafeBufferPointer { watch.observe(cycle: UInt64(c), nowNanoseconds: Self.now(c), sensors: $0, healthy: { _ in true }) { found.append((c, $0)) } }
         }
         return found
     }
@@ -76,7 +79,7 @@ import Monitor
         var c = 0
         func step() {
             if c % 10 == 0 { sample = process.readings(cycle: c) } // a new poll every tenth cycle
-            sample.withUnsafeBufferPointer { r in watch.observe(cycle: UInt64(c), sensors: r, healthy: { _ in true }) { f in Issue.record("finding: \(f)") } }
+            sample.withUnsafeBufferPointer { r in watch.observe(cycle: UInt64(c), nowNanoseconds: Self.now(c), sensors: r, healthy: { _ in true }) { f in Issue.record("finding: \(f)") } }
             c += 1
         }
         while c < 4_980 { step() }
@@ -110,7 +113,7 @@ import Monitor
         var found: [SectionFinding] = []
         for k in c..<(c + 50) {
             let r = process.readings(cycle: k, aOnly: 0.1)
-            r.withUnsafeBufferPointer { watch.observe(cycle: UInt64(k), sensors: $0, healthy: { $0 != 0 }) { found.append($0) } }
+            r.withUnsafeBufferPointer { watch.observe(cycle: UInt64(k), nowNanoseconds: Self.now(k), sensors: $0, healthy: { $0 != 0 }) { found.append($0) } }
         }
         let spe = try #require(found.first { $0.kind == .multivariateSPE })
         #expect(spe.cause == .sensorFault && spe.sensor == 0)
@@ -133,13 +136,13 @@ import Monitor
         var process = Process()
         for c in 0..<600 {
             let r = process.readings(cycle: c)
-            r.withUnsafeBufferPointer { watch.observe(cycle: UInt64(c), sensors: $0, healthy: { _ in true }) { _ in } }
+            r.withUnsafeBufferPointer { watch.observe(cycle: UInt64(c), nowNanoseconds: Self.now(c), sensors: $0, healthy: { _ in true }) { _ in } }
         }
         #expect(watch.needsFitting && !watch.isLive(0) && !watch.trainingDone == false)
         #expect(watch.fitPending() == 1)
         #expect(!watch.needsFitting && watch.trainingDone)
         let r = process.readings(cycle: 600)
-        r.withUnsafeBufferPointer { watch.observe(cycle: 600, sensors: $0, healthy: { _ in true }) { _ in } }
+        r.withUnsafeBufferPointer { watch.observe(cycle: 600, nowNanoseconds: Self.now(600), sensors: $0, healthy: { _ in true }) { _ in } }
         #expect(watch.isLive(0))
     }
 }

@@ -31,10 +31,11 @@ import Config
 
     @Test func theFiguresAddUp() throws {
         let r = try campaign(hours: 0.25, seed: 3).run()
-        let faults = r.episodes.filter(\.isFault)
+        let faults = r.episodes.filter { $0.isFault && !$0.onIdlePath }
         #expect(r.faultsInjected == faults.count)
+        #expect(r.faultsOnIdlePaths == r.episodes.filter(\.onIdlePath).count)
         #expect(r.faultsDetected == faults.filter(\.detected).count && r.faultsDetected <= r.faultsInjected)
-        #expect(r.kinds.map(\.injected).reduce(0, +) == r.episodes.count)
+        #expect(r.kinds.map(\.injected).reduce(0, +) == r.episodes.filter { !$0.onIdlePath }.count)
         #expect(r.falseAlarms <= r.alarms && r.falseFailovers <= r.failovers)
         #expect(r.falseAlarmList.count == r.falseAlarms && r.falseFailoverList.count == r.falseFailovers)
         #expect(r.cycles == 90_000)

@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+/// `vigil replay` as a user runs it, in separate processes (each with its own hash seed, so an
+/// output that leaned on dictionary order would differ). README's test command builds the binary first.
+@Suite(.serialized) struct ReplayCommandLineTests {
+    typealias S = ReplayTestSupport
+    static let binary = S.root + "/.build/debug/vigil"
+
+    /// Runs the binary from the package root; returns its exit status, stdout and stderr.
+    func vigil(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = arguments
+        p.currentDirectoryURL = URL(fileURLWithPath: S.root)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func theShippedExampleReplaysToTheSameFilesInTwoProcesses() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
+        let a = S.temporaryDirectory(), b = S.temporaryDirectory()
+        defer { for d in [a, b] { try? FileManager.default.removeItem(atPath: d) } }
+        for d in [a, b] {
+            let run = try vigil(["replay", "--config", "configs/demo-pump-station.yaml", "--csv", "hil/recordings/demo-pump-station.csv", "--out", d])
+            #expect(run.status == 0, "\(run.err)")
+            #expect(run.out.contains("note: no column feeds ESTOP: it stays unread (bad) the whole replay"))
+            #expect(run.out.contains("30,001 steps, 5 min of plant time"))
+            #expect(run.out.contains("PT-101A ") && run.out.contains("stuck ×"), "\(run.out)")
+            #expect(run.out.contains("failovers 1"))
+        }
+        for file in ["events.txt", "events.jsonl", "state.csv", "replay.svg"] {
+            let x = try Data(contentsOf: URL(fileURLWithPath: a + "/" + file)), y = try Data(contentsOf: URL(fileURLWithPath: b + "/" + file))
+            #expect(x == y, "\(file)")
+        }
+        let events = try String(contentsOfFile: a + "/events.txt", encoding: .utf8)
+        #expect(events.contains("150.300 s  cycle 15031  warning failover discharge-pressure: PT-101A → PT-101B"), "the stuck PT-101A fails over")
+    }
+
+    @Test func aBadCellOrMapEndsTheReplayWithItsPlaceAndStatus1() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
+        let directory = S.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let csv = directory + "/bad.csv"
+        let good = try String(contentsOfFile: S.root + "/hil/recordings/demo-pump-station.csv", encoding: .utf8).split(separator: "\n")
+        try (good[0..<10].joined(separator: "\n") + "\n0.950,\"6,1\",6,6,1.2,42,11.5,3,18.5,18.5,55,2.1\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let bad = try vigil(["replay", "--config", "configs/demo-pump-station.yaml", "--csv", csv, "--out", directory + "/out"])
+        #expect(bad.status == 1)
+        #expect(bad.err.contains("bad.csv:11 column PT-101A: \"6,1\" is not a number"), "\(bad.err)")
+        let map = try vigil(["replay", "--config", "configs/demo-pump-station.yaml", "--csv", "hil/recordings/demo-pump-station.csv",
+                             "--map", "PT_A=PT-101A", "--out", directory + "/out"])
+        #expect(map.status == 1)
+        #expect(map.err.contains("--map PT_A=PT-101A: no file has a column \"PT_A\""), "\(map.err)")
+    }
+}
