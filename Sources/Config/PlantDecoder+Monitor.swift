@@ -58,6 +58,17 @@ extension PlantDecoder {
             Knob(key: key) { map, root in if let v = map.bool(key) { root[keyPath: field] = v } }
         }
 
+        /// A key that was renamed: its old name is refused with the new one, so a plant file written
+        /// for an earlier build fails `vigil config check` with the fix in the message instead of
+        /// being read another way.
+        static func renamed(_ old: String, to new: String, hint: String) -> Knob {
+            Knob(key: old) { map, _ in
+                if let node = map.node(old, expected: "") {
+                    map.wrong(old, node, expected: "\(new): this setting is now in seconds of plant time (\(hint))")
+                }
+            }
+        }
+
         /// Seconds in the file, nanoseconds in the settings.
         static func seconds(_ key: String, _ field: WritableKeyPath<Root, UInt64>, _ bound: Bound) -> Knob {
             Knob(key: key) { map, root in
@@ -143,12 +154,14 @@ extension PlantDecoder {
     static var policyModelKnobs: [Knob<MonitorSettings.PolicyModel>] {
         [.bool("assist", \.assist),
          .int("min_margin", \.minMargin, 0...255),
-         .int("confirm_cycles", \.confirmCycles, 1...10_000),
+         .seconds("confirm_seconds", \.confirmNanoseconds, Bound(expected: "a number of seconds in 0 < s ≤ 60") { $0 > 0 && $0 <= 60 }),
+         .renamed("confirm_cycles", to: "confirm_seconds", hint: "5 cycles at 10 ms = 0.05"),
          .int("max_suppression_samples", \.maxSuppressionSamples, 0...Int.max)]
     }
 
     static var repairKnobs: [Knob<MonitorSettings.Repairs>] {
-        [.int("verify_cycles", \.verifyCycles, 1...Int.max),
+        [.seconds("verify_seconds", \.verifyNanoseconds, Bound(expected: "a number of seconds in 0 < s ≤ 3600") { $0 > 0 && $0 <= 3600 }),
+         .renamed("verify_cycles", to: "verify_seconds", hint: "100 cycles at 10 ms = 1.0"),
          .seconds("device_verify_seconds", \.deviceVerifyNanoseconds, Bound(expected: "a number of seconds in 0 < s ≤ 3600") { $0 > 0 && $0 <= 3600 })]
     }
 

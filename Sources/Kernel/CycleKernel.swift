@@ -93,7 +93,10 @@ public final class CycleKernel: @unchecked Sendable {
     public var deviceCount: Int { plant.devices.count }
 
     private var plan: ControlPlan
-    private var monitor: PlantMonitor?
+    /// The self-healing monitor; it runs only when `monitorOn` (a value, not an optional: reaching
+    /// into an optional struct on every access copied it).
+    private var monitor: PlantMonitor
+    private let monitorOn: Bool
     /// Per-section multivariate monitors; nil without `sections:` or without the monitor.
     public let sections: SectionBank?
     private var pendingSectionAlarms: [PendingSectionAlarm]
@@ -145,19 +148,20 @@ public final class CycleKernel: @unchecked Sendable {
         dtSeconds = Double(periodNanoseconds) / 1e9
         overrunStormLimit = max(1, plant.cycle.overrunStormLimit)
         do { plan = try ControlPlan(plant: plant) } catch { throw .control(error) }
-        if options.monitor {
-            do {
-                monitor = try PlantMonitor(plant: plant, tuning: options.tuning ?? MonitorTuning(settings: plant.monitor),
-                                           policy: InterventionPolicy(settings: plant.monitor))
-            } catch { throw .monitor(error) }
-        }
-        policy = monitor?.policy ?? .defaults
-        sections = plant.sections.isEmpty || monitor == nil ? nil : SectionBank(plant: plant, fitting: options.sectionFitting)
+        do {
+            monitor = try PlantMonitor(plant: plant, tuning: options.tuning ?? MonitorTuning(settings: plant.monitor),
+                                       policy: InterventionPolicy(settings: plant.monitor))
+        } catch { throw .monitor(error) }
+        monitorOn = options.monitor
+        policy = options.monitor ? monitor.policy : .defaults
+        sections = plant.sections.isEmpty || !options.monitor ? nil : SectionBank(plant: plant, fitting: options.sectionFitting)
         pendingSectionAlarms = [PendingSectionAlarm](repeating: PendingSectionAlarm(), count: plant.sections.count)
         // The tape samples about ten times a second of plant time (every cycle at 100 ms or slower).
         let stride = max(1, 100_000 / max(plant.cycle.periodMicroseconds, 1))
-        policyWatch = monitor == nil ? nil : options.policyModel.map {
-            PolicyWatch(model: $0, sensorCount: plant.sensors.count, confirmSamples: Int32(plant.monitor.policyModel.confirmCycles),
+        let period = periodNanoseconds
+        policyWatch = !options.monitor ? nil : options.policyModel.map {
+            PolicyWatch(model: $0, sensorCount: plant.sensors.count,
+                        confirmSamples: Int32(clamping: max(1, (plant.monitor.policyModel.confirmNanoseconds + period - 1) / period)),
                         minMargin: Int16(plant.monitor.policyModel.minMargin),
                         tape: options.featureTape ? FeatureTape(sensors: plant.sensors.count, features: $0.schema.features.count, stride: stride) : nil)
         }
@@ -178,7 +182,7 @@ public final class CycleKernel: @unchecked Sendable {
         groupValues.initialize(repeating: .unread)
         // Room for everything one step can say: the monitor's events, a transition per limit,
         // control and safe-state reason, two per section, every alarm slot changing, every command.
-        let capacity = (monitor?.tuning.maxEventsPerCycle ?? 0) + plant.limits.count + plant.controls.count
+        let capacity = (options.monitor ? monitor.tuning.maxEventsPerCycle : 0) + plant.limits.count + plant.controls.count
             + SafeStateReason.allCases.count + 4 * plant.sections.count + 2 * alarms.slotCount + 2 * Self.inboxCapacity
             + plant.sensors.count + 16
         eventStorage = Array(repeating: TimedEvent(plantNanoseconds: 0, cycle: 0, event: .stopped), count: capacity)
@@ -242,28 +246,29 @@ public final class CycleKernel: @unchecked Sendable {
         }
 
         // 1. The self-healing monitor: detect, diagnose, choose each group's value, plan repairs.
-        if monitor != nil {
-            monitor!.observe(cycle: cycleNumber, nowNanoseconds: now, sensors: sensors, groupsOut: groupValues)
-            for e in monitor!.events { route(e) }
+        if monitorOn {
+            monitor.observe(cycle: cycleNumber, nowNanoseconds: now, sensors: sensors, groupsOut: groupValues)
+            let events = monitor.eventCount
+            for k in 0..<events { route(monitor.event(k)) }
             alarms.tick(nowNanoseconds: now)
         }
 
         // 2. Plant sections: multivariate findings are journalled and alarmed, never acted on.
         if let sections {
             sections.observe(cycle: cycleNumber, nowNanoseconds: now, sensors: sensors,
-                             healthy: { monitor?.healthState(sensor: Int($0)) ?? .healthy == .healthy }) { f in sectionFinding(f) }
+                             healthy: { monitor.healthState(sensor: Int($0)) == .healthy }) { f in sectionFinding(f) }
             raiseDueSectionAlarms()
         }
 
         // 3. The policy model: every sensor's features through the int8 network; advisory verdicts.
-        if let policyWatch, monitor != nil {
-            policyWatch.observe(monitor!, nowNanoseconds: now) { sensor, d in
+        if let policyWatch, monitorOn {
+            policyWatch.observe(monitor, nowNanoseconds: now) { sensor, d in
                 emit(.modelVerdict(sensor: Int32(sensor), diagnosis: Int32(d.diagnosis), action: Int32(d.action),
                                    logit: Int32(d.diagnosisLogit)))
             }
             // Confident verdicts reach the monitor for the next cycle (used only with
             // `monitor.policy_model.assist`, never for hard faults or safety).
-            for i in 0..<policyWatch.sensorCount { monitor!.setModelOpinion(sensor: i, policyWatch.opinion(sensor: i)) }
+            for i in 0..<policyWatch.sensorCount { monitor.setModelOpinion(sensor: i, policyWatch.opinion(sensor: i)) }
         }
 
         // 4. Operator commands, at the cycle boundary.
@@ -281,7 +286,7 @@ public final class CycleKernel: @unchecked Sendable {
         }
 
         // 5. Control and safe state: interlocks always have the last word.
-        plan.step(inputs: sensors, groups: monitor == nil ? nil : UnsafeBufferPointer(groupValues),
+        plan.step(inputs: sensors, groups: monitorOn ? UnsafeBufferPointer(groupValues) : nil,
                   dtSeconds: dtSeconds, into: &commanded)
         for t in plan.transitions { emit(Self.event(t)) }
         if !firstGood && !plan.safeState.reasons.contains(.startup) { firstGood = true }
@@ -322,7 +327,7 @@ public final class CycleKernel: @unchecked Sendable {
 
     public var cycle: UInt64 { cycleNumber }
     public var plantNanoseconds: UInt64 { now }
-    public var hasMonitor: Bool { monitor != nil }
+    public var hasMonitor: Bool { monitorOn }
     /// Whether a step has completed with every required input good (start-up safe state left).
     public var hasHadGoodCycle: Bool { firstGood }
     public var safeStateReasons: SafeStateReasons { plan.safeState.reasons }
@@ -331,19 +336,19 @@ public final class CycleKernel: @unchecked Sendable {
     public var anyInterlockTripped: Bool { plan.anyInterlockTripped }
     /// Per group: the value control used (the monitor's choice, held values included).
     public var groups: UnsafeBufferPointer<Reading> { UnsafeBufferPointer(groupValues) }
-    public func health(sensor: Int) -> HealthState { monitor?.healthState(sensor: sensor) ?? .healthy }
+    public func health(sensor: Int) -> HealthState { monitorOn ? monitor.healthState(sensor: sensor) : .healthy }
     /// The sensor index control follows in a group (−1 without a monitor).
-    public func activeSource(group: Int) -> Int { monitor?.activeSource(group: group) ?? -1 }
-    public func operatorSource(group: Int) -> Int? { monitor?.operatorSource(group: group) }
-    public func isHolding(group: Int) -> Bool { monitor?.isHolding(group: group) ?? false }
-    public var monitorTuning: MonitorTuning? { monitor?.tuning }
+    public func activeSource(group: Int) -> Int { monitorOn ? monitor.activeSource(group: group) : -1 }
+    public func operatorSource(group: Int) -> Int? { monitorOn ? monitor.operatorSource(group: group) : nil }
+    public func isHolding(group: Int) -> Bool { monitorOn ? monitor.isHolding(group: group) : false }
+    public var monitorTuning: MonitorTuning? { monitorOn ? monitor.tuning : nil }
     /// Whether the intervention policy latched output `o` at its safe value (until an operator resets).
     public func isOutputLatchedSafe(_ o: Int) -> Bool { plan.safeState.isPolicyForced[o] }
     /// Findings started and not yet ended, as the ledger of this kernel's events would hold them
     /// (allocates: for queries, reports and tests).
     public func openFindings() -> Set<PlantLedger.OpenFinding> {
         var open: Set<PlantLedger.OpenFinding> = []
-        guard let monitor else { return open }
+        guard monitorOn else { return open }
         for i in 0..<sensorCount { for k in monitor.openFindings(sensor: i) { open.insert(.init(subject: .sensor(Int32(i)), kind: k)) } }
         for d in 0..<deviceCount { for k in monitor.openFindings(device: d) { open.insert(.init(subject: .device(Int32(d)), kind: k)) } }
         if let sections {
@@ -367,7 +372,9 @@ public final class CycleKernel: @unchecked Sendable {
     /// Overruns in a row, as the front end reported them.
     public var overrunsInARow: Int { consecutiveOverruns }
     public var trustReport: TrustReport { trust.report() }
-    public func features(sensor: Int, into out: UnsafeMutableBufferPointer<Float>) { monitor?.features(sensor: sensor, into: out) }
+    public func features(sensor: Int, into out: UnsafeMutableBufferPointer<Float>) {
+        if monitorOn { monitor.features(sensor: sensor, into: out) }
+    }
 
     // MARK: Events
 
@@ -514,7 +521,7 @@ public final class CycleKernel: @unchecked Sendable {
         emit(.findingRaised(.section(f.section), f.kind, statistic: f.statistic, threshold: f.limit))
         let diagnosed: EventSubject = f.cause == .sensorFault && f.sensor >= 0 ? .sensor(f.sensor) : .section(f.section)
         emit(.diagnosis(diagnosed, f.cause, evidence: f.kind, statistic: f.share, severity: severity))
-        let suspectHealth = f.sensor >= 0 ? monitor?.healthState(sensor: Int(f.sensor)) : nil
+        let suspectHealth = f.sensor >= 0 && monitorOn ? monitor.healthState(sensor: Int(f.sensor)) : nil
         guard Self.sectionFindingNeedsAnAlarm(cause: f.cause, suspectHealth: suspectHealth) else { return }
         if f.cause == .sensorFault && suspectHealth != nil {
             // The suspect is still in use: give the per-sensor monitor its confirmation time. If it
@@ -531,7 +538,7 @@ public final class CycleKernel: @unchecked Sendable {
     private func raiseDueSectionAlarms() {
         for s in pendingSectionAlarms.indices where pendingSectionAlarms[s].dueNanoseconds != 0 {
             let p = pendingSectionAlarms[s]
-            let health = monitor?.healthState(sensor: Int(p.sensor))
+            let health = monitorOn ? monitor.healthState(sensor: Int(p.sensor)) : nil
             if !Self.sectionFindingNeedsAnAlarm(cause: .sensorFault, suspectHealth: health) {
                 pendingSectionAlarms[s] = PendingSectionAlarm()
             } else if now >= p.dueNanoseconds {
@@ -615,9 +622,9 @@ public final class CycleKernel: @unchecked Sendable {
         case .unshelveAlarm(let id):
             do throws(AlarmCommandError) { try alarms.unshelve(id: id, nowNanoseconds: now) } catch { result = Self.result(error) }
         case .forceSource(let group, let sensor):
-            guard monitor != nil else { result = .noMonitor; break }
+            guard monitorOn else { result = .noMonitor; break }
             do throws(SourceOverrideError) {
-                let moved = try monitor!.forceSource(group: group, sensor: sensor)
+                let moved = try monitor.forceSource(group: group, sensor: sensor)
                 emit(.failover(group: Int32(group), from: Int32(moved.from), to: Int32(moved.to), byOperator: true))
             } catch {
                 switch error {
@@ -627,9 +634,9 @@ public final class CycleKernel: @unchecked Sendable {
                 }
             }
         case .releaseSource(let group):
-            guard monitor != nil else { result = .noMonitor; break }
-            guard group >= 0 && group < monitor!.groupCount else { result = .unknownGroup; break }
-            result = monitor!.releaseSource(group: group) ? .applied : .unchanged
+            guard monitorOn else { result = .noMonitor; break }
+            guard group >= 0 && group < monitor.groupCount else { result = .unknownGroup; break }
+            result = monitor.releaseSource(group: group) ? .applied : .unchanged
         }
         switch result {
         case .applied: emit(.commandApplied(command.kind))

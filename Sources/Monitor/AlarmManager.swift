@@ -29,6 +29,8 @@ public struct AlarmManager: Sendable {
 
     private var slots: [Alarm]
     private var used: [Bool]
+    /// Slots in use: the per-cycle walks (`tick`, the counts) return at once while no alarm is held.
+    private var usedCount = 0
     private var nextID: UInt64 = 1
 
     /// Escalations dropped because every slot held a live alarm.
@@ -110,6 +112,7 @@ public struct AlarmManager: Sendable {
         nextID &+= 1
         revision &+= 1
         raisedCount += 1
+        if !used[slot] { usedCount += 1 }
         used[slot] = true
         slots[slot] = Alarm(id: id, key: key, cause: e.cause, reason: e.reason, decision: e.decision,
                             severity: e.severity, state: .unacknowledged, shelvedUntilNanoseconds: 0,
@@ -141,6 +144,7 @@ public struct AlarmManager: Sendable {
 
     /// Ends expired shelves and frees cleared alarms older than the grouping window. Call once a cycle.
     public mutating func tick(nowNanoseconds now: UInt64) {
+        guard usedCount > 0 else { return }
         for i in slots.indices where used[i] {
             let until = slots[i].shelvedUntilNanoseconds
             if until != 0 && now >= until {
@@ -150,6 +154,7 @@ public struct AlarmManager: Sendable {
             }
             if slots[i].state == .cleared && expired(i, now: now) {
                 used[i] = false
+                usedCount -= 1
                 revision &+= 1
             }
         }
@@ -209,6 +214,7 @@ public struct AlarmManager: Sendable {
 
     /// Alarms not cleared (shelved ones included).
     public var activeCount: Int {
+        guard usedCount > 0 else { return 0 }
         var n = 0
         for i in slots.indices where used[i] && slots[i].state != .cleared { n += 1 }
         return n
@@ -216,6 +222,7 @@ public struct AlarmManager: Sendable {
 
     /// Alarms shown to the operator now (not cleared, not shelved).
     public var annunciatedCount: Int {
+        guard usedCount > 0 else { return 0 }
         var n = 0
         for i in slots.indices where used[i] && slots[i].isAnnunciated { n += 1 }
         return n
@@ -259,6 +266,7 @@ public struct AlarmManager: Sendable {
     // MARK: Internals
 
     private func slot(for key: AlarmKey) -> Int? {
+        guard usedCount > 0 else { return nil }
         for i in slots.indices where used[i] && slots[i].key == key { return i }
         return nil
     }
@@ -336,6 +344,7 @@ public struct AlarmManager: Sendable {
                 slots[parent].firstRaisedNanoseconds = slots[i].firstRaisedNanoseconds
             }
             used[i] = false
+            usedCount -= 1
         }
     }
 }

@@ -57,7 +57,7 @@ extension MonitorTuning {
         modelMaxSuppressionSamples = s.policyModel.maxSuppressionSamples
         midValueSelectMinMembers = s.groups.midValueSelectMinMembers
         holdMaxNanoseconds = s.groups.holdMaxNanoseconds
-        repairVerifyCycles = s.repairs.verifyCycles
+        repairVerifyNanoseconds = s.repairs.verifyNanoseconds
         deviceRepairVerifyNanoseconds = s.repairs.deviceVerifyNanoseconds
         deviceTimeoutCount = s.devices.timeoutCount
         deviceFaultSamples = s.devices.faultSamples

@@ -128,8 +128,11 @@ public struct MonitorTuning: Sendable, Hashable {
     public var holdMaxNanoseconds: UInt64 = 2_000_000_000
 
     // Repairs.
-    /// Cycles a repair must stay clean (source usable, group output good) to count as verified.
-    public var repairVerifyCycles: Int = 100
+    /// Plant time a failover must stay clean (source usable, group output good) to count as verified,
+    /// counted in clean cycles of the plant's period.
+    public var repairVerifyNanoseconds: UInt64 = 1_000_000_000
+    /// A process excursion is over once its group has moved quietly for this long.
+    public var excursionQuietNanoseconds: UInt64 = 1_000_000_000
     /// A device repair (reconnect, backup gateway, slower polling) must show good data within this time.
     public var deviceRepairVerifyNanoseconds: UInt64 = 30_000_000_000
 

@@ -118,6 +118,9 @@ public struct PlantMonitor: Sendable {
     /// Per group: the member slot an operator put control on (`forceSource`), −1 in automatic.
     private var operatorSlot: [Int]
     private var verifyRemaining: [Int]
+    /// `tuning.repairVerifyNanoseconds` and `excursionQuietNanoseconds` in cycles of the plant's period.
+    private let repairVerifyCycles: Int
+    private let excursionQuietCycles: Int
     private var excursion: [Bool]
     private var excursionQuiet: [Int]
     private var unresolved: [Bool]
@@ -144,6 +147,8 @@ public struct PlantMonitor: Sendable {
         deviceCount = plant.devices.count
         groupCount = plant.redundancyGroups.count
         let cycleNanoseconds = UInt64(max(plant.cycle.periodMicroseconds, 1)) * 1_000
+        repairVerifyCycles = max(1, Int((tuning.repairVerifyNanoseconds + cycleNanoseconds - 1) / cycleNanoseconds))
+        excursionQuietCycles = max(1, Int(tuning.excursionQuietNanoseconds / cycleNanoseconds))
 
         var busKeys: [String] = []
         var deviceBus: [Int] = []
@@ -268,6 +273,10 @@ public struct PlantMonitor: Sendable {
 
     /// This cycle's events (valid until the next `observe`).
     public var events: ArraySlice<MonitorEvent> { buffer.events }
+    /// How many events this cycle has (`event(k)` reads one without copying the list).
+    public var eventCount: Int { buffer.count }
+    @inline(__always)
+    public func event(_ k: Int) -> MonitorEvent { buffer.storage[k] }
     /// Events that did not fit in `maxEventsPerCycle`, since the start.
     public var droppedEvents: UInt64 { buffer.dropped }
     /// Health of a sensor (index into plant.sensors).
@@ -700,7 +709,7 @@ public struct PlantMonitor: Sendable {
             }
         } else if excursion[g] {
             excursionQuiet[g] += 1
-            if excursionQuiet[g] > 100 { excursion[g] = false }
+            if excursionQuiet[g] > excursionQuietCycles { excursion[g] = false }
         }
 
         // Residuals to the median of the other usable members.
@@ -1148,7 +1157,7 @@ public struct PlantMonitor: Sendable {
                 repairs[Int(RepairStrategy.failoverToBackup.rawValue)].attempted += 1
                 active[g] = choice
                 verifySlot[g] = choice
-                verifyRemaining[g] = tuning.repairVerifyCycles
+                verifyRemaining[g] = repairVerifyCycles
             }
         } else if active[g] != 0 && health[members[start]] == .healthy && isUsable(members[start]) && verifySlot[g] < 0 {
             // The primary is back after its probation.

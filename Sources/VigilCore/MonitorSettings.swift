@@ -81,7 +81,8 @@ public struct MonitorSettings: Sendable, Hashable {
 
     /// Repair verification.
     public struct Repairs: Sendable, Hashable {
-        public var verifyCycles = 100
+        /// Plant time a failover must stay clean (source usable, group output good) to count as verified.
+        public var verifyNanoseconds: UInt64 = 1_000_000_000
         public var deviceVerifyNanoseconds: UInt64 = 30_000_000_000
 
         public init() {}
@@ -93,9 +94,9 @@ public struct MonitorSettings: Sendable, Hashable {
         /// disagreement; false: advisory (verdicts journalled only).
         public var assist = false
         /// A verdict counts as confident when its class logit leads the runner-up by this many int8
-        /// steps, held for `confirmCycles` cycles.
+        /// steps, held for `confirmNanoseconds` of plant time.
         public var minMargin = 16
-        public var confirmCycles = 5
+        public var confirmNanoseconds: UInt64 = 50_000_000
         public var maxSuppressionSamples = 3_000
 
         public init() {}

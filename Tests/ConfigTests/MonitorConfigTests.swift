@@ -53,7 +53,7 @@ import VigilCore
               health: { confirm_samples: 30, confirm_samples_odd_one_out: 4, suspect_clear_samples: 10,
                         quarantine_clear_samples: 60, probation_samples: 250, no_backup_confirm_seconds: 5 }
               groups: { hold_max_seconds: 0.25, mid_value_select_min_members: 4 }
-              repairs: { verify_cycles: 50, device_verify_seconds: 12.5 }
+              repairs: { verify_seconds: 0.5, device_verify_seconds: 12.5 }
               devices: { timeout_count: 4, fault_samples: 3, timeout_ratio_for_slow_polling: 0.3, crc_ratio: 0.05,
                          exception_count: 2, latency_trend_sigmas: 4, latency_warmup_samples: 100 }
               max_events_per_cycle: 512
@@ -82,7 +82,7 @@ import VigilCore
         expected.health.probationSamples = 250
         expected.groups.holdMaxNanoseconds = 250_000_000
         expected.groups.midValueSelectMinMembers = 4
-        expected.repairs.verifyCycles = 50
+        expected.repairs.verifyNanoseconds = 500_000_000
         expected.repairs.deviceVerifyNanoseconds = 12_500_000_000
         expected.devices.timeoutCount = 4
         expected.devices.faultSamples = 3
@@ -144,10 +144,10 @@ import VigilCore
     @Test func policyModelSectionTurnsAssistOnAndIsChecked() throws {
         let plant = try load(Self.plantBody + """
             monitor:
-              policy_model: { assist: true, min_margin: 24, confirm_cycles: 10, max_suppression_samples: 600 }
+              policy_model: { assist: true, min_margin: 24, confirm_seconds: 0.1, max_suppression_samples: 600 }
             """)
         #expect(plant.monitor.policyModel.assist)
-        #expect(plant.monitor.policyModel.minMargin == 24 && plant.monitor.policyModel.confirmCycles == 10)
+        #expect(plant.monitor.policyModel.minMargin == 24 && plant.monitor.policyModel.confirmNanoseconds == 100_000_000)
         #expect(plant.monitor.policyModel.maxSuppressionSamples == 600)
         #expect(try load(Self.plantBody).monitor.policyModel.assist == false, "advisory by default")
         let found = try diagnostics(Self.plantBody + """
