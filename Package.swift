@@ -67,7 +67,7 @@ let package = Package(
         .target(name: "Kernel", dependencies: ["VigilCore", "Monitor", "Policy", "Control"]),
         // Replay: a historian export (CSV) streamed through the cycle kernel in virtual time, with
         // reports; and recordings made from the plant simulator (PlantModel) for it.
-        .target(name: "Replay", dependencies: ["VigilCore", "Monitor", "Kernel", "HIL", "Fieldbus"]),
+        .target(name: "Replay", dependencies: ["VigilCore", "Monitor", "Kernel", "Policy", "HIL", "Fieldbus"]),
         // SQLite (WAL) persistence: events, operator feedback, audit log, model registry.
         .target(name: "Journal", dependencies: ["VigilCore", "Kernel", .product(name: "GRDB", package: "GRDB.swift")]),
         // Crash-safety rig: records durably and prints `ACK` lines until killed (JournalTests kill -9 it).

@@ -262,7 +262,7 @@ public final class CycleKernel: @unchecked Sendable {
 
         // 3. The policy model: every sensor's features through the int8 network; advisory verdicts.
         if let policyWatch, monitorOn {
-            policyWatch.observe(monitor, nowNanoseconds: now) { sensor, d in
+            policyWatch.observe(&monitor, nowNanoseconds: now) { sensor, d in
                 emit(.modelVerdict(sensor: Int32(sensor), diagnosis: Int32(d.diagnosis), action: Int32(d.action),
                                    logit: Int32(d.diagnosisLogit)))
             }

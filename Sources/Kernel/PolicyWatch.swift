@@ -84,7 +84,7 @@ public final class PolicyWatch: @unchecked Sendable {
 
     /// Cycle thread: take an offered model, then score every sensor. `report(sensor, decision)` is
     /// called for confirmed changes of verdict. No allocation.
-    func observe(_ monitor: borrowing PlantMonitor, nowNanoseconds now: UInt64, report: (Int, PolicyDecision) -> Void) {
+    func observe(_ monitor: inout PlantMonitor, nowNanoseconds now: UInt64, report: (Int, PolicyDecision) -> Void) {
         if state.load(ordering: .acquiring) == Self.ready {
             swap(&model, &slotModel!)
             swap(&scratch, &slotScratch!)
@@ -104,6 +104,9 @@ public final class PolicyWatch: @unchecked Sendable {
             }
         }
         defer { if let tape, let slot { tape.commit(slot: slot, monotonicNanoseconds: now) } }
+        // Local bindings: a stored property read per call would copy the model (retaining its
+        // arrays) for every sensor.
+        let model = self.model, scratch = self.scratch
         for i in 0..<sensorCount {
             monitor.features(sensor: i, into: features)
             let d = model.decide(input, scratch: scratch)

@@ -324,8 +324,9 @@ public struct PlantMonitor: Sendable {
     }
 
     /// The policy model's input for one sensor (`SensorFeatures`), from the state the last `observe`
-    /// left. Runs on the cycle thread for every sensor: no allocation, no lock.
-    public func features(sensor i: Int, into out: UnsafeMutableBufferPointer<Float>) {
+    /// left. Runs on the cycle thread for every sensor: no allocation, no lock. Mutating only to
+    /// keep the sensor's step score until its next sample (the score is the costly feature).
+    public mutating func features(sensor i: Int, into out: UnsafeMutableBufferPointer<Float>) {
         var peers = 0
         var coMovement = 0.0
         let g = sensorGroup[i]

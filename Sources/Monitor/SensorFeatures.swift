@@ -102,7 +102,7 @@ public enum SensorFeatures {
     }
 
     /// Writes the vector. No allocation: called on the cycle thread for every sensor.
-    static func write(_ d: SensorDetector, _ r: ResidualDetector, _ c: Context, into out: UnsafeMutableBufferPointer<Float>) {
+    static func write(_ d: borrowing SensorDetector, _ r: borrowing ResidualDetector, _ c: Context, into out: UnsafeMutableBufferPointer<Float>) {
         precondition(out.count >= count, "the feature buffer holds SensorFeatures.count values")
         let t = d.tuning
 
@@ -118,7 +118,8 @@ public enum SensorFeatures {
         if r.learned { drift = max(r.cusumHigh, r.cusumLow) / t.driftH }
 
         var silence = 0.0
-        if d.hasSample && c.nowNanoseconds > d.lastNewSampleTimestamp {
+        let lastSample = d.lastNewSampleTimestamp
+        if d.hasSample && c.nowNanoseconds > lastSample {
             silence = Double(c.nowNanoseconds - d.lastNewSampleTimestamp) / (t.dropoutIntervals * Double(d.expectedIntervalNanoseconds))
         }
         let noise = d.baseDiffVariance > 0 ? d.shortDiffVariance / (t.noiseVarianceRatio * d.baseDiffVariance) : 0

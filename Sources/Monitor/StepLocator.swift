@@ -16,28 +16,42 @@ struct StepLocator: Sendable {
     private var values = InlineArray<128, Double>(repeating: 0)
     private var head = 0
     private(set) var count = 0
+    /// max |Δ̂| / √((XᵀX)⁻¹)₃₃ over the splits of the current window (the step score times σ),
+    /// computed when first asked for after a sample, so repeated reads within a sample are O(1);
+    /// negative when stale.
+    private var scaledShift = -1.0
 
     mutating func push(_ v: Double) {
         values[head] = v
-        head = head + 1 == Self.capacity ? 0 : head + 1
+        head = (head + 1) & Self.mask
         count = min(count + 1, Self.capacity)
+        scaledShift = -1
     }
 
-    mutating func clear() { count = 0; head = 0 }
+    mutating func clear() { count = 0; head = 0; scaledShift = -1 }
 
     /// The largest level shift in the window, in noise σ (0 when too few samples or σ unknown).
     /// Each split m is fitted as y = a + b·t + Δ·[t ≥ m] (least squares), so a steady process trend
     /// is not mistaken for a step; the score is max |Δ̂| / sd(Δ̂) with sd(Δ̂) = σ·√((XᵀX)⁻¹)₃₃.
-    func stepScore(noiseSigma: Double) -> Double {
+    mutating func stepScore(noiseSigma: Double) -> Double {
+        guard noiseSigma > 0, noiseSigma.isFinite else { return 0 }
+        if scaledShift < 0 { scaledShift = largestScaledShift() }
+        return scaledShift / noiseSigma
+    }
+
+    private static let mask = capacity - 1
+
+    private func largestScaledShift() -> Double {
         let n = count
-        guard n >= 2 * Self.minimumSide + 2, noiseSigma > 0, noiseSigma.isFinite else { return 0 }
-        let oldest = (head - n + Self.capacity) % Self.capacity
+        guard n >= 2 * Self.minimumSide + 2 else { return 0 }
+        let values = self.values.span
+        let oldest = (head - n + Self.capacity) & Self.mask
         let origin = values[oldest]
         let centre = Double(n - 1) / 2
         var sy = 0.0, sty = 0.0, stt = 0.0
         for k in 0..<n {
             let t = Double(k) - centre
-            let y = values[(oldest + k) % Self.capacity] - origin
+            let y = values[(oldest + k) & Self.mask] - origin
             sy += y
             sty += t * y
             stt += t * t
@@ -51,7 +65,7 @@ struct StepLocator: Sendable {
             let t = Double(k) - centre
             sm += 1
             stm += t
-            sym += values[(oldest + k) % Self.capacity] - origin
+            sym += values[(oldest + k) & Self.mask] - origin
             if Int(sm) >= Self.minimumSide {
                 // XᵀX = [[n, 0, sm], [0, stt, stm], [sm, stm, sm]] (Σt = 0 after centring), Xᵀy = [sy, sty, sym].
                 let det = nn * (stt * sm - stm * stm) - sm * (stt * sm)
@@ -59,8 +73,7 @@ struct StepLocator: Sendable {
                     let deltaNumerator = nn * (stt * sym - stm * sty) + sm * (-stt * sy)
                     let delta = deltaNumerator / det
                     let inverse33 = nn * stt / det
-                    let z = abs(delta) / (noiseSigma * inverse33.squareRoot())
-                    best = max(best, z)
+                    best = max(best, abs(delta) / inverse33.squareRoot())
                 }
             }
             k -= 1

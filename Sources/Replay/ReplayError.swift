@@ -19,10 +19,17 @@ public enum ReplayError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The rows span more plant time than a replay takes (`Recording.maximumSpanNanoseconds`).
     case spanTooLong(seconds: Double)
     case kernel(KernelError)
+    /// A policy model file that does not decode.
+    case model(path: String, reason: String)
+    /// The policy model reads other features than this build's monitor writes.
+    case modelFeatures(expected: [String], found: [String])
     case output(path: String, reason: String)
 
     public var description: String {
         switch self {
+        case .model(let path, let reason): return "\(path): not a policy model: \(reason)"
+        case .modelFeatures(let expected, let found):
+            return "the policy model reads features [\(found.joined(separator: ", "))]; this build's monitor writes [\(expected.joined(separator: ", "))]"
         case .noFiles: return "no CSV file given; expected at least one --csv FILE"
         case .csv(let e): return e.description
         case .badMap(let argument): return "--map \(quoted(argument)): expected COLUMN=SENSOR"

@@ -1,6 +1,7 @@
 import VigilCore
 import Monitor
 import Kernel
+import Policy
 
 /// A recording streamed through the cycle kernel in virtual time.
 ///
@@ -22,11 +23,18 @@ public final class ReplayRun {
     /// Kernel steps the run takes.
     public let stepCount: Int64
 
-    public init(plant: PlantConfig, recording: Recording) throws(ReplayError) {
+    /// The policy model run on every step (nil: the monitor's rules alone).
+    public let policyModel: PolicyModel?
+
+    public init(plant: PlantConfig, recording: Recording, policyModel: PolicyModel? = nil) throws(ReplayError) {
         self.plant = plant
         self.recording = recording
+        if let policyModel, policyModel.schema.features != SensorFeatures.names {
+            throw .modelFeatures(expected: SensorFeatures.names, found: policyModel.schema.features)
+        }
+        self.policyModel = policyModel
         do throws(KernelError) {
-            kernel = try CycleKernel(plant: plant, options: KernelOptions(sectionFitting: .inline))
+            kernel = try CycleKernel(plant: plant, options: KernelOptions(policyModel: policyModel, sectionFitting: .inline))
         } catch {
             throw .kernel(error)
         }

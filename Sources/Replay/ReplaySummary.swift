@@ -48,6 +48,10 @@ public struct ReplaySummary: Codable, Sendable, Hashable {
     public var unreadSensors: [String]
     /// Columns that fed no sensor.
     public var ignoredColumns: [String]
+    /// The version of the policy model run on every step (`vN`), nil when none was.
+    public var policyModel: String?
+    /// The policy model's confirmed verdicts by sensor id, then class name.
+    public var modelVerdictsBySensor: [String: [String: Int]]
 
     init(run: ReplayRun, result: ReplayResult, readNanoseconds: UInt64) {
         let names = run.kernel.names
@@ -68,6 +72,8 @@ public struct ReplaySummary: Codable, Sendable, Hashable {
         var sectionFindings = [(t2: Int, spe: Int)](repeating: (0, 0), count: run.plant.sections.count)
         var severityCounts = [Int](repeating: 0, count: EventSeverity.allCases.count)
         var failovers = 0, failbacks = 0, escalations = 0, trips = 0
+        let classes = run.policyModel?.schema.classes ?? []
+        var verdictCounts = [[Int]](repeating: [Int](repeating: 0, count: classes.count), count: classes.isEmpty ? 0 : run.plant.sensors.count)
         var alarms: Set<UInt64> = []
         for e in result.events {
             severityCounts[Int(e.severity.rawValue)] += 1
@@ -79,6 +85,9 @@ public struct ReplaySummary: Codable, Sendable, Hashable {
             case .failover: failovers += 1
             case .failback: failbacks += 1
             case .escalation: escalations += 1
+            case .modelVerdict(let sensor, let diagnosis, _, _)
+                where Int(sensor) < verdictCounts.count && Int(diagnosis) >= 0 && Int(diagnosis) < classes.count:
+                verdictCounts[Int(sensor)][Int(diagnosis)] += 1
             case .interlockTripped: trips += 1
             case .alarm(let change) where !change.removed: alarms.insert(change.id)
             default: break
@@ -113,6 +122,14 @@ public struct ReplaySummary: Codable, Sendable, Hashable {
         eventsBySeverity = severities
         eventsDropped = result.eventsDropped
         unreadSensors = run.recording.plan.unread
+        policyModel = run.policyModel.map { "v\($0.lineage.version)" }
+        var verdicts: [String: [String: Int]] = [:]
+        for (i, row) in verdictCounts.enumerated() where row.contains(where: { $0 > 0 }) {
+            var byClass: [String: Int] = [:]
+            for (c, n) in row.enumerated() where n > 0 { byClass[classes[c]] = n }
+            verdicts[names.name(.sensor, Int32(i))] = byClass
+        }
+        modelVerdictsBySensor = verdicts
         ignoredColumns = run.recording.plan.ignoredColumns
     }
 

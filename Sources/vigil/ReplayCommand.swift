@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandSupport
 import Foundation
 import Kernel
+import Policy
 import Replay
 import VigilCore
 
@@ -41,6 +42,10 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Folder for the report files.", valueName: "DIR"))
     var out = "replay-out"
 
+    @Option(help: ArgumentHelp("Run this policy model (a .vglm file, e.g. models/default.vglm) on every step; its confirmed verdicts are journalled and counted.",
+                               valueName: "FILE"))
+    var model: String?
+
     @Flag(help: "Let sensors no column feeds stay unread (bad) instead of refusing the recording.")
     var allowUnmapped = false
 
@@ -67,7 +72,8 @@ struct ReplayCommand: ParsableCommand {
             for column in recording.plan.ignoredColumns { print("note: column \(column) feeds no sensor of the plant: ignored") }
             for sensor in recording.plan.unread { print("note: no column feeds \(sensor): it stays unread (bad) the whole replay") }
 
-            let run = try ReplayRun(plant: plant, recording: recording)
+            let policyModel = try model.map { path throws(ReplayError) in try loadModel(path) }
+            let run = try ReplayRun(plant: plant, recording: recording, policyModel: policyModel)
             let report = try ReplayReport(directory: out, run: run)
             let files = recording.files.count
             print("vigil replay: \(plant.name), \(files) file\(files == 1 ? "" : "s"), \(grouped(recording.rowCount)) rows (times in "
@@ -80,6 +86,15 @@ struct ReplayCommand: ParsableCommand {
         } catch {
             printToStandardError("vigil replay: \(error)")
             throw ExitCode(1)
+        }
+    }
+
+    private func loadModel(_ path: String) throws(ReplayError) -> PolicyModel {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .output(path: path, reason: "cannot read the policy model file")
+        }
+        do { return try ModelFile.decode([UInt8](data)) } catch {
+            throw .model(path: path, reason: "\(error)")
         }
     }
 
@@ -101,6 +116,12 @@ struct ReplayCommand: ParsableCommand {
             let trained = section.trainedSamples.map { "trained on \($0) samples" } ?? "still learning at the end"
             let live = section.liveAtSeconds.map { ", live at \(duration($0))" } ?? ""
             print("  section \(id): \(trained)\(live); T² findings \(section.t2Findings), SPE findings \(section.speFindings)")
+        }
+        if let model = s.policyModel {
+            let verdicts = s.modelVerdictsBySensor.sorted { $0.key < $1.key }.map { sensor, classes in
+                "\(sensor) " + classes.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+            }
+            print("  policy model \(model): " + (verdicts.isEmpty ? "no confirmed verdicts" : "confirmed verdicts " + verdicts.joined(separator: "; ")))
         }
         if s.eventsDropped > 0 { print("  WARNING: \(s.eventsDropped) events did not fit the kernel's per-step buffer") }
         print("  wrote \(out)/{\(ReplayReport.eventsText), \(ReplayReport.eventsJSON), \(ReplayReport.stateCSV), "

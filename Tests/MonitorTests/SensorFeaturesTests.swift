@@ -17,8 +17,9 @@ import VigilCore
     static let suspect = index("suspect"), outOfService = index("out_of_service")
 
     static func features(_ rig: MonitorRig, _ sensor: Int) -> [Float] {
+        var monitor = rig.monitor
         var f = [Float](repeating: .nan, count: SensorFeatures.count)
-        f.withUnsafeMutableBufferPointer { rig.monitor.features(sensor: sensor, into: $0) }
+        f.withUnsafeMutableBufferPointer { monitor.features(sensor: sensor, into: $0) }
         return f
     }
 

@@ -21,7 +21,8 @@ import VigilCore
         var worst = 0.0
         for seed in 1...500 as ClosedRange<UInt64> {
             for slope in [0.0, 0.05, -0.2] {
-                worst = max(worst, Self.window(seed: seed, slope: slope).stepScore(noiseSigma: 1))
+                var window = Self.window(seed: seed, slope: slope)
+                worst = max(worst, window.stepScore(noiseSigma: 1))
             }
         }
         // 1,500 windows of noise, some on a trend of 25σ over the window: none looks like a step.
@@ -34,7 +35,8 @@ import VigilCore
         for seed in 1...50 as ClosedRange<UInt64> {
             // A small step needs a few more samples behind it (the monitor asks again every sample).
             for before in step < 5 ? [20, 60] : [12, 20, 60] {
-                let score = Self.window(seed: seed, slope: 0.05, step: step, samplesBeforeEnd: before).stepScore(noiseSigma: 1)
+                var window = Self.window(seed: seed, slope: 0.05, step: step, samplesBeforeEnd: before)
+                let score = window.stepScore(noiseSigma: 1)
                 #expect(score >= MonitorTuning().pairStepSigmas, "step \(step)σ \(before) samples back, seed \(seed): \(score)")
             }
         }
@@ -44,6 +46,18 @@ import VigilCore
         var locator = StepLocator()
         for k in 0..<10 { locator.push(Double(k % 2) * 50) }
         #expect(locator.stepScore(noiseSigma: 1) == 0)
-        #expect(Self.window(seed: 1, slope: 0, step: 10).stepScore(noiseSigma: 0) == 0)
+        var stepped = Self.window(seed: 1, slope: 0, step: 10)
+        #expect(stepped.stepScore(noiseSigma: 0) == 0)
+    }
+
+    @Test func theScoreFollowsEverySampleAndScalesWithTheNoise() {
+        var locator = Self.window(seed: 7, slope: 0)
+        let quiet = locator.stepScore(noiseSigma: 1)
+        #expect(locator.stepScore(noiseSigma: 2) == quiet / 2)
+        for _ in 0..<20 { locator.push(40) }
+        let stepped = locator.stepScore(noiseSigma: 1)
+        #expect(stepped > 10 * quiet, "a 40σ step 20 samples back: \(stepped) against \(quiet) before")
+        locator.clear()
+        #expect(locator.stepScore(noiseSigma: 1) == 0)
     }
 }

@@ -57,4 +57,39 @@ import Testing
         #expect(map.status == 1)
         #expect(map.err.contains("--map PT_A=PT-101A: no file has a column \"PT_A\""), "\(map.err)")
     }
+
+    /// The shipped model runs on every step: its verdicts are journalled and counted, and, advisory
+    /// (the demo plant does not let it assist), it changes none of the monitor's own events.
+    @Test func aPolicyModelRunsOnEveryStepAndLeavesTheRulesAlone() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
+        let plain = S.temporaryDirectory(), modelled = S.temporaryDirectory()
+        defer { for d in [plain, modelled] { try? FileManager.default.removeItem(atPath: d) } }
+        let arguments = ["replay", "--config", "configs/demo-pump-station.yaml", "--csv", "hil/recordings/demo-pump-station.csv"]
+        let a = try vigil(arguments + ["--out", plain])
+        let b = try vigil(arguments + ["--out", modelled, "--model", "models/default.vglm"])
+        #expect(a.status == 0 && b.status == 0, "\(a.err)\(b.err)")
+        #expect(b.out.contains("policy model v1: confirmed verdicts "), "\(b.out)")
+        #expect(!a.out.contains("policy model"))
+        let withoutModel = try String(contentsOfFile: plain + "/events.txt", encoding: .utf8).split(separator: "\n")
+        let withModel = try String(contentsOfFile: modelled + "/events.txt", encoding: .utf8).split(separator: "\n")
+        let verdicts = withModel.filter { $0.contains("model verdict ") }
+        #expect(verdicts.count > 10)
+        #expect(withModel.filter { !$0.contains("model verdict ") } == withoutModel)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: modelled + "/summary.json"))) as? [String: Any]
+        let counted = (summary?["model_verdicts_by_sensor"] as? [String: [String: Int]])?.values.reduce(0) { $0 + $1.values.reduce(0, +) }
+        #expect(counted == verdicts.count)
+        #expect(summary?["policy_model"] as? String == "v1")
+    }
+
+    @Test func aFileThatIsNotAPolicyModelIsRefusedByName() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
+        let directory = S.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bogus = directory + "/bogus.vglm"
+        try Data("not a model".utf8).write(to: URL(fileURLWithPath: bogus))
+        let run = try vigil(["replay", "--config", "configs/demo-pump-station.yaml", "--csv", "hil/recordings/demo-pump-station.csv",
+                             "--model", bogus, "--out", directory + "/out"])
+        #expect(run.status == 1)
+        #expect(run.err.contains("bogus.vglm: not a policy model"), "\(run.err)")
+    }
 }
