@@ -118,8 +118,9 @@ public enum CommandLanguage {
         Entry(name: "feedback", usage: "feedback EVENT confirm|false-alarm|class CLASS [NOTE]",
               summary: "teach the model: was Vigil right about this event?", role: .operator,
               detail: "confirm: the diagnosis was right. false-alarm: nothing was wrong. class CLASS: the right diagnosis was CLASS "
-                  + "(healthy, stuck, drift, spike, noise, dropout, excursion). The feedback is stored durably, then the model is "
-                  + "updated; the reply says whether the new version passed its validation gate or why it was rejected."),
+                  + "(healthy, stuck, drift, spike, noise, dropout, excursion). The feedback is stored durably before the reply; the "
+                  + "model update it asks for runs beside the plant at the lowest priority, and its result (deployed, or why it was "
+                  + "rejected or postponed) is announced on the console when done."),
         Entry(name: "rate", usage: "rate EVENT good|bad [NOTE]", summary: "rate an action Vigil took (failover, repair, escalation)",
               role: .operator, detail: "Trains the reward model behind the policy model's recommended action; same gate as feedback."),
         Entry(name: "failover", usage: "failover GROUP SENSOR", summary: "put a group's control on one member (manual)", role: .engineer,

@@ -195,9 +195,10 @@ public final class Controller: @unchecked Sendable {
     public func stop() {
         guard started.exchange(false, ordering: .acquiringAndReleasing) else { return }
         notifier?.notify("STOPPING=1")
-        policyService?.stop()
+        // Outputs safe first: nothing slow (a model update on the learner thread) may hold that up.
         cycle.stop()
         for s in scanners { s.stop() } // each writes the (safe) commanded values once more on its way out
+        policyService?.stop()
         do { try writer.stop() } catch { logger.error("journal: \(error)") }
         logger.info("stopped: outputs in safe state, journal flushed")
     }

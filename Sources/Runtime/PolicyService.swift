@@ -15,9 +15,13 @@ import CRuntime
 ///   event hours later still has what the model saw); watches the registry and offers the
 ///   deployed version to the cycle when it changes (a rollback or a deployment by another
 ///   process), releasing the model the cycle retired.
-/// - `vigil-learner` (SCHED_IDLE, or nice 19): runs operator feedback through `PolicyLearning`,
-///   so training competes with nothing the plant needs. A deployed version reaches the cycle
-///   through the registry watch above.
+/// - `vigil-learner` (SCHED_IDLE, or nice 19): runs model updates over the stored operator
+///   feedback (`PolicyLearning.update`), so training competes with nothing the plant needs; on a
+///   host whose CPUs are busy it may wait long. A deployed version reaches the cycle through the
+///   registry watch above.
+///
+/// Feedback itself is stored on the caller's thread (`recordFeedback`, durable when it returns),
+/// so acknowledging an operator's feedback never waits for the learner.
 public final class PolicyService: @unchecked Sendable {
     public struct Configuration: Sendable {
         /// Samples of each sensor kept in memory (at the tape's ~10 Hz: 1,200 ≈ 2 minutes).
@@ -30,11 +34,12 @@ public final class PolicyService: @unchecked Sendable {
         public init() {}
     }
 
-    public typealias FeedbackCompletion = @Sendable (Result<(receipt: FeedbackReceipt, update: PolicyUpdateResult), PolicyLearningError>) -> Void
+    public typealias UpdateCompletion = @Sendable (Result<PolicyUpdateResult, PolicyLearningError>) -> Void
 
-    private enum Request {
-        case event(Int64, FeedbackInput, FeedbackCompletion)
-        case window(sensor: String, from: UInt64, to: UInt64, FeedbackInput, FeedbackCompletion)
+    /// An update asked for after feedback: the wall time it is recorded under, who to tell.
+    private struct UpdateRequest {
+        var wallNanoseconds: Int64
+        var completion: UpdateCompletion
     }
 
     let configuration: Configuration
@@ -48,7 +53,7 @@ public final class PolicyService: @unchecked Sendable {
     private let classNames: [String]
     private let actionNames: [String]
     private let history: Mutex<FeatureHistory>
-    private let requests = Mutex<[Request]>([])
+    private let requests = Mutex<[UpdateRequest]>([])
     private let requestSignal = DispatchSemaphore(value: 0)
     private let stopRequested = Atomic<Bool>(false)
     private var serviceThread: JoinableThread?
@@ -93,19 +98,20 @@ public final class PolicyService: @unchecked Sendable {
         learnerThread = nil
     }
 
-    // MARK: Feedback (any thread)
+    // MARK: Feedback (any thread but the cycle's)
 
-    /// Feedback on a journalled event; `completion` runs on the learner thread once the feedback is
-    /// stored (durably) and the update has run (or failed).
-    public func submitFeedback(event id: Int64, _ input: FeedbackInput, completion: @escaping FeedbackCompletion) {
-        requests.withLock { $0.append(.event(id, input, completion)) }
-        requestSignal.signal()
+    /// Stores feedback on a journalled event with the feature samples recorded for it, on the
+    /// calling thread; durable when it returns. Ask for the model update with `requestUpdate`.
+    public func recordFeedback(event id: Int64, _ input: FeedbackInput) throws(PolicyLearningError) -> FeedbackReceipt {
+        guard let learning else { throw .learningSet(path: "(none)", "this controller runs without a learning set") }
+        return try learning.recordFeedback(event: id, input)
     }
 
-    /// Feedback on a sensor between two monotonic times, from the in-memory history.
-    public func submitFeedback(sensor: String, fromMonotonic from: UInt64, to: UInt64, _ input: FeedbackInput,
-                               completion: @escaping FeedbackCompletion) {
-        requests.withLock { $0.append(.window(sensor: sensor, from: from, to: to, input, completion)) }
+    /// Asks the learner for a model update over all stored feedback. Requests waiting together are
+    /// served by one update (each covers every stored sample); `completion` runs on the learner
+    /// thread with its result.
+    public func requestUpdate(wallNanoseconds: Int64, completion: @escaping UpdateCompletion) {
+        requests.withLock { $0.append(UpdateRequest(wallNanoseconds: wallNanoseconds, completion: completion)) }
         requestSignal.signal()
     }
 
@@ -211,40 +217,19 @@ public final class PolicyService: @unchecked Sendable {
         BackgroundPriority.applyToCurrentThread()
         while !stopRequested.load(ordering: .acquiring) {
             requestSignal.wait()
-            while let request = requests.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
-                handle(request)
+            let waiting = requests.withLock { r in defer { r.removeAll() }; return r }
+            guard let newest = waiting.last else { continue }
+            let result: Result<PolicyUpdateResult, PolicyLearningError>
+            if let learning {
+                do throws(PolicyLearningError) {
+                    result = .success(try learning.update(wallNanoseconds: newest.wallNanoseconds))
+                } catch {
+                    result = .failure(error)
+                }
+            } else {
+                result = .failure(.learningSet(path: "(none)", "this controller runs without a learning set"))
             }
-        }
-    }
-
-    private func handle(_ request: Request) {
-        let completion: FeedbackCompletion
-        let result: Result<(receipt: FeedbackReceipt, update: PolicyUpdateResult), PolicyLearningError>
-        switch request {
-        case .event(let id, let input, let done):
-            completion = done
-            result = run(input) { (l: PolicyLearning) throws(PolicyLearningError) -> FeedbackReceipt in try l.recordFeedback(event: id, input) }
-        case .window(let sensor, let from, let to, let input, let done):
-            completion = done
-            let samples = historySamples(sensor: sensor, from: from, to: to)
-            result = run(input) { (l: PolicyLearning) throws(PolicyLearningError) -> FeedbackReceipt in
-                guard !samples.isEmpty else { throw PolicyLearningError.noSamples(sensor: sensor, from: from, to: to) }
-                return try l.recordFeedback(sensor: sensor, samples: samples.map(\.features), modelSaid: samples.last?.diagnosis,
-                                            modelAction: nil, margin: nil, input)
-            }
-        }
-        completion(result)
-    }
-
-    private func run(_ input: FeedbackInput, _ record: (PolicyLearning) throws(PolicyLearningError) -> FeedbackReceipt)
-        -> Result<(receipt: FeedbackReceipt, update: PolicyUpdateResult), PolicyLearningError> {
-        guard let learning else { return .failure(.learningSet(path: "(none)", "this controller runs without a learning set")) }
-        do throws(PolicyLearningError) {
-            let receipt = try record(learning)
-            let update = try learning.update(wallNanoseconds: input.wallNanoseconds)
-            return .success((receipt, update))
-        } catch {
-            return .failure(error)
+            for request in waiting { request.completion(result) }
         }
     }
 }

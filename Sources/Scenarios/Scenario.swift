@@ -41,6 +41,24 @@ public struct Scenario: Sendable, Hashable {
 
     /// The cycle windows are measured from when not given: the first fault's onset (0 without faults).
     public var firstFaultCycle: UInt64 { faults.map(\.at).min() ?? 0 }
+
+    /// Applying and removing `faults[index]` at `cycle`.
+    struct FaultAction {
+        var cycle: UInt64
+        var apply: Bool
+        var index: Int
+    }
+
+    /// Every fault's application and removal in the order the runners carry them out: by cycle,
+    /// removals before applications within a cycle, then in file order.
+    var faultActions: [FaultAction] {
+        var actions: [FaultAction] = []
+        for (i, f) in faults.enumerated() {
+            actions.append(FaultAction(cycle: f.at, apply: true, index: i))
+            if let end = f.endCycle { actions.append(FaultAction(cycle: end, apply: false, index: i)) }
+        }
+        return actions.sorted { ($0.cycle, $0.apply ? 1 : 0, $0.index) < ($1.cycle, $1.apply ? 1 : 0, $1.index) }
+    }
 }
 
 /// A capability a scenario needs from the controller.

@@ -201,13 +201,7 @@ public struct ScenarioRunner: Sendable {
     /// when it reaches their cycles, samples the snapshot once per cycle, and returns at `cycles`.
     private func drive(_ scenario: Scenario, controller: Controller, injector: FaultInjector,
                        plant: PlantConfig) throws(ScenarioError) -> ([TraceSample], [InjectedRecord]) {
-        struct Action { var cycle: UInt64; var apply: Bool; var index: Int }
-        var actions: [Action] = []
-        for (i, f) in scenario.faults.enumerated() {
-            actions.append(Action(cycle: f.at, apply: true, index: i))
-            if let end = f.endCycle { actions.append(Action(cycle: end, apply: false, index: i)) }
-        }
-        actions.sort { ($0.cycle, $0.apply ? 1 : 0, $0.index) < ($1.cycle, $1.apply ? 1 : 0, $1.index) }
+        let actions = scenario.faultActions
         var injected = scenario.faults.map { InjectedRecord(target: $0.target.description, kind: $0.kind.rawValue, startCycle: $0.at, endCycle: nil) }
         var applied = Array(repeating: false, count: scenario.faults.count)
 

@@ -38,13 +38,7 @@ public struct VirtualScenarioRunner: Sendable {
             do { try injector.validate(f) } catch { throw .injection(error) }
         }
 
-        struct Action { var cycle: UInt64; var apply: Bool; var index: Int }
-        var actions: [Action] = []
-        for (i, f) in scenario.faults.enumerated() {
-            actions.append(Action(cycle: f.at, apply: true, index: i))
-            if let end = f.endCycle { actions.append(Action(cycle: end, apply: false, index: i)) }
-        }
-        actions.sort { ($0.cycle, $0.apply ? 1 : 0, $0.index) < ($1.cycle, $1.apply ? 1 : 0, $1.index) }
+        let actions = scenario.faultActions
         var applied = Array(repeating: false, count: scenario.faults.count)
         result.injected = scenario.faults.map { InjectedRecord(target: $0.target.description, kind: $0.kind.rawValue, startCycle: $0.at, endCycle: nil) }
 

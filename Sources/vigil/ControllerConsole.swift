@@ -23,6 +23,8 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     private var announced: [UInt64: AlarmState] = [:]
     private var announcedModel: UInt32?
     private var newsPrimed = false
+    /// Results of model updates asked for from this console, waiting to be announced (learner thread → console thread).
+    private let updateNews = Mutex<[String]>([])
     /// Outputs put in manual from this console (their loops do not publish their mode).
     private var manualOutputs: Set<String> = []
 
@@ -211,7 +213,9 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
                                        wallNanoseconds: wallNanoseconds))
     }
 
-    /// Hands feedback to the policy service and waits for it to be stored and the update to run.
+    /// Stores the feedback (durably, before the reply) and asks the learner for a model update;
+    /// the update's result is announced as news when the learner has run it (it yields to the
+    /// plant, so on a busy host that can take a while), never awaited here.
     private func teach(event id: Int64, _ input: FeedbackInput) -> ConsoleOutcome {
         guard let policy = controller.policy else {
             return .refused("no policy model is running on this controller; the feedback was not stored")
@@ -222,24 +226,24 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
             let deadline = Date().addingTimeInterval(5)
             while (try? journal.eventFeatures(id)) == nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
         }
-        let done = DispatchSemaphore(value: 0)
-        let result = Mutex<Result<(receipt: FeedbackReceipt, update: PolicyUpdateResult), PolicyLearningError>?>(nil)
-        policy.submitFeedback(event: id, input) { r in
-            result.withLock { $0 = r }
-            done.signal()
-        }
-        guard done.wait(timeout: .now() + 180) == .success, let outcome = result.withLock({ $0 }) else {
-            return .refused("no answer from the learner in 180 s; 'model' shows whether an update came of it later")
-        }
-        switch outcome {
-        case .failure(let error):
+        let receipt: FeedbackReceipt
+        do throws(PolicyLearningError) {
+            receipt = try policy.recordFeedback(event: id, input)
+        } catch {
             return .refused("feedback on event \(id) not taken: \(error)")
-        case .success(let (receipt, update)):
-            var text = "feedback \(receipt.feedbackID) stored: \(receipt.sensor) labelled \(receipt.label) (\(receipt.samples) samples, \(receipt.bucket))"
-                + (receipt.modelSaid.map { "; the model had said \($0)" } ?? "")
-            text += "\n" + update.summary
-            return .done(text)
         }
+        let feedbackID = receipt.feedbackID
+        policy.requestUpdate(wallNanoseconds: input.wallNanoseconds) { [self] result in
+            let summary = switch result {
+            case .success(let update): update.summary
+            case .failure(let error): "update failed: \(error)"
+            }
+            updateNews.withLock { $0.append("model update after feedback \(feedbackID): \(summary)") }
+        }
+        let text = "feedback \(receipt.feedbackID) stored: \(receipt.sensor) labelled \(receipt.label) (\(receipt.samples) samples, \(receipt.bucket))"
+            + (receipt.modelSaid.map { "; the model had said \($0)" } ?? "")
+            + "\nmodel update queued: the learner runs it beside the plant at the lowest priority and its result is announced here"
+        return .done(text)
     }
 
     // MARK: Control
@@ -419,6 +423,7 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
             lines.append("*** ALARM \(a.id) \(a.severity) \(subject(of: a.key)): \(Self.cause(a.cause))\(a.reason.map { ", " + Self.reason($0) } ?? "") — \(evidence(a)). 'alarms' lists, 'ack \(a.id)' acknowledges")
         }
         announced = Dictionary(uniqueKeysWithValues: list.map { ($0.id, $0.state) })
+        lines += updateNews.withLock { news in defer { news.removeAll() }; return news }
         let model = controller.policyModelVersion
         if model != announcedModel {
             lines.append("policy model now v\(model.map(String.init) ?? "-") on the cycle")
