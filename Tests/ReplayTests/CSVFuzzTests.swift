@@ -22,8 +22,10 @@ import VigilCore
         do throws(ReplayError) {
             let r = try Recording.parse(files.enumerated().map { ("f\($0.offset).csv", $0.element) }, plant: S.smallPlant(),
                                         options: RecordingOptions(allowUnmapped: true))
-            for f in r.files {
-                #expect(f.rowCount > 0 && f.values.count == f.rowCount * f.feeds.count)
+            for file in r.files {
+                let f = try file.rows()
+                #expect(f.rowCount == file.rowCount && f.rowCount > 0 && f.values.count == f.rowCount * file.feeds.count)
+                #expect(f.times.first == file.firstTime && f.times.last == file.lastTime)
                 #expect(zip(f.times, f.times.dropFirst()).allSatisfy { $0 < $1 }, "times increase")
                 #expect(f.values.allSatisfy { $0.isNaN || $0.isFinite })
                 #expect(f.times.allSatisfy { abs($0) <= 9_200_000_000_000_000_000 })
