@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "MonitorTests", dependencies: ["Monitor", "VigilCore", "Config"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "VigilCore", "HILShim"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "Monitor", "Control", "Policy", "Config", "VigilCore"]),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Kernel", "Monitor", "Config", "HIL", "VigilCore"]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Kernel", "Monitor", "Config", "HIL", "VigilCore", "CAllocCounter"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Kernel", "Monitor", "VigilCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "Kernel", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus", "Monitor", "Policy"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),

@@ -25,6 +25,8 @@ public struct CSVError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The time format of this file's first row differs from an earlier file's.
         case timeFormatDiffers(found: TimeFormat, earlier: TimeFormat, earlierFile: String)
         case noRows
+        /// A record (from its first line) longer than the reader takes.
+        case recordTooLong(limit: Int)
     }
 
     public init(file: String, line: Int, column: String? = nil, problem: Problem) {
@@ -68,6 +70,8 @@ extension CSVError.Problem {
         case .timeFormatDiffers(let found, let earlier, let earlierFile):
             return "times are \(found) but \(earlierFile)'s are \(earlier); expected one time format in every file"
         case .noRows: return "no data rows after the header"
+        case .recordTooLong(let limit):
+            return "the record goes on for more than \(limit / (1 << 20)) MiB (a quote that is never closed?); expected records shorter than that"
         }
     }
 }

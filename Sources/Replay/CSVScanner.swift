@@ -11,19 +11,39 @@ struct CSVField: Sendable, Hashable {
 /// CRLF or CR line ends) into records, without copying: fields are offsets into the bytes. Blank
 /// lines and lines starting with `#` are skipped. Allocates nothing per record once the caller's
 /// field buffer has grown to the widest record.
+///
+/// The bytes may be a window on a longer file (`final` false): then a record or error that reaches
+/// the window's end is not conclusive, and `CSVRecordReader` scans it again from `recordStart` with
+/// more bytes; blank and comment lines are only skipped once their line end is inside the window.
 struct CSVScanner {
     let bytes: UnsafeBufferPointer<UInt8>
+    /// The bytes end where the file ends.
+    let final: Bool
     private(set) var position: Int
     /// The line the next record starts on (1-based).
     private(set) var line = 1
+    /// Where the last `nextRecord` call's record (or its search for one) began, after the blank
+    /// and comment lines it skipped, and on which line.
+    private(set) var recordStart = 0
+    private(set) var recordLine = 1
 
     static let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\""), newline = UInt8(ascii: "\n")
     static let carriageReturn = UInt8(ascii: "\r"), space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), hash = UInt8(ascii: "#")
 
-    /// Starts after a UTF-8 byte order mark, if any.
-    init(_ bytes: UnsafeBufferPointer<UInt8>) {
-        self.bytes = bytes
-        position = bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
+    /// Scans `window` (a whole file's bytes when `final` and it starts the file) from `position`,
+    /// the start of a record or of the lines before one (past a byte order mark), on `line`.
+    init(window: UnsafeBufferPointer<UInt8>, final: Bool, position: Int, line: Int) {
+        bytes = window
+        self.final = final
+        self.position = position
+        self.line = line
+        recordStart = position
+        recordLine = line
+    }
+
+    /// The bytes start with a UTF-8 byte order mark (skipped).
+    static func hasByteOrderMark(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF
     }
 
     /// Why a record could not be split, at the 1-based line it happened.
@@ -33,12 +53,13 @@ struct CSVScanner {
     }
 
     /// The next record's fields into `fields` (cleared first); returns the line it started on, or
-    /// nil at the end of the bytes.
+    /// nil at the end of the bytes (in a window that is not `final`: where more bytes are needed).
     mutating func nextRecord(into fields: inout [CSVField]) throws(Failure) -> Int? {
         fields.removeAll(keepingCapacity: true)
-        skipBlankAndCommentLines()
-        guard position < bytes.count else { return nil }
-        let recordLine = line
+        let complete = skipBlankAndCommentLines()
+        recordStart = position
+        recordLine = line
+        guard complete && position < bytes.count else { return nil }
         while true {
             // One field.
             var i = position
@@ -99,17 +120,22 @@ struct CSVScanner {
         return i + 1
     }
 
-    private mutating func skipBlankAndCommentLines() {
+    /// Skips blank and comment lines; false when one's end is not in a window that is not `final`
+    /// (it stays unread until more bytes come).
+    private mutating func skipBlankAndCommentLines() -> Bool {
         while position < bytes.count {
             var i = position
             while i < bytes.count && (bytes[i] == Self.space || bytes[i] == Self.tab) { i += 1 }
             if i < bytes.count && bytes[i] == Self.hash {
                 while i < bytes.count && bytes[i] != Self.newline && bytes[i] != Self.carriageReturn { i += 1 }
             } else if i < bytes.count && bytes[i] != Self.newline && bytes[i] != Self.carriageReturn {
-                return
+                return true
             }
+            // In a window, a line ending past it (or in a CR that may be half of a CRLF) waits for more bytes.
+            if !final && i + 1 >= bytes.count { return false }
             position = endLine(at: i)
         }
+        return true
     }
 
     /// A field's text (unescaped, invalid UTF-8 replaced), for the header and for errors.

@@ -1,9 +1,17 @@
-/// Decimal text to numbers, straight from bytes: no `String`, no Foundation, no locale.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Decimal text to numbers, straight from bytes: no `String`, no Foundation, no allocation.
 ///
 /// A decimal of at most 19 significant digits whose value fits 2⁵³ with a power of ten up to 10²²
 /// (what historians write) is converted with one exact multiplication or division, which IEEE
-/// rounding makes correctly rounded (Clinger's fast path). Anything longer goes through the
-/// standard library's own parser. Nothing here can trap on any input.
+/// rounding makes correctly rounded (Clinger's fast path). Anything longer (a full-precision double
+/// has 17 digits) goes to the C library's `strtod` under the C locale, correctly rounded too, from
+/// a copy on the stack: the replay parses while it steps, and a `String` per cell would allocate.
+/// Nothing here can trap on any input.
 enum DecimalText {
     /// 10⁰…10²², each exact in a Double.
     static let powersOfTen: [Double] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -86,8 +94,28 @@ enum DecimalText {
             let v = exponent < 0 ? m / powersOfTen[-exponent] : m * powersOfTen[exponent]
             return negative ? -v : v
         }
-        // Checked above to be a plain decimal, which the standard library reads the same in any locale.
-        return Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
+        // Checked above to be a plain decimal.
+        return correctlyRounded(bytes, start, end)
+    }
+
+    /// The C locale, whose decimal point is `.` whatever the process's locale says.
+    private nonisolated(unsafe) static let cLocale = newlocale(1 << LC_NUMERIC, "C", nil)
+
+    /// A plain decimal read by `strtod` (correctly rounded, like the standard library's parser) in
+    /// the C locale, from a NUL-terminated copy on the stack (on the heap only past a kilobyte).
+    /// The corresponding C functions are `uselocale` and `strtod`.
+    private static func correctlyRounded(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
+        let count = end - start
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: count + 1) { text -> Double? in
+            guard let base = text.baseAddress, let locale = cLocale else { return nil }
+            for k in 0..<count { text[k] = CChar(bitPattern: bytes[start + k]) }
+            text[count] = 0
+            let previous = uselocale(locale)
+            defer { uselocale(previous) }
+            var stop: UnsafeMutablePointer<CChar>? = nil
+            let v = strtod(base, &stop)
+            return stop == base + count ? v : nil
+        }
     }
 
     /// Whether `bytes[start..<end]` is `nan` in any case (a historian's "no value").

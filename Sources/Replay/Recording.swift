@@ -15,9 +15,10 @@ public struct RecordingOptions: Sendable, Hashable {
     }
 }
 
-/// A historian export for one plant: one or more CSV files, checked against the plant and read
-/// whole, ready to merge by time (rows of different files interleave; a sensor may be fed by
-/// several files, the latest row wins).
+/// A historian export for one plant: one or more CSV files, checked against the plant row by row
+/// and streamed again while the replay steps (`RowMerger`), so memory does not grow with their
+/// length. Rows of different files interleave by time; a sensor may be fed by several files, the
+/// latest row wins.
 public struct Recording: Sendable {
     public let files: [RecordingFile]
     public let plan: ColumnPlan
@@ -28,42 +29,51 @@ public struct Recording: Sendable {
 
     public var rowCount: Int { files.reduce(0) { $0 + $1.rowCount } }
 
-    /// Reads the files at `paths`. Every problem is a `ReplayError` naming the file (and line and
-    /// column for a CSV problem); the mapping is checked before any row is parsed.
+    /// Opens the files at `paths` and checks them. Every problem is a `ReplayError` naming the file
+    /// (and line and column for a CSV problem), found here, before a replay steps: first a file that
+    /// cannot be opened, then the headers and the mapping, then every row of each file in order.
+    /// The files stay open for the replay to read again.
     public static func load(paths: [String], plant: PlantConfig, options: RecordingOptions) throws(ReplayError) -> Recording {
-        var contents: [(String, [UInt8])] = []
+        var sources: [CSVSource] = []
         for path in paths {
-            do throws(CSVError) { contents.append((path, try FileBytes.contents(of: path))) } catch { throw .csv(error) }
+            do throws(CSVError) { sources.append(try CSVSource(path: path)) } catch { throw .csv(error) }
         }
-        return try parse(contents, plant: plant, options: options)
+        return try check(sources, plant: plant, options: options, chunkBytes: CSVRecordReader.defaultChunkBytes)
     }
 
-    /// Reads files already in memory, named for errors.
+    /// Checks files already in memory, named for errors; read through the same buffered reader as
+    /// files (`chunkBytes` at a time).
     public static func parse(_ files: [(name: String, bytes: [UInt8])], plant: PlantConfig,
                              options: RecordingOptions) throws(ReplayError) -> Recording {
-        guard !files.isEmpty else { throw .noFiles }
+        try parse(files, plant: plant, options: options, chunkBytes: CSVRecordReader.defaultChunkBytes)
+    }
+
+    static func parse(_ files: [(name: String, bytes: [UInt8])], plant: PlantConfig, options: RecordingOptions,
+                      chunkBytes: Int) throws(ReplayError) -> Recording {
+        try check(files.map { CSVSource(name: $0.name, bytes: $0.bytes) }, plant: plant, options: options, chunkBytes: chunkBytes)
+    }
+
+    static func check(_ sources: [CSVSource], plant: PlantConfig, options: RecordingOptions, chunkBytes: Int) throws(ReplayError) -> Recording {
+        guard !sources.isEmpty else { throw .noFiles }
         var headers: [CSVHeader] = []
-        for (name, bytes) in files {
+        for source in sources {
             do throws(CSVError) {
-                headers.append(try bytes.withUnsafeBufferPointer { b throws(CSVError) in
-                    try CSVHeader.read(b, file: name, timeColumn: options.timeColumn)
-                })
+                headers.append(try CSVHeader.read(source, timeColumn: options.timeColumn, chunkBytes: chunkBytes))
             } catch { throw .csv(error) }
         }
         let plan = try ColumnPlan(headers: headers, plant: plant, maps: options.maps, allowUnmapped: options.allowUnmapped)
-        var parsed: [RecordingFile] = []
-        for (k, (_, bytes)) in files.enumerated() {
-            let required = parsed.first.map { ($0.timeFormat, file: $0.file) }
+        var checked: [RecordingFile] = []
+        for (k, source) in sources.enumerated() {
+            let required = checked.first.map { ($0.timeFormat, file: $0.file) }
             do throws(CSVError) {
-                parsed.append(try bytes.withUnsafeBufferPointer { b throws(CSVError) in
-                    try RecordingFile.parse(b, header: headers[k], feeds: plan.feeds[k], requiredFormat: required)
-                })
+                checked.append(try RecordingFile.check(source, header: headers[k], feeds: plan.feeds[k], requiredFormat: required,
+                                                       chunkBytes: chunkBytes))
             } catch { throw .csv(error) }
         }
-        let first = parsed.map { $0.times[0] }.min()!, last = parsed.map { $0.times[$0.rowCount - 1] }.max()!
+        let first = checked.map(\.firstTime).min()!, last = checked.map(\.lastTime).max()!
         let (span, overflow) = last.subtractingReportingOverflow(first)
         guard !overflow, span <= maximumSpanNanoseconds else { throw .spanTooLong(seconds: Double(last) / 1e9 - Double(first) / 1e9) }
-        return Recording(files: parsed, plan: plan, timeFormat: parsed[0].timeFormat, firstTime: first, lastTime: last)
+        return Recording(files: checked, plan: plan, timeFormat: checked[0].timeFormat, firstTime: first, lastTime: last)
     }
 
     /// The longest recording replayed: about 31.7 years of plant time (10¹⁸ ns).

@@ -17,19 +17,13 @@ public struct CSVHeader: Sendable, Hashable {
     public var columns: [String]
     public var timeColumn: Int
 
-    /// Reads the first record of `bytes` (after blank and `#` lines). Names must be non-empty and
+    /// Reads the first record of `source` (after blank and `#` lines). Names must be non-empty and
     /// unique; `timeColumn` must be one of them.
-    public static func read(_ bytes: UnsafeBufferPointer<UInt8>, file: String, timeColumn: String) throws(CSVError) -> CSVHeader {
-        var scanner = CSVScanner(bytes)
-        var fields: [CSVField] = []
-        let first: Int?
-        do throws(CSVScanner.Failure) {
-            first = try scanner.nextRecord(into: &fields)
-        } catch {
-            throw RecordingFile.error(error, file: file, scanner: scanner)
-        }
-        guard let line = first else { throw CSVError(file: file, line: 1, problem: .empty) }
-        let names = fields.map { scanner.text($0) }
+    static func read(_ source: CSVSource, timeColumn: String, chunkBytes: Int) throws(CSVError) -> CSVHeader {
+        let file = source.name
+        var records = try CSVRecordReader(source: source, chunkBytes: chunkBytes)
+        guard let line = try records.nextRecord() else { throw CSVError(file: file, line: 1, problem: .empty) }
+        let names = records.fields.map { records.scanner.text($0) }
         var seen: [String: Int] = [:]
         for (i, name) in names.enumerated() {
             guard !name.isEmpty else { throw CSVError(file: file, line: line, column: "#\(i + 1)", problem: .emptyColumnName(position: i + 1)) }
@@ -43,133 +37,127 @@ public struct CSVHeader: Sendable, Hashable {
     }
 }
 
-/// One CSV file read for replay: every row's time and the values of the columns that feed sensors.
+/// One CSV file of a recording, checked row by row and not kept: what the check found (rows, first
+/// and last time, time format, size and checksum) and the open file to stream the rows from again.
 public struct RecordingFile: Sendable {
     public let file: String
     public let header: CSVHeader
     public let timeFormat: TimeFormat
-    /// Row times in nanoseconds (seconds × 10⁹, or since 1970 for ISO 8601), strictly increasing.
-    public let times: [Int64]
     /// The columns read, in the order of each row's values.
     public let feeds: [ColumnFeed]
-    /// Row-major, `feeds.count` per row; NaN where the row brings no new value (empty, NaN).
-    public let values: [Double]
+    public let rowCount: Int
+    /// The first and last row's time in nanoseconds (seconds × 10⁹, or since 1970 for ISO 8601).
+    public let firstTime: Int64
+    public let lastTime: Int64
     /// The line of the first data row.
     public let firstLine: Int
+    let source: CSVSource
+    /// The buffer size the file is read through.
+    let chunkBytes: Int
+    /// The file's size and checksum as the check read it.
+    let byteCount: Int
+    let checksum: UInt64
+
+    /// Reads every row of `source` under `header`, checking it (`CSVRowReader`); keeps no row. The
+    /// first row decides the time format, which must be `requiredFormat` when given (the format of
+    /// the files before this one).
+    static func check(_ source: CSVSource, header: CSVHeader, feeds: [ColumnFeed], requiredFormat: (TimeFormat, file: String)?,
+                      chunkBytes: Int) throws(CSVError) -> RecordingFile {
+        var rows = try CSVRowReader(source: source, header: header, feeds: feeds, requiredFormat: requiredFormat, chunkBytes: chunkBytes)
+        while try rows.next() {}
+        guard let format = rows.format else { throw CSVError(file: source.name, line: rows.endLine, problem: .noRows) }
+        return RecordingFile(file: source.name, header: header, timeFormat: format, feeds: feeds, rowCount: rows.rowCount,
+                             firstTime: rows.firstTime, lastTime: rows.time, firstLine: rows.firstLine, source: source,
+                             chunkBytes: chunkBytes, byteCount: rows.checksum.count, checksum: rows.checksum.value)
+    }
+
+    /// Every row's time and values, read again (for tests and small files: the replay streams them
+    /// through `RowMerger` instead). Throws `ReplayError.fileChanged` if the file no longer reads
+    /// as it did.
+    public func rows() throws(ReplayError) -> RecordedRows {
+        var stream = try RecordingFileRows(self)
+        var times: [Int64] = [], values: [Double] = []
+        times.reserveCapacity(rowCount)
+        values.reserveCapacity(rowCount * feeds.count)
+        while !stream.atEnd {
+            times.append(stream.time)
+            values.append(contentsOf: stream.values)
+            try stream.next()
+        }
+        return RecordedRows(times: times, feedCount: feeds.count, values: values)
+    }
+}
+
+/// A file's rows held in memory (`RecordingFile.rows()`).
+public struct RecordedRows: Sendable, Hashable {
+    /// Row times, strictly increasing.
+    public let times: [Int64]
+    public let feedCount: Int
+    /// Row-major, `feedCount` per row; NaN where the row brings no new value (empty, NaN).
+    public let values: [Double]
 
     public var rowCount: Int { times.count }
 
     /// The value of feed `k` in `row` (NaN: none).
-    @inline(__always) public func value(row: Int, feed k: Int) -> Double { values[row * feeds.count + k] }
+    public func value(row: Int, feed k: Int) -> Double { values[row * feedCount + k] }
+}
 
-    /// Parses the rows of `bytes` under `header`, reading the time and the `feeds` columns (others
-    /// are only counted). The first row decides the time format, which must be `requiredFormat`
-    /// when given (the format of the files before this one).
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, header: CSVHeader, feeds: [ColumnFeed],
-                             requiredFormat: (TimeFormat, file: String)? = nil) throws(CSVError) -> RecordingFile {
-        let file = header.file
-        var scanner = CSVScanner(bytes)
-        var fields: [CSVField] = []
-        let width = header.columns.count
-        do throws(CSVScanner.Failure) {
-            _ = try scanner.nextRecord(into: &fields) // the header
+/// A checked file's rows read again, each held to what the check found: the same time format, the
+/// same first and last time, no more rows, and at the end the same size and checksum. Any
+/// difference is `ReplayError.fileChanged` — never a trap, whatever the file became.
+struct RecordingFileRows: ~Copyable {
+    private var rows: CSVRowReader
+    let expected: RecordingFile
+    /// The current row's time; `Int64.max` after the last row (row times stay within ±9.2 × 10¹⁸).
+    private(set) var time: Int64 = .max
+
+    /// Reads the file's first row.
+    init(_ file: RecordingFile) throws(ReplayError) {
+        var rows = try Self.open(file)
+        let first = try Self.next(&rows, expected: file)
+        self.rows = rows
+        expected = file
+        time = first
+    }
+
+    private static func open(_ file: RecordingFile) throws(ReplayError) -> CSVRowReader {
+        do throws(CSVError) {
+            return try CSVRowReader(source: file.source, header: file.header, feeds: file.feeds,
+                                    requiredFormat: (file.timeFormat, file.file), chunkBytes: file.chunkBytes)
         } catch {
-            throw Self.error(error, file: file, scanner: scanner)
-        }
-        // About 8 bytes per field: enough room for most files without growing.
-        let estimatedRows = max(16, bytes.count / max(8, 8 * width))
-        var times: [Int64] = []
-        times.reserveCapacity(estimatedRows)
-        var values: [Double] = []
-        values.reserveCapacity(estimatedRows * feeds.count)
-        var format: TimeFormat? = nil
-        var firstLine = 0
-        var previous: (line: Int, field: CSVField)? = nil
-        while true {
-            let next: Int?
-            do throws(CSVScanner.Failure) {
-                next = try scanner.nextRecord(into: &fields)
-            } catch {
-                throw Self.error(error, file: file, scanner: scanner)
-            }
-            guard let line = next else { break }
-            guard fields.count == width else {
-                throw CSVError(file: file, line: line, problem: .fieldCount(found: fields.count, expected: width))
-            }
-            // The time.
-            let tf = fields[header.timeColumn]
-            let timeName = header.columns[header.timeColumn]
-            let t: Int64
-            if let format {
-                guard !tf.escaped, let parsed = Self.time(bytes, tf, format) else {
-                    throw CSVError(file: file, line: line, column: timeName, problem: .notATime(found: scanner.text(tf), expected: format))
-                }
-                t = parsed
-            } else {
-                guard !tf.escaped, let (parsed, found) = Self.firstTime(bytes, tf) else {
-                    throw CSVError(file: file, line: line, column: timeName,
-                                   problem: .notATime(found: scanner.text(tf), expected: requiredFormat?.0))
-                }
-                if let (required, earlierFile) = requiredFormat, required != found {
-                    throw CSVError(file: file, line: line, column: timeName,
-                                   problem: .timeFormatDiffers(found: found, earlier: required, earlierFile: earlierFile))
-                }
-                format = found
-                firstLine = line
-                t = parsed
-            }
-            if let p = previous, let last = times.last, t <= last {
-                throw CSVError(file: file, line: line, column: timeName,
-                               problem: .timeNotIncreasing(found: scanner.text(tf), previous: scanner.text(p.field), previousLine: p.line))
-            }
-            previous = (line, tf)
-            times.append(t)
-            // The values.
-            for feed in feeds {
-                values.append(try Self.value(bytes, fields[feed.column], scanner: scanner, header: header, column: feed.column, line: line))
-            }
-        }
-        guard let format else { throw CSVError(file: file, line: scanner.line, problem: .noRows) }
-        return RecordingFile(file: file, header: header, timeFormat: format, times: times, feeds: feeds, values: values,
-                             firstLine: firstLine)
-    }
-
-    /// A cell's number; NaN for an empty cell or `NaN`. (The column's name is looked up only for an error.)
-    @inline(__always)
-    private static func value(_ bytes: UnsafeBufferPointer<UInt8>, _ f: CSVField, scanner: CSVScanner, header: borrowing CSVHeader,
-                              column: Int, line: Int) throws(CSVError) -> Double {
-        if f.start == f.end { return .nan }
-        if !f.escaped, let v = DecimalText.double(bytes, f.start, f.end) {
-            guard v.isFinite else {
-                throw CSVError(file: header.file, line: line, column: header.columns[column], problem: .notFinite(found: scanner.text(f)))
-            }
-            return v
-        }
-        if !f.escaped && DecimalText.isNaN(bytes, f.start, f.end) { return .nan }
-        throw CSVError(file: header.file, line: line, column: header.columns[column], problem: .notANumber(found: scanner.text(f)))
-    }
-
-    private static func time(_ bytes: UnsafeBufferPointer<UInt8>, _ f: CSVField, _ format: TimeFormat) -> Int64? {
-        switch format {
-        case .seconds: return DecimalText.nanoseconds(fromSeconds: bytes, f.start, f.end)
-        case .iso8601: return ISOTimestamp.nanoseconds(bytes, f.start, f.end)
+            throw .fileChanged(file: file.file, line: error.line)
         }
     }
 
-    /// The first row's time and the format it is written in.
-    private static func firstTime(_ bytes: UnsafeBufferPointer<UInt8>, _ f: CSVField) -> (Int64, TimeFormat)? {
-        if let t = DecimalText.nanoseconds(fromSeconds: bytes, f.start, f.end) { return (t, .seconds) }
-        if let t = ISOTimestamp.nanoseconds(bytes, f.start, f.end) { return (t, .iso8601) }
-        return nil
+    /// The current row's value per feed (NaN: none).
+    var values: UnsafeMutableBufferPointer<Double> { rows.values }
+    var atEnd: Bool { time == .max }
+
+    /// Moves to the next row (`atEnd` after the last).
+    mutating func next() throws(ReplayError) {
+        time = try Self.next(&rows, expected: expected)
     }
 
-    /// A scanner failure as a located error.
-    static func error(_ failure: CSVScanner.Failure, file: String, scanner: CSVScanner) -> CSVError {
-        switch failure {
-        case .unterminatedQuote(let line):
-            return CSVError(file: file, line: line, problem: .unterminatedQuote)
-        case .textAfterClosingQuote(let line, let start, let end):
-            return CSVError(file: file, line: line, problem: .textAfterClosingQuote(found: scanner.text(from: start, to: end)))
+    /// Reads `rows`' next row and checks it against the file as checked; returns its time, or
+    /// `Int64.max` at the end.
+    private static func next(_ rows: inout CSVRowReader, expected: RecordingFile) throws(ReplayError) -> Int64 {
+        let more: Bool
+        do throws(CSVError) {
+            more = try rows.next()
+        } catch {
+            throw .fileChanged(file: expected.file, line: error.line)
         }
+        if more {
+            guard rows.time <= expected.lastTime && (rows.rowCount > 1 || rows.time == expected.firstTime) else {
+                throw .fileChanged(file: expected.file, line: rows.line)
+            }
+            return rows.time
+        }
+        let sum = rows.checksum
+        guard rows.rowCount == expected.rowCount && rows.time == expected.lastTime && sum.count == expected.byteCount
+                && sum.value == expected.checksum else {
+            throw .fileChanged(file: expected.file, line: rows.endLine)
+        }
+        return .max
     }
 }

@@ -24,6 +24,8 @@ public enum ReplayError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The policy model reads other features than this build's monitor writes.
     case modelFeatures(expected: [String], found: [String])
     case output(path: String, reason: String)
+    /// A file no longer reads as it did when it was checked (changed in place during the replay).
+    case fileChanged(file: String, line: Int)
 
     public var description: String {
         switch self {
@@ -48,6 +50,8 @@ public enum ReplayError: Error, Sendable, Hashable, CustomStringConvertible {
             return "the rows span \(seconds) s from the first time to the last; expected at most 10^9 s (a replay steps every cycle in between)"
         case .kernel(let e): return "the plant cannot run: \(e)"
         case .output(let path, let reason): return "cannot write \(path): \(reason)"
+        case .fileChanged(let file, let line):
+            return "\(file):\(line): the file changed while being replayed; expected it to stay as it was when checked until the replay ends"
         }
     }
 }

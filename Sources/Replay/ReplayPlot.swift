@@ -72,14 +72,7 @@ public enum ReplayPlot {
         for sensor in fedSensors {
             let y0 = top + Double(panel) * (panelHeight + gap)
             panel += 1
-            var trace = TraceDecimator(buckets: buckets, span: span)
-            for file in run.recording.files {
-                for (k, feed) in file.feeds.enumerated() where feed.sensor == sensor {
-                    for row in 0..<file.rowCount {
-                        trace.add(file.times[row] - run.recording.firstTime, file.value(row: row, feed: k))
-                    }
-                }
-            }
+            let trace = result.sensorTraces[sensor] ?? TraceDecimator(buckets: buckets, span: span)
             var (lo, hi) = trace.range ?? (0, 1)
             if hi - lo < 1e-9 { (lo, hi) = (lo - 0.5, hi + 0.5) }
             let name = names.name(.sensor, Int32(sensor))

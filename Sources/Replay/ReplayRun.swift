@@ -44,18 +44,21 @@ public final class ReplayRun {
         stepCount = span / period + (span % period == 0 ? 1 : 2)
     }
 
-    /// Steps the whole recording (once per run). `report` gets every step that brought rows or
-    /// events; `pacer` (if any) holds each step back to its share of wall time.
+    /// Steps the whole recording, reading its files again row by row as plant time reaches them.
+    /// `report` gets every step that brought rows or events; `pacer` (if any) holds each step back
+    /// to its share of wall time. Throws `ReplayError.fileChanged` if a file no longer reads as it
+    /// did when `Recording.load` checked it.
     public func run(report: ReplayReport? = nil, pacer: ReplayPacer? = nil) throws(ReplayError) -> ReplayResult {
-        var merger = RowMerger(recording: recording, sensorCount: plant.sensors.count, epochNanoseconds: Self.epochNanoseconds)
-        let readings = UnsafeBufferPointer(merger.readings)
-        var pacer = pacer
         let clock = SystemMonotonicClock()
         let wallStart = clock.nowNanoseconds()
+        let span = (stepCount - 1) &* Int64(periodNanoseconds)
+        var merger = try RowMerger(recording: recording, sensorCount: plant.sensors.count, epochNanoseconds: Self.epochNanoseconds,
+                                   traceSpanNanoseconds: span)
+        let readings = UnsafeBufferPointer(merger.readings)
+        var pacer = pacer
         pacer?.start(atWallNanoseconds: wallStart)
 
         var result = ReplayResult(sectionCount: plant.sections.count)
-        let span = (stepCount - 1) &* Int64(periodNanoseconds)
         result.sectionTraces = plant.sections.map { _ in
             SectionTrace(t2: TraceDecimator(buckets: ReplayPlot.buckets, span: span), spe: TraceDecimator(buckets: ReplayPlot.buckets, span: span))
         }
@@ -70,7 +73,7 @@ public final class ReplayRun {
         var step: Int64 = 0
         while step < stepCount {
             let elapsed = step &* period
-            let arrived = merger.advance(to: firstTime &+ elapsed)
+            let arrived = try merger.advance(to: firstTime &+ elapsed)
             let now = Self.epochNanoseconds &+ UInt64(elapsed)
             kernel.step(nowNanoseconds: now, sensors: readings)
             let events = kernel.events
@@ -99,6 +102,7 @@ public final class ReplayRun {
         }
         result.steps = step
         result.rowsRead = merger.rowsRead
+        result.sensorTraces = merger.sensorTraces
         result.plantNanoseconds = UInt64((step - 1) * period)
         result.wallNanoseconds = clock.nowNanoseconds() &- wallStart
         result.eventsDropped = kernel.eventsDropped
@@ -115,7 +119,7 @@ public struct ReplayResult: Sendable {
     public var stateRows = 0
     /// Plant time from the first step to the last.
     public var plantNanoseconds: UInt64 = 0
-    /// Wall time of the stepping (reading the files not included).
+    /// Wall time of the stepping, which streams the files' rows (their check before not included).
     public var wallNanoseconds: UInt64 = 0
     public var events: [TimedEvent] = []
     public var eventsDropped: UInt64 = 0
@@ -125,6 +129,8 @@ public struct ReplayResult: Sendable {
     public var trainedSamples: [Int?]
     /// Per section: T² and SPE over their limits, after each step that brought rows, thinned for the plot.
     public var sectionTraces: [SectionTrace] = []
+    /// Per fed sensor (index in `plant.sensors`): its recorded values, thinned for the plot.
+    public var sensorTraces: [Int: TraceDecimator] = [:]
 
     init(sectionCount: Int) {
         sectionLiveNanoseconds = Array(repeating: nil, count: sectionCount)

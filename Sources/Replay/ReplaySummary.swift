@@ -6,9 +6,9 @@ import Kernel
 /// run of the same plant and files.
 public struct ReplaySummary: Codable, Sendable, Hashable {
     public struct Timing: Codable, Sendable, Hashable {
-        /// Reading and checking the CSV files.
+        /// Checking the CSV files (their first read).
         public var readSeconds: Double
-        /// Stepping the kernel and writing the streamed files.
+        /// Stepping the kernel, which reads the files' rows again, and writing the streamed files.
         public var replaySeconds: Double
         public var stepsPerSecond: Double
     }

@@ -12,10 +12,11 @@ public struct TraceDecimator: Sendable {
     public init(buckets: Int, span: Int64) {
         self.buckets = max(1, buckets)
         self.span = max(1, span)
+        // Four buffers of their own: shared ones would be copied on the first `add`, in the replay's step loop.
         low = Array(repeating: .nan, count: self.buckets)
-        high = low
+        high = Array(repeating: .nan, count: self.buckets)
         lowAt = Array(repeating: 0, count: self.buckets)
-        highAt = lowAt
+        highAt = Array(repeating: 0, count: self.buckets)
     }
 
     @inline(__always) func bucket(_ t: Int64) -> Int {

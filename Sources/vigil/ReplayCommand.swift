@@ -102,7 +102,7 @@ struct ReplayCommand: ParsableCommand {
         let wall = s.timing.replaySeconds
         let speed = wall > 0 ? s.plantSeconds / wall : 0
         print("  \(grouped(Int(s.steps))) steps, \(duration(s.plantSeconds)) of plant time in \(EventText.number(wall)) s wall: "
-              + "\(grouped(Int(s.timing.stepsPerSecond))) steps/s, \(grouped(Int(speed)))× real time (files read in \(EventText.number(s.timing.readSeconds)) s)")
+              + "\(grouped(Int(s.timing.stepsPerSecond))) steps/s, \(grouped(Int(speed)))× real time (files checked in \(EventText.number(s.timing.readSeconds)) s)")
         var findings: [String] = []
         for (sensor, kinds) in s.findingsBySensor.sorted(by: { $0.key < $1.key }) {
             findings.append("\(sensor) " + kinds.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))

@@ -9,7 +9,7 @@ import VigilCore
     @Test func secondsAreReadToTheNanosecond() throws {
         let r = try S.recording([("a.csv", "time,PT-1,PT-2,FT-1\n-2.5,1,2,3\n0,1,2,3\n0.1,1,2,3\n12.3456789019,1,2,3\n1.5e1,1,2,3\n")])
         #expect(r.timeFormat == .seconds)
-        #expect(r.files[0].times == [-2_500_000_000, 0, 100_000_000, 12_345_678_901, 15_000_000_000],
+        #expect(try r.files[0].rows().times == [-2_500_000_000, 0, 100_000_000, 12_345_678_901, 15_000_000_000],
                 "digits past the ninth decimal are dropped; an exponent is rounded to the nanosecond")
         #expect(r.firstTime == -2_500_000_000 && r.lastTime == 15_000_000_000)
     }
@@ -29,7 +29,7 @@ import VigilCore
     func isoTimesAreReadWithTheirZone(_ text: String, _ nanoseconds: Int64) throws {
         let r = try S.recording([("a.csv", "time,PT-1,PT-2,FT-1\n\"\(text)\",1,2,3\n")])
         #expect(r.timeFormat == .iso8601)
-        #expect(r.files[0].times == [nanoseconds])
+        #expect(try r.files[0].rows().times == [nanoseconds])
     }
 
     @Test(arguments: ["2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-03-01T24:00:00Z", "2026-03-01T12:00:60Z",
@@ -51,8 +51,8 @@ import VigilCore
 
     @Test func emptyCellsAndNaNMeanNoNewValue() throws {
         let r = try S.recording([("a.csv", "time,PT-1,PT-2,FT-1\n0,1.5,,NaN\n1,nan,-2,3e-1\n2,,NAN,\"\"\n")])
-        let f = r.files[0]
-        let values = (0..<f.rowCount).map { row in (0..<f.feeds.count).map { f.value(row: row, feed: $0) } }
+        let f = try r.files[0].rows()
+        let values = (0..<f.rowCount).map { row in (0..<f.feedCount).map { f.value(row: row, feed: $0) } }
         #expect(values[0][0] == 1.5 && values[0][1].isNaN && values[0][2].isNaN)
         #expect(values[1][0].isNaN && values[1][1] == -2 && values[1][2] == 0.3)
         let lastRowEmpty = values[2].allSatisfy(\.isNaN)
@@ -64,8 +64,8 @@ import VigilCore
         let r = try S.recording([("a.csv", text)])
         let f = r.files[0]
         #expect(f.header.columns == ["time", "PT-1", "PT-2", "FT-1"])
-        #expect(f.times == [0, 1_000_000_000, 2_000_000_000])
-        #expect(f.values == [1.5, 2, 3, 4, 5, 6, 7, 8, 9])
+        #expect(try f.rows().times == [0, 1_000_000_000, 2_000_000_000])
+        #expect(try f.rows().values == [1.5, 2, 3, 4, 5, 6, 7, 8, 9])
     }
 
     @Test func aQuotedHeaderNameMayHoldCommasQuotesAndLineEnds() throws {
@@ -75,7 +75,7 @@ import VigilCore
                                 options: RecordingOptions(maps: [ColumnMap(column: "flow, \"main\"\nline", sensor: "PT-2")]))
         #expect(r.files[0].header.columns[2] == "flow, \"main\"\nline")
         #expect(r.files[0].feeds.map(\.sensor) == [0, 1, 2])
-        #expect(r.files[0].times == [0, 1_000_000_000])
+        #expect(try r.files[0].rows().times == [0, 1_000_000_000])
         #expect(r.files[0].firstLine == 3, "the line end inside the header's quotes counts: the first row is on line 3")
     }
 

@@ -1,5 +1,9 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import Replay
 
 /// `vigil replay` as a user runs it, in separate processes (each with its own hash seed, so an
 /// output that leaned on dictionary order would differ). README's test command builds the binary first.
@@ -56,6 +60,80 @@ import Testing
                              "--map", "PT_A=PT-101A", "--out", directory + "/out"])
         #expect(map.status == 1)
         #expect(map.err.contains("--map PT_A=PT-101A: no file has a column \"PT_A\""), "\(map.err)")
+    }
+
+    /// Every row is checked before the first step: a bad cell in the last row of a file many read
+    /// buffers long ends the replay with its place before the output folder is even made.
+    @Test func aBadCellInTheLastRowOfALargeFileEndsTheReplayBeforeItWritesAnything() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
+        let directory = S.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let lines = String(decoding: try RecordingGenerator(plant: try S.demoPlant()).csv(seconds: 3_600), as: UTF8.self).split(separator: "\n")
+        var cells = lines.last!.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        cells[5] = "4o.2"
+        let csv = directory + "/hour.csv"
+        try (lines.dropLast().joined(separator: "\n") + "\n" + cells.joined(separator: ",") + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let run = try vigil(["replay", "--config", "configs/demo-pump-station.yaml", "--csv", csv, "--out", directory + "/out"])
+        #expect(run.status == 1)
+        #expect(run.err.contains("hour.csv:\(lines.count) column FT-110: \"4o.2\" is not a number"), "\(run.err)")
+        #expect(!run.out.contains("steps"), "no step was taken: \(run.out)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/out"), "no report folder")
+    }
+
+    /// Runs the binary as a child of its own (not through `Process`, which reaps it) and waits for it
+    /// with `wait4`, whose resource usage holds the child's peak resident set. Output goes to `log`.
+    func vigilPeakResidentKiB(_ arguments: [String], log: String) throws -> (status: Int32, peakKiB: Int) {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([Self.binary] + arguments).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, Self.binary, &actions, nil, argv, environ)
+        try #require(spawned == 0, "posix_spawn: \(String(cString: strerror(spawned)))")
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        let exited = status & 0x7f == 0
+        return (exited ? (status >> 8) & 0xff : -1, usage.ru_maxrss)
+    }
+
+    /// Memory does not grow with the recording: a 200 MB file (600,000 rows, five minutes of plant
+    /// time) replays in well under half its size of resident memory. Holding the file's bytes would
+    /// take 200 MB, holding its rows' values another 50.
+    @Test func aRecordingOf200MBReplaysInAFractionOfItsSizeOfMemory() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
+        let directory = S.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // The shipped example's values, a row every 0.5 ms, each with a 280-byte column no sensor reads.
+        let example = try String(contentsOfFile: S.root + "/hil/recordings/demo-pump-station.csv", encoding: .utf8).split(separator: "\n")
+        let note = String(repeating: "n", count: 280)
+        let tails = example.dropFirst().map { line in Array(("," + line.split(separator: ",", maxSplits: 1)[1] + "," + note + "\n").utf8) }
+        let csv = directory + "/dense.csv"
+        FileManager.default.createFile(atPath: csv, contents: nil)
+        let handle = try #require(FileHandle(forWritingAtPath: csv))
+        var chunk = Array((example[0] + ",note\n").utf8)
+        let rows = 600_000
+        for row in 0..<rows {
+            let tenths = row * 5  // tenths of a millisecond
+            chunk.append(contentsOf: "\(tenths / 10_000).\(String(String(10_000 + tenths % 10_000).dropFirst()))".utf8)
+            chunk.append(contentsOf: tails[row % tails.count])
+            if chunk.count > 1 << 22 || row == rows - 1 {
+                try handle.write(contentsOf: chunk)
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        try handle.close()
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: csv)[.size] as? Int)
+        #expect(size > 200_000_000)
+        let (status, peakKiB) = try vigilPeakResidentKiB(["replay", "--config", S.demoConfig, "--csv", csv, "--out", directory + "/out"],
+                                                         log: directory + "/log.txt")
+        let log = (try? String(contentsOfFile: directory + "/log.txt", encoding: .utf8)) ?? ""
+        #expect(status == 0, "\(log)")
+        #expect(log.contains("600,000 rows") && log.contains("30,001 steps"), "\(log)")
+        #expect(peakKiB > 0 && peakKiB < 100_000, "peak RSS \(peakKiB) KiB replaying \(size / 1_000_000) MB")
     }
 
     /// The shipped model runs on every step: its verdicts are journalled and counted, and, advisory
