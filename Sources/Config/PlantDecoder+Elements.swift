@@ -111,7 +111,7 @@ extension PlantDecoder {
     }
 
     static func decodeLimit(_ node: Node, path: String, sink: DiagnosticSink, into plant: inout DecodedPlant) {
-        guard let map = MappingReader(node, path: path, allowed: ["id", "subject", "low", "high", "severity", "safe_outputs"],
+        guard let map = MappingReader(node, path: path, allowed: ["id", "subject", "low", "high", "severity", "safe_outputs", "bad_input_delay_s"],
                                       sink: sink) else { return }
         let id = map.string("id", required: true, expected: "the limit's id")
         plant.declare("limit", id, at: path.key("id"))
@@ -120,6 +120,7 @@ extension PlantDecoder {
         let high = map.double("high")
         let severity = map.choice("severity", LimitSeverity.self)
         let outputs = map.stringList("safe_outputs", expected: "output ids")
+        let delay = map.double("bad_input_delay_s", expected: "seconds in 0...60") { (0...60).contains($0) }
         var valid = true
         if !map.has("low") && !map.has("high") {
             sink.report(.missingKey, at: map.mark, path.key("high"), found: "neither low nor high", expected: "low, high or both")
@@ -140,9 +141,15 @@ extension PlantDecoder {
                       kind: .inconsistent)
             valid = false
         }
+        if let effectiveSeverity, effectiveSeverity != .interlock, map.has("bad_input_delay_s") {
+            map.wrong("bad_input_delay_s", map.node("bad_input_delay_s", expected: "")!,
+                      expected: "bad_input_delay_s only with severity interlock (other limits keep their condition on a bad input)",
+                      kind: .inconsistent)
+            valid = false
+        }
         guard valid, let id, let subject else { return }
         plant.limits.append((LimitConfig(id: id, subject: subject, low: low, high: high, severity: severity ?? .alarm,
-                                         safeOutputs: outputs ?? []), path))
+                                         safeOutputs: outputs ?? [], badInputDelaySeconds: delay ?? 0), path))
     }
 }
 

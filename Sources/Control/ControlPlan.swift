@@ -77,7 +77,8 @@ public struct ControlPlan: Sendable {
     /// Resolves `plant`. `limitRule` may adjust each limit's deadband or bad-quality action; the default keeps
     /// `LimitRule`'s defaults (no deadband; interlocks trip on a bad subject, other limits hold).
     public init(plant: PlantConfig,
-                limitRule: (LimitConfig, _ subject: Int) -> LimitRule = { LimitRule(subject: $1, low: $0.low, high: $0.high, severity: $0.severity) })
+                limitRule: (LimitConfig, _ subject: Int) -> LimitRule = { LimitRule(subject: $1, low: $0.low, high: $0.high, severity: $0.severity,
+                                                                                   badInputDelaySeconds: $0.badInputDelaySeconds) })
     throws(ControlPlanError) {
         sensorIDs = plant.sensors.map(\.id)
         groupIDs = plant.redundancyGroups.map(\.id)
@@ -227,7 +228,7 @@ public struct ControlPlan: Sendable {
             if requested[o].isNaN { requested[o] = value }
         }
 
-        subjects.withUnsafeBufferPointer { interlocks.evaluate($0, transitions: &transitions) }
+        subjects.withUnsafeBufferPointer { interlocks.evaluate($0, dtSeconds: dtSeconds, transitions: &transitions) }
         requested.withUnsafeBufferPointer {
             safeState.resolve(requested: $0, interlocks: interlocks, into: &outputs, transitions: &transitions)
         }

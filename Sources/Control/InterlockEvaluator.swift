@@ -29,16 +29,20 @@ public struct LimitRule: Sendable, Hashable {
     /// hovering at the limit does not chatter.
     public var clearDeadband: Double
     public var onBadQuality: BadQualityAction
+    /// With `.trip`: seconds of plant time the subject may stay unusable before the limit trips;
+    /// until then it keeps its last condition (the usual "bad PV" delay). 0: trips at once.
+    public var badInputDelaySeconds: Double
 
     /// `onBadQuality` defaults to `.trip` for interlocks and `.hold` otherwise.
     public init(subject: Int, low: Double? = nil, high: Double? = nil, severity: LimitSeverity,
-                clearDeadband: Double = 0, onBadQuality: BadQualityAction? = nil) {
+                clearDeadband: Double = 0, onBadQuality: BadQualityAction? = nil, badInputDelaySeconds: Double = 0) {
         self.subject = subject
         self.low = low
         self.high = high
         self.severity = severity
         self.clearDeadband = max(0, clearDeadband.isFinite ? clearDeadband : 0)
         self.onBadQuality = onBadQuality ?? (severity == .interlock ? .trip : .hold)
+        self.badInputDelaySeconds = badInputDelaySeconds.isFinite ? max(0, badInputDelaySeconds) : 0
     }
 }
 
@@ -49,10 +53,13 @@ public struct InterlockEvaluator: Sendable {
     public let rules: [LimitRule]
     /// The condition of each limit after the last `evaluate`, indexed like `rules`.
     public private(set) var conditions: [LimitCondition]
+    /// Seconds each subject has been unusable in a row.
+    private var badSeconds: [Double]
 
     public init(rules: [LimitRule]) {
         self.rules = rules
         conditions = Array(repeating: .normal, count: rules.count)
+        badSeconds = Array(repeating: 0, count: rules.count)
     }
 
     /// Whether limit `index` is an interlock that is tripped now.
@@ -66,14 +73,15 @@ public struct InterlockEvaluator: Sendable {
         return false
     }
 
-    /// One cycle: `values[rule.subject]` for each rule (a missing index counts as unusable).
-    /// Appends a transition for every limit whose condition changed between normal and crossed.
-    public mutating func evaluate(_ values: UnsafeBufferPointer<Reading>, transitions: inout TransitionBuffer) {
+    /// One cycle of `dtSeconds`: `values[rule.subject]` for each rule (a missing index counts as
+    /// unusable). Appends a transition for every limit whose condition changed between normal and crossed.
+    public mutating func evaluate(_ values: UnsafeBufferPointer<Reading>, dtSeconds: Double = 0, transitions: inout TransitionBuffer) {
         for i in rules.indices {
             let rule = rules[i]
             let reading = rule.subject >= 0 && rule.subject < values.count ? values[rule.subject] : Reading.unread
             let previous = conditions[i]
-            let next = condition(rule, reading, previous: previous)
+            badSeconds[i] = isUsable(reading) ? 0 : badSeconds[i] + max(0, dtSeconds)
+            let next = condition(rule, reading, previous: previous, badSeconds: badSeconds[i])
             guard next != previous else { continue }
             conditions[i] = next
             let interlock = rule.severity == .interlock
@@ -88,12 +96,16 @@ public struct InterlockEvaluator: Sendable {
     }
 
     /// `[Reading]` convenience for tests and callers without a buffer (no allocation).
-    public mutating func evaluate(_ values: [Reading], transitions: inout TransitionBuffer) {
-        values.withUnsafeBufferPointer { evaluate($0, transitions: &transitions) }
+    public mutating func evaluate(_ values: [Reading], dtSeconds: Double = 0, transitions: inout TransitionBuffer) {
+        values.withUnsafeBufferPointer { evaluate($0, dtSeconds: dtSeconds, transitions: &transitions) }
     }
 
-    private func condition(_ rule: LimitRule, _ reading: Reading, previous: LimitCondition) -> LimitCondition {
-        guard isUsable(reading) else { return rule.onBadQuality == .trip ? .badQuality : previous }
+    private func condition(_ rule: LimitRule, _ reading: Reading, previous: LimitCondition, badSeconds: Double) -> LimitCondition {
+        guard isUsable(reading) else {
+            // The delay counts whole cycles: a 1.5 s delay at 20 ms trips on the 75th bad cycle.
+            let delayed = rule.badInputDelaySeconds > 0 && badSeconds < rule.badInputDelaySeconds - 1e-9
+            return rule.onBadQuality == .trip && !delayed ? .badQuality : previous
+        }
         let value = reading.value
         if let high = rule.high, value > high { return .high }
         if let low = rule.low, value < low { return .low }

@@ -61,6 +61,10 @@ public enum ControllerEvent: Sendable, Hashable {
     case started(periodNanoseconds: UInt64)
     /// Orderly shutdown: outputs commanded safe.
     case stopped
+    /// Start-up's first round ended: every Modbus sensor has been read once (good or bad), or the
+    /// deadline passed with `unread` sensors never read (`firstUnread` the first, −1: none). The
+    /// monitor judges from this step on.
+    case firstRound(waitedNanoseconds: UInt64, unread: Int32, firstUnread: Int32)
     /// A cycle finished this long after the next cycle's deadline.
     case overrun(lateNanoseconds: UInt64)
     /// Overruns in a row reached the storm limit: every output safe.
@@ -112,6 +116,7 @@ public enum ControllerEvent: Sendable, Hashable {
     public var severity: EventSeverity {
         switch self {
         case .started, .stopped: return .info
+        case .firstRound(_, let unread, _): return unread == 0 ? .info : .warning
         case .overrun: return .warning
         case .overrunStorm, .watchdogStall: return .safety
         case .findingRaised(let subject, _, _, _):

@@ -133,6 +133,7 @@ public final class CycleKernel: @unchecked Sendable {
     private var consecutiveOverruns = 0
     private var watchdogLatched = false
     private var firstGood = false
+    private var firstRound: FirstRound
 
     /// A stall drill asked for this step (`ControllerCommand.stallCycle`), in ms; 0: none.
     public private(set) var stallRequestMilliseconds = 0
@@ -153,6 +154,7 @@ public final class CycleKernel: @unchecked Sendable {
                                        policy: InterventionPolicy(settings: plant.monitor))
         } catch { throw .monitor(error) }
         monitorOn = options.monitor
+        firstRound = FirstRound(plant: plant)
         policy = options.monitor ? monitor.policy : .defaults
         sections = plant.sections.isEmpty || !options.monitor ? nil : SectionBank(plant: plant, fitting: options.sectionFitting)
         pendingSectionAlarms = [PendingSectionAlarm](repeating: PendingSectionAlarm(), count: plant.sections.count)
@@ -245,8 +247,20 @@ public final class CycleKernel: @unchecked Sendable {
             emit(.watchdogStall)
         }
 
+        // 0. Start-up: until every Modbus sensor has been read once, nothing is judged (and the
+        // groups have no value, so the plant stays in its start-up safe state).
+        if monitorOn && !firstRound.complete {
+            switch firstRound.check(nowNanoseconds: now, sensors: sensors) {
+            case nil: break
+            case .everyDeviceAnswered(let waited)?: emit(.firstRound(waitedNanoseconds: waited, unread: 0, firstUnread: -1))
+            case .deadlinePassed(let waited, let unread, let first)?:
+                emit(.firstRound(waitedNanoseconds: waited, unread: unread, firstUnread: first))
+            }
+        }
+        let judging = monitorOn && firstRound.complete
+
         // 1. The self-healing monitor: detect, diagnose, choose each group's value, plan repairs.
-        if monitorOn {
+        if judging {
             monitor.observe(cycle: cycleNumber, nowNanoseconds: now, sensors: sensors, groupsOut: groupValues)
             let events = monitor.eventCount
             for k in 0..<events { route(monitor.event(k)) }
@@ -254,14 +268,14 @@ public final class CycleKernel: @unchecked Sendable {
         }
 
         // 2. Plant sections: multivariate findings are journalled and alarmed, never acted on.
-        if let sections {
+        if let sections, judging {
             sections.observe(cycle: cycleNumber, nowNanoseconds: now, sensors: sensors,
                              healthy: { monitor.healthState(sensor: Int($0)) == .healthy }) { f in sectionFinding(f) }
             raiseDueSectionAlarms()
         }
 
         // 3. The policy model: every sensor's features through the int8 network; advisory verdicts.
-        if let policyWatch, monitorOn {
+        if let policyWatch, judging {
             policyWatch.observe(&monitor, nowNanoseconds: now) { sensor, d in
                 emit(.modelVerdict(sensor: Int32(sensor), diagnosis: Int32(d.diagnosis), action: Int32(d.action),
                                    logit: Int32(d.diagnosisLogit)))

@@ -4,7 +4,7 @@ import Monitor
 /// The journal's name for each kind of event (the `kind` column). Names never change: a journal
 /// written by an older build still reads.
 public enum EventKind: String, Sendable, Hashable, CaseIterable {
-    case startup, shutdown, overrun, overrunStorm, watchdogStall
+    case startup, shutdown, overrun, overrunStorm, watchdogStall, firstRound
     case detection, findingCleared, diagnosis, healthChanged, failover, failback, repair, escalation
     case modelVerdict, modelAssist
     case alarm
@@ -25,6 +25,7 @@ extension ControllerEvent {
         case .overrun: return .overrun
         case .overrunStorm: return .overrunStorm
         case .watchdogStall: return .watchdogStall
+        case .firstRound: return .firstRound
         case .findingRaised: return .detection
         case .findingCleared: return .findingCleared
         case .diagnosis: return .diagnosis
@@ -83,6 +84,7 @@ public struct EventRow: Sendable, Hashable {
 /// | shutdown | – | SafeStateReason.shutdown | | | |
 /// | overrun | – | | lateness ms | | |
 /// | overrunStorm | – | | overruns in a row | | |
+/// | firstRound | the first unread sensor, if any | sensors unread | waited ns | | |
 /// | detection / findingCleared | sensor, device or section (by FindingKind) | FindingKind | statistic | threshold | |
 /// | diagnosis | the subject | RootCause | FindingKind of the evidence | statistic | `category severity` |
 /// | healthChanged | sensor | new HealthState | old HealthState | | |
@@ -121,6 +123,8 @@ public struct EventCodec: Sendable, Hashable {
             return row(value: Double(n))
         case .watchdogStall:
             return row()
+        case .firstRound(let waited, let unread, let first):
+            return row(first >= 0 ? names.name(.sensor, first) : nil, code: unread, value: Double(waited))
         case .findingRaised(let subject, let finding, let statistic, let threshold):
             return row(names.name(subject), code: finding.rawValue, value: statistic, value2: threshold)
         case .findingCleared(let subject, let finding):
@@ -189,6 +193,9 @@ public struct EventCodec: Sendable, Hashable {
             return .overrunStorm(consecutive: int32(row.value) ?? 0)
         case .watchdogStall:
             return .watchdogStall
+        case .firstRound:
+            let waited = row.value.isFinite && row.value > 0 ? UInt64(row.value) : 0
+            return .firstRound(waitedNanoseconds: waited, unread: max(0, row.code), firstUnread: index(.sensor) ?? -1)
         case .detection, .findingCleared:
             guard let finding = FindingKind(rawValue: row.code) else { return nil }
             let c = FindingSubject.subjectCategory(of: finding)

@@ -16,6 +16,11 @@ public struct EventText: Sendable {
         case .overrun(let late): return "cycle overrun: finished \(Self.number(Double(late) / 1e6)) ms after its deadline"
         case .overrunStorm(let n): return "OVERRUN STORM: \(n) overruns in a row; outputs to safe state"
         case .watchdogStall: return "WATCHDOG: the cycle stalled; outputs forced to safe state"
+        case .firstRound(let waited, let unread, let first):
+            let after = "after \(Self.number(Double(waited) / 1e6)) ms"
+            if unread == 0 { return "start-up: every Modbus sensor read once \(after); the monitor starts judging" }
+            return "START-UP: \(names.name(.sensor, first))" + (unread > 1 ? " and \(unread - 1) more sensor(s)" : "")
+                + " still unread \(after), past the first round's deadline; the monitor starts judging anyway"
         case .findingRaised(let subject, let kind, let statistic, let threshold):
             if kind == .dropout {
                 // A dropout is silence (its statistic in nanoseconds of plant time) or a run of bad readings (a count).

@@ -113,6 +113,8 @@ public enum Expectation: Sendable, Hashable {
     /// A repair of `strategy` (nil: any) on the device or group (`device`) is started within the window; with
     /// `verified` true it is also verified, with false it is never verified.
     case repair(device: String, strategy: RepairStrategy?, verified: Bool?, withinCycles: UInt64?, after: UInt64?)
+    /// No repair (of `strategy`, nil: any) on the target (nil: on anything) after start-up.
+    case noRepair(target: String?, strategy: RepairStrategy?)
     /// At cycle `atCycle` (nil: the last sample) the device's bus thread uses the `backup` path (or
     /// the primary when false), and polls it at an interval of at least `minPollIntervalMilliseconds`.
     case deviceState(device: String, backup: Bool?, minPollIntervalMilliseconds: Int?, atCycle: UInt64?)
@@ -137,7 +139,7 @@ public enum Expectation: Sendable, Hashable {
         switch self {
         case .failover, .detection, .escalation, .repair, .failoverCount, .activeSource, .diagnosis, .alarms: return true
         case .noFailover, .noDetection, .noEscalation, .interlock, .outputsWithin, .safeState, .readingsGood, .deviceState,
-             .neverFailoverTo, .noDiagnosis, .noLatchedOutputs: return false
+             .neverFailoverTo, .noDiagnosis, .noLatchedOutputs, .noRepair: return false
         }
     }
 }

@@ -14,7 +14,7 @@ public enum ScenarioDecoder {
                             "samples", "repeat"]
     static let expectationKinds = ["failover", "no_failover", "failovers", "active_source", "detection", "no_detection", "diagnosis",
                                    "no_diagnosis", "alarm", "escalation", "no_escalation", "alarms", "interlock", "outputs_within",
-                                   "no_latched_outputs", "readings_good", "safe_state", "repair", "device_state"]
+                                   "no_latched_outputs", "readings_good", "safe_state", "repair", "no_repair", "device_state"]
 
     /// Reads and decodes a scenario file; `config` is resolved against the file's folder.
     public static func load(path: String) throws(ConfigError) -> Scenario {
@@ -195,9 +195,10 @@ public enum ScenarioDecoder {
             case "no_escalation": return .noEscalation(target: nil)
             case "no_latched_outputs": return .noLatchedOutputs(outputs: [])
             case "no_diagnosis": return .noDiagnosis(target: nil, cause: nil)
+            case "no_repair": return .noRepair(target: nil, strategy: nil)
             default:
                 sink.report(.wrongType, node.mark, path, found: describe(node),
-                            expected: expected + " (a mapping, or the bare word no_failover, no_escalation, no_diagnosis or no_latched_outputs)")
+                            expected: expected + " (a mapping, or the bare word no_failover, no_escalation, no_diagnosis, no_repair or no_latched_outputs)")
                 return nil
             }
         }
@@ -343,15 +344,17 @@ public enum ScenarioDecoder {
             let from = r.int("from", expected: "a cycle number ≥ 0") { $0 >= 0 }.map(UInt64.init)
             let until = r.int("until", expected: "a cycle number after from") { $0 > Int(from ?? 0) }.map(UInt64.init)
             return sensor.map { .readingsGood(sensor: $0, fromCycle: from, untilCycle: until) }
-        case "repair":
-            guard let r = Reader(value, path: p, allowed: ["target", "strategy", "verified", "within_cycles", "after"], sink: sink) else { return nil }
-            let device = r.string("target", required: true, expected: "a sensor, device or redundancy group id")
+        case "repair", "no_repair":
+            let allowed = key == "repair" ? ["target", "strategy", "verified", "within_cycles", "after"] : ["target", "strategy"]
+            guard let r = Reader(value, path: p, allowed: allowed, sink: sink) else { return nil }
+            let device = r.string("target", required: key == "repair", expected: "a sensor, device or redundancy group id")
             var strategy: RepairStrategy?
             let strategies = "one of " + RepairStrategy.allCases.map(\.scenarioName).joined(separator: ", ")
             if let word = r.string("strategy", expected: strategies) {
                 strategy = RepairStrategy.allCases.first { $0.scenarioName == word }
                 if strategy == nil { r.wrong("strategy", r.node("strategy")!, expected: strategies) }
             }
+            if key == "no_repair" { return .noRepair(target: device, strategy: strategy) }
             let verified = r.bool("verified")
             let (within, after) = window(r)
             return device.map { .repair(device: $0, strategy: strategy, verified: verified, withinCycles: within, after: after) }
@@ -430,6 +433,8 @@ extension ScenarioDecoder {
             case .readingsGood(let s, _, _) where !sensors.contains(s): report(path + ".readings_good.sensor", s, "a sensor", sensors)
             case .repair(let d, _, _, _, _) where !(sensors + devices + groups).contains(d):
                 report(path + ".repair.target", d, "a sensor, device or group", sensors + devices + groups)
+            case .noRepair(let d?, _) where !(sensors + devices + groups).contains(d):
+                report(path + ".no_repair.target", d, "a sensor, device or group", sensors + devices + groups)
             case .deviceState(let d, _, _, _) where !devices.contains(d): report(path + ".device_state.device", d, "a device", devices)
             case .failoverCount(let g?, _, _) where !groups.contains(g): report(path + ".failovers.group", g, "a redundancy group", groups)
             case .neverFailoverTo(let to, let g):

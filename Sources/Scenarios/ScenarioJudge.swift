@@ -80,6 +80,13 @@ struct ScenarioJudge {
             let match = verified == true ? hits.first(where: \.verified) : hits.first
             let other = hits.first.flatMap { _ in match == nil ? " (started at cycle \(hits[0].cycle), not verified)" : nil } ?? ""
             return windowed(what, ref: ref, within: within, at: match?.cycle, otherwise: other)
+        case .noRepair(let target, let strategy):
+            let what = "no " + (strategy.map { "\($0.scenarioName) " } ?? "") + "repair" + (target.map { " of \($0)" } ?? "") + " expected"
+            if let r = result.repairs.first(where: { (target == nil || $0.target == target) && (strategy == nil || $0.strategy == strategy!.scenarioName)
+                                                     && $0.cycle >= settled }) {
+                return ExpectationResult(passed: false, sentence: "\(what): \(r.strategy) of \(r.target) at cycle \(r.cycle)" + (r.verified ? ", verified" : ""))
+            }
+            return ExpectationResult(passed: true, sentence: "\(what): none happened")
         case .deviceState(let device, let backup, let minPoll, let at):
             let what = "\(device)" + (backup.map { " on its \($0 ? "backup" : "primary") path" } ?? "")
                 + (minPoll.map { " polled every ≥ \($0) ms" } ?? "") + (at.map { " at cycle \($0)" } ?? " at the end")

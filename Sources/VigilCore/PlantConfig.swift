@@ -368,14 +368,18 @@ public struct LimitConfig: Sendable, Hashable {
     public var severity: LimitSeverity
     /// Outputs driven to their safe values when the limit is crossed (interlocks).
     public var safeOutputs: [String]
+    /// Interlocks: how long the subject may have no usable value (bad, or a held last good value)
+    /// before the interlock trips fail-safe; until then it keeps its last condition. 0: at once.
+    public var badInputDelaySeconds: Double
 
     public init(id: String, subject: String, low: Double? = nil, high: Double? = nil,
-                severity: LimitSeverity = .alarm, safeOutputs: [String] = []) {
+                severity: LimitSeverity = .alarm, safeOutputs: [String] = [], badInputDelaySeconds: Double = 0) {
         self.id = id
         self.subject = subject
         self.low = low
         self.high = high
         self.severity = severity
         self.safeOutputs = safeOutputs
+        self.badInputDelaySeconds = badInputDelaySeconds
     }
 }

@@ -87,4 +87,27 @@ import VigilCore
         let diagnostics = ConfigChecker.check(path: FixturePaths.fixtures + "/broken/missing-keys.yaml")
         #expect(diagnostics.contains { $0.keyPath == "outputs[0].safe" && $0.kind == .missingKey && $0.found == "nothing" })
     }
+
+    /// An interlock's bad-input delay decodes in seconds; on a limit that is not an interlock it is
+    /// refused (other limits keep their condition on a bad input), and out of range it is refused, both by place.
+    @Test func anInterlocksBadInputDelayDecodesAndIsRefusedWhereItMeansNothing() throws {
+        let plant = try load("name: x\n" + Self.plantBody + """
+            limits:
+              - { id: hh, subject: PT-1, high: 10, severity: interlock, safe_outputs: [run], bad_input_delay_s: 1.5 }
+              - { id: h, subject: PT-1, high: 8 }
+
+            """)
+        #expect(plant.limits.map(\.badInputDelaySeconds) == [1.5, 0])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-\(UUID().uuidString).yaml").path
+        try ("name: x\n" + Self.plantBody + """
+            limits:
+              - { id: h, subject: PT-1, high: 8, bad_input_delay_s: 1 }
+              - { id: hh, subject: PT-1, high: 10, severity: interlock, safe_outputs: [run], bad_input_delay_s: 90 }
+
+            """).write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let found = ConfigChecker.check(path: path).map(\.description)
+        #expect(found.contains { $0.contains(":17:57:") && $0.contains("limits[0].bad_input_delay_s") && $0.contains("only with severity interlock") }, "\(found)")
+        #expect(found.contains { $0.contains(":18:101:") && $0.contains("limits[1].bad_input_delay_s: found \"90\"") && $0.contains("0...60") }, "\(found)")
+    }
 }

@@ -43,6 +43,35 @@ import VigilCore
         #expect(t.map(\.kind) == [.interlockTripped, .interlockCleared])
     }
 
+    /// A bad-input delay rides through a short gap (the last condition stands, a held stale value
+    /// counts as no value) and trips fail-safe on the cycle the delay has run; a good reading in
+    /// between starts the count again.
+    @Test func aBadInputDelayTripsOnlyOnceTheSubjectHasBeenUnusableThatLong() {
+        var e = InterlockEvaluator(rules: [LimitRule(subject: 0, high: 10, severity: .interlock, badInputDelaySeconds: 0.1)])
+        var t = TransitionBuffer(capacity: 4)
+        let stale = Reading(value: 5, timestampNanoseconds: 1, latencyNanoseconds: 0, quality: .stale(ageNanoseconds: 40_000_000))
+        e.evaluate([good(5)], dtSeconds: 0.02, transitions: &t)
+        for _ in 0..<4 { e.evaluate([stale], dtSeconds: 0.02, transitions: &t) }
+        #expect(!e.isTripped(0), "0.08 s of a held value is inside the delay")
+        e.evaluate([good(5)], dtSeconds: 0.02, transitions: &t)
+        for _ in 0..<4 { e.evaluate([bad], dtSeconds: 0.02, transitions: &t) }
+        #expect(!e.isTripped(0) && t.isEmpty, "the good reading restarted the count")
+        e.evaluate([bad], dtSeconds: 0.02, transitions: &t)
+        #expect(e.isTripped(0) && e.conditions[0] == .badQuality, "the fifth bad cycle of 20 ms reaches 0.1 s")
+        #expect(t.map(\.kind) == [.interlockTripped])
+        e.evaluate([good(5)], dtSeconds: 0.02, transitions: &t)
+        #expect(!e.isTripped(0))
+    }
+
+    /// A limit already crossed stays crossed through the delay: the delay never clears a trip.
+    @Test func aBadInputDelayKeepsATripThatWasAlreadyThere() {
+        var e = InterlockEvaluator(rules: [LimitRule(subject: 0, high: 10, severity: .interlock, badInputDelaySeconds: 5)])
+        var t = TransitionBuffer(capacity: 4)
+        e.evaluate([good(12)], dtSeconds: 0.02, transitions: &t)
+        e.evaluate([bad], dtSeconds: 0.02, transitions: &t)
+        #expect(e.isTripped(0) && e.conditions[0] == .high)
+    }
+
     @Test func missingSubjectCountsAsBad() {
         var e = InterlockEvaluator(rules: [LimitRule(subject: 3, high: 10, severity: .interlock)])
         var t = TransitionBuffer(capacity: 4)

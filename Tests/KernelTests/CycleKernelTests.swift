@@ -13,12 +13,59 @@ import Monitor
         #expect(kernel.events.map(\.event) == [.started(periodNanoseconds: P.period)])
         #expect(kernel.output(1) == 5, "the valve rests at its safe value before the first step")
         let first = P.run(kernel, &process, cycles: 1...1)
-        #expect(first.map(\.event) == [.safeStateEntered(.startup)], "the start-up safe state is journalled")
+        #expect(first.map(\.event) == [.firstRound(waitedNanoseconds: 0, unread: 0, firstUnread: -1), .safeStateEntered(.startup)],
+                "every sensor was read for the first step; the start-up safe state is journalled")
         #expect(kernel.hasHadGoodCycle, "every required input was good in the first step")
         #expect(kernel.output(1) == 5, "the first good step decides; the outputs follow from the next one")
         let second = P.run(kernel, &process, cycles: 2...2)
         #expect(second.map(\.event) == [.safeStateLeft(.startup)])
         #expect(kernel.output(1) == 65, "the valve at its initial value once the plant is out of safe state")
+    }
+
+    /// On a slow line the first replies come cycles after the first step: until every Modbus sensor
+    /// has been read once, nothing is judged (no group is "lost", no safe action, no escalation) and
+    /// the plant stays in its start-up safe state; the monitor starts with the step that completes
+    /// the round and says so.
+    @Test func nothingIsJudgedUntilEverySensorHasBeenReadOnce() throws {
+        let kernel = try CycleKernel(plant: P.plant())
+        var process = P.Process()
+        kernel.start(nowNanoseconds: 1_000_000_000)
+        var events: [ControllerEvent] = []
+        for c in UInt64(1)...200 {
+            let now = 1_000_000_000 + c * P.period
+            var r = process.readings(cycle: c, now: now)
+            if c < 6 { r[0] = .unread; r[1] = .unread }   // the pressure pair answers from cycle 6
+            r.withUnsafeBufferPointer { kernel.step(nowNanoseconds: now, sensors: $0) }
+            events += kernel.events.map(\.event)
+            if c == 5 { #expect(!kernel.hasHadGoodCycle && kernel.output(1) == 5, "still in start-up, outputs safe") }
+        }
+        #expect(events.contains(.firstRound(waitedNanoseconds: 5 * P.period, unread: 0, firstUnread: -1)))
+        #expect(kernel.hasHadGoodCycle)
+        #expect(!events.contains { if case .escalation = $0 { true } else if case .safeOutputsForced = $0 { true } else { false } }, "\(events)")
+        #expect(!events.contains { if case .repair = $0 { true } else { false } }, "no group safe action or hold: \(events)")
+    }
+
+    /// A sensor that is never read (a link that never polls) cannot hold start-up forever: past the
+    /// first round's deadline the monitor starts and names it.
+    @Test func aSensorNeverReadEndsTheFirstRoundAtItsDeadlineByName() throws {
+        let plant = P.plant()
+        let kernel = try CycleKernel(plant: plant)
+        var process = P.Process()
+        kernel.start(nowNanoseconds: 1_000_000_000)
+        let deadline = UInt64(2 * plant.devices[0].responseTimeoutMilliseconds + plant.devices[0].pollIntervalMilliseconds) * 1_000_000
+        var round: [ControllerEvent] = []
+        var cycles: UInt64 = 0
+        for c in UInt64(1)...1000 where round.isEmpty {
+            let now = 1_000_000_000 + c * P.period
+            var r = process.readings(cycle: c, now: now)
+            r[2] = .unread
+            r.withUnsafeBufferPointer { kernel.step(nowNanoseconds: now, sensors: $0) }
+            round = kernel.events.map(\.event).filter { if case .firstRound = $0 { true } else { false } }
+            cycles = c
+        }
+        #expect(round == [.firstRound(waitedNanoseconds: (cycles - 1) * P.period, unread: 1, firstUnread: 2)])
+        #expect((cycles - 1) * P.period >= deadline && (cycles - 2) * P.period < deadline)
+        #expect(EventText(names: SubjectTable(plant: plant)).describe(round[0]).contains("LT still unread"))
     }
 
     /// Whichever front end a command comes from (console, a script, a future SCADA write), the

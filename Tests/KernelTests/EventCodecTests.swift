@@ -12,6 +12,8 @@ import Monitor
         let events: [ControllerEvent] = [
             .started(periodNanoseconds: 10_000_000), .stopped, .overrun(lateNanoseconds: 1_500_000), .overrunStorm(consecutive: 5),
             .watchdogStall,
+            .firstRound(waitedNanoseconds: 60_000_000, unread: 0, firstUnread: -1),
+            .firstRound(waitedNanoseconds: 1_300_000_000, unread: 2, firstUnread: 1),
             .findingRaised(.sensor(1), .stuck, statistic: 12, threshold: 10),
             .findingRaised(.device(0), .deviceTimeouts, statistic: 3, threshold: 3),
             .findingRaised(.section(0), .multivariateSPE, statistic: 9.5, threshold: 4.2),

@@ -135,6 +135,20 @@ import HIL
         }
     }
 
+    @Test func noRepairDecodesBareOrWithATargetAndAStrategy() throws {
+        let s = try ScenarioDecoder.decode("""
+        name: x
+        config: plant.yaml
+        cycles: 100
+        expect:
+          - no_repair
+          - no_repair: { strategy: switchToBackupGateway }
+          - no_repair: { target: pump-plc, strategy: reconnect }
+        """, file: scenarioPath("x.yaml"))
+        #expect(s.expectations == [.noRepair(target: nil, strategy: nil), .noRepair(target: nil, strategy: .switchToBackupGateway),
+                                   .noRepair(target: "pump-plc", strategy: .reconnect)])
+    }
+
     @Test func unknownExpectationsAndKeysAreListed() {
         #expect(problems("""
         name: x
@@ -147,7 +161,7 @@ import HIL
           - safe_state: maybe
         """) == [
             #"hil/scenarios/bad.yaml:4:1: colour: found unknown key "colour", expected one of name, requires, config, rig, seed, cycles, period_ms, poll_interval_ms, faults, expect"#,
-            #"hil/scenarios/bad.yaml:6:5: expect[0].failsafe: found unknown expectation "failsafe", expected one of failover, no_failover, failovers, active_source, detection, no_detection, diagnosis, no_diagnosis, alarm, escalation, no_escalation, alarms, interlock, outputs_within, no_latched_outputs, readings_good, safe_state, repair, device_state"#,
+            #"hil/scenarios/bad.yaml:6:5: expect[0].failsafe: found unknown expectation "failsafe", expected one of failover, no_failover, failovers, active_source, detection, no_detection, diagnosis, no_diagnosis, alarm, escalation, no_escalation, alarms, interlock, outputs_within, no_latched_outputs, readings_good, safe_state, repair, no_repair, device_state"#,
             #"hil/scenarios/bad.yaml:7:41: expect[1].detection.kind: found "wobbly", expected one of outOfRange, stuck, rateOfChange, spike, noise, drift, dropout, latency, disagreement, deviceTimeouts, deviceExceptions, deviceCRCErrors, deviceDisconnected, deviceLatencyTrend, multivariateT2, multivariateSPE"#,
             #"hil/scenarios/bad.yaml:8:17: expect[2].safe_state: found "maybe", expected true or false"#,
         ])
