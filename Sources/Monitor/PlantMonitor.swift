@@ -62,6 +62,8 @@ public struct PlantMonitor: Sendable {
     private let busDeviceCount: [Int]
     /// Whether a fault of this device alone is repaired by switching to its backup path.
     private let deviceSwitchesAlone: [Bool]
+    /// Whether a bus has another path to switch to (a backup port for its line, a second gateway for a device on it).
+    private let busHasBackup: [Bool]
     /// Per device: the slow-polling ceiling (`max_poll_interval_ms`), in ns.
     private let devicePollCeilingNanoseconds: [UInt64]
     private let groupStart: [Int]
@@ -173,7 +175,21 @@ public struct PlantMonitor: Sendable {
             }
         }
         busDeviceCount = (0..<busKeys.count).map { b in deviceBus.filter { $0 == b }.count }
+        busHasBackup = (0..<busKeys.count).map { b in plant.devices.indices.contains { deviceBus[$0] == b && plant.devices[$0].backup != nil } }
 
+        // What holds each device's link: the response timeouts of every device on its serial port, or its own on TCP.
+        let linkHold: [UInt64] = plant.devices.map { device in
+            let ms: Int
+            switch device.transport {
+            case .tcp: ms = device.responseTimeoutMilliseconds
+            case .rtu(let line):
+                ms = plant.devices.reduce(0) { sum, other in
+                    if case .rtu(let l) = other.transport, l.port == line.port { return sum + other.responseTimeoutMilliseconds }
+                    return sum
+                }
+            }
+            return UInt64(max(ms, 0)) * 1_000_000
+        }
         var sensorDevice: [Int] = []
         var detectors: [SensorDetector] = []
         for s in plant.sensors {
@@ -185,8 +201,10 @@ public struct PlantMonitor: Sendable {
                 }
                 sensorDevice.append(d)
                 let poll = UInt64(max(plant.devices[d].pollIntervalMilliseconds, 0)) * 1_000_000
-                detectors.append(SensorDetector(tuning: t, rangeMin: s.rangeMin, rangeMax: s.rangeMax,
-                                                discrete: false, expectedIntervalNanoseconds: max(poll, cycleNanoseconds)))
+                var detector = SensorDetector(tuning: t, rangeMin: s.rangeMin, rangeMax: s.rangeMax,
+                                              discrete: false, expectedIntervalNanoseconds: max(poll, cycleNanoseconds))
+                detector.linkHoldNanoseconds = linkHold[d]
+                detectors.append(detector)
             case .gpio:
                 sensorDevice.append(-1)
                 detectors.append(SensorDetector(tuning: t, rangeMin: s.rangeMin, rangeMax: s.rangeMax,
@@ -525,7 +543,8 @@ public struct PlantMonitor: Sendable {
                         emitDiagnosis(diag, sensor: -1, device: o)
                         if !switching {
                             if policy.lookup(cause: diag.cause, kind: diag.evidence.kind, severity: diag.severity) == .automaticRepair {
-                                startDeviceRepair(o, .switchToBackupGateway, now: now)
+                                // A line with no other path is reconnected, never "switched".
+                                startDeviceRepair(o, busHasBackup[b] ? .switchToBackupGateway : .reconnect, now: now)
                             } else {
                                 escalateByPolicy(sensor: -1, device: o, cause: diag.cause, severity: diag.severity, finding: diag.evidence)
                             }
@@ -869,10 +888,12 @@ public struct PlantMonitor: Sendable {
     /// Detections for the kinds that started firing on sensor `i`, and their return to normal for
     /// those that stopped. A sensor's findings are judged on its samples: between two samples (a
     /// device polled slower than the cycle) only a dropout can start or end; the rest stand as the
-    /// last sample left them.
+    /// last sample left them. A dropout of silence is judged every cycle; one of bad readings lasts
+    /// until a good sample ends it.
     private mutating func emitDetections(_ i: Int) {
         let dropout = FindingBits.bit(.dropout)
-        let current = (fresh[i] ? bits[i] : previousBits[i] & ~dropout | bits[i] & dropout) & FindingBits.sensorKinds
+        let keep = detectors[i].lastWasBad ? ~0 : ~dropout
+        let current = (fresh[i] ? bits[i] : previousBits[i] & keep | bits[i] & dropout) & FindingBits.sensorKinds
         let rising = current & ~previousBits[i]
         let falling = previousBits[i] & ~current
         previousBits[i] = current

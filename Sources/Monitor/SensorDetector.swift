@@ -41,6 +41,11 @@ struct SensorDetector: Sendable {
     let discrete: Bool
     /// Raised when the device's polling is slowed (a dropout is judged against the rate in use).
     var expectedIntervalNanoseconds: UInt64
+    /// How long the point's link can be busy with other transactions before its next poll: every
+    /// response timeout on its serial line (its own included), or its own on TCP. A sample is not
+    /// missing before one poll interval plus that: a unit that stops answering holds a shared line
+    /// for its whole timeout each round, and that is its fault, not its neighbours'.
+    var linkHoldNanoseconds: UInt64 = 0
     let window: Int
 
     // Sample bookkeeping.
@@ -156,7 +161,8 @@ struct SensorDetector: Sendable {
     mutating func checkDropout(nowNanoseconds: UInt64) -> FindingBits {
         guard hasSample, nowNanoseconds > lastNewSampleTimestamp else { return 0 }
         let silent = Double(nowNanoseconds - lastNewSampleTimestamp)
-        let limit = max(tuning.dropoutIntervals * Double(expectedIntervalNanoseconds), tuning.dropoutFloorNanoseconds)
+        let limit = max(tuning.dropoutIntervals * Double(expectedIntervalNanoseconds), tuning.dropoutFloorNanoseconds,
+                        Double(expectedIntervalNanoseconds &+ linkHoldNanoseconds))
         guard silent > limit else { return 0 }
         record(.dropout, silent, limit)
         usable = false

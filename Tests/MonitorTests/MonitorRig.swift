@@ -20,14 +20,16 @@ struct MonitorRig {
     var cycle: UInt64 = 0
     var log: [MonitorEvent] = []
 
-    /// The rig's plant; without `temperaturePair` T-A and T-B are two ungrouped sensors.
+    /// The rig's plant; without `temperaturePair` T-A and T-B are two ungrouped sensors. Its devices
+    /// are on a fast LAN, polled every 10 ms with a 20 ms response timeout, so silence is a dropout
+    /// after 30 ms (three polls; a transaction cannot take longer than poll + timeout).
     static func plant(temperaturePair: Bool = true) -> PlantConfig {
         PlantConfig(
             name: "test",
             devices: [
-                DeviceConfig(id: "dev-a", transport: .tcp(host: "10.0.0.1", port: 502), pollIntervalMilliseconds: 10),
-                DeviceConfig(id: "dev-b", transport: .tcp(host: "10.0.0.1", port: 503), pollIntervalMilliseconds: 10),
-                DeviceConfig(id: "dev-c", transport: .tcp(host: "10.0.0.2", port: 502), pollIntervalMilliseconds: 10),
+                DeviceConfig(id: "dev-a", transport: .tcp(host: "10.0.0.1", port: 502), responseTimeoutMilliseconds: 20, pollIntervalMilliseconds: 10),
+                DeviceConfig(id: "dev-b", transport: .tcp(host: "10.0.0.1", port: 503), responseTimeoutMilliseconds: 20, pollIntervalMilliseconds: 10),
+                DeviceConfig(id: "dev-c", transport: .tcp(host: "10.0.0.2", port: 502), responseTimeoutMilliseconds: 20, pollIntervalMilliseconds: 10),
             ],
             sensors: [
                 SensorConfig(id: "P-A", source: .point(device: "dev-a", point: "p"), rangeMin: 0, rangeMax: 16, quantity: "pressure"),

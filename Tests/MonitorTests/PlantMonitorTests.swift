@@ -99,7 +99,8 @@ typealias R = MonitorRig
         #expect(rig.monitor.repairRecord(.reconnect).failed == 1)
     }
 
-    @Test func wholeGatewayDownIsOneBusDiagnosisWithABackupGatewayPlan() throws {
+    /// The gateway has no second path: the bus is reconnected, never "switched" to a backup that does not exist.
+    @Test func wholeGatewayDownIsOneBusDiagnosisWithAReconnectPlan() throws {
         var rig = try MonitorRig()
         rig.warmUp()
         let c0 = rig.cycle + 1
@@ -109,7 +110,8 @@ typealias R = MonitorRig
         let diagnoses = rig.events(.diagnosis, after: c0)
         #expect(diagnoses.count == 1)
         #expect(diagnoses.first?.cause == .busFault)
-        #expect(rig.events(.repair, after: c0).contains { $0.strategy == .switchToBackupGateway })
+        #expect(rig.events(.repair, after: c0).contains { $0.strategy == .reconnect })
+        #expect(!rig.events(.repair, after: c0).contains { $0.strategy == .switchToBackupGateway })
         #expect(rig.monitor.activeSource(group: R.pressure) == R.pC)
         // The temperature pair lost both members: held, then escalated.
         #expect(rig.events(.escalation, after: c0).contains { $0.escalation == .noHealthySource && $0.group == Int32(R.temperature) })
