@@ -42,6 +42,8 @@ struct DeviceWatch: Sendable {
     var latencyEWMA = 0.0
     var flags: UInt32 = 0
     var faulted = false
+    /// The first device of a bus the monitor calls noisy carries the bus's CRC finding while it lasts.
+    var lineNoise = false
     var configErrorEscalated = false
     /// What the bad samples of the current all-bad run were; names a device fault found by the
     /// all-bad rule before any per-kind threshold (e.g. a switch to the backup line cured it first).
@@ -108,6 +110,7 @@ struct DeviceWatch: Sendable {
             evidence = (.deviceDisconnected, Double(t.disconnects), 1)
         }
         if faulted, let k = faultKind { f |= Self.bit(k) }
+        if lineNoise { f |= Self.bit(.deviceCRCErrors) }
         flags = f
         return f
     }

@@ -109,6 +109,11 @@ public struct PlantMonitor: Sendable {
     private var newlyFaulted: [Bool]
     private var deviceDiagnoses: [Diagnosis?]
     private var busFaulted: [Bool]
+    /// A bus whose frames arrive corrupted now and then (CRC or framing errors between good replies):
+    /// one bus diagnosis for the episode, no device or sensor fault for a garbled reply.
+    private var busNoisy: [Bool]
+    /// Timestamp of each sensor's last garbled reply (counted once by its device).
+    private var garbledAt: [UInt64]
 
     // Groups.
     private var active: [Int]
@@ -264,6 +269,8 @@ public struct PlantMonitor: Sendable {
         newlyFaulted = [Bool](repeating: false, count: deviceCount)
         deviceDiagnoses = [Diagnosis?](repeating: nil, count: deviceCount)
         busFaulted = [Bool](repeating: false, count: busKeys.count)
+        busNoisy = [Bool](repeating: false, count: busKeys.count)
+        garbledAt = [UInt64](repeating: 0, count: plant.sensors.count)
 
         let g = groupCount
         active = [Int](repeating: 0, count: g)
@@ -419,7 +426,15 @@ public struct PlantMonitor: Sendable {
         for d in 0..<deviceCount { tallies[d] = DeviceTally() }
         for i in 0..<sensorCount {
             let r = sensors[i]
-            if detectors[i].isNew(r) {
+            if garbledReply(r, device: sensorDevice[i]) {
+                // The line garbled the reply: the device hears of it (once per reply), the sensor said nothing.
+                if r.timestampNanoseconds != garbledAt[i] {
+                    garbledAt[i] = r.timestampNanoseconds
+                    tallies[sensorDevice[i]].add(r)
+                }
+                fresh[i] = false
+                bits[i] = detectors[i].checkDropout(nowNanoseconds: now)
+            } else if detectors[i].isNew(r) {
                 fresh[i] = true
                 bits[i] = detectors[i].sample(r, nowNanoseconds: now)
                 // Pairs use the series to break a tie; every sensor's step score is a policy-model feature.
@@ -459,6 +474,74 @@ public struct PlantMonitor: Sendable {
 
     // MARK: Devices
 
+    /// Consecutive all-garbled polls after which a device on a noisy line counts as dead (its
+    /// readings bad, its sensors out of use): at one frame in five corrupted, eight in a row
+    /// happen about once in 400,000 polls.
+    static let noisyLineDeadPolls = 8
+    /// Share of a device's recent polls (EWMA over ~50) with a CRC or framing error above which
+    /// the device counts towards a noisy line: about one error in the last 50 polls.
+    static let noisyLineCRCShare = 0.015
+
+    /// Whether reading `r` of a point on device `d` is a garbled reply (CRC or framing) from a
+    /// device that still answers cleanly now and then: no sample for the sensor's detectors.
+    private func garbledReply(_ r: Reading, device d: Int) -> Bool {
+        guard d >= 0, r.quality == .bad(.crcOrFraming) else { return false }
+        return devices[d].allBadRun < Self.noisyLineDeadPolls
+    }
+
+    /// Whether bus `b` has become noisy: CRC errors on two of its devices (or on its only one)
+    /// between good replies.
+    private func busLooksNoisy(_ b: Int) -> Bool {
+        var noisy = 0, clean = true
+        for o in 0..<deviceCount where deviceBus[o] == b {
+            if devices[o].crcShare > Self.noisyLineCRCShare {
+                noisy += 1
+                if devices[o].allBadRun >= Self.noisyLineDeadPolls { clean = false }
+            }
+        }
+        return clean && noisy >= min(2, busDeviceCount[b])
+    }
+
+    /// Enters or leaves the noisy state of device `d`'s bus; entering is one bus diagnosis (and the
+    /// repair the policy allows: the line's other path, or reopening it), leaving is quiet.
+    private mutating func updateNoisyBus(of d: Int, now: UInt64) {
+        let b = deviceBus[d]
+        if !busNoisy[b] && busLooksNoisy(b) {
+            busNoisy[b] = true
+            var first = -1, share = 0.0
+            for o in 0..<deviceCount where deviceBus[o] == b {
+                if first < 0 { first = o }
+                share = max(share, devices[o].crcShare)
+            }
+            let diag = Diagnosis(cause: .busFault, severity: .major,
+                                 evidence: Finding(kind: .deviceCRCErrors, subject: Int32(first), statistic: share,
+                                                   threshold: Self.noisyLineCRCShare, cycle: cycle),
+                                 firstSeenCycle: cycle, decidedCycle: cycle)
+            // The finding starts on the bus's first device and ends when the line is quiet again.
+            devices[first].lineNoise = true
+            if devices[first].flags & DeviceWatch.bit(.deviceCRCErrors) == 0 {
+                devices[first].flags |= DeviceWatch.bit(.deviceCRCErrors)
+                var e = MonitorEvent(kind: .detection, cycle: cycle)
+                e.device = Int32(first)
+                e.finding = diag.evidence
+                buffer.append(e)
+            }
+            emitDiagnosis(diag, sensor: -1, device: first)
+            if policy.lookup(cause: .busFault, kind: .deviceCRCErrors, severity: .major) == .automaticRepair {
+                if devices[first].repair == nil { startDeviceRepair(first, busHasBackup[b] ? .switchToBackupGateway : .reconnect, now: now) }
+            } else {
+                escalateByPolicy(sensor: -1, device: first, cause: .busFault, severity: .major, finding: diag.evidence)
+            }
+        } else if busNoisy[b] {
+            var quiet = true
+            for o in 0..<deviceCount where deviceBus[o] == b && devices[o].crcShare > Self.noisyLineCRCShare / 3 { quiet = false }
+            if quiet {
+                busNoisy[b] = false
+                for o in 0..<deviceCount where deviceBus[o] == b { devices[o].lineNoise = false }
+            }
+        }
+    }
+
     private mutating func observeDevices(now: UInt64) {
         for d in 0..<deviceCount {
             newlyFaulted[d] = false
@@ -478,7 +561,12 @@ public struct PlantMonitor: Sendable {
                     buffer.append(e)
                 }
             }
-            if !devices[d].faulted && devices[d].allBadRun >= tuning.deviceFaultSamples {
+            updateNoisyBus(of: d, now: now)
+            // A run of garbled replies is noise on the line until it outlasts what noise does: the
+            // line carries frames, so the device is not silent.
+            let garbled = devices[d].runCRCErrors > 0
+            let faultRun = garbled ? max(tuning.deviceFaultSamples, Self.noisyLineDeadPolls) : tuning.deviceFaultSamples
+            if !devices[d].faulted && devices[d].allBadRun >= faultRun {
                 devices[d].faulted = true
                 newlyFaulted[d] = true
                 let ev: (kind: FindingKind, stat: Double, limit: Double)

@@ -25,7 +25,9 @@ import VigilCore
     /// Runs `seconds` of plant time; unit C stops answering at `cDiesAt` (seconds). Each round polls
     /// A, B, C in turn, 28 ms a read, 300 ms for a read that times out; the next round starts on
     /// the next 100 ms tick. Returns every event.
-    static func run(seconds: Double, cDiesAt: Double) throws -> [MonitorEvent] {
+    /// Between `noise` (seconds, a range) one reply in five comes back garbled (a CRC error).
+    static func run(seconds: Double, cDiesAt: Double, noise: Range<Double> = 0..<0) throws -> [MonitorEvent] {
+        var random = SeededRandom(seed: 0xC4C)
         var monitor = try PlantMonitor(plant: plant())
         var readings = [Reading](repeating: .unread, count: 3)
         var groups = [Reading](repeating: .unread, count: 1)
@@ -43,8 +45,10 @@ import VigilCore
                     let dead = s == 2 && Double(t) / 1e9 >= cDiesAt
                     t += dead ? 300_000_000 : 28_000_000
                     let value = 1.5 + 0.003 * Double((Int(t / 1_000_000) * 7919 + s * 31) % 11 - 5)
+                    let garbled = noise.contains(Double(t) / 1e9) && Double.random(in: 0..<1, using: &random) < 0.2
                     pending.append((t, s, dead ? Reading(value: .nan, timestampNanoseconds: t, latencyNanoseconds: 300_000_000, quality: .bad(.timeout))
-                                               : Reading(value: value, timestampNanoseconds: t, latencyNanoseconds: 28_000_000, quality: .good)))
+                                        : garbled ? Reading(value: .nan, timestampNanoseconds: t, latencyNanoseconds: 28_000_000, quality: .bad(.crcOrFraming))
+                                        : Reading(value: value, timestampNanoseconds: t, latencyNanoseconds: 28_000_000, quality: .good)))
                 }
                 nextRound = (t / 100_000_000 + 1) * 100_000_000
             }
@@ -76,5 +80,19 @@ import VigilCore
         let raised = events.filter { $0.kind == .detection && $0.sensor == 2 && $0.finding?.kind == .dropout }
         let cleared = events.filter { $0.kind == .findingCleared && $0.sensor == 2 && $0.finding?.kind == .dropout }
         #expect(raised.count == 1 && cleared.isEmpty, "raised \(raised.count), cleared \(cleared.count)")
+    }
+
+    /// One frame in five garbled for 20 s: one bus diagnosis for the episode; a garbled reply is no
+    /// sample for the sensor, so the three are not failed over against each other, and no sensor
+    /// or device fault is diagnosed for it.
+    @Test func noiseOnASharedLineIsOneBusDiagnosisAndNoFailover() throws {
+        let events = try Self.run(seconds: 60, cDiesAt: .infinity, noise: 20..<40)
+        let diagnoses = events.filter { $0.kind == .diagnosis }
+        #expect(diagnoses.count == 1 && diagnoses.first?.cause == .busFault && diagnoses.first?.finding?.kind == .deviceCRCErrors,
+                "\(diagnoses.map { ($0.cycle, $0.cause, $0.device) })")
+        #expect(!events.contains { $0.kind == .failover }, "no failover")
+        // (The kernel holds the monitor until every sensor has been read once; alone it sees cycle 1 unread.)
+        let escalations = events.filter { $0.kind == .escalation && $0.cycle > 50 }
+        #expect(escalations.isEmpty, "no escalation: \(escalations.map { ($0.cycle, $0.escalation) })")
     }
 }
