@@ -135,6 +135,8 @@ public struct PlantMonitor: Sendable {
     /// step test needs `StepLocator.minimumSide` samples after a jump before it can blame anyone, so
     /// the pair escalates only after that many more.
     private var pairUndecidedSamples: [Int]
+    /// Which member of an undecided pair has brought a new sample since the last count (bit 0: the first, bit 1: the second).
+    private var pairFresh: [UInt8]
     /// Per group: the model attributed this disagreement episode (journalled once).
     private var modelResolved: [Bool]
     private var scratch: [Double]
@@ -285,6 +287,7 @@ public struct PlantMonitor: Sendable {
         excursionQuiet = [Int](repeating: 0, count: g)
         unresolved = [Bool](repeating: false, count: g)
         pairUndecidedSamples = Array(repeating: 0, count: holding.count)
+        pairFresh = [UInt8](repeating: 0, count: groupStart.count)
         modelResolved = [Bool](repeating: false, count: g)
         let largest = max(groupSize.max() ?? 1, 1)
         scratch = [Double](repeating: 0, count: largest)
@@ -866,17 +869,26 @@ public struct PlantMonitor: Sendable {
         }
 
         // Attribution: the member furthest from consensus is the odd one out; the others were only
-        // pulled by it. A pair cannot tell who is wrong without more evidence.
+        // pulled by it. A pair cannot tell who is wrong without more evidence. Only members in
+        // service take part: a quarantined one (stuck at a value that may still look right) must
+        // not outvote a healthy one; its own findings stand as its own.
         let both = FindingBits.bit(.disagreement) | .bit(.drift)
         var worst = -1, worstScore = 0.0, flagged = 0
         for s in 0..<size {
             let i = members[start + s]
             guard bits[i] & both != 0 else { continue }
+            guard health[i] == .healthy || health[i] == .suspect else { continue }
             flagged += 1
             let sc = max(residuals[i].disagreementScore, residuals[i].driftScore)
             if sc > worstScore { worstScore = sc; worst = i }
         }
-        guard flagged > 0 else { unresolved[g] = false; pairUndecidedSamples[g] = 0; modelResolved[g] = false; return }
+        guard flagged > 0 else {
+            // Between samples (a slowly polled group) nothing was judged: the episode goes on.
+            var anyFresh = false
+            for s in 0..<size where fresh[members[start + s]] && isPeer(members[start + s]) { anyFresh = true }
+            if anyFresh { unresolved[g] = false; pairUndecidedSamples[g] = 0; pairFresh[g] = 0; modelResolved[g] = false }
+            return
+        }
         var peers = 0
         for s in 0..<size where isPeer(members[start + s]) { peers += 1 }
         if peers >= 3 {
@@ -890,7 +902,8 @@ public struct PlantMonitor: Sendable {
         } else {
             // Pair: blame the member with the worse record (findings history, implausible motion).
             var a = -1, b = -1
-            for s in 0..<size where bits[members[start + s]] & both != 0 || isPeer(members[start + s]) {
+            for s in 0..<size where isPeer(members[start + s])
+                || (bits[members[start + s]] & both != 0 && (health[members[start + s]] == .healthy || health[members[start + s]] == .suspect)) {
                 if a < 0 { a = members[start + s] } else if b < 0 { b = members[start + s] }
             }
             guard a >= 0, b >= 0 else { return }
@@ -919,8 +932,15 @@ public struct PlantMonitor: Sendable {
                     buffer.append(e)
                 }
             } else {
-                for s in 0..<size { bits[members[start + s]] &= ~both }
-                if fresh[a] && fresh[b] { pairUndecidedSamples[g] += 1 }
+                bits[a] &= ~both
+                bits[b] &= ~both
+                // One more undecided pair of samples once both members have brought a new one (on
+                // one serial line they never arrive in the same cycle).
+                pairFresh[g] |= (fresh[a] ? 1 : 0) | (fresh[b] ? 2 : 0)
+                if pairFresh[g] == 3 {
+                    pairFresh[g] = 0
+                    pairUndecidedSamples[g] += 1
+                }
                 if !unresolved[g] && pairUndecidedSamples[g] > StepLocator.minimumSide + 1 {
                     unresolved[g] = true
                     var e = MonitorEvent(kind: .escalation, cycle: cycle)

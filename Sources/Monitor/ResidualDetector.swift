@@ -3,8 +3,10 @@
 /// The residual r = value − consensus (median of the other usable members) has a mean (static
 /// offsets between sensors) and a σ that are learned (Welford) for `driftWarmupSamples`, then keep
 /// adapting slowly while the sensor is healthy. A two-sided CUSUM on the standardized residual finds
-/// drift; a plain threshold finds disagreement (bias, wrong value). When the set of peers changes
-/// (a member quarantined or back) the residual's statistics change too, so learning starts over.
+/// drift; a plain threshold finds disagreement (bias, wrong value). When the number of peers
+/// changes (a member quarantined or back) the residual's σ changes by a known factor: learned
+/// statistics are rescaled, not thrown away, so losing a member does not blind the rest for a
+/// whole warm-up.
 struct ResidualDetector: Sendable {
     var peerCount = -1
     var learning = Welford()
@@ -22,10 +24,24 @@ struct ResidualDetector: Sendable {
     /// policy model reads it (`SensorFeatures`).
     var lastResidual = Double.nan
 
+    /// Variance of the residual to the median of `n` peers, in units of one sensor's noise variance
+    /// (independent, equal noise): 2 for one peer, 1.5 for the mean of two, 1 + π/(2n) beyond.
+    static func residualVarianceFactor(peers n: Int) -> Double {
+        switch n {
+        case ...1: return 2
+        case 2: return 1.5
+        default: return 1 + Double.pi / (2 * Double(n))
+        }
+    }
+
     mutating func restart(peers: Int) {
+        if learned && peerCount > 0 && peers > 0 {
+            variance *= Self.residualVarianceFactor(peers: peers) / Self.residualVarianceFactor(peers: peerCount)
+        } else {
+            learning = Welford()
+            learned = false
+        }
         peerCount = peers
-        learning = Welford()
-        learned = false
         cusumHigh = 0
         cusumLow = 0
         disagreementRun = 0
