@@ -417,28 +417,72 @@ struct SectionState: Sendable {
     /// T² and SPE of the lagged sample in `x`; fills `z` and `residual`.
     private mutating func score() -> (t2: Double, spe: Double) {
         let p = model.variableCount, k = model.componentCount
-        for j in 0..<p {
-            z[j] = (x[j] - model.mean[j]) / model.scale[j]
-            residual[j] = z[j]
-        }
-        var t2 = 0.0
-        components.withUnsafeBufferPointer { cp in
-            z.withUnsafeBufferPointer { zp in
-                residual.withUnsafeMutableBufferPointer { rp in
-                    model.eigenvalues.withUnsafeBufferPointer { ev in
-                        for a in 0..<k {
-                            let row = cp.baseAddress! + a * p
-                            var t = 0.0
-                            for j in 0..<p { t += row[j] * zp[j] }
-                            t2 += t * t / ev[a]
-                            for j in 0..<p { rp[j] -= row[j] * t }
+        var t2 = 0.0, spe = 0.0
+        x.withUnsafeBufferPointer { xb in
+            model.mean.withUnsafeBufferPointer { mb in
+                model.scale.withUnsafeBufferPointer { sb in
+                    z.withUnsafeMutableBufferPointer { zb in
+                        residual.withUnsafeMutableBufferPointer { rb in
+                            components.withUnsafeBufferPointer { cb in
+                                model.eigenvalues.withUnsafeBufferPointer { eb in
+                                    (t2, spe) = Self.project(x: xb.baseAddress!, mean: mb.baseAddress!, scale: sb.baseAddress!,
+                                                             components: cb.baseAddress!, eigenvalues: eb.baseAddress!,
+                                                             z: zb.baseAddress!, residual: rb.baseAddress!, variables: p, components: k)
+                                }
+                            }
                         }
                     }
                 }
             }
         }
+        return (t2, spe)
+    }
+
+    /// z = (x − mean)/scale, t = C·z (C: k contiguous loading vectors), T² = Σ t²/λ, r = z − Cᵀt,
+    /// SPE = |r|². Plain pointer loops: fast in release and not too slow in debug builds.
+    static func project(x: UnsafePointer<Double>, mean: UnsafePointer<Double>, scale: UnsafePointer<Double>,
+                        components: UnsafePointer<Double>, eigenvalues: UnsafePointer<Double>, z: UnsafeMutablePointer<Double>,
+                        residual r: UnsafeMutablePointer<Double>, variables p: Int, components k: Int) -> (t2: Double, spe: Double) {
+        var j = 0
+        while j < p {
+            let v = (x[j] - mean[j]) / scale[j]
+            z[j] = v
+            r[j] = v
+            j += 1
+        }
+        var t2 = 0.0
+        var a = 0
+        var row = components
+        while a < k {
+            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+            j = 0
+            while j + 4 <= p {
+                s0 += row[j] * z[j]
+                s1 += row[j + 1] * z[j + 1]
+                s2 += row[j + 2] * z[j + 2]
+                s3 += row[j + 3] * z[j + 3]
+                j += 4
+            }
+            while j < p {
+                s0 += row[j] * z[j]
+                j += 1
+            }
+            let t = (s0 + s1) + (s2 + s3)
+            t2 += t * t / eigenvalues[a]
+            j = 0
+            while j < p {
+                r[j] -= row[j] * t
+                j += 1
+            }
+            row += p
+            a += 1
+        }
         var spe = 0.0
-        for j in 0..<p { spe += residual[j] * residual[j] }
+        j = 0
+        while j < p {
+            spe += r[j] * r[j]
+            j += 1
+        }
         return (t2, spe)
     }
 
@@ -453,21 +497,36 @@ struct SectionState: Sendable {
         }
     }
 
+    /// The slow EWMA update of mean and covariance (the covariance's upper triangle: it is mirrored
+    /// before a refit), and the refit every `refitInterval` such samples.
     private mutating func slowUpdate(configuration c: MultivariateMonitorConfiguration) {
         let p = model.variableCount
         let l = c.updateLambda
-        for j in 0..<p { ewmaMean[j] += l * (x[j] - ewmaMean[j]) }
-        for i in 0..<p {
-            let di = x[i] - ewmaMean[i]
-            for j in 0..<p {
-                let dj = x[j] - ewmaMean[j]
-                ewmaCovariance[i * p + j] = (1 - l) * ewmaCovariance[i * p + j] + l * di * dj
+        for j in 0..<p {
+            ewmaMean[j] += l * (x[j] - ewmaMean[j])
+            eigenScratch[j] = x[j] - ewmaMean[j]
+        }
+        ewmaCovariance.withUnsafeMutableBufferPointer { cb in
+            eigenScratch.withUnsafeBufferPointer { db in
+                let d = db.baseAddress!
+                var i = 0
+                while i < p {
+                    let row = cb.baseAddress! + i * p
+                    let di = l * d[i]
+                    var j = i
+                    while j < p {
+                        row[j] = (1 - l) * row[j] + di * d[j]
+                        j += 1
+                    }
+                    i += 1
+                }
             }
         }
         status.updates += 1
         sinceRefit += 1
         guard sinceRefit >= c.refitInterval else { return }
         sinceRefit = 0
+        for i in 0..<p { for j in 0..<i { ewmaCovariance[i * p + j] = ewmaCovariance[j * p + i] } }
         for j in 0..<p { model.mean[j] = ewmaMean[j] }
         model.decompose(covariance: ewmaCovariance, work: &work, scratch: &eigenScratch)
         model.updateLimitsAfterRefit()
