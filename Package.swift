@@ -131,6 +131,7 @@ let package = Package(
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Kernel", "Monitor", "Config", "HIL", "VigilCore", "CAllocCounter"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Kernel", "Monitor", "VigilCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "Kernel", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus", "Monitor", "Policy"]),
+        .testTarget(name: "TEPBenchmarkTests", dependencies: ["TEPBenchmark", "Monitor", "Kernel", "VigilCore"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
     ],
     swiftLanguageModes: [.v6]
