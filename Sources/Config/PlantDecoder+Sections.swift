@@ -30,8 +30,9 @@ extension PlantDecoder {
         let scaling = map.choice("scaling", SectionConfig.Scaling.self)
         let limits = map.choice("limits", SectionConfig.Limits.self)
         let ewma = map.double("ewma_lambda", expected: "a weight in 0...0.5 (0: no EWMA statistics)") { (0...0.5).contains($0) }
-        var shape = SectionConfig(id: id ?? "", sensors: sensors ?? [], lags: lags ?? 0, limits: limits ?? SectionConfig.defaultLimits)
-        if let alpha { shape.falseAlarmRate = alpha }
+        // The section as far as decoded, with defaults: its training minimum and default count depend on lags, limits and α.
+        let shape = SectionConfig(id: id ?? "", sensors: sensors ?? [], falseAlarmRate: alpha ?? SectionConfig.defaultFalseAlarmRate,
+                                  lags: lags ?? 0, limits: limits ?? SectionConfig.defaultLimits)
         let minimum = shape.requiredTrainingSamples
         let inSample = shape.limits == .inSample ? ", with in_sample limits also 10 / false_alarm_rate" : ""
         let training = map.int("training_samples", required: false,
@@ -44,14 +45,12 @@ extension PlantDecoder {
                             expected: "one of them: a section learns a number of samples or for a time")
         }
         guard let id, let sensors, sensors.count >= 2, sink.diagnostics.count == errorsBefore else { return }
-        let d = SectionConfig(id: id, sensors: sensors, falseAlarmRate: alpha ?? 0.001, lags: lags ?? 0,
-                              limits: limits ?? SectionConfig.defaultLimits)
         plant.sections.append((SectionConfig(
-            id: id, sensors: sensors, trainingSamples: training ?? d.trainingSamples, trainingSeconds: seconds,
-            persistence: persistence ?? d.persistence, persistenceWindow: window, clearPersistence: clear ?? d.clearPersistence,
-            varianceToKeep: variance ?? d.varianceToKeep, falseAlarmRate: alpha ?? d.falseAlarmRate, updateLambda: lambda ?? d.updateLambda,
-            refitInterval: refit ?? d.refitInterval, lags: lags ?? d.lags, scaling: scaling ?? d.scaling, limits: limits ?? d.limits,
-            ewmaLambda: ewma ?? d.ewmaLambda), path))
+            id: id, sensors: sensors, trainingSamples: training ?? shape.trainingSamples, trainingSeconds: seconds,
+            persistence: persistence ?? shape.persistence, persistenceWindow: window, clearPersistence: clear ?? shape.clearPersistence,
+            varianceToKeep: variance ?? shape.varianceToKeep, falseAlarmRate: alpha ?? shape.falseAlarmRate, updateLambda: lambda ?? shape.updateLambda,
+            refitInterval: refit ?? shape.refitInterval, lags: lags ?? shape.lags, scaling: scaling ?? shape.scaling, limits: limits ?? shape.limits,
+            ewmaLambda: ewma ?? shape.ewmaLambda), path))
     }
 }
 

@@ -172,7 +172,7 @@ public final class SectionBank: @unchecked Sendable {
     /// models, score installed sections. `healthy(sensor)` is the per-sensor monitor's verdict (true
     /// when there is none). The kernel calls it every cycle; a benchmark may drive a bank directly.
     public func observe(cycle: UInt64, nowNanoseconds now: UInt64, sensors: UnsafeBufferPointer<Reading>, healthy: (Int32) -> Bool,
-                 onFinding: (SectionFinding) -> Void) {
+                        onFinding: (SectionFinding) -> Void) {
         for s in configs.indices {
             if monitors[s] == nil {
                 let phase = slots[s].phase.load(ordering: .acquiring)

@@ -51,11 +51,13 @@ public struct SectionConfig: Sendable, Hashable {
     /// residual vector); 0: none.
     public var ewmaLambda: Double
 
+    public static let defaultFalseAlarmRate = 0.001
     public static let defaultLimits = Limits.crossValidated
     public static let defaultEWMALambda = 0.0
 
     public init(id: String, sensors: [String], trainingSamples: Int? = nil, trainingSeconds: Double? = nil, persistence: Int = 3,
-                persistenceWindow: Int? = nil, clearPersistence: Int = 10, varianceToKeep: Double = 0.9, falseAlarmRate: Double = 0.001,
+                persistenceWindow: Int? = nil, clearPersistence: Int = 10, varianceToKeep: Double = 0.9,
+                falseAlarmRate: Double = SectionConfig.defaultFalseAlarmRate,
                 updateLambda: Double = 1e-4, refitInterval: Int = 1000, lags: Int = 0, scaling: Scaling = .standard,
                 limits: Limits = SectionConfig.defaultLimits, ewmaLambda: Double = SectionConfig.defaultEWMALambda) {
         self.id = id
