@@ -103,6 +103,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The Tennessee Eastman benchmark of the section monitor: the Braatz .dat files read with located
+        // errors, the production section code streamed over them, detection and false-alarm figures.
+        .target(name: "TEPBenchmark", dependencies: ["VigilCore", "Monitor"]),
         // The benchmarks (`vigil-bench`): Modbus read path against a plain C loop, cycle lateness against
         // a C clock_nanosleep loop, cycle compute and allocations (malloc interposer), RSS, the policy
         // model's kernels and learner. Measures the same code the controller runs; never installed with it.
@@ -110,7 +113,7 @@ let package = Package(
             name: "vigil-bench",
             dependencies: [
                 "VigilCore", "Kernel", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Journal", "Runtime", "CAllocCounter", "Monitor",
-                "Scenarios", "Policy", "CommandSupport",
+                "Scenarios", "Policy", "CommandSupport", "TEPBenchmark",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -128,6 +131,7 @@ let package = Package(
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Kernel", "Monitor", "Config", "HIL", "VigilCore", "CAllocCounter"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Kernel", "Monitor", "VigilCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "Kernel", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus", "Monitor", "Policy"]),
+        .testTarget(name: "TEPBenchmarkTests", dependencies: ["TEPBenchmark", "Monitor", "Kernel", "VigilCore"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
     ],
     swiftLanguageModes: [.v6]

@@ -3,8 +3,9 @@ import Yams
 
 /// `sections:`, plant sections for the multivariate monitor.
 extension PlantDecoder {
-    static let sectionKeys = ["id", "sensors", "training_samples", "training_seconds", "persistence", "clear_persistence", "variance_to_keep",
-                              "false_alarm_rate", "update_lambda", "refit_interval"]
+    static let sectionKeys = ["id", "sensors", "training_samples", "training_seconds", "persistence", "persistence_window",
+                              "clear_persistence", "variance_to_keep", "false_alarm_rate", "update_lambda", "refit_interval", "lags",
+                              "scaling", "limits", "ewma_lambda"]
 
     static func decodeSection(_ node: Node, path: String, sink: DiagnosticSink, into plant: inout DecodedPlant) {
         guard let map = MappingReader(node, path: path, allowed: sectionKeys, sink: sink) else { return }
@@ -16,9 +17,26 @@ extension PlantDecoder {
             map.wrong("sensors", map.node("sensors", expected: "")!, expected: "at least 2 sensor ids: a section watches sensors together",
                       kind: .outOfRange)
         }
-        let minimum = SectionConfig.minimumTrainingSamples(sensorCount: sensors?.count ?? 2)
+        let lags = map.int("lags", in: 0...16)
+        let persistence = map.int("persistence", in: 1...10_000)
+        let window = map.int("persistence_window", expected: "an integer in \(persistence ?? 3)...64 (at least persistence)") {
+            (max(1, persistence ?? 3)...64).contains($0)
+        }
+        let clear = map.int("clear_persistence", in: 1...100_000)
+        let variance = map.double("variance_to_keep", expected: "a share in (0, 1)") { $0 > 0 && $0 < 1 }
+        let alpha = map.double("false_alarm_rate", expected: "a probability in (0, 0.5)") { $0 > 0 && $0 < 0.5 }
+        let lambda = map.double("update_lambda", expected: "a weight in 0...0.1 (0 disables the slow update)") { (0...0.1).contains($0) }
+        let refit = map.int("refit_interval", in: 10...100_000_000)
+        let scaling = map.choice("scaling", SectionConfig.Scaling.self)
+        let limits = map.choice("limits", SectionConfig.Limits.self)
+        let ewma = map.double("ewma_lambda", expected: "a weight in 0...0.5 (0: no EWMA statistics)") { (0...0.5).contains($0) }
+        // The section as far as decoded, with defaults: its training minimum and default count depend on lags, limits and α.
+        let shape = SectionConfig(id: id ?? "", sensors: sensors ?? [], falseAlarmRate: alpha ?? SectionConfig.defaultFalseAlarmRate,
+                                  lags: lags ?? 0, limits: limits ?? SectionConfig.defaultLimits)
+        let minimum = shape.requiredTrainingSamples
+        let inSample = shape.limits == .inSample ? ", with in_sample limits also 10 / false_alarm_rate" : ""
         let training = map.int("training_samples", required: false,
-                               expected: "an integer in \(minimum)...10000000 (at least max(50, 10 × sensors))",
+                               expected: "an integer in \(minimum)...10000000 (at least max(50, 2 × sensors × (lags + 1)) + lags\(inSample))",
                                isValid: { (minimum...10_000_000).contains($0) })
         let seconds = map.double("training_seconds", expected: "a number of seconds in (0, 1000000]") { $0 > 0 && $0 <= 1_000_000 }
         if map.has("training_samples"), map.has("training_seconds") {
@@ -26,19 +44,13 @@ extension PlantDecoder {
                             found: "both training_samples and training_seconds",
                             expected: "one of them: a section learns a number of samples or for a time")
         }
-        let persistence = map.int("persistence", in: 1...10_000)
-        let clear = map.int("clear_persistence", in: 1...100_000)
-        let variance = map.double("variance_to_keep", expected: "a share in (0, 1)") { $0 > 0 && $0 < 1 }
-        let alpha = map.double("false_alarm_rate", expected: "a probability in (0, 0.5)") { $0 > 0 && $0 < 0.5 }
-        let lambda = map.double("update_lambda", expected: "a weight in 0...0.1 (0 disables the slow update)") { (0...0.1).contains($0) }
-        let refit = map.int("refit_interval", in: 10...100_000_000)
         guard let id, let sensors, sensors.count >= 2, sink.diagnostics.count == errorsBefore else { return }
-        let d = SectionConfig(id: id, sensors: sensors)
         plant.sections.append((SectionConfig(
-            id: id, sensors: sensors, trainingSamples: training ?? d.trainingSamples, trainingSeconds: seconds, persistence: persistence ?? d.persistence,
-            clearPersistence: clear ?? d.clearPersistence, varianceToKeep: variance ?? d.varianceToKeep,
-            falseAlarmRate: alpha ?? d.falseAlarmRate, updateLambda: lambda ?? d.updateLambda,
-            refitInterval: refit ?? d.refitInterval), path))
+            id: id, sensors: sensors, trainingSamples: training ?? shape.trainingSamples, trainingSeconds: seconds,
+            persistence: persistence ?? shape.persistence, persistenceWindow: window, clearPersistence: clear ?? shape.clearPersistence,
+            varianceToKeep: variance ?? shape.varianceToKeep, falseAlarmRate: alpha ?? shape.falseAlarmRate, updateLambda: lambda ?? shape.updateLambda,
+            refitInterval: refit ?? shape.refitInterval, lags: lags ?? shape.lags, scaling: scaling ?? shape.scaling, limits: limits ?? shape.limits,
+            ewmaLambda: ewma ?? shape.ewmaLambda), path))
     }
 }
 

@@ -91,7 +91,7 @@ public final class SectionBank: @unchecked Sendable {
         self.fitting = fitting
         let period = Double(max(1, plant.cycle.periodMicroseconds)) * 1000
         rowCapacity = plant.sections.map { s in
-            let minimum = SectionConfig.minimumTrainingSamples(sensorCount: s.sensors.count)
+            let minimum = s.requiredTrainingSamples
             guard let seconds = s.trainingSeconds else { return max(1, s.trainingSamples) }
             let cycles = min(Double(maxTrainingWindowRows), (max(0, seconds) * 1e9 / period).rounded(.up) + 1)
             return max(minimum, Int(cycles))
@@ -170,9 +170,9 @@ public final class SectionBank: @unchecked Sendable {
 
     /// One cycle at plant time `now`: collect training rows, close training windows, install fitted
     /// models, score installed sections. `healthy(sensor)` is the per-sensor monitor's verdict (true
-    /// when there is none).
-    func observe(cycle: UInt64, nowNanoseconds now: UInt64, sensors: UnsafeBufferPointer<Reading>, healthy: (Int32) -> Bool,
-                 onFinding: (SectionFinding) -> Void) {
+    /// when there is none). The kernel calls it every cycle; a benchmark may drive a bank directly.
+    public func observe(cycle: UInt64, nowNanoseconds now: UInt64, sensors: UnsafeBufferPointer<Reading>, healthy: (Int32) -> Bool,
+                        onFinding: (SectionFinding) -> Void) {
         for s in configs.indices {
             if monitors[s] == nil {
                 let phase = slots[s].phase.load(ordering: .acquiring)
@@ -254,7 +254,7 @@ public final class SectionBank: @unchecked Sendable {
     /// fewest rows a model needs (a window that brought fewer goes on until it has them).
     private func trainingWindowClosed(_ s: Int, now: UInt64) -> Bool {
         windowEnd[s] != 0 && now >= windowEnd[s]
-            && rowCount[s] >= SectionConfig.minimumTrainingSamples(sensorCount: sensorIndices[s].count)
+            && rowCount[s] >= configs[s].requiredTrainingSamples
     }
 
     /// Hands section `s`'s rows to the fitter (inline: fits now).
@@ -282,16 +282,16 @@ public final class SectionBank: @unchecked Sendable {
         }
         guard f.kind == .multivariateSPE, let monitor = monitors[s] else { return result }
         let model = monitor.model(section: 0)
-        let m = model.variableCount, k = model.componentCount
+        let m = model.sensorCount
+        // Raised by an EWMA statistic with the instantaneous SPE normal: the smoothed residual holds the evidence.
+        let smoothed = monitor.status(section: 0).speRaisedBySmoothing
         var best = 0, bestShare = -1.0
         for j in 0..<m {
-            var leverage = 0.0
-            for a in 0..<k { leverage += model.loadings[j * m + a] * model.loadings[j * m + a] }
-            let share = monitor.speContribution(section: 0, variable: j) / max(1e-9, 1 - leverage)
+            let share = monitor.reconstructionContribution(section: 0, sensor: j, smoothed: smoothed)
             if share > bestShare { (best, bestShare) = (j, share) }
         }
         result.sensor = indices[best]
-        result.share = min(1, bestShare)
+        result.share = bestShare
         guard bestShare >= sensorFaultShare else { return result }
         if hasPeer[s][best] { return result } // healthy redundant peers agree with it: the plant moved
         for j in 0..<m where j != best {
@@ -322,12 +322,7 @@ public final class SectionBank: @unchecked Sendable {
         let slot = slots[s]
         let samples = (0..<slot.trainedRows).map { r in Array(rows[s][(r * m)..<((r + 1) * m)]) }
         do {
-            let model = try MultivariateModel.fit(samples: samples, configuration: MultivariateModelConfiguration(
-                varianceToKeep: c.varianceToKeep, falseAlarmRate: c.falseAlarmRate))
-            slot.fitted = try MultivariateMonitor(
-                sections: [MultivariateSectionSpec(sensors: sensorIndices[s], model: model)],
-                configuration: MultivariateMonitorConfiguration(persistence: c.persistence, clearPersistence: c.clearPersistence,
-                                                                updateLambda: c.updateLambda, refitInterval: c.refitInterval))
+            slot.fitted = try MultivariateMonitor(section: c, sensors: sensorIndices[s], trainingSamples: samples)
             slot.phase.store(Slot.ready, ordering: .releasing)
         } catch {
             slot.failure = error

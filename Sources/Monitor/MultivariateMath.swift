@@ -116,7 +116,202 @@ enum MultivariateMath {
         return t1 * pow(inner, 1 / h0)
     }
 
-    /// Eigen-decomposition of the symmetric n×n matrix `a` (row-major) by cyclic Jacobi rotations.
+    /// Upper quantile χ²(1−α; h) for real h > 0 by the Wilson–Hilferty cube-root approximation
+    /// (within about 1 % for h ≥ 2; the scaled-χ² limits fit h from the statistic's moments).
+    static func chiSquareQuantile(upperTail alpha: Double, degreesOfFreedom h: Double) -> Double {
+        let z = normalQuantile(1 - alpha)
+        let c = 2 / (9 * h)
+        let u = max(0, 1 - c + z * c.squareRoot())
+        return h * u * u * u
+    }
+
+    /// The (1−α) quantile of a statistic whose distribution is taken as g·χ²_h with the mean and
+    /// variance given (Box's moment match, as in the SPE limit). Infinite when the variance is 0.
+    static func scaledChiSquareLimit(alpha: Double, mean: Double, variance: Double) -> Double {
+        guard mean > 0, variance > 0 else { return mean > 0 ? mean : .infinity }
+        let g = variance / (2 * mean), h = 2 * mean * mean / variance
+        return g * chiSquareQuantile(upperTail: alpha, degreesOfFreedom: h)
+    }
+
+    /// √(a² + b²) without overflow or destructive underflow.
+    static func hypot(_ a: Double, _ b: Double) -> Double {
+        let x = abs(a), y = abs(b)
+        let big = max(x, y), small = min(x, y)
+        guard big > 0 else { return 0 }
+        let r = small / big
+        return big * (1 + r * r).squareRoot()
+    }
+
+    /// Eigen-decomposition of the symmetric n×n matrix `a` (row-major, read only) by Householder
+    /// tridiagonalisation and the implicit QL method (EISPACK tred2/tql2, as in JAMA): O(n³) with a
+    /// small constant, against Jacobi's many sweeps. On return `values` holds the eigenvalues sorted
+    /// descending and column j of `vectors` (row-major n×n) the unit eigenvector of value j.
+    /// `scratch` holds n values. Returns false if an eigenvalue did not converge in 60 iterations.
+    @discardableResult
+    static func symmetricEigenQL(_ a: UnsafeBufferPointer<Double>, values d: UnsafeMutableBufferPointer<Double>,
+                                 vectors v: UnsafeMutableBufferPointer<Double>, scratch e: UnsafeMutableBufferPointer<Double>,
+                                 n: Int) -> Bool {
+        guard n > 0 else { return true }
+        for i in 0..<(n * n) { v[i] = a[i] }
+        if n == 1 {
+            d[0] = a[0]
+            v[0] = 1
+            return true
+        }
+        // tred2: V holds the matrix; reduce to tridiagonal (d diagonal, e subdiagonal), accumulating the transform.
+        for j in 0..<n { d[j] = v[(n - 1) * n + j] }
+        var i = n - 1
+        while i > 0 {
+            var scale = 0.0, h = 0.0
+            for k in 0..<i { scale += abs(d[k]) }
+            if scale == 0 {
+                e[i] = d[i - 1]
+                for j in 0..<i {
+                    d[j] = v[(i - 1) * n + j]
+                    v[i * n + j] = 0
+                    v[j * n + i] = 0
+                }
+            } else {
+                for k in 0..<i {
+                    d[k] /= scale
+                    h += d[k] * d[k]
+                }
+                var f = d[i - 1]
+                var g = h.squareRoot()
+                if f > 0 { g = -g }
+                e[i] = scale * g
+                h -= f * g
+                d[i - 1] = f - g
+                for j in 0..<i { e[j] = 0 }
+                for j in 0..<i {
+                    f = d[j]
+                    v[j * n + i] = f
+                    g = e[j] + v[j * n + j] * f
+                    var k = j + 1
+                    while k <= i - 1 {
+                        g += v[k * n + j] * d[k]
+                        e[k] += v[k * n + j] * f
+                        k += 1
+                    }
+                    e[j] = g
+                }
+                f = 0
+                for j in 0..<i {
+                    e[j] /= h
+                    f += e[j] * d[j]
+                }
+                let hh = f / (h + h)
+                for j in 0..<i { e[j] -= hh * d[j] }
+                for j in 0..<i {
+                    f = d[j]
+                    g = e[j]
+                    for k in j...(i - 1) { v[k * n + j] -= f * e[k] + g * d[k] }
+                    d[j] = v[(i - 1) * n + j]
+                    v[i * n + j] = 0
+                }
+            }
+            d[i] = h
+            i -= 1
+        }
+        for i in 0..<(n - 1) {
+            v[(n - 1) * n + i] = v[i * n + i]
+            v[i * n + i] = 1
+            let h = d[i + 1]
+            if h != 0 {
+                for k in 0...i { d[k] = v[k * n + i + 1] / h }
+                for j in 0...i {
+                    var g = 0.0
+                    for k in 0...i { g += v[k * n + i + 1] * v[k * n + j] }
+                    for k in 0...i { v[k * n + j] -= g * d[k] }
+                }
+            }
+            for k in 0...i { v[k * n + i + 1] = 0 }
+        }
+        for j in 0..<n {
+            d[j] = v[(n - 1) * n + j]
+            v[(n - 1) * n + j] = 0
+        }
+        v[(n - 1) * n + n - 1] = 1
+        e[0] = 0
+
+        // tql2: diagonalise the tridiagonal matrix by implicit QL with Wilkinson-like shifts.
+        for i in 1..<n { e[i - 1] = e[i] }
+        e[n - 1] = 0
+        var f = 0.0, tst1 = 0.0
+        let eps = Double.ulpOfOne
+        var converged = true
+        for l in 0..<n {
+            tst1 = max(tst1, abs(d[l]) + abs(e[l]))
+            var m = l
+            while m < n - 1 && abs(e[m]) > eps * tst1 { m += 1 }
+            if m > l {
+                var iterations = 0
+                repeat {
+                    iterations += 1
+                    var g = d[l]
+                    var p = (d[l + 1] - g) / (2 * e[l])
+                    var r = hypot(p, 1)
+                    if p < 0 { r = -r }
+                    d[l] = e[l] / (p + r)
+                    d[l + 1] = e[l] * (p + r)
+                    let dl1 = d[l + 1]
+                    var h = g - d[l]
+                    var k = l + 2
+                    while k < n { d[k] -= h; k += 1 }
+                    f += h
+                    p = d[m]
+                    var c = 1.0, c2 = 1.0, c3 = 1.0
+                    let el1 = e[l + 1]
+                    var s = 0.0, s2 = 0.0
+                    var ii = m - 1
+                    while ii >= l {
+                        c3 = c2
+                        c2 = c
+                        s2 = s
+                        g = c * e[ii]
+                        h = c * p
+                        r = hypot(p, e[ii])
+                        e[ii + 1] = s * r
+                        s = e[ii] / r
+                        c = p / r
+                        p = c * d[ii] - s * g
+                        d[ii + 1] = h + s * (c * g + s * d[ii])
+                        for kk in 0..<n {
+                            let vk1 = v[kk * n + ii + 1], vk = v[kk * n + ii]
+                            v[kk * n + ii + 1] = s * vk + c * vk1
+                            v[kk * n + ii] = c * vk - s * vk1
+                        }
+                        ii -= 1
+                    }
+                    p = -s * s2 * c3 * el1 * e[l] / dl1
+                    e[l] = s * p
+                    d[l] = c * p
+                    if iterations >= 60 { converged = false; break }
+                } while abs(e[l]) > eps * tst1
+            }
+            d[l] += f
+            e[l] = 0
+        }
+        // Selection sort, descending, swapping eigenvector columns along.
+        for i in 0..<n {
+            var best = i
+            for j in (i + 1)..<max(i + 1, n) where d[j] > d[best] { best = j }
+            if best != i {
+                let t = d[i]
+                d[i] = d[best]
+                d[best] = t
+                for k in 0..<n {
+                    let tv = v[k * n + i]
+                    v[k * n + i] = v[k * n + best]
+                    v[k * n + best] = tv
+                }
+            }
+        }
+        return converged
+    }
+
+    /// Eigen-decomposition of the symmetric n×n matrix `a` (row-major) by cyclic Jacobi rotations: the
+    /// plain reference `symmetricEigenQL` is tested against.
     /// On return the diagonal of `a` holds the eigenvalues, sorted descending, and column j of `v`
     /// (row-major n×n) the unit eigenvector of eigenvalue j. Returns the sweeps used.
     @discardableResult

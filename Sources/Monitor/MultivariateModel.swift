@@ -2,26 +2,55 @@ import VigilCore
 
 /// How control limits are set.
 public enum MultivariateLimitMethod: Sendable, Hashable {
-    /// T² from the F distribution (Paulson's approximation), SPE from Jackson–Mudholkar. Limits follow
-    /// the model when the slow update refits it.
+    /// T² from the F distribution (Paulson's approximation), SPE from Jackson–Mudholkar, the EWMA
+    /// statistics from the same moments for independent samples. Limits follow the model when the
+    /// slow update refits it. Optimistic for autocorrelated data (most plant data).
     case theoretical
-    /// The (1 − α) quantile of T² and SPE over the training window itself. Needs n·α ≥ 10; in-sample,
-    /// so slightly optimistic (a few more false alarms than α). Kept fixed across refits.
+    /// The (1 − α) quantile of each statistic over the training window itself. Needs n·α ≥ 10;
+    /// in-sample, so optimistic (more false alarms than α).
     case empirical
+    /// From samples the model did not see: the training rows are cut into `folds` contiguous blocks,
+    /// each block is scored by a model fitted to the others (same component count), and each
+    /// statistic's series over all blocks, in time order, is matched by its mean and variance to a
+    /// scaled χ²; the limit is its (1 − α) quantile, or the theoretical limit when that is higher.
+    /// Captures overfitting, autocorrelation (in the EWMA statistics) and drift between blocks.
+    case crossValidated(folds: Int)
 }
 
-/// Tuning of PCA model fitting.
+/// How each variable is centred and scaled before the PCA.
+public enum MultivariateScaling: Sendable, Hashable {
+    /// Mean and standard deviation.
+    case standard
+    /// Median and 1.4826 × median absolute deviation (the standard deviation when the MAD is 0,
+    /// e.g. a coarsely quantised sensor): a few outliers in training do not stretch the scale.
+    case robust
+}
+
+/// Tuning of PCA model fitting, and the statistics the limits are set for.
 public struct MultivariateModelConfiguration: Sendable, Hashable {
     /// Keep the fewest principal components explaining at least this share of the (scaled) variance.
     public var varianceToKeep: Double
-    /// Per-sample false-alarm probability of each statistic (T² and SPE) on normal data.
+    /// Per-sample false-alarm probability of each statistic on normal data.
     public var falseAlarmRate: Double
     public var limitMethod: MultivariateLimitMethod
+    /// Time-lagged copies of every sensor in the model (dynamic PCA): with `lags` = l a sample is the
+    /// vector [x(t), x(t−1), …, x(t−l)] of m·(l+1) variables, so the model learns how the plant moves
+    /// from one sample to the next, not only how its sensors co-vary.
+    public var lags: Int
+    public var scaling: MultivariateScaling
+    /// Weight of the EWMA statistics (0: none): the EWMA of SPE (catches a grown spread or a broken
+    /// dynamic) and the squared norm of the EWMA of the residual vector (a MEWMA: catches a small
+    /// persistent shift). Memory ≈ 1/λ samples.
+    public var ewmaLambda: Double
 
-    public init(varianceToKeep: Double = 0.9, falseAlarmRate: Double = 0.001, limitMethod: MultivariateLimitMethod = .theoretical) {
+    public init(varianceToKeep: Double = 0.9, falseAlarmRate: Double = 0.001, limitMethod: MultivariateLimitMethod = .theoretical,
+                lags: Int = 0, scaling: MultivariateScaling = .standard, ewmaLambda: Double = 0) {
         self.varianceToKeep = varianceToKeep
         self.falseAlarmRate = falseAlarmRate
         self.limitMethod = limitMethod
+        self.lags = lags
+        self.scaling = scaling
+        self.ewmaLambda = ewmaLambda
     }
 }
 
@@ -35,6 +64,8 @@ public enum MultivariateError: Error, Sendable, Hashable, CustomStringConvertibl
     case constantVariable(column: Int)
     case sensorCountMismatch(section: Int, sensors: Int, modelVariables: Int)
     case sensorIndexOutOfRange(section: Int, sensor: Int32)
+    /// A configuration value outside what the model can use.
+    case invalidSetting(name: String, found: Double, expected: String)
 
     public var description: String {
         switch self {
@@ -45,107 +76,132 @@ public enum MultivariateError: Error, Sendable, Hashable, CustomStringConvertibl
         case .constantVariable(let c): return "variable \(c) is constant in the training window"
         case let .sensorCountMismatch(s, n, m): return "section \(s) lists \(n) sensors but its model has \(m) variables"
         case let .sensorIndexOutOfRange(s, i): return "section \(s): sensor index \(i) is negative"
+        case let .invalidSetting(name, found, expected): return "\(name) is \(found), expected \(expected)"
         }
     }
 }
 
-/// A PCA model of one plant section in normal operation, on autoscaled data (correlation matrix).
+/// A PCA model of one plant section in normal operation, on scaled (and optionally time-lagged) data.
 public struct MultivariateModel: Sendable, Hashable {
+    /// Sensors of the section (m).
+    public let sensorCount: Int
+    /// Model variables: m·(lags + 1), ordered [x(t), x(t−1), …]; variable `j` of lag `a` is column a·m + j.
     public let variableCount: Int
-    /// Samples the model was trained on (enters the T² limit).
+    /// Lagged training rows the model was fitted on (enters the T² limit).
     public let trainingSampleCount: Int
     /// Principal components kept.
     public let componentCount: Int
     public let configuration: MultivariateModelConfiguration
-    /// Per-variable mean and standard deviation (engineering units).
+    /// Per-variable centre and scale (engineering units).
     public internal(set) var mean: [Double]
     public internal(set) var scale: [Double]
-    /// All eigenvalues of the correlation matrix, descending (they sum to `variableCount`).
+    /// All eigenvalues of the scaled covariance, descending (they sum to `variableCount` with standard scaling).
     public internal(set) var eigenvalues: [Double]
-    /// Row-major m×m; column j is the loading vector of eigenvalue j.
+    /// Row-major p×p; column j is the loading vector of eigenvalue j.
     public internal(set) var loadings: [Double]
     public internal(set) var t2Limit: Double
     public internal(set) var speLimit: Double
+    /// Limit of the EWMA of SPE (infinite without EWMA statistics).
+    public internal(set) var ewmaSPELimit: Double
+    /// Limit of the squared norm of the EWMA residual vector (infinite without EWMA statistics).
+    public internal(set) var residualEWMALimit: Double
+    /// SPE expected in normal operation: where the EWMA of SPE starts.
+    public internal(set) var speMean: Double
+    /// Residual variance (sum of the residual eigenvalues) the SPE-family limits were set for: a
+    /// refit with limits from data scales them by the new residual variance over this.
+    public internal(set) var limitResidualVariance: Double
+
+    public var lags: Int { configuration.lags }
 
     /// Share of the scaled variance the kept components explain.
     public var explainedVariance: Double {
-        eigenvalues.prefix(componentCount).reduce(0, +) / Double(variableCount)
+        let total = eigenvalues.reduce(0) { $0 + max(0, $1) }
+        return total > 0 ? eigenvalues.prefix(componentCount).reduce(0, +) / total : 0
     }
 
-    /// Fits a model to a normal-operation window: rows are samples, columns the section's sensors in order.
-    public static func fit(samples: [[Double]], configuration: MultivariateModelConfiguration = .init())
+    /// The fewest training samples (raw, before lagging) `fit` accepts: two lagged rows per model
+    /// variable and at least 50, plus the lags; with empirical limits also 10/α.
+    public static func minimumTrainingSamples(sensorCount m: Int, configuration c: MultivariateModelConfiguration) -> Int {
+        let l = max(0, c.lags)
+        var required = max(50, 2 * m * (l + 1)) + l
+        if c.limitMethod == .empirical { required = max(required, Int((10 / c.falseAlarmRate).rounded(.up)) + l) }
+        return required
+    }
+
+    /// Fits a model to a normal-operation window: rows are consecutive samples in time order,
+    /// columns the section's sensors in order.
+    public static func fit(samples: [[Double]], configuration c: MultivariateModelConfiguration = .init())
         throws(MultivariateError) -> MultivariateModel {
         let m = samples.first?.count ?? 0
         guard m >= 2 else { throw .tooFewVariables(found: m) }
-        let n = samples.count
-        var required = max(50, 10 * m)
-        if configuration.limitMethod == .empirical {
-            required = max(required, Int((10 / configuration.falseAlarmRate).rounded(.up)))
+        guard (0...64).contains(c.lags) else { throw .invalidSetting(name: "lags", found: Double(c.lags), expected: "0...64") }
+        guard c.ewmaLambda >= 0, c.ewmaLambda < 1 else {
+            throw .invalidSetting(name: "ewma lambda", found: c.ewmaLambda, expected: "0 (none) or a weight in (0, 1)")
         }
+        guard c.falseAlarmRate > 0, c.falseAlarmRate < 0.5 else {
+            throw .invalidSetting(name: "false-alarm rate", found: c.falseAlarmRate, expected: "a probability in (0, 0.5)")
+        }
+        if case .crossValidated(let folds) = c.limitMethod, !(2...100).contains(folds) {
+            throw .invalidSetting(name: "cross-validation folds", found: Double(folds), expected: "2...100")
+        }
+        let n = samples.count
+        let required = minimumTrainingSamples(sensorCount: m, configuration: c)
         guard n >= required else { throw .tooFewSamples(found: n, required: required) }
         for (r, row) in samples.enumerated() {
             guard row.count == m else { throw .inconsistentRow(row: r, found: row.count, expected: m) }
-            for (c, x) in row.enumerated() where !x.isFinite { throw .nonFiniteValue(row: r, column: c) }
+            for (col, x) in row.enumerated() where !x.isFinite { throw .nonFiniteValue(row: r, column: col) }
         }
-        var mean = [Double](repeating: 0, count: m)
-        for row in samples { for j in 0..<m { mean[j] += row[j] } }
-        for j in 0..<m { mean[j] /= Double(n) }
-        var cov = [Double](repeating: 0, count: m * m)
-        for row in samples {
-            for i in 0..<m {
-                let di = row[i] - mean[i]
-                for j in i..<m { cov[i * m + j] += di * (row[j] - mean[j]) }
+        let l = c.lags, p = m * (l + 1), rows = n - l
+        var x = [Double](repeating: 0, count: rows * p)
+        for r in 0..<rows {
+            for a in 0...l {
+                let sample = samples[r + l - a]
+                for j in 0..<m { x[r * p + a * m + j] = sample[j] }
             }
         }
-        for i in 0..<m { for j in i..<m {
-            cov[i * m + j] /= Double(n - 1)
-            cov[j * m + i] = cov[i * m + j]
-        } }
-        var scale = [Double](repeating: 0, count: m)
-        for j in 0..<m {
-            let s = cov[j * m + j].squareRoot()
-            guard s > 1e-12 * max(1, abs(mean[j])) else { throw .constantVariable(column: j) }
-            scale[j] = s
-        }
-        var model = MultivariateModel(variableCount: m, trainingSampleCount: n, componentCount: 0,
-                                      configuration: configuration, mean: mean, scale: scale,
-                                      eigenvalues: [Double](repeating: 0, count: m),
-                                      loadings: [Double](repeating: 0, count: m * m), t2Limit: 0, speLimit: 0)
-        var work = [Double](repeating: 0, count: m * m)
-        model.decompose(covariance: cov, work: &work)
+        let data = LaggedRows(values: x, rows: rows, variables: p)
+        let full = PCA(data, excluding: 0..<0, scaling: c.scaling)
+        for j in 0..<p where !(full.scale[j] > 1e-12 * max(1, abs(full.mean[j]))) { throw .constantVariable(column: j % m) }
+        let total = full.eigenvalues.reduce(0) { $0 + max(0, $1) }
         var k = 0
         var acc = 0.0
-        while k < m - 1 && acc < configuration.varianceToKeep * Double(m) {
-            acc += model.eigenvalues[k]
+        while k < p - 1 && acc < c.varianceToKeep * total {
+            acc += full.eigenvalues[k]
             k += 1
         }
-        model = MultivariateModel(variableCount: m, trainingSampleCount: n, componentCount: max(1, k),
-                                  configuration: configuration, mean: model.mean, scale: model.scale,
-                                  eigenvalues: model.eigenvalues, loadings: model.loadings, t2Limit: 0, speLimit: 0)
-        switch configuration.limitMethod {
+        k = max(1, k)
+        var model = MultivariateModel(sensorCount: m, variableCount: p, trainingSampleCount: rows, componentCount: k,
+                                      configuration: c, mean: full.mean, scale: full.scale, eigenvalues: full.eigenvalues,
+                                      loadings: full.loadings)
+        switch c.limitMethod {
         case .theoretical:
             model.setTheoreticalLimits()
         case .empirical:
-            var t2s = [Double](), spes = [Double]()
-            t2s.reserveCapacity(n)
-            spes.reserveCapacity(n)
-            var z = [Double](repeating: 0, count: m), resid = z
-            for row in samples {
-                let (t2, spe) = model.statistics(row: row, z: &z, residual: &resid)
-                t2s.append(t2)
-                spes.append(spe)
+            var series = StatisticSeries(variables: p, capacity: rows)
+            series.append(data, rows: 0..<rows, pca: full, components: k)
+            model.setLimits(from: series, quantile: true)
+        case .crossValidated(let folds):
+            var series = StatisticSeries(variables: p, capacity: rows)
+            for b in 0..<folds {
+                let block = (b * rows / folds)..<((b + 1) * rows / folds)
+                guard !block.isEmpty else { continue }
+                series.append(data, rows: block, pca: PCA(data, excluding: block, scaling: c.scaling), components: k)
             }
-            t2s.sort()
-            spes.sort()
-            let idx = min(n - 1, Int((Double(n) * (1 - configuration.falseAlarmRate)).rounded(.down)))
-            model.t2Limit = t2s[idx]
-            model.speLimit = spes[idx]
+            var theory = model
+            theory.setTheoreticalLimits()
+            model.setLimits(from: series, quantile: false)
+            model.t2Limit = max(model.t2Limit, theory.t2Limit)
+            model.speLimit = max(model.speLimit, theory.speLimit)
+            model.ewmaSPELimit = max(model.ewmaSPELimit, theory.ewmaSPELimit)
+            model.residualEWMALimit = max(model.residualEWMALimit, theory.residualEWMALimit)
         }
+        model.limitResidualVariance = model.residualVariance
         return model
     }
 
-    init(variableCount: Int, trainingSampleCount: Int, componentCount: Int, configuration: MultivariateModelConfiguration,
-         mean: [Double], scale: [Double], eigenvalues: [Double], loadings: [Double], t2Limit: Double, speLimit: Double) {
+    init(sensorCount: Int, variableCount: Int, trainingSampleCount: Int, componentCount: Int, configuration: MultivariateModelConfiguration,
+         mean: [Double], scale: [Double], eigenvalues: [Double], loadings: [Double]) {
+        self.sensorCount = sensorCount
         self.variableCount = variableCount
         self.trainingSampleCount = trainingSampleCount
         self.componentCount = componentCount
@@ -154,45 +210,223 @@ public struct MultivariateModel: Sendable, Hashable {
         self.scale = scale
         self.eigenvalues = eigenvalues
         self.loadings = loadings
-        self.t2Limit = t2Limit
-        self.speLimit = speLimit
+        t2Limit = .infinity
+        speLimit = .infinity
+        ewmaSPELimit = .infinity
+        residualEWMALimit = .infinity
+        speMean = 0
+        limitResidualVariance = 0
     }
 
-    /// Rebuilds scale, eigenvalues and loadings from a covariance (engineering units). `work` is m×m
-    /// scratch. Does not allocate when the arrays are uniquely held.
-    mutating func decompose(covariance cov: [Double], work: inout [Double]) {
-        let m = variableCount
-        for j in 0..<m { scale[j] = max(cov[j * m + j], 1e-300).squareRoot() }
-        for i in 0..<m { for j in 0..<m { work[i * m + j] = cov[i * m + j] / (scale[i] * scale[j]) } }
-        _ = work.withUnsafeMutableBufferPointer { a in
-            loadings.withUnsafeMutableBufferPointer { v in
-                MultivariateMath.symmetricEigen(a, v, n: m)
+    /// Sum of the residual eigenvalues (θ₁): the SPE expected of independent samples.
+    var residualVariance: Double {
+        var theta1 = 0.0
+        for j in componentCount..<variableCount { theta1 += max(eigenvalues[j], 0) }
+        return theta1
+    }
+
+    /// After a refit: theoretical limits follow the new eigenvalues; limits from data keep T² and
+    /// scale the SPE family (and the SPE expected) by the change in residual variance.
+    mutating func updateLimitsAfterRefit() {
+        if configuration.limitMethod == .theoretical {
+            setTheoreticalLimits()
+        } else if limitResidualVariance > 0 {
+            let ratio = residualVariance / limitResidualVariance
+            speLimit *= ratio
+            ewmaSPELimit *= ratio
+            residualEWMALimit *= ratio
+            speMean *= ratio
+        }
+        limitResidualVariance = residualVariance
+    }
+
+    /// Rebuilds scale, eigenvalues and loadings from a covariance (engineering units). `work` is p×p
+    /// and `scratch` p values of scratch. Does not allocate when the arrays are uniquely held.
+    mutating func decompose(covariance cov: [Double], work: inout [Double], scratch: inout [Double]) {
+        let p = variableCount
+        for j in 0..<p { scale[j] = max(cov[j * p + j], 1e-300).squareRoot() }
+        for i in 0..<p { for j in 0..<p { work[i * p + j] = cov[i * p + j] / (scale[i] * scale[j]) } }
+        work.withUnsafeBufferPointer { a in
+            eigenvalues.withUnsafeMutableBufferPointer { d in
+                loadings.withUnsafeMutableBufferPointer { v in
+                    scratch.withUnsafeMutableBufferPointer { e in
+                        _ = MultivariateMath.symmetricEigenQL(a, values: d, vectors: v, scratch: e, n: p)
+                    }
+                }
             }
         }
-        for j in 0..<m { eigenvalues[j] = work[j * m + j] }
     }
 
     mutating func setTheoreticalLimits() {
         let alpha = configuration.falseAlarmRate
-        t2Limit = MultivariateMath.t2Limit(alpha: alpha, components: componentCount, samples: trainingSampleCount)
         let k = componentCount
+        t2Limit = MultivariateMath.t2Limit(alpha: alpha, components: k, samples: trainingSampleCount)
         speLimit = eigenvalues.withUnsafeBufferPointer { MultivariateMath.speLimit(alpha: alpha, eigenvalues: $0, components: k) }
+        var theta1 = 0.0, theta2 = 0.0
+        for j in k..<variableCount {
+            let e = max(eigenvalues[j], 0)
+            theta1 += e
+            theta2 += e * e
+        }
+        speMean = theta1
+        let lambda = configuration.ewmaLambda
+        guard lambda > 0 else { return }
+        // Independent samples: var(EWMA) = λ/(2−λ)·var(SPE), var(SPE) = 2θ₂; the EWMA residual vector
+        // has the residual covariance times λ/(2−λ), so its squared norm scales the SPE limit.
+        let shrink = lambda / (2 - lambda)
+        ewmaSPELimit = MultivariateMath.scaledChiSquareLimit(alpha: alpha, mean: theta1, variance: shrink * 2 * theta2)
+        residualEWMALimit = shrink * speLimit
     }
 
-    /// T² and SPE of one sample (used for empirical limits; the monitor has its own allocation-free path).
-    func statistics(row: [Double], z: inout [Double], residual: inout [Double]) -> (t2: Double, spe: Double) {
-        let m = variableCount
-        for j in 0..<m { z[j] = (row[j] - mean[j]) / scale[j] }
-        for j in 0..<m { residual[j] = z[j] }
-        var t2 = 0.0
-        for a in 0..<componentCount {
-            var t = 0.0
-            for j in 0..<m { t += loadings[j * m + a] * z[j] }
-            t2 += t * t / eigenvalues[a]
-            for j in 0..<m { residual[j] -= loadings[j * m + a] * t }
+    /// Limits from a series of statistics on training rows: quantiles (empirical) or scaled-χ² moment
+    /// matches (cross-validated). The EWMA series run over it from its mean, and their first
+    /// min(n/4, 2/λ) values (the start-up) are left out.
+    mutating func setLimits(from series: StatisticSeries, quantile: Bool) {
+        let alpha = configuration.falseAlarmRate
+        func limit(_ values: ArraySlice<Double>) -> Double {
+            guard !values.isEmpty else { return .infinity }
+            if quantile {
+                let sorted = values.sorted()
+                return sorted[min(sorted.count - 1, Int((Double(sorted.count) * (1 - alpha)).rounded(.down)))]
+            }
+            let n = Double(values.count)
+            let mean = values.reduce(0, +) / n
+            let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / max(1, n - 1)
+            return MultivariateMath.scaledChiSquareLimit(alpha: alpha, mean: mean, variance: variance)
         }
-        var spe = 0.0
-        for j in 0..<m { spe += residual[j] * residual[j] }
-        return (t2, spe)
+        let n = series.t2.count
+        t2Limit = limit(series.t2[...])
+        speLimit = limit(series.spe[...])
+        speMean = n > 0 ? series.spe.reduce(0, +) / Double(n) : 0
+        let lambda = configuration.ewmaLambda
+        guard lambda > 0, n > 0 else { return }
+        let p = variableCount
+        var ewmaSPE = [Double](repeating: 0, count: n), residualEWMA = ewmaSPE
+        var e = speMean
+        var v = [Double](repeating: 0, count: p)
+        for r in 0..<n {
+            e += lambda * (series.spe[r] - e)
+            var norm = 0.0
+            for j in 0..<p {
+                v[j] += lambda * (series.residuals[r * p + j] - v[j])
+                norm += v[j] * v[j]
+            }
+            ewmaSPE[r] = e
+            residualEWMA[r] = norm
+        }
+        let skip = min(n / 4, Int((2 / lambda).rounded(.up)))
+        ewmaSPELimit = limit(ewmaSPE[skip...])
+        residualEWMALimit = limit(residualEWMA[skip...])
+    }
+}
+
+/// Training samples as lagged rows, row-major.
+struct LaggedRows {
+    let values: [Double]
+    let rows: Int
+    let variables: Int
+}
+
+/// Centre, scale and eigen-decomposition of lagged rows (all but an excluded block).
+struct PCA {
+    var mean: [Double]
+    var scale: [Double]
+    var eigenvalues: [Double]
+    var loadings: [Double]
+
+    init(_ data: LaggedRows, excluding: Range<Int>, scaling: MultivariateScaling) {
+        let p = data.variables
+        let used = (0..<data.rows).filter { !excluding.contains($0) }
+        let n = Double(used.count)
+        mean = [Double](repeating: 0, count: p)
+        scale = [Double](repeating: 0, count: p)
+        for r in used { for j in 0..<p { mean[j] += data.values[r * p + j] } }
+        for j in 0..<p { mean[j] /= n }
+        for r in used { for j in 0..<p {
+            let d = data.values[r * p + j] - mean[j]
+            scale[j] += d * d
+        } }
+        for j in 0..<p { scale[j] = (scale[j] / max(1, n - 1)).squareRoot() }
+        if scaling == .robust {
+            var column = [Double](repeating: 0, count: used.count)
+            for j in 0..<p {
+                for (i, r) in used.enumerated() { column[i] = data.values[r * p + j] }
+                let median = Self.median(&column)
+                for i in column.indices { column[i] = abs(column[i] - median) }
+                let mad = 1.4826 * Self.median(&column)
+                mean[j] = median
+                if mad > 1e-12 * max(1, abs(median)) { scale[j] = mad }
+            }
+        }
+        // Scaled second moments about the centre (the correlation matrix with standard scaling).
+        var cov = [Double](repeating: 0, count: p * p)
+        var z = [Double](repeating: 0, count: p)
+        let safeScale = scale.map { max($0, 1e-300) }
+        for r in used {
+            for j in 0..<p { z[j] = (data.values[r * p + j] - mean[j]) / safeScale[j] }
+            for i in 0..<p {
+                let zi = z[i]
+                for j in i..<p { cov[i * p + j] += zi * z[j] }
+            }
+        }
+        for i in 0..<p { for j in i..<p {
+            cov[i * p + j] /= max(1, n - 1)
+            cov[j * p + i] = cov[i * p + j]
+        } }
+        var values = [Double](repeating: 0, count: p), vectors = [Double](repeating: 0, count: p * p)
+        var scratch = [Double](repeating: 0, count: p)
+        cov.withUnsafeBufferPointer { a in
+            values.withUnsafeMutableBufferPointer { d in
+                vectors.withUnsafeMutableBufferPointer { v in
+                    scratch.withUnsafeMutableBufferPointer { e in
+                        _ = MultivariateMath.symmetricEigenQL(a, values: d, vectors: v, scratch: e, n: p)
+                    }
+                }
+            }
+        }
+        eigenvalues = values
+        loadings = vectors
+    }
+
+    static func median(_ values: inout [Double]) -> Double {
+        values.sort()
+        let n = values.count
+        return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2
+    }
+}
+
+/// T², SPE and the residual vector of training rows, in time order.
+struct StatisticSeries {
+    let variables: Int
+    var t2: [Double] = []
+    var spe: [Double] = []
+    var residuals: [Double] = []
+
+    init(variables: Int, capacity: Int) {
+        self.variables = variables
+        t2.reserveCapacity(capacity)
+        spe.reserveCapacity(capacity)
+        residuals.reserveCapacity(capacity * variables)
+    }
+
+    mutating func append(_ data: LaggedRows, rows: Range<Int>, pca: PCA, components k: Int) {
+        let p = variables
+        var z = [Double](repeating: 0, count: p)
+        for r in rows {
+            for j in 0..<p { z[j] = (data.values[r * p + j] - pca.mean[j]) / max(pca.scale[j], 1e-300) }
+            let start = residuals.count
+            residuals.append(contentsOf: z)
+            var t2 = 0.0
+            for a in 0..<k {
+                var t = 0.0
+                for j in 0..<p { t += pca.loadings[j * p + a] * z[j] }
+                t2 += t * t / max(pca.eigenvalues[a], 1e-300)
+                for j in 0..<p { residuals[start + j] -= pca.loadings[j * p + a] * t }
+            }
+            var q = 0.0
+            for j in 0..<p { q += residuals[start + j] * residuals[start + j] }
+            self.t2.append(t2)
+            spe.append(q)
+        }
     }
 }

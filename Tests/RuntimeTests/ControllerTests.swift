@@ -259,15 +259,16 @@ import CAllocCounter
     }
 
     /// The same with a plant section learning, installing its model and refitting during the counted cycles
-    /// (the pump PLC polled every 5 ms, a section that learns from 400 new samples and refits every 100,
-    /// so training, the swap, scoring and refits all land in the counted window): all stay off the heap.
+    /// (the pump PLC polled every 5 ms, a section with two lags and the EWMA statistics that learns from 400
+    /// new samples and refits every 100, so training, the swap, scoring and refits all land in the counted
+    /// window): all stay off the heap.
     @Test(.enabled(if: !_isDebugAssertConfiguration(), "runs in the release pass of README's test command (swift test -c release)"))
     func steadyStateCycleAllocatesNothingWithASectionTrainingScoringAndRefitting() throws {
         let h = try RuntimeHarness(adjust: {
             $0.cycle.periodMicroseconds = 500
             for d in $0.devices.indices where $0.devices[d].id == "pump-plc" { $0.devices[d].pollIntervalMilliseconds = 5 }
             $0.sections = [SectionConfig(id: "pump", sensors: ["PT-101A", "PT-101B", "FT-110"], trainingSamples: 400,
-                                         falseAlarmRate: 1e-6, updateLambda: 0.05, refitInterval: 100)]
+                                         falseAlarmRate: 1e-6, updateLambda: 0.05, refitInterval: 100, lags: 2, ewmaLambda: 0.05)]
         }, minimumPeriodMicroseconds: 100, allocationCounter: vigil_thread_allocations)
         defer { h.shutdown() }
         #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
