@@ -134,7 +134,7 @@ public struct PlantMonitor: Sendable {
     private var scratchSlot: [Int]
 
     private var repairs: [RepairRecord]
-    private var buffer: EventBuffer
+    private var emit: EventFactory
     private var cycle: UInt64 = 0
     private var lastNowNanoseconds: UInt64 = 0
 
@@ -266,19 +266,19 @@ public struct PlantMonitor: Sendable {
         scratchSlot = [Int](repeating: 0, count: largest)
 
         repairs = [RepairRecord](repeating: RepairRecord(), count: RepairStrategy.allCases.count + 1)
-        buffer = EventBuffer(capacity: tuning.maxEventsPerCycle)
+        emit = EventFactory(capacity: tuning.maxEventsPerCycle, sensorGroup: sensorGroup)
     }
 
     // MARK: Queries
 
     /// This cycle's events (valid until the next `observe`).
-    public var events: ArraySlice<MonitorEvent> { buffer.events }
+    public var events: ArraySlice<MonitorEvent> { emit.buffer.events }
     /// How many events this cycle has (`event(k)` reads one without copying the list).
-    public var eventCount: Int { buffer.count }
+    public var eventCount: Int { emit.buffer.count }
     @inline(__always)
-    public func event(_ k: Int) -> MonitorEvent { buffer.storage[k] }
+    public func event(_ k: Int) -> MonitorEvent { emit.buffer.storage[k] }
     /// Events that did not fit in `maxEventsPerCycle`, since the start.
-    public var droppedEvents: UInt64 { buffer.dropped }
+    public var droppedEvents: UInt64 { emit.buffer.dropped }
     /// Health of a sensor (index into plant.sensors).
     public func healthState(sensor: Int) -> HealthState { health[sensor] }
     /// The policy model's confident verdict on a sensor for the next `observe` (nil: none). Used only
@@ -389,7 +389,7 @@ public struct PlantMonitor: Sendable {
         precondition(sensors.count >= sensorCount && groupsOut.count >= groupCount)
         self.cycle = cycle
         lastNowNanoseconds = now
-        buffer.reset()
+        emit.begin(cycle: cycle)
 
         // A fault confirmed last cycle has been acted on: the sensor is now out of use.
         for i in 0..<sensorCount where health[i] == .faulty {
@@ -453,11 +453,8 @@ public struct PlantMonitor: Sendable {
             for kind in Self.deviceKinds {
                 let b = DeviceWatch.bit(kind)
                 if f & b != 0 && before & b == 0 {
-                    var e = MonitorEvent(kind: .detection, cycle: cycle)
-                    e.device = Int32(d)
-                    e.finding = Finding(kind: kind, subject: Int32(d), statistic: evidence?.kind == kind ? evidence!.stat : 0,
-                                        threshold: evidence?.kind == kind ? evidence!.limit : 0, cycle: cycle)
-                    buffer.append(e)
+                    emit.deviceDetection(d, kind, statistic: evidence?.kind == kind ? evidence!.stat : 0,
+                                         threshold: evidence?.kind == kind ? evidence!.limit : 0)
                 }
             }
             if !devices[d].faulted && devices[d].allBadRun >= tuning.deviceFaultSamples {
@@ -475,14 +472,11 @@ public struct PlantMonitor: Sendable {
                     let b = DeviceWatch.bit(run.kind)
                     if f & b == 0 {
                         devices[d].flags |= b
-                        var e = MonitorEvent(kind: .detection, cycle: cycle)
-                        e.device = Int32(d)
-                        e.finding = Finding(kind: run.kind, subject: Int32(d), statistic: ev.stat, threshold: ev.limit, cycle: cycle)
-                        buffer.append(e)
+                        emit.deviceDetection(d, run.kind, statistic: ev.stat, threshold: ev.limit)
                     }
                 }
                 deviceDiagnoses[d] = Diagnosis(cause: .deviceFault, severity: .major,
-                                               evidence: Finding(kind: ev.kind, subject: Int32(d), statistic: ev.stat, threshold: ev.limit, cycle: cycle),
+                                               evidence: emit.finding(ev.kind, subject: d, statistic: ev.stat, threshold: ev.limit),
                                                firstSeenCycle: cycle, decidedCycle: cycle)
             } else if devices[d].faulted && t.good > 0 {
                 devices[d].faulted = false
@@ -498,9 +492,9 @@ public struct PlantMonitor: Sendable {
                 if decision == .automaticRepair {
                     startDeviceRepair(d, .slowPolling, now: now)
                 } else {
-                    escalateByPolicy(sensor: -1, device: d, cause: .deviceFault, severity: .minor,
-                                     finding: Finding(kind: kind, subject: Int32(d), statistic: devices[d].timeoutShare,
-                                                      threshold: tuning.deviceTimeoutRatioForSlowPolling, cycle: cycle))
+                    emit.policyEscalation(sensor: -1, device: d, cause: .deviceFault, severity: .minor,
+                                     finding: emit.finding(kind, subject: d, statistic: devices[d].timeoutShare,
+                                                           threshold: tuning.deviceTimeoutRatioForSlowPolling))
                 }
             }
             verifyDeviceRepair(d, tally: t, now: now)
@@ -522,12 +516,12 @@ public struct PlantMonitor: Sendable {
                     // switched again: that would send it back to the path just left.
                     let switching = devices[o].repair == .switchToBackupGateway
                     if first, let diag = deviceDiagnoses[o] {
-                        emitDiagnosis(diag, sensor: -1, device: o)
+                        emit.diagnosis(diag, sensor: -1, device: o)
                         if !switching {
                             if policy.lookup(cause: diag.cause, kind: diag.evidence.kind, severity: diag.severity) == .automaticRepair {
                                 startDeviceRepair(o, .switchToBackupGateway, now: now)
                             } else {
-                                escalateByPolicy(sensor: -1, device: o, cause: diag.cause, severity: diag.severity, finding: diag.evidence)
+                                emit.policyEscalation(sensor: -1, device: o, cause: diag.cause, severity: diag.severity, finding: diag.evidence)
                             }
                         }
                         first = false
@@ -539,12 +533,12 @@ public struct PlantMonitor: Sendable {
         }
         for d in 0..<deviceCount where newlyFaulted[d] {
             guard let diag = deviceDiagnoses[d] else { continue }
-            emitDiagnosis(diag, sensor: -1, device: d)
+            emit.diagnosis(diag, sensor: -1, device: d)
             // A dead device makes slower polling moot: drop it (neither verified nor failed) so the
             // fault gets its own repair (it would otherwise "verify" on a dead device and block it).
             if devices[d].repair == .slowPolling { devices[d].repair = nil }
             if policy.lookup(cause: diag.cause, kind: diag.evidence.kind, severity: diag.severity) != .automaticRepair {
-                escalateByPolicy(sensor: -1, device: d, cause: diag.cause, severity: diag.severity, finding: diag.evidence)
+                emit.policyEscalation(sensor: -1, device: d, cause: diag.cause, severity: diag.severity, finding: diag.evidence)
             } else if devices[d].repair == nil {
                 startDeviceRepair(d, deviceSwitchesAlone[d] ? .switchToBackupGateway : .reconnect, now: now)
             } else if devices[d].repair == .switchToBackupGateway && deviceSwitchesAlone[d] {
@@ -561,39 +555,17 @@ public struct PlantMonitor: Sendable {
         let falling = before & ~devices[d].flags
         guard falling != 0 else { return }
         for kind in Self.deviceKinds where falling & DeviceWatch.bit(kind) != 0 {
-            var e = MonitorEvent(kind: .findingCleared, cycle: cycle)
-            e.device = Int32(d)
-            e.finding = Finding(kind: kind, subject: Int32(d), statistic: 0, threshold: 0, cycle: cycle)
-            buffer.append(e)
+            emit.deviceFindingCleared(d, kind)
         }
     }
 
     private mutating func failDeviceRepair(_ d: Int, _ strategy: RepairStrategy) {
         repairs[Int(strategy.rawValue)].failed += 1
         devices[d].repair = nil
-        var e = MonitorEvent(kind: .repairFailed, cycle: cycle)
-        e.device = Int32(d)
-        e.strategy = strategy
-        buffer.append(e)
-        e.kind = .escalation
-        e.escalation = .repairFailed
-        buffer.append(e)
+        emit.deviceRepairFailed(d, strategy)
     }
 
     private static let deviceKinds: [FindingKind] = [.deviceTimeouts, .deviceExceptions, .deviceCRCErrors, .deviceDisconnected, .deviceLatencyTrend]
-
-    /// The policy sends a diagnosis to an operator: an escalation instead of the repair.
-    private mutating func escalateByPolicy(sensor: Int, device: Int, cause: RootCause, severity: DiagnosisSeverity, finding: Finding) {
-        var e = MonitorEvent(kind: .escalation, cycle: cycle)
-        e.sensor = Int32(sensor)
-        e.device = Int32(device)
-        e.group = sensor >= 0 ? Int32(sensorGroup[sensor]) : -1
-        e.cause = cause
-        e.severity = severity
-        e.finding = finding
-        e.escalation = .interventionPolicy
-        buffer.append(e)
-    }
 
     private mutating func startDeviceRepair(_ d: Int, _ strategy: RepairStrategy, now: UInt64) {
         if strategy == .slowPolling {
@@ -608,10 +580,7 @@ public struct PlantMonitor: Sendable {
         devices[d].repairStartNanoseconds = now
         devices[d].repairGoodRun = 0
         repairs[Int(strategy.rawValue)].attempted += 1
-        var e = MonitorEvent(kind: .repair, cycle: cycle)
-        e.device = Int32(d)
-        e.strategy = strategy
-        buffer.append(e)
+        emit.deviceRepair(d, strategy)
     }
 
     private mutating func verifyDeviceRepair(_ d: Int, tally t: DeviceTally, now: UInt64) {
@@ -623,13 +592,10 @@ public struct PlantMonitor: Sendable {
             healthy = t.good > 0 && t.good == t.newSamples
         }
         devices[d].repairGoodRun = healthy ? devices[d].repairGoodRun + 1 : 0
-        var e = MonitorEvent(kind: .repairVerified, cycle: cycle)
-        e.device = Int32(d)
-        e.strategy = strategy
         if devices[d].repairGoodRun >= 10 {
             repairs[Int(strategy.rawValue)].verified += 1
             devices[d].repair = nil
-            buffer.append(e)
+            emit.deviceRepairVerified(d, strategy)
         } else if now - devices[d].repairStartNanoseconds > tuning.deviceRepairVerifyNanoseconds {
             failDeviceRepair(d, strategy)
         }
@@ -699,14 +665,9 @@ public struct PlantMonitor: Sendable {
             if !excursion[g] {
                 excursion[g] = true
                 let i = members[start + active[g]]
-                let evidence = Finding(kind: .rateOfChange, subject: Int32(i), statistic: detectors[i].statistic[Int(FindingKind.rateOfChange.rawValue)],
-                                       threshold: detectors[i].threshold[Int(FindingKind.rateOfChange.rawValue)], cycle: cycle)
-                var e = MonitorEvent(kind: .diagnosis, cycle: cycle)
-                e.group = Int32(g)
-                e.cause = .processExcursion
-                e.severity = .minor
-                e.finding = evidence
-                buffer.append(e)
+                let rate = Int(FindingKind.rateOfChange.rawValue)
+                emit.processExcursion(group: g, evidence: emit.finding(.rateOfChange, subject: i, statistic: detectors[i].statistic[rate],
+                                                                       threshold: detectors[i].threshold[rate]))
             }
         } else if excursion[g] {
             excursionQuiet[g] += 1
@@ -804,23 +765,14 @@ public struct PlantMonitor: Sendable {
                 bits[innocent] &= ~both
                 if !modelResolved[g] { // journalled once per disagreement episode
                     modelResolved[g] = true
-                    var e = MonitorEvent(kind: .modelAssist, cycle: cycle)
-                    e.sensor = Int32(innocent == a ? b : a)
-                    e.group = Int32(g)
-                    e.modelAssist = .resolvedPair
-                    e.finding = Finding(kind: .disagreement, subject: e.sensor, statistic: worstScore, threshold: 1, cycle: cycle)
-                    buffer.append(e)
+                    emit.resolvedPair(group: g, blamed: innocent == a ? b : a, score: worstScore)
                 }
             } else {
                 for s in 0..<size { bits[members[start + s]] &= ~both }
                 if fresh[a] && fresh[b] { pairUndecidedSamples[g] += 1 }
                 if !unresolved[g] && pairUndecidedSamples[g] > StepLocator.minimumSide + 1 {
                     unresolved[g] = true
-                    var e = MonitorEvent(kind: .escalation, cycle: cycle)
-                    e.group = Int32(g)
-                    e.escalation = .unresolvedDisagreement
-                    e.finding = Finding(kind: .disagreement, subject: Int32(worst), statistic: worstScore, threshold: 1, cycle: cycle)
-                    buffer.append(e)
+                    emit.unresolvedDisagreement(group: g, worst: worst, score: worstScore)
                 }
             }
         }
@@ -879,12 +831,9 @@ public struct PlantMonitor: Sendable {
         guard rising | falling != 0 else { return }
         if rising & (FindingBits.bit(.spike) | .bit(.rateOfChange) | .bit(.outOfRange)) != 0 { lastFaultStart[i] = lastNowNanoseconds }
         for raw in 1...9 where (rising | falling) & (1 << FindingBits(raw)) != 0 {
-            var e = MonitorEvent(kind: rising & (1 << FindingBits(raw)) != 0 ? .detection : .findingCleared, cycle: cycle)
-            e.sensor = Int32(i)
-            e.group = Int32(sensorGroup[i])
-            e.finding = Finding(kind: FindingKind(rawValue: Int32(raw))!, subject: Int32(i),
-                                statistic: detectors[i].statistic[raw], threshold: detectors[i].threshold[raw], cycle: cycle)
-            buffer.append(e)
+            emit.sensorFinding(i, emit.finding(FindingKind(rawValue: Int32(raw))!, subject: i,
+                                               statistic: detectors[i].statistic[raw], threshold: detectors[i].threshold[raw]),
+                               started: rising & (1 << FindingBits(raw)) != 0)
         }
     }
 
@@ -968,12 +917,7 @@ public struct PlantMonitor: Sendable {
             deviceOutage[i] = false
             suppressed[i] = 0
         }
-        var e = MonitorEvent(kind: .healthChange, cycle: cycle)
-        e.sensor = Int32(i)
-        e.group = Int32(sensorGroup[i])
-        e.fromState = from
-        e.toState = to
-        buffer.append(e)
+        emit.healthChange(sensor: i, from: from, to: to)
     }
 
     /// With the model assisting: a soft finding about to confirm a fault is held back while the
@@ -989,12 +933,8 @@ public struct PlantMonitor: Sendable {
             for k in Self.dominance where bits[i] & .bit(k) != 0 { kind = k; break }
             suppressedKind[i] = kind
             let raw = Int(kind.rawValue)
-            var e = MonitorEvent(kind: .modelAssist, cycle: cycle)
-            e.sensor = Int32(i)
-            e.group = Int32(sensorGroup[i])
-            e.modelAssist = .suppressedFalseAlarm
-            e.finding = Finding(kind: kind, subject: Int32(i), statistic: detectors[i].statistic[raw], threshold: detectors[i].threshold[raw], cycle: cycle)
-            buffer.append(e)
+            emit.suppressedFalseAlarm(sensor: i, finding: emit.finding(kind, subject: i, statistic: detectors[i].statistic[raw],
+                                                                       threshold: detectors[i].threshold[raw]))
         }
         return true
     }
@@ -1011,8 +951,7 @@ public struct PlantMonitor: Sendable {
         var kind = FindingKind.dropout
         for k in Self.dominance where bits[i] & .bit(k) != 0 { kind = k; break }
         let raw = Int(kind.rawValue)
-        let evidence = Finding(kind: kind, subject: Int32(i), statistic: detectors[i].statistic[raw],
-                               threshold: detectors[i].threshold[raw], cycle: cycle)
+        let evidence = emit.finding(kind, subject: i, statistic: detectors[i].statistic[raw], threshold: detectors[i].threshold[raw])
         let d = sensorDevice[i]
         if sawConfigError[i] {
             let diag = Diagnosis(cause: .configurationError, severity: .major, evidence: evidence, firstSeenCycle: firstSeen[i], decidedCycle: cycle)
@@ -1020,13 +959,8 @@ public struct PlantMonitor: Sendable {
             // One escalation per device: every point of a mis-configured map tends to be wrong together.
             if d < 0 || !devices[d].configErrorEscalated {
                 if d >= 0 { devices[d].configErrorEscalated = true }
-                emitDiagnosis(diag, sensor: i, device: d)
-                var e = MonitorEvent(kind: .escalation, cycle: cycle)
-                e.sensor = Int32(i)
-                e.device = Int32(d)
-                e.escalation = .configurationError
-                e.finding = evidence
-                buffer.append(e)
+                emit.diagnosis(diag, sensor: i, device: d)
+                emit.configurationErrorEscalation(sensor: i, device: d, finding: evidence)
             }
             return
         }
@@ -1044,10 +978,10 @@ public struct PlantMonitor: Sendable {
         deviceOutage[i] = kind == .dropout && (diag.cause == .deviceFault || (d >= 0 && devices[d].faulted))
         // A sensor on a faulted device is covered by the device's (or bus's) diagnosis.
         if d >= 0 && devices[d].faulted { return }
-        emitDiagnosis(diag, sensor: i, device: d)
+        emit.diagnosis(diag, sensor: i, device: d)
         if policy.lookup(cause: .sensorFault, kind: kind, severity: diag.severity) != .automaticRepair {
             repairDeclined[i] = true
-            escalateByPolicy(sensor: i, device: d, cause: .sensorFault, severity: diag.severity, finding: evidence)
+            emit.policyEscalation(sensor: i, device: d, cause: .sensorFault, severity: diag.severity, finding: evidence)
         } else if g < 0 && kind != .dropout {
             // A sensor in no redundancy group has nobody to fail over to: the repair the policy
             // allows does not exist, and its value is out of use until it is healthy again. A human
@@ -1088,14 +1022,7 @@ public struct PlantMonitor: Sendable {
             guard lastNowNanoseconds >= call.dueNanoseconds && call.samples >= 3 else { continue }
             noBackupCall[i] = NoBackupCall()
             guard lastNowNanoseconds &- call.lastSeenNanoseconds <= tuning.noBackupConfirmNanoseconds / 2 else { continue }
-            var e = MonitorEvent(kind: .escalation, cycle: cycle)
-            e.sensor = Int32(i)
-            e.device = Int32(d)
-            e.cause = .sensorFault
-            e.severity = call.severity
-            e.finding = call.finding
-            e.escalation = .noHealthySource
-            buffer.append(e)
+            emit.noBackupEscalation(sensor: i, device: d, severity: call.severity, finding: call.finding)
         }
     }
 
@@ -1109,17 +1036,6 @@ public struct PlantMonitor: Sendable {
             n += 1
         }
         return n >= 2
-    }
-
-    private mutating func emitDiagnosis(_ diag: Diagnosis, sensor: Int, device: Int) {
-        var e = MonitorEvent(kind: .diagnosis, cycle: cycle)
-        e.sensor = Int32(sensor)
-        e.device = Int32(device)
-        e.group = sensor >= 0 ? Int32(sensorGroup[sensor]) : -1
-        e.cause = diag.cause
-        e.severity = diag.severity
-        e.finding = diag.evidence
-        buffer.append(e)
     }
 
     // MARK: Redundancy
@@ -1147,14 +1063,7 @@ public struct PlantMonitor: Sendable {
             }
             if choice >= 0 {
                 if verifySlot[g] >= 0 { finishFailoverVerification(g, verified: false) }
-                var e = MonitorEvent(kind: .failover, cycle: cycle)
-                e.group = Int32(g)
-                e.fromSensor = Int32(current)
-                e.toSensor = Int32(members[start + choice])
-                e.strategy = .failoverToBackup
-                buffer.append(e)
-                e.kind = .repair
-                buffer.append(e)
+                emit.failover(group: g, from: current, to: members[start + choice])
                 repairs[Int(RepairStrategy.failoverToBackup.rawValue)].attempted += 1
                 active[g] = choice
                 verifySlot[g] = choice
@@ -1162,11 +1071,7 @@ public struct PlantMonitor: Sendable {
             }
         } else if active[g] != 0 && health[members[start]] == .healthy && isUsable(members[start]) && verifySlot[g] < 0 {
             // The primary is back after its probation.
-            var e = MonitorEvent(kind: .failback, cycle: cycle)
-            e.group = Int32(g)
-            e.fromSensor = Int32(current)
-            e.toSensor = Int32(members[start])
-            buffer.append(e)
+            emit.failback(group: g, from: current, to: members[start])
             active[g] = 0
         }
 
@@ -1212,38 +1117,18 @@ public struct PlantMonitor: Sendable {
                 if !holding[g] {
                     holding[g] = true
                     repairs[Int(RepairStrategy.holdLastGood.rawValue)].attempted += 1
-                    var e = MonitorEvent(kind: .repair, cycle: cycle)
-                    e.group = Int32(g)
-                    e.strategy = .holdLastGood
-                    buffer.append(e)
-                    // The hold is a bounded repair: an operator is called now (major); the safety
-                    // escalation (and with it the group's outputs to safe) comes when the hold ends.
-                    e.kind = .escalation
-                    e.strategy = nil
-                    e.escalation = .noHealthySource
-                    e.severity = .major
-                    buffer.append(e)
+                    emit.holdLastGood(group: g)
                 }
             } else {
                 out = Reading(value: .nan, timestampNanoseconds: now, latencyNanoseconds: 0, quality: .bad(.notYetRead))
                 if !failedSafe[g] {
                     failedSafe[g] = true
-                    var e = MonitorEvent(kind: .repair, cycle: cycle)
-                    e.group = Int32(g)
-                    e.strategy = .groupSafeAction
                     if holding[g] {
                         repairs[Int(RepairStrategy.holdLastGood.rawValue)].failed += 1
                         holding[g] = false
                     }
-                    // No value for control any more: a safety escalation (the policy's default sends
-                    // it to an operator and drives the outputs that depend on the group to safe).
-                    var x = MonitorEvent(kind: .escalation, cycle: cycle)
-                    x.group = Int32(g)
-                    x.escalation = .noHealthySource
-                    x.severity = .safety
-                    buffer.append(x)
                     repairs[Int(RepairStrategy.groupSafeAction.rawValue)].attempted += 1
-                    buffer.append(e)
+                    emit.groupSafeAction(group: g)
                 }
             }
         }
@@ -1263,12 +1148,9 @@ public struct PlantMonitor: Sendable {
     private mutating func finishFailoverVerification(_ g: Int, verified: Bool) {
         let slot = verifySlot[g]
         verifySlot[g] = -1
-        var e = MonitorEvent(kind: verified ? .repairVerified : .repairFailed, cycle: cycle)
-        e.group = Int32(g)
-        e.toSensor = Int32(members[groupStart[g] + slot])
-        e.strategy = .failoverToBackup
-        buffer.append(e)
+        let to = members[groupStart[g] + slot]
         if verified {
+            emit.failoverVerified(group: g, to: to)
             repairs[Int(RepairStrategy.failoverToBackup.rawValue)].verified += 1
             if slot != 0 { preferred[g] = slot }
         } else {
@@ -1276,11 +1158,7 @@ public struct PlantMonitor: Sendable {
             // With no usable source left the noHealthySource escalation says it (one cause, one alarm).
             var anyUsable = false
             for s in 0..<groupSize[g] where isUsable(members[groupStart[g] + s]) { anyUsable = true }
-            if anyUsable {
-                e.kind = .escalation
-                e.escalation = .repairFailed
-                buffer.append(e)
-            }
+            emit.failoverFailed(group: g, to: to, escalate: anyUsable)
         }
     }
 }
