@@ -42,7 +42,6 @@ struct DeviceWatch: Sendable {
     var latencyEWMA = 0.0
     var flags: UInt32 = 0
     var faulted = false
-    var configErrorEscalated = false
     /// What the bad samples of the current all-bad run were; names a device fault found by the
     /// all-bad rule before any per-kind threshold (e.g. a switch to the backup line cured it first).
     var runTimeouts = 0, runExceptions = 0, runCRCErrors = 0, runDisconnects = 0

@@ -81,7 +81,7 @@ struct SensorDetector: Sendable {
     /// Smallest non-zero change seen between consecutive good samples: the register's quantization
     /// step for an integer-scaled point (e.g. 0.1 °C for int16 × 0.1), the noise scale otherwise.
     var quantum = Double.infinity
-    /// Longest run of repeats the group's peers showed to be innocent (see PlantMonitor).
+    /// Longest run of repeats the group's peers showed to be innocent (see `GroupConsensus`).
     private(set) var acquittedRun = 0
     mutating func acquitRun() { acquittedRun = max(acquittedRun, stuckRun) }
     var lastMoved: UInt64 = 0
