@@ -17,7 +17,9 @@ struct DeviceState: Sendable {
 /// executes (reconnect, backup path, slower polling) with their verification.
 struct DeviceHealth: Sendable {
     private let topology: MonitorTopology
-    private let tuning: MonitorTuning
+    private let settings: MonitorSettings.Devices
+    /// `MonitorSettings.Repairs.deviceVerifyNanoseconds`.
+    private let repairVerifyNanoseconds: UInt64
     private let policy: InterventionPolicy
     private(set) var devices: [DeviceState]
     /// Per bus: at fault as a whole (every device on it faulted; diagnosed once).
@@ -25,9 +27,10 @@ struct DeviceHealth: Sendable {
 
     static let kinds: [FindingKind] = [.deviceTimeouts, .deviceExceptions, .deviceCRCErrors, .deviceDisconnected, .deviceLatencyTrend]
 
-    init(topology: MonitorTopology, tuning: MonitorTuning, policy: InterventionPolicy) {
+    init(topology: MonitorTopology, settings: MonitorSettings, policy: InterventionPolicy) {
         self.topology = topology
-        self.tuning = tuning
+        self.settings = settings.devices
+        repairVerifyNanoseconds = settings.repairs.deviceVerifyNanoseconds
         self.policy = policy
         devices = [DeviceState](repeating: DeviceState(), count: topology.deviceCount)
         busFaulted = [Bool](repeating: false, count: topology.busDeviceCount.count)
@@ -59,7 +62,7 @@ struct DeviceHealth: Sendable {
             let before = devices[d].watch.flags
             defer { emitClearedFindings(d, before: before, emit: &emit) }
             var evidence: (kind: FindingKind, stat: Double, limit: Double)?
-            let f = devices[d].watch.update(t, tuning: tuning, evidence: &evidence)
+            let f = devices[d].watch.update(t, tuning: settings, evidence: &evidence)
             for kind in Self.kinds {
                 let b = DeviceWatch.bit(kind)
                 if f & b != 0 && before & b == 0 {
@@ -67,7 +70,7 @@ struct DeviceHealth: Sendable {
                                          threshold: evidence?.kind == kind ? evidence!.limit : 0)
                 }
             }
-            if !devices[d].watch.faulted && devices[d].watch.allBadRun >= tuning.deviceFaultSamples {
+            if !devices[d].watch.faulted && devices[d].watch.allBadRun >= settings.faultSamples {
                 devices[d].watch.faulted = true
                 devices[d].newlyFaulted = true
                 let ev: (kind: FindingKind, stat: Double, limit: Double)
@@ -77,7 +80,7 @@ struct DeviceHealth: Sendable {
                     // Every point bad before any per-kind threshold: the device fault is itself the
                     // detection, named after what its bad samples were.
                     let run = devices[d].watch.allBadRunEvidence
-                    ev = (run.kind, Double(devices[d].watch.allBadRun), Double(tuning.deviceFaultSamples))
+                    ev = (run.kind, Double(devices[d].watch.allBadRun), Double(settings.faultSamples))
                     devices[d].watch.faultKind = run.kind
                     let b = DeviceWatch.bit(run.kind)
                     if f & b == 0 {
@@ -95,7 +98,7 @@ struct DeviceHealth: Sendable {
             }
             // Struggling but alive: ask for slower polling once.
             if !devices[d].watch.faulted && !devices[d].watch.slowPollingRequested && devices[d].watch.repair == nil
-                && (devices[d].watch.timeoutShare > tuning.deviceTimeoutRatioForSlowPolling || f & DeviceWatch.bit(.deviceLatencyTrend) != 0) {
+                && (devices[d].watch.timeoutShare > settings.timeoutRatioForSlowPolling || f & DeviceWatch.bit(.deviceLatencyTrend) != 0) {
                 devices[d].watch.slowPollingRequested = true
                 let kind: FindingKind = f & DeviceWatch.bit(.deviceLatencyTrend) != 0 ? .deviceLatencyTrend : .deviceTimeouts
                 let decision = policy.lookup(cause: .deviceFault, kind: kind, severity: .minor)
@@ -104,7 +107,7 @@ struct DeviceHealth: Sendable {
                 } else {
                     emit.policyEscalation(sensor: -1, device: d, cause: .deviceFault, severity: .minor,
                                           finding: emit.finding(kind, subject: d, statistic: devices[d].watch.timeoutShare,
-                                                                threshold: tuning.deviceTimeoutRatioForSlowPolling))
+                                                                threshold: settings.timeoutRatioForSlowPolling))
                 }
             }
             verifyRepair(d, tally: t, now: now, repairs: &repairs, emit: &emit)
@@ -198,12 +201,12 @@ struct DeviceHealth: Sendable {
         emit.deviceRepairFailed(d, strategy)
     }
 
-    /// A repair is verified by ten healthy device samples in a row within `deviceRepairVerifyNanoseconds`.
+    /// A repair is verified by ten healthy device samples in a row within `repairVerifyNanoseconds`.
     private mutating func verifyRepair(_ d: Int, tally t: DeviceTally, now: UInt64, repairs: inout RepairLedger, emit: inout EventFactory) {
         guard let strategy = devices[d].watch.repair else { return }
         let healthy: Bool
         if strategy == .slowPolling {
-            healthy = devices[d].watch.timeoutShare < tuning.deviceTimeoutRatioForSlowPolling / 2
+            healthy = devices[d].watch.timeoutShare < settings.timeoutRatioForSlowPolling / 2
                 && devices[d].watch.flags & DeviceWatch.bit(.deviceLatencyTrend) == 0
         } else {
             healthy = t.good > 0 && t.good == t.newSamples
@@ -213,7 +216,7 @@ struct DeviceHealth: Sendable {
             repairs.verified(strategy)
             devices[d].watch.repair = nil
             emit.deviceRepairVerified(d, strategy)
-        } else if now - devices[d].watch.repairStartNanoseconds > tuning.deviceRepairVerifyNanoseconds {
+        } else if now - devices[d].watch.repairStartNanoseconds > repairVerifyNanoseconds {
             failRepair(d, strategy, repairs: &repairs, emit: &emit)
         }
     }

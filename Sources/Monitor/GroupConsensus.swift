@@ -23,21 +23,19 @@ struct GroupEpisode: Sendable {
 /// member whose own series stepped, or with the worse record, or the one the model blames).
 struct GroupConsensus: Sendable {
     private let topology: MonitorTopology
-    /// `MonitorTuning.excursionQuietNanoseconds` in cycles of the plant's period.
+    private let settings: MonitorSettings.Groups
+    /// `settings.excursionQuietNanoseconds` in cycles of the plant's period.
     private let excursionQuietCycles: Int
-    /// `MonitorTuning.pairStepSigmas`, `pairSmoothSigmas`, `modelAssist`.
-    private let pairStepSigmas: Double
-    private let pairSmoothSigmas: Double
+    /// The model may attribute a pair's disagreement (`MonitorSettings.PolicyModel.assist`).
     private let modelAssist: Bool
     private var episodes: [GroupEpisode]
     private var scratch: MedianScratch
 
-    init(topology: MonitorTopology, tuning: MonitorTuning, cycleNanoseconds: UInt64) {
+    init(topology: MonitorTopology, settings: MonitorSettings, cycleNanoseconds: UInt64) {
         self.topology = topology
-        pairStepSigmas = tuning.pairStepSigmas
-        pairSmoothSigmas = tuning.pairSmoothSigmas
-        modelAssist = tuning.modelAssist
-        excursionQuietCycles = max(1, Int(tuning.excursionQuietNanoseconds / cycleNanoseconds))
+        self.settings = settings.groups
+        modelAssist = settings.policyModel.assist
+        excursionQuietCycles = max(1, Int(settings.groups.excursionQuietNanoseconds / cycleNanoseconds))
         episodes = [GroupEpisode](repeating: GroupEpisode(), count: topology.groupCount)
         scratch = MedianScratch(capacity: topology.largestGroup)
     }
@@ -217,10 +215,10 @@ struct GroupConsensus: Sendable {
         // Physical plausibility: the member whose own series stepped, while the other's did not.
         let sa = sensors[a].stepScore()
         let sb = sensors[b].stepScore()
-        let stepped = pairStepSigmas
-        if sa >= stepped && sb <= pairSmoothSigmas && sa >= 2 * sb {
+        let stepped = settings.pairStepSigmas
+        if sa >= stepped && sb <= settings.pairSmoothSigmas && sa >= 2 * sb {
             sensors[b].bits &= ~both
-        } else if sb >= stepped && sa <= pairSmoothSigmas && sb >= 2 * sa {
+        } else if sb >= stepped && sa <= settings.pairSmoothSigmas && sb >= 2 * sa {
             sensors[a].bits &= ~both
         } else if abs(ha - hb) >= 1 {
             let innocent = ha > hb ? b : a

@@ -2,7 +2,7 @@ import VigilCore
 
 // The self-healing monitor, as the runtime uses it:
 //
-//     var monitor = try PlantMonitor(plant: plant, tuning: MonitorTuning())    // at start: allocates everything
+//     var monitor = try PlantMonitor(plant: plant, settings: plant.monitor)    // at start: allocates everything
 //     // every cycle, on the cycle thread (no allocation, deterministic given cycle, time and readings):
 //     monitor.observe(cycle: n, nowNanoseconds: t,
 //                     sensors: readings,      // UnsafeBufferPointer<Reading>, plant.sensors order
@@ -57,7 +57,8 @@ public struct PlantMonitor: Sendable {
     public let sensorCount: Int
     public let deviceCount: Int
     public let groupCount: Int
-    public let tuning: MonitorTuning
+    /// The knobs the monitor runs with (the plant file's `monitor:` section, or an override).
+    public let settings: MonitorSettings
     /// Decides, per diagnosis, between an automatic repair and an escalation (`interventionPolicy`).
     public let policy: InterventionPolicy
 
@@ -73,9 +74,9 @@ public struct PlantMonitor: Sendable {
     private var lastNowNanoseconds: UInt64 = 0
 
     /// Resolves the plant to indices and allocates every array the cycle will use.
-    public init(plant: PlantConfig, tuning: MonitorTuning = MonitorTuning(),
+    public init(plant: PlantConfig, settings: MonitorSettings = MonitorSettings(),
                 policy: InterventionPolicy = .defaults) throws(MonitorConfigurationError) {
-        self.tuning = tuning
+        self.settings = settings
         self.policy = policy
         let topology = try MonitorTopology(plant: plant)
         self.topology = topology
@@ -90,14 +91,14 @@ public struct PlantMonitor: Sendable {
             // line (0/1) every cycle.
             let expected = d >= 0 ? max(UInt64(max(plant.devices[d].pollIntervalMilliseconds, 0)) * 1_000_000, cycleNanoseconds)
                                   : cycleNanoseconds
-            return SensorState(detector: SensorDetector(tuning: tuning.tuning(forSensor: s.id), rangeMin: s.rangeMin, rangeMax: s.rangeMax,
+            return SensorState(detector: SensorDetector(tuning: settings.sensor(s.id), rangeMin: s.rangeMin, rangeMax: s.rangeMax,
                                                         discrete: d < 0, expectedIntervalNanoseconds: expected))
         }
-        devices = DeviceHealth(topology: topology, tuning: tuning, policy: policy)
-        consensus = GroupConsensus(topology: topology, tuning: tuning, cycleNanoseconds: cycleNanoseconds)
-        sensorHealth = SensorHealth(topology: topology, tuning: tuning, policy: policy)
-        redundancy = Redundancy(topology: topology, tuning: tuning, cycleNanoseconds: cycleNanoseconds)
-        emit = EventFactory(capacity: tuning.maxEventsPerCycle, sensorGroup: topology.sensorGroup)
+        devices = DeviceHealth(topology: topology, settings: settings, policy: policy)
+        consensus = GroupConsensus(topology: topology, settings: settings, cycleNanoseconds: cycleNanoseconds)
+        sensorHealth = SensorHealth(topology: topology, settings: settings, policy: policy)
+        redundancy = Redundancy(topology: topology, settings: settings, cycleNanoseconds: cycleNanoseconds)
+        emit = EventFactory(capacity: settings.maxEventsPerCycle, sensorGroup: topology.sensorGroup)
     }
 
     // MARK: Queries
@@ -113,7 +114,7 @@ public struct PlantMonitor: Sendable {
     /// Health of a sensor (index into plant.sensors).
     public func healthState(sensor: Int) -> HealthState { sensors[sensor].health }
     /// The policy model's confident verdict on a sensor for the next `observe` (nil: none). Used only
-    /// with `tuning.modelAssist`; never for hard faults, device faults or safety. No allocation.
+    /// with `settings.policyModel.assist`; never for hard faults, device faults or safety. No allocation.
     public mutating func setModelOpinion(sensor: Int, _ diagnosis: ModelDiagnosis?) {
         sensors[sensor].opinion = diagnosis?.rawValue ?? -1
     }
@@ -173,7 +174,7 @@ public struct PlantMonitor: Sendable {
         }
         let context = SensorFeatures.Context(
             nowNanoseconds: lastNowNanoseconds, peers: peers, coMovement: coMovement,
-            stepScore: sensors[i].stepScore(), pairStepSigmas: tuning.pairStepSigmas,
+            stepScore: sensors[i].stepScore(), pairStepSigmas: settings.groups.pairStepSigmas,
             history: sensors[i].history, health: sensors[i].health)
         SensorFeatures.write(sensors[i].detector, sensors[i].residual, context, into: out)
     }

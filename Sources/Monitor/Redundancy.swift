@@ -25,20 +25,17 @@ struct GroupSource: Sendable {
 /// value, then bad), and the verification of each failover.
 struct Redundancy: Sendable {
     private let topology: MonitorTopology
-    /// `MonitorTuning.midValueSelectMinMembers` and `holdMaxNanoseconds`.
-    private let midValueSelectMinMembers: Int
-    private let holdMaxNanoseconds: UInt64
-    /// `MonitorTuning.repairVerifyNanoseconds` in cycles of the plant's period.
+    private let settings: MonitorSettings.Groups
+    /// `MonitorSettings.Repairs.verifyNanoseconds` in cycles of the plant's period.
     private let repairVerifyCycles: Int
     private(set) var groups: [GroupSource]
     private var scratch: MedianScratch
     private var usableSlots: [Int]
 
-    init(topology: MonitorTopology, tuning: MonitorTuning, cycleNanoseconds: UInt64) {
+    init(topology: MonitorTopology, settings: MonitorSettings, cycleNanoseconds: UInt64) {
         self.topology = topology
-        midValueSelectMinMembers = tuning.midValueSelectMinMembers
-        holdMaxNanoseconds = tuning.holdMaxNanoseconds
-        repairVerifyCycles = max(1, Int((tuning.repairVerifyNanoseconds + cycleNanoseconds - 1) / cycleNanoseconds))
+        self.settings = settings.groups
+        repairVerifyCycles = max(1, Int((settings.repairs.verifyNanoseconds + cycleNanoseconds - 1) / cycleNanoseconds))
         groups = [GroupSource](repeating: GroupSource(), count: topology.groupCount)
         scratch = MedianScratch(capacity: topology.largestGroup)
         usableSlots = [Int](repeating: 0, count: topology.largestGroup)
@@ -156,7 +153,7 @@ struct Redundancy: Sendable {
         if forced {
             chosen = a
             value = sensors[a].detector.value
-        } else if n >= midValueSelectMinMembers && n >= 3 {
+        } else if n >= settings.midValueSelectMinMembers && n >= 3 {
             for k in 0..<n { scratch[k] = sensors[topology.members[start + usableSlots[k]]].detector.value }
             value = scratch.median(n)
             chosen = a
@@ -185,7 +182,7 @@ struct Redundancy: Sendable {
         }
         let last = groups[g].lastGoodOut
         let age = now &- last.timestampNanoseconds
-        if last.quality.isGood && age <= holdMaxNanoseconds && !groups[g].failedSafe {
+        if last.quality.isGood && age <= settings.holdMaxNanoseconds && !groups[g].failedSafe {
             if !groups[g].holding {
                 groups[g].holding = true
                 repairs.attempted(.holdLastGood)

@@ -32,7 +32,7 @@ struct SensorDetector: Sendable {
     static let windowCapacity = 15
     static let spikeRingCapacity = 8
 
-    let tuning: SensorTuning
+    let tuning: MonitorSettings.Sensor
     let rangeMin: Double
     let rangeMax: Double
     let span: Double
@@ -114,7 +114,7 @@ struct SensorDetector: Sendable {
     static let fastLevelWeight = 0.3
     static let slowLevelWeight = 0.05
 
-    init(tuning: SensorTuning, rangeMin: Double, rangeMax: Double, discrete: Bool, expectedIntervalNanoseconds: UInt64) {
+    init(tuning: MonitorSettings.Sensor, rangeMin: Double, rangeMax: Double, discrete: Bool, expectedIntervalNanoseconds: UInt64) {
         self.tuning = tuning
         self.rangeMin = rangeMin
         self.rangeMax = rangeMax

@@ -8,32 +8,17 @@ import VigilCore
 struct SensorHealth: Sendable {
     private let topology: MonitorTopology
     private let policy: InterventionPolicy
-    // The state machine's knobs (`MonitorTuning`).
-    private let confirmSamples: Int
-    private let confirmSamplesOddOneOut: Int
-    private let suspectClearSamples: Int
-    private let quarantineClearSamples: Int
-    private let probationSamples: Int
-    private let deviceRecoverySamples: Int
-    private let noBackupConfirmNanoseconds: UInt64
-    private let modelAssist: Bool
-    private let modelMaxSuppressionSamples: Int
+    private let settings: MonitorSettings.Health
+    private let model: MonitorSettings.PolicyModel
     /// Per device: a configuration error of one of its points was escalated (one per device: every
     /// point of a mis-configured map tends to be wrong together).
     private var configErrorEscalated: [Bool]
 
-    init(topology: MonitorTopology, tuning: MonitorTuning, policy: InterventionPolicy) {
+    init(topology: MonitorTopology, settings: MonitorSettings, policy: InterventionPolicy) {
         self.topology = topology
         self.policy = policy
-        confirmSamples = tuning.confirmSamples
-        confirmSamplesOddOneOut = tuning.confirmSamplesOddOneOut
-        suspectClearSamples = tuning.suspectClearSamples
-        quarantineClearSamples = tuning.quarantineClearSamples
-        probationSamples = tuning.probationSamples
-        deviceRecoverySamples = tuning.deviceRecoverySamples
-        noBackupConfirmNanoseconds = tuning.noBackupConfirmNanoseconds
-        modelAssist = tuning.modelAssist
-        modelMaxSuppressionSamples = tuning.modelMaxSuppressionSamples
+        self.settings = settings.health
+        model = settings.policyModel
         configErrorEscalated = [Bool](repeating: false, count: topology.deviceCount)
     }
 
@@ -93,7 +78,7 @@ struct SensorHealth: Sendable {
             if soft {
                 sensors[i].score += 1
                 sensors[i].cleanRun = 0
-                let needed = sensors[i].oddOneOut ? confirmSamplesOddOneOut : confirmSamples
+                let needed = sensors[i].oddOneOut ? settings.confirmSamplesOddOneOut : settings.confirmSamples
                 if sensors[i].score >= needed {
                     if holdsBackAsFalseAlarm(i, sensors: &sensors, emit: &emit) {
                         sensors[i].score = needed
@@ -105,14 +90,14 @@ struct SensorHealth: Sendable {
                 // A held-back finding keeps the sensor suspect (its baselines do not adapt to what
                 // was held back) and every sample counts towards the bound; then the rule wins.
                 sensors[i].suppressed += 1
-                if sensors[i].suppressed >= modelMaxSuppressionSamples || sensors[i].opinion != ModelDiagnosis.healthy.rawValue {
+                if sensors[i].suppressed >= model.maxSuppressionSamples || sensors[i].opinion != ModelDiagnosis.healthy.rawValue {
                     sensors[i].bits |= .bit(sensors[i].suppressedKind)
                     confirmFault(i, now: now, sensors: &sensors, devices: devices, emit: &emit)
                 }
             } else if fresh {
                 sensors[i].cleanRun += 1
                 sensors[i].score = max(sensors[i].score - 1, 0)
-                if sensors[i].cleanRun >= suspectClearSamples {
+                if sensors[i].cleanRun >= settings.suspectClearSamples {
                     sensors[i].score = 0
                     setHealth(i, .healthy, sensors: &sensors, emit: &emit)
                 }
@@ -124,11 +109,11 @@ struct SensorHealth: Sendable {
                 sensors[i].cleanRun = 0
             } else if fresh {
                 sensors[i].cleanRun += 1
-                if sensors[i].deviceOutage && sensors[i].cleanRun >= deviceRecoverySamples
+                if sensors[i].deviceOutage && sensors[i].cleanRun >= settings.deviceRecoverySamples
                     && !groupHasHealthyMember(besides: i, sensors) {
                     sensors[i].cleanRun = 0
                     setHealth(i, .healthy, sensors: &sensors, emit: &emit)
-                } else if sensors[i].cleanRun >= quarantineClearSamples {
+                } else if sensors[i].cleanRun >= settings.quarantineClearSamples {
                     sensors[i].cleanRun = 0
                     setHealth(i, .probation, sensors: &sensors, emit: &emit)
                 }
@@ -139,7 +124,7 @@ struct SensorHealth: Sendable {
                 setHealth(i, .quarantined, sensors: &sensors, emit: &emit)
             } else if fresh {
                 sensors[i].cleanRun += 1
-                if sensors[i].cleanRun >= probationSamples || (sensors[i].deviceOutage && !groupHasHealthyMember(besides: i, sensors)) {
+                if sensors[i].cleanRun >= settings.probationSamples || (sensors[i].deviceOutage && !groupHasHealthyMember(besides: i, sensors)) {
                     sensors[i].cleanRun = 0
                     setHealth(i, .healthy, sensors: &sensors, emit: &emit)
                 }
@@ -162,11 +147,11 @@ struct SensorHealth: Sendable {
     /// With the model assisting: a soft finding about to confirm a fault is held back while the
     /// model confidently calls the sensor healthy (a pattern operators taught it is a false alarm).
     /// The sensor stays suspect (still used, its baselines frozen) for at most
-    /// `modelMaxSuppressionSamples` samples, or until the model stops calling it healthy; then the
+    /// `maxSuppressionSamples` samples, or until the model stops calling it healthy; then the
     /// rule's finding is confirmed. The first hold of an episode is journalled with the evidence.
     private mutating func holdsBackAsFalseAlarm(_ i: Int, sensors: inout [SensorState], emit: inout EventFactory) -> Bool {
-        guard modelAssist, sensors[i].opinion == ModelDiagnosis.healthy.rawValue,
-              sensors[i].suppressed < modelMaxSuppressionSamples else { return false }
+        guard model.assist, sensors[i].opinion == ModelDiagnosis.healthy.rawValue,
+              sensors[i].suppressed < model.maxSuppressionSamples else { return false }
         sensors[i].suppressed += 1
         if sensors[i].suppressed == 1 {
             let kind = Self.dominantKind(sensors[i].bits, otherwise: .noise)
@@ -228,7 +213,7 @@ struct SensorHealth: Sendable {
             // must look at it, once the fault has lasted (`callOperatorsForSensorsWithoutBackup`).
             // A dropout is left to the device watch and the stale hold: it is a communication
             // matter, and a device being reconnected would otherwise raise one alarm per point.
-            sensors[i].noBackupCall = NoBackupCall(dueNanoseconds: now &+ max(noBackupConfirmNanoseconds, 1),
+            sensors[i].noBackupCall = NoBackupCall(dueNanoseconds: now &+ max(settings.noBackupConfirmNanoseconds, 1),
                                                    samples: 0, movedAtConfirm: sensors[i].detector.lastMoved, lastSeenNanoseconds: now,
                                                    severity: diag.severity, finding: evidence)
         }
@@ -262,7 +247,7 @@ struct SensorHealth: Sendable {
             }
             guard now >= call.dueNanoseconds && call.samples >= 3 else { continue }
             sensors[i].noBackupCall = NoBackupCall()
-            guard now &- call.lastSeenNanoseconds <= noBackupConfirmNanoseconds / 2 else { continue }
+            guard now &- call.lastSeenNanoseconds <= settings.noBackupConfirmNanoseconds / 2 else { continue }
             emit.noBackupEscalation(sensor: i, device: d, severity: call.severity, finding: call.finding)
         }
     }

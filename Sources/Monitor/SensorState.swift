@@ -37,7 +37,7 @@ struct SensorState: Sendable {
     /// (control still never uses it: the group's other usable members carry the value).
     var repairDeclined = false
     /// Out of use because its device stopped answering (its confirmed fault was diagnosed as the
-    /// device's): see `MonitorTuning.deviceRecoverySamples`.
+    /// device's): see `MonitorSettings.Health.deviceRecoverySamples`.
     var deviceOutage = false
     /// When a spike, rate or range finding last started.
     var lastFaultStart: UInt64 = 0
