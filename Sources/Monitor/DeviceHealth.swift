@@ -94,7 +94,7 @@ struct DeviceHealth: Sendable {
             } else if devices[d].watch.faulted && t.good > 0 {
                 devices[d].watch.faulted = false
                 devices[d].watch.faultKind = nil
-                busFaulted[topology.deviceBus[d]] = false
+                busFaulted[topology.devices[d].bus] = false
             }
             // Struggling but alive: ask for slower polling once.
             if !devices[d].watch.faulted && !devices[d].watch.slowPollingRequested && devices[d].watch.repair == nil
@@ -119,7 +119,7 @@ struct DeviceHealth: Sendable {
             // A dead device makes slower polling moot: drop it (neither verified nor failed) so the
             // fault gets its own repair (it would otherwise "verify" on a dead device and block it).
             if devices[d].watch.repair == .slowPolling { devices[d].watch.repair = nil }
-            let alone = topology.deviceSwitchesAlone[d]
+            let alone = topology.devices[d].switchesAlone
             if policy.lookup(cause: diag.cause, kind: diag.evidence.kind, severity: diag.severity) != .automaticRepair {
                 emit.policyEscalation(sensor: -1, device: d, cause: diag.cause, severity: diag.severity, finding: diag.evidence)
             } else if devices[d].watch.repair == nil {
@@ -137,15 +137,15 @@ struct DeviceHealth: Sendable {
     /// not one per device, and its devices' own diagnoses are not made.
     private mutating func diagnoseBuses(now: UInt64, sensors: inout [SensorState], repairs: inout RepairLedger, emit: inout EventFactory) {
         for d in 0..<topology.deviceCount where devices[d].newlyFaulted {
-            let b = topology.deviceBus[d]
+            let b = topology.devices[d].bus
             var allOnBus = topology.busDeviceCount[b] >= 2 && !busFaulted[b]
             if allOnBus {
-                for o in 0..<topology.deviceCount where topology.deviceBus[o] == b && !devices[o].watch.faulted { allOnBus = false }
+                for o in 0..<topology.deviceCount where topology.devices[o].bus == b && !devices[o].watch.faulted { allOnBus = false }
             }
             guard allOnBus else { continue }
             busFaulted[b] = true
             var first = true
-            for o in 0..<topology.deviceCount where topology.deviceBus[o] == b {
+            for o in 0..<topology.deviceCount where topology.devices[o].bus == b {
                 devices[o].newlyFaulted = false
                 devices[o].diagnosis?.cause = .busFault
                 // A device already switching (it died a cycle before the rest of its bus) is not
@@ -161,7 +161,7 @@ struct DeviceHealth: Sendable {
                         }
                     }
                     first = false
-                } else if topology.deviceSwitchesAlone[o] && !switching {
+                } else if topology.devices[o].switchesAlone && !switching {
                     // Each TCP device has its own connection.
                     startRepair(o, .switchToBackupGateway, now: now, sensors: &sensors, repairs: &repairs, emit: &emit)
                 }
@@ -183,9 +183,9 @@ struct DeviceHealth: Sendable {
         if strategy == .slowPolling {
             // The bus thread doubles the device's interval (up to its ceiling): judge dropouts of its
             // sensors against that rate, or slower polling would look like readings stopping.
-            for i in 0..<topology.sensorCount where topology.sensorDevice[i] == d {
+            for i in 0..<topology.sensorCount where topology.sensors[i].device == d {
                 let expected = sensors[i].detector.expectedIntervalNanoseconds
-                sensors[i].detector.expectedIntervalNanoseconds = min(expected &* 2, max(topology.devicePollCeilingNanoseconds[d], expected))
+                sensors[i].detector.expectedIntervalNanoseconds = min(expected &* 2, max(topology.devices[d].pollCeilingNanoseconds, expected))
             }
         }
         devices[d].watch.repair = strategy

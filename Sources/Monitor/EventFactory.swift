@@ -8,11 +8,11 @@ struct EventFactory: Sendable {
     /// The cycle being observed; its events and their findings carry it.
     private(set) var cycle: UInt64 = 0
     /// Per sensor: its redundancy group (−1: none), named in the sensor's events.
-    private let sensorGroup: [Int]
+    private let sensors: [MonitorTopology.Sensor]
 
-    init(capacity: Int, sensorGroup: [Int]) {
+    init(capacity: Int, sensors: [MonitorTopology.Sensor]) {
         buffer = EventBuffer(capacity: capacity)
-        self.sensorGroup = sensorGroup
+        self.sensors = sensors
     }
 
     /// Starts a cycle: the previous cycle's events are dropped.
@@ -34,7 +34,7 @@ struct EventFactory: Sendable {
     mutating func sensorFinding(_ i: Int, _ finding: Finding, started: Bool) {
         var e = event(started ? .detection : .findingCleared)
         e.sensor = Int32(i)
-        e.group = Int32(sensorGroup[i])
+        e.group = Int32(sensors[i].group)
         e.finding = finding
         buffer.append(e)
     }
@@ -42,7 +42,7 @@ struct EventFactory: Sendable {
     mutating func healthChange(sensor i: Int, from: HealthState, to: HealthState) {
         var e = event(.healthChange)
         e.sensor = Int32(i)
-        e.group = Int32(sensorGroup[i])
+        e.group = Int32(sensors[i].group)
         e.fromState = from
         e.toState = to
         buffer.append(e)
@@ -52,7 +52,7 @@ struct EventFactory: Sendable {
     mutating func suppressedFalseAlarm(sensor i: Int, finding: Finding) {
         var e = event(.modelAssist)
         e.sensor = Int32(i)
-        e.group = Int32(sensorGroup[i])
+        e.group = Int32(sensors[i].group)
         e.modelAssist = .suppressedFalseAlarm
         e.finding = finding
         buffer.append(e)
@@ -87,7 +87,7 @@ struct EventFactory: Sendable {
         var e = event(.diagnosis)
         e.sensor = Int32(sensor)
         e.device = Int32(device)
-        e.group = sensor >= 0 ? Int32(sensorGroup[sensor]) : -1
+        e.group = sensor >= 0 ? Int32(sensors[sensor].group) : -1
         e.cause = diag.cause
         e.severity = diag.severity
         e.finding = diag.evidence
@@ -99,7 +99,7 @@ struct EventFactory: Sendable {
         var e = event(.escalation)
         e.sensor = Int32(sensor)
         e.device = Int32(device)
-        e.group = sensor >= 0 ? Int32(sensorGroup[sensor]) : -1
+        e.group = sensor >= 0 ? Int32(sensors[sensor].group) : -1
         e.cause = cause
         e.severity = severity
         e.finding = finding

@@ -43,7 +43,7 @@ struct GroupConsensus: Sendable {
     /// Group `g`'s findings this cycle, on top of its members' own (`sensors[i].bits`); the
     /// excursion's evidence is the active member's (`activeSlot`).
     mutating func observe(_ g: Int, activeSlot: Int, now: UInt64, sensors: inout [SensorState], emit: inout EventFactory) {
-        guard topology.groupSize[g] >= 2 else { return }
+        guard topology.groups[g].size >= 2 else { return }
         observeExcursion(g, activeSlot: activeSlot, now: now, sensors: &sensors, emit: &emit)
         observeResiduals(g, sensors: &sensors)
         attribute(g, sensors: &sensors, emit: &emit)
@@ -56,7 +56,7 @@ struct GroupConsensus: Sendable {
 
     private mutating func observeExcursion(_ g: Int, activeSlot: Int, now: UInt64, sensors: inout [SensorState],
                                            emit: inout EventFactory) {
-        let start = topology.groupStart[g], size = topology.groupSize[g]
+        let start = topology.groups[g].start, size = topology.groups[g].size
         var usableCount = 0, moving = 0
         var lo = Double.infinity, hi = -Double.infinity, floor = Double.infinity
         var movingLo = Double.infinity, movingHi = -Double.infinity
@@ -122,7 +122,7 @@ struct GroupConsensus: Sendable {
 
     /// Each member with a new sample against the median of its peers (the other members in service).
     private mutating func observeResiduals(_ g: Int, sensors: inout [SensorState]) {
-        let start = topology.groupStart[g], size = topology.groupSize[g]
+        let start = topology.groups[g].start, size = topology.groups[g].size
         for s in 0..<size {
             let i = topology.members[start + s]
             if sensors[i].fresh { sensors[i].residual.lastResidual = .nan }
@@ -173,7 +173,7 @@ struct GroupConsensus: Sendable {
     /// The member furthest from consensus is the odd one out; the others were only pulled by it.
     /// A pair cannot tell who is wrong without more evidence.
     private mutating func attribute(_ g: Int, sensors: inout [SensorState], emit: inout EventFactory) {
-        let start = topology.groupStart[g], size = topology.groupSize[g]
+        let start = topology.groups[g].start, size = topology.groups[g].size
         let both = Self.both
         var worst = -1, worstScore = 0.0, flagged = 0
         for s in 0..<size {

@@ -54,9 +54,6 @@ public enum MonitorConfigurationError: Error, Sendable, Hashable {
 
 /// Detectors, diagnosis, health states, redundancy and repairs for one plant. See the top of this file.
 public struct PlantMonitor: Sendable {
-    public let sensorCount: Int
-    public let deviceCount: Int
-    public let groupCount: Int
     /// The knobs the monitor runs with (the plant file's `monitor:` section, or an override).
     public let settings: MonitorSettings
     /// Decides, per diagnosis, between an automatic repair and an escalation (`interventionPolicy`).
@@ -80,13 +77,10 @@ public struct PlantMonitor: Sendable {
         self.policy = policy
         let topology = try MonitorTopology(plant: plant)
         self.topology = topology
-        sensorCount = topology.sensorCount
-        deviceCount = topology.deviceCount
-        groupCount = topology.groupCount
         let cycleNanoseconds = UInt64(max(plant.cycle.periodMicroseconds, 1)) * 1_000
 
         sensors = plant.sensors.enumerated().map { i, s in
-            let d = topology.sensorDevice[i]
+            let d = topology.sensors[i].device
             // A point is expected as often as its device is polled (at most once a cycle); a GPIO
             // line (0/1) every cycle.
             let expected = d >= 0 ? max(UInt64(max(plant.devices[d].pollIntervalMilliseconds, 0)) * 1_000_000, cycleNanoseconds)
@@ -98,11 +92,14 @@ public struct PlantMonitor: Sendable {
         consensus = GroupConsensus(topology: topology, settings: settings, cycleNanoseconds: cycleNanoseconds)
         sensorHealth = SensorHealth(topology: topology, settings: settings, policy: policy)
         redundancy = Redundancy(topology: topology, settings: settings, cycleNanoseconds: cycleNanoseconds)
-        emit = EventFactory(capacity: settings.maxEventsPerCycle, sensorGroup: topology.sensorGroup)
+        emit = EventFactory(capacity: settings.maxEventsPerCycle, sensors: topology.sensors)
     }
 
     // MARK: Queries
 
+    public var sensorCount: Int { topology.sensorCount }
+    public var deviceCount: Int { topology.deviceCount }
+    public var groupCount: Int { topology.groupCount }
     /// This cycle's events (valid until the next `observe`).
     public var events: ArraySlice<MonitorEvent> { emit.buffer.events }
     /// How many events this cycle has (`event(k)` reads one without copying the list).
@@ -156,12 +153,12 @@ public struct PlantMonitor: Sendable {
     public mutating func features(sensor i: Int, into out: UnsafeMutableBufferPointer<Float>) {
         var peers = 0
         var coMovement = 0.0
-        let g = topology.sensorGroup[i]
+        let g = topology.sensors[i].group
         if g >= 0 {
             // The group's co-movement: the smallest recent shift of its usable members when all
             // moved the same way (a process excursion moves everyone; a faulty member moves alone).
             var lo = Double.infinity, hi = -Double.infinity, usable = 0
-            for s in 0..<topology.groupSize[g] {
+            for s in 0..<topology.groups[g].size {
                 let j = topology.member(g, s)
                 if j != i && sensors[j].isPeer { peers += 1 }
                 guard sensors[j].isUsable else { continue }
@@ -209,7 +206,7 @@ public struct PlantMonitor: Sendable {
         devices.beginCycle()
         for i in 0..<sensorCount {
             sensors[i].observe(readings[i], nowNanoseconds: now)
-            let d = topology.sensorDevice[i]
+            let d = topology.sensors[i].device
             if sensors[i].fresh && d >= 0 { devices.tally(d, readings[i]) }
         }
 

@@ -57,7 +57,7 @@ struct Redundancy: Sendable {
     mutating func force(group g: Int, sensor: Int, sensors: [SensorState]) throws(SourceOverrideError) -> (from: Int, to: Int) {
         guard g >= 0 && g < topology.groupCount else { throw .unknownGroup }
         var slot = -1
-        for s in 0..<topology.groupSize[g] where topology.member(g, s) == sensor { slot = s }
+        for s in 0..<topology.groups[g].size where topology.member(g, s) == sensor { slot = s }
         guard slot >= 0 else { throw .notAMember }
         guard sensors[sensor].isUsable else { throw .notUsable(sensors[sensor].health) }
         let from = topology.member(g, groups[g].active)
@@ -81,7 +81,7 @@ struct Redundancy: Sendable {
     /// verifies the last failover.
     mutating func select(_ g: Int, now: UInt64, sensors: [SensorState], repairs: inout RepairLedger,
                          emit: inout EventFactory, out: inout Reading) {
-        let start = topology.groupStart[g], size = topology.groupSize[g]
+        let start = topology.groups[g].start, size = topology.groups[g].size
         // An operator's choice holds while that member stays usable; then the group is automatic again.
         if groups[g].operatorSlot >= 0 && !sensors[topology.members[start + groups[g].operatorSlot]].isUsable { groups[g].operatorSlot = -1 }
         let forced = groups[g].operatorSlot >= 0
@@ -141,7 +141,7 @@ struct Redundancy: Sendable {
     /// (stale) for `holdMaxNanoseconds` (repair `holdLastGood`); then bad (repair `groupSafeAction`).
     private mutating func value(_ g: Int, forced: Bool, now: UInt64, sensors: [SensorState], repairs: inout RepairLedger,
                                 emit: inout EventFactory) -> Reading {
-        let start = topology.groupStart[g], size = topology.groupSize[g]
+        let start = topology.groups[g].start, size = topology.groups[g].size
         var n = 0
         for s in 0..<size where sensors[topology.members[start + s]].isUsable {
             usableSlots[n] = s
@@ -215,7 +215,7 @@ struct Redundancy: Sendable {
             repairs.failed(.failoverToBackup)
             // With no usable source left the noHealthySource escalation says it (one cause, one alarm).
             var anyUsable = false
-            for s in 0..<topology.groupSize[g] where sensors[topology.member(g, s)].isUsable { anyUsable = true }
+            for s in 0..<topology.groups[g].size where sensors[topology.member(g, s)].isUsable { anyUsable = true }
             emit.failoverFailed(group: g, to: to, escalate: anyUsable)
         }
     }

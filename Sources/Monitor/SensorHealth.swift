@@ -182,7 +182,7 @@ struct SensorHealth: Sendable {
         let kind = Self.dominantKind(sensors[i].bits, otherwise: .dropout)
         let raw = Int(kind.rawValue)
         let evidence = emit.finding(kind, subject: i, statistic: sensors[i].detector.statistic[raw], threshold: sensors[i].detector.threshold[raw])
-        let d = topology.sensorDevice[i]
+        let d = topology.sensors[i].device
         if sensors[i].sawConfigError {
             let diag = Diagnosis(cause: .configurationError, severity: .major, evidence: evidence,
                                  firstSeenCycle: sensors[i].firstSeen, decidedCycle: emit.cycle)
@@ -194,7 +194,7 @@ struct SensorHealth: Sendable {
             }
             return
         }
-        let g = topology.sensorGroup[i]
+        let g = topology.sensors[i].group
         let diag = Diagnosis(cause: kind == .dropout && deviceLooksDead(d, sensors) ? .deviceFault : .sensorFault,
                              severity: groupHasHealthyMember(besides: i, sensors) ? .minor : .major, evidence: evidence,
                              firstSeenCycle: sensors[i].firstSeen, decidedCycle: emit.cycle)
@@ -238,7 +238,7 @@ struct SensorHealth: Sendable {
             }
             let call = sensors[i].noBackupCall
             let stillStuck = call.finding.kind != .stuck || sensors[i].detector.lastMoved == call.movedAtConfirm
-            let d = topology.sensorDevice[i]
+            let d = topology.sensors[i].device
             // A sensor on a faulted device is covered by the device's (or bus's) diagnosis.
             let deviceFaulted = d >= 0 && devices[d].watch.faulted
             guard sensors[i].health == .quarantined || sensors[i].health == .faulty, stillStuck, !deviceFaulted else {
@@ -257,7 +257,7 @@ struct SensorHealth: Sendable {
     private func deviceLooksDead(_ d: Int, _ sensors: [SensorState]) -> Bool {
         guard d >= 0 else { return false }
         var n = 0
-        for j in 0..<topology.sensorCount where topology.sensorDevice[j] == d {
+        for j in 0..<topology.sensorCount where topology.sensors[j].device == d {
             if sensors[j].bits & .bit(.dropout) == 0 { return false }
             n += 1
         }
@@ -266,9 +266,9 @@ struct SensorHealth: Sendable {
 
     /// Whether another member of sensor `i`'s group is healthy and usable (false without a group).
     private func groupHasHealthyMember(besides i: Int, _ sensors: [SensorState]) -> Bool {
-        let g = topology.sensorGroup[i]
+        let g = topology.sensors[i].group
         guard g >= 0 else { return false }
-        for s in 0..<topology.groupSize[g] where topology.member(g, s) != i {
+        for s in 0..<topology.groups[g].size where topology.member(g, s) != i {
             let j = topology.member(g, s)
             if sensors[j].health == .healthy && sensors[j].isUsable { return true }
         }
