@@ -169,7 +169,8 @@ struct DeviceHealth: Sendable {
         }
     }
 
-    /// Return to normal of the device findings that were firing before this cycle's update.
+    /// Return to normal of the device findings that were firing before this cycle's update
+    /// (`mutating` so the cycle does not copy `self` to call it).
     private mutating func emitClearedFindings(_ d: Int, before: UInt32, emit: inout EventFactory) {
         let falling = before & ~devices[d].watch.flags
         guard falling != 0 else { return }

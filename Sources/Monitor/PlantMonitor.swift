@@ -70,7 +70,9 @@ public struct PlantMonitor: Sendable {
     private var emit: EventFactory
     private var lastNowNanoseconds: UInt64 = 0
 
-    /// Resolves the plant to indices and allocates every array the cycle will use.
+    /// Resolves the plant to indices and allocates every array the cycle will use. Each array the
+    /// cycle writes gets its own buffer: two sharing one until the first write would copy (allocate)
+    /// on the cycle thread at that write, which may come hours into a run.
     public init(plant: PlantConfig, settings: MonitorSettings = MonitorSettings(),
                 policy: InterventionPolicy = .defaults) throws(MonitorConfigurationError) {
         self.settings = settings
@@ -97,6 +99,7 @@ public struct PlantMonitor: Sendable {
 
     // MARK: Queries
 
+    /// Sensors, devices and redundancy groups of the plant (the indices the other queries take).
     public var sensorCount: Int { topology.sensorCount }
     public var deviceCount: Int { topology.deviceCount }
     public var groupCount: Int { topology.groupCount }
@@ -200,6 +203,7 @@ public struct PlantMonitor: Sendable {
         lastNowNanoseconds = now
         emit.begin(cycle: cycle)
 
+        // A fault confirmed last cycle has been acted on: the sensor is now out of use.
         sensorHealth.quarantineConfirmedFaults(&sensors, emit: &emit)
 
         // (1) Sensor detectors, and each device's tally of its points' new samples.

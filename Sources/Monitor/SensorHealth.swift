@@ -4,7 +4,9 @@ import VigilCore
 /// healthy), driven by each cycle's findings (`SensorState.bits`): detections and their return to
 /// normal, soft findings counted to a confirmation, hard ones confirmed at once, the diagnosis of a
 /// confirmed fault and what the intervention policy makes of it, and the operator call for a
-/// faulty sensor that no redundancy group can stand in for.
+/// faulty sensor that no redundancy group can stand in for. Its per-cycle methods are `mutating`
+/// also where only `sensors` changes: calling a non-mutating one on the monitor's stored copy
+/// copies the whole struct first, on every call.
 struct SensorHealth: Sendable {
     private let topology: MonitorTopology
     private let policy: InterventionPolicy
