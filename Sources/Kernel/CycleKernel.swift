@@ -20,8 +20,8 @@ public enum KernelError: Error, Sendable, Hashable, CustomStringConvertible {
 public struct KernelOptions: Sendable {
     /// Run the self-healing monitor (and with it sections, the policy model and alarms).
     public var monitor = true
-    /// Detector knobs to use instead of the plant's `monitor:` section (its policy still applies).
-    public var tuning: MonitorTuning?
+    /// Monitor knobs to use instead of the plant's `monitor:` section (the plant's policy rows still apply).
+    public var monitorSettings: MonitorSettings?
     /// The policy model run on every sensor each cycle (nil: none).
     public var policyModel: PolicyModel?
     /// Hand every sensor's features and verdict to a `FeatureTape` about ten times a second of
@@ -29,10 +29,10 @@ public struct KernelOptions: Sendable {
     public var featureTape = false
     public var sectionFitting: SectionFitting = .inline
 
-    public init(monitor: Bool = true, tuning: MonitorTuning? = nil, policyModel: PolicyModel? = nil,
+    public init(monitor: Bool = true, monitorSettings: MonitorSettings? = nil, policyModel: PolicyModel? = nil,
                 featureTape: Bool = false, sectionFitting: SectionFitting = .inline) {
         self.monitor = monitor
-        self.tuning = tuning
+        self.monitorSettings = monitorSettings
         self.policyModel = policyModel
         self.featureTape = featureTape
         self.sectionFitting = sectionFitting
@@ -150,7 +150,7 @@ public final class CycleKernel: @unchecked Sendable {
         overrunStormLimit = max(1, plant.cycle.overrunStormLimit)
         do { plan = try ControlPlan(plant: plant) } catch { throw .control(error) }
         do {
-            monitor = try PlantMonitor(plant: plant, tuning: options.tuning ?? MonitorTuning(settings: plant.monitor),
+            monitor = try PlantMonitor(plant: plant, settings: options.monitorSettings ?? plant.monitor,
                                        policy: InterventionPolicy(settings: plant.monitor))
         } catch { throw .monitor(error) }
         monitorOn = options.monitor
@@ -184,7 +184,7 @@ public final class CycleKernel: @unchecked Sendable {
         groupValues.initialize(repeating: .unread)
         // Room for everything one step can say: the monitor's events, a transition per limit,
         // control and safe-state reason, two per section, every alarm slot changing, every command.
-        let capacity = (options.monitor ? monitor.tuning.maxEventsPerCycle : 0) + plant.limits.count + plant.controls.count
+        let capacity = (options.monitor ? monitor.settings.maxEventsPerCycle : 0) + plant.limits.count + plant.controls.count
             + SafeStateReason.allCases.count + 4 * plant.sections.count + 2 * alarms.slotCount + 2 * Self.inboxCapacity
             + plant.sensors.count + 16
         eventStorage = Array(repeating: TimedEvent(plantNanoseconds: 0, cycle: 0, event: .stopped), count: capacity)
@@ -355,7 +355,7 @@ public final class CycleKernel: @unchecked Sendable {
     public func activeSource(group: Int) -> Int { monitorOn ? monitor.activeSource(group: group) : -1 }
     public func operatorSource(group: Int) -> Int? { monitorOn ? monitor.operatorSource(group: group) : nil }
     public func isHolding(group: Int) -> Bool { monitorOn ? monitor.isHolding(group: group) : false }
-    public var monitorTuning: MonitorTuning? { monitorOn ? monitor.tuning : nil }
+    public var monitorSettings: MonitorSettings? { monitorOn ? monitor.settings : nil }
     /// Whether the intervention policy latched output `o` at its safe value (until an operator resets).
     public func isOutputLatchedSafe(_ o: Int) -> Bool { plan.safeState.isPolicyForced[o] }
     /// Findings started and not yet ended, as the ledger of this kernel's events would hold them

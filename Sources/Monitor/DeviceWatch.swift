@@ -44,7 +44,6 @@ struct DeviceWatch: Sendable {
     var faulted = false
     /// The first device of a bus the monitor calls noisy carries the bus's CRC finding while it lasts.
     var lineNoise = false
-    var configErrorEscalated = false
     /// What the bad samples of the current all-bad run were; names a device fault found by the
     /// all-bad rule before any per-kind threshold (e.g. a switch to the backup line cured it first).
     var runTimeouts = 0, runExceptions = 0, runCRCErrors = 0, runDisconnects = 0
@@ -60,7 +59,7 @@ struct DeviceWatch: Sendable {
     static func bit(_ kind: FindingKind) -> UInt32 { 1 << UInt32(kind.rawValue - 20) }
 
     /// Updates from one cycle's tally; returns the device finding bits and fills `evidence` for the strongest.
-    mutating func update(_ t: DeviceTally, tuning: MonitorTuning, evidence: inout (kind: FindingKind, stat: Double, limit: Double)?) -> UInt32 {
+    mutating func update(_ t: DeviceTally, tuning: MonitorSettings.Devices, evidence: inout (kind: FindingKind, stat: Double, limit: Double)?) -> UInt32 {
         guard t.newSamples > 0 else { return flags }
         let allBad = t.good == 0
         timeoutRun = (t.timeouts > 0 && allBad) ? timeoutRun + 1 : 0
@@ -80,30 +79,30 @@ struct DeviceWatch: Sendable {
         evidence = nil
         if t.latencyCount > 0 {
             let l = t.latencySum / Double(t.latencyCount)
-            if latency.count < tuning.deviceLatencyWarmupSamples {
+            if latency.count < tuning.latencyWarmupSamples {
                 latency.add(l)
                 latencyEWMA = latency.mean
             } else {
                 latencyEWMA += 0.05 * (l - latencyEWMA)
-                let limit = latency.mean + max(tuning.deviceLatencyTrendSigmas * max(latency.variance.squareRoot(), latency.mean * 0.01),
-                                               tuning.deviceLatencyTrendFloorNanoseconds)
+                let limit = latency.mean + max(tuning.latencyTrendSigmas * max(latency.variance.squareRoot(), latency.mean * 0.01),
+                                               tuning.latencyTrendFloorNanoseconds)
                 if latencyEWMA > limit {
                     f |= Self.bit(.deviceLatencyTrend)
                     evidence = (.deviceLatencyTrend, latencyEWMA, limit)
                 }
             }
         }
-        if crcShare > tuning.deviceCRCRatio {
+        if crcShare > tuning.crcRatio {
             f |= Self.bit(.deviceCRCErrors)
-            evidence = (.deviceCRCErrors, crcShare, tuning.deviceCRCRatio)
+            evidence = (.deviceCRCErrors, crcShare, tuning.crcRatio)
         }
-        if exceptionRun >= tuning.deviceExceptionCount {
+        if exceptionRun >= tuning.exceptionCount {
             f |= Self.bit(.deviceExceptions)
-            evidence = (.deviceExceptions, Double(exceptionRun), Double(tuning.deviceExceptionCount))
+            evidence = (.deviceExceptions, Double(exceptionRun), Double(tuning.exceptionCount))
         }
-        if timeoutRun >= tuning.deviceTimeoutCount {
+        if timeoutRun >= tuning.timeoutCount {
             f |= Self.bit(.deviceTimeouts)
-            evidence = (.deviceTimeouts, Double(timeoutRun), Double(tuning.deviceTimeoutCount))
+            evidence = (.deviceTimeouts, Double(timeoutRun), Double(tuning.timeoutCount))
         }
         if t.disconnects > 0 && allBad {
             f |= Self.bit(.deviceDisconnected)

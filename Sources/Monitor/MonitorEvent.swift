@@ -84,30 +84,6 @@ public enum ModelDiagnosis: Int8, Sendable, Hashable, CaseIterable {
     public var isSensorFault: Bool { self != .healthy && self != .excursion }
 }
 
-/// A fixed-capacity list refilled every cycle: appending never allocates; overflow is counted.
-struct EventBuffer {
-    private(set) var storage: [MonitorEvent]
-    private(set) var count = 0
-    private(set) var dropped: UInt64 = 0
-
-    init(capacity: Int) {
-        storage = [MonitorEvent](repeating: MonitorEvent(kind: .detection, cycle: 0), count: max(capacity, 1))
-    }
-
-    mutating func reset() { count = 0 }
-
-    mutating func append(_ event: MonitorEvent) {
-        if count < storage.count {
-            storage[count] = event
-            count += 1
-        } else {
-            dropped &+= 1
-        }
-    }
-
-    var events: ArraySlice<MonitorEvent> { storage[0..<count] }
-}
-
 /// The monitor's conclusion about one sensor or device, with the evidence kept.
 public struct Diagnosis: Sendable, Hashable {
     public var cause: RootCause

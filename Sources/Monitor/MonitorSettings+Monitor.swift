@@ -1,74 +1,9 @@
 import VigilCore
 
-// The plant file's `monitor:` section (VigilCore's `MonitorSettings`) turned into the monitor's types.
-// The name mappings below are exhaustive switches in both directions, so a case added on either
-// side without its counterpart does not compile.
-
-extension SensorTuning {
-    /// The knobs of one sensor as the file sets them.
-    public init(settings s: MonitorSettings.Sensor) {
-        self.init()
-        rangeToleranceFractionOfSpan = s.rangeToleranceFractionOfSpan
-        outOfRangeConfirmSamples = s.outOfRangeConfirmSamples
-        badQualityConfirmSamples = s.badQualityConfirmSamples
-        dropoutIntervals = s.dropoutIntervals
-        dropoutFloorNanoseconds = s.dropoutFloorMilliseconds * 1e6
-        configErrorSamples = s.configErrorSamples
-        stuckResolutionFractionOfSpan = s.stuckResolutionFractionOfSpan
-        stuckMinSamples = s.stuckMinSamples
-        stuckMaxSamples = s.stuckMaxSamples
-        stuckFalseRunProbability = s.stuckFalseRunProbability
-        maxRateFractionOfSpanPerSecond = s.maxRateFractionOfSpanPerSecond
-        rateNoiseSigmas = s.rateNoiseSigmas
-        spikeWindow = s.spikeWindow
-        spikeSigmas = s.spikeSigmas
-        spikeRepeatCount = s.spikeRepeatCount
-        spikeRepeatWindowSamples = s.spikeRepeatWindowSamples
-        warmupSamples = s.warmupSamples
-        noiseVarianceRatio = s.noiseVarianceRatio
-        noiseEWMAWeight = s.noiseEWMAWeight
-        driftK = s.driftK
-        driftH = s.driftH
-        driftWarmupSamples = s.driftWarmupSamples
-        driftBaselineWeight = s.driftBaselineWeight
-        disagreementSigmas = s.disagreementSigmas
-        disagreementFractionOfSpan = s.disagreementFractionOfSpan
-        disagreementSamples = s.disagreementSamples
-        latencySigmas = s.latencySigmas
-        latencyConsecutiveSamples = s.latencyConsecutiveSamples
-        latencyFloorNanoseconds = s.latencyFloorMilliseconds * 1e6
-    }
-}
-
-extension MonitorTuning {
-    /// Everything but the policy, as the plant file sets it (`MonitorSettings()` gives `MonitorTuning()`).
-    public init(settings s: MonitorSettings) {
-        self.init()
-        sensor = SensorTuning(settings: s.sensorDefaults)
-        sensorOverrides = s.sensorOverrides.mapValues { SensorTuning(settings: $0) }
-        confirmSamples = s.health.confirmSamples
-        confirmSamplesOddOneOut = s.health.confirmSamplesOddOneOut
-        suspectClearSamples = s.health.suspectClearSamples
-        quarantineClearSamples = s.health.quarantineClearSamples
-        probationSamples = s.health.probationSamples
-        deviceRecoverySamples = s.health.deviceRecoverySamples
-        noBackupConfirmNanoseconds = s.health.noBackupConfirmNanoseconds
-        modelAssist = s.policyModel.assist
-        modelMaxSuppressionSamples = s.policyModel.maxSuppressionSamples
-        midValueSelectMinMembers = s.groups.midValueSelectMinMembers
-        holdMaxNanoseconds = s.groups.holdMaxNanoseconds
-        repairVerifyNanoseconds = s.repairs.verifyNanoseconds
-        deviceRepairVerifyNanoseconds = s.repairs.deviceVerifyNanoseconds
-        deviceTimeoutCount = s.devices.timeoutCount
-        deviceFaultSamples = s.devices.faultSamples
-        deviceTimeoutRatioForSlowPolling = s.devices.timeoutRatioForSlowPolling
-        deviceCRCRatio = s.devices.crcRatio
-        deviceExceptionCount = s.devices.exceptionCount
-        deviceLatencyTrendSigmas = s.devices.latencyTrendSigmas
-        deviceLatencyWarmupSamples = s.devices.latencyWarmupSamples
-        maxEventsPerCycle = s.maxEventsPerCycle
-    }
-}
+// The plant file's policy rows and names (VigilCore's `MonitorSettings`) turned into the monitor's
+// types; the monitor reads the knobs from `MonitorSettings` directly. The name mappings below are
+// exhaustive switches in both directions, so a case added on either side without its counterpart
+// does not compile.
 
 extension InterventionPolicy {
     /// `base` with the file's rows and reasons applied in order (later rows win).

@@ -2,7 +2,7 @@ import VigilCore
 
 // The self-healing monitor, as the runtime uses it:
 //
-//     var monitor = try PlantMonitor(plant: plant, tuning: MonitorTuning())    // at start: allocates everything
+//     var monitor = try PlantMonitor(plant: plant, settings: plant.monitor)    // at start: allocates everything
 //     // every cycle, on the cycle thread (no allocation, deterministic given cycle, time and readings):
 //     monitor.observe(cycle: n, nowNanoseconds: t,
 //                     sensors: readings,      // UnsafeBufferPointer<Reading>, plant.sensors order
@@ -10,12 +10,18 @@ import VigilCore
 //     for e in monitor.events { queue.push(e) }  // this cycle's MonitorEvents (valid until the next observe)
 //     monitor.healthState(sensor:), activeSource(group:), preferredBackup(group:), repairRecord(_:)
 //
-// Per cycle: (1) sensor detectors on every new sample (a reading is new when its timestamp moved;
-// devices poll slower than the cycle), dropout on every cycle; (2) device detectors and device/bus
-// faults; (3) per group: residual to the consensus (drift, disagreement), "stuck while peers move",
-// process excursion (all members move together and agree: their rate/spike findings are dropped),
-// attribution of a disagreement to the odd one out; (4) health state machines; (5) redundancy:
-// failover, failback after probation, the value control gets; (6) repair verification.
+// Per cycle, each step its own part (the monitor itself only holds them and calls them in order):
+//   (1) sensor detectors on every new sample (a reading is new when its timestamp moved; devices
+//       poll slower than the cycle), dropout on every cycle (`SensorState`, one per sensor);
+//   (2) device detectors, device and bus faults, device repairs (`DeviceHealth`);
+//   (3) per group: process excursion (all members move together and agree: their rate/spike
+//       findings are dropped), residual to the consensus (drift, disagreement), "stuck while peers
+//       move", attribution of a disagreement to the odd one out (`GroupConsensus`);
+//   (4) health state machines, diagnoses, escalations (`SensorHealth`);
+//   (5) redundancy: failover, failback after probation, the value control gets, and (6) failover
+//       verification (`Redundancy`).
+// The plant is resolved to indices once (`MonitorTopology`); every event is built by one
+// `EventFactory`; repair attempts and outcomes are counted in one `RepairLedger`.
 //
 // What control gets per group (`groupsOut`):
 //   • ≥ `midValueSelectMinMembers` usable members: their median (mid-value select; one wrong member
@@ -31,7 +37,6 @@ import VigilCore
 //
 // Nothing here is random, so no seed is needed: the same inputs give the same events.
 
-/// Errors found while resolving a plant for the monitor.
 /// Why an operator's choice of a group's source was refused.
 public enum SourceOverrideError: Error, Sendable, Hashable {
     case unknownGroup
@@ -40,6 +45,7 @@ public enum SourceOverrideError: Error, Sendable, Hashable {
     case notUsable(HealthState)
 }
 
+/// Errors found while resolving a plant for the monitor.
 public enum MonitorConfigurationError: Error, Sendable, Hashable {
     case unknownGroupMember(group: String, sensor: String)
     case unknownDevice(sensor: String, device: String)
@@ -48,308 +54,103 @@ public enum MonitorConfigurationError: Error, Sendable, Hashable {
 
 /// Detectors, diagnosis, health states, redundancy and repairs for one plant. See the top of this file.
 public struct PlantMonitor: Sendable {
-    public let sensorCount: Int
-    public let deviceCount: Int
-    public let groupCount: Int
-    public let tuning: MonitorTuning
+    /// The knobs the monitor runs with (the plant file's `monitor:` section, or an override).
+    public let settings: MonitorSettings
     /// Decides, per diagnosis, between an automatic repair and an escalation (`interventionPolicy`).
     public let policy: InterventionPolicy
 
-    // Plant resolved to indices.
-    private let sensorDevice: [Int]
-    private let sensorGroup: [Int]
-    private let deviceBus: [Int]
-    private let busDeviceCount: [Int]
-    /// Whether a fault of this device alone is repaired by switching to its backup path.
-    private let deviceSwitchesAlone: [Bool]
-    /// Whether a bus has another path to switch to (a backup port for its line, a second gateway for a device on it).
-    private let busHasBackup: [Bool]
-    /// Per device: the slow-polling ceiling (`max_poll_interval_ms`), in ns.
-    private let devicePollCeilingNanoseconds: [UInt64]
-    private let groupStart: [Int]
-    private let groupSize: [Int]
-    private let members: [Int]
-
-    // Sensors.
-    private var detectors: [SensorDetector]
-    private var residuals: [ResidualDetector]
-    private var steps: [StepLocator]
-    private var bits: [FindingBits]
-    private var previousBits: [FindingBits]
-    private var fresh: [Bool]
-    private var health: [HealthState]
-    private var score: [Int]
-    private var cleanRun: [Int]
-    private var oddOneOut: [Bool]
-    private var history: [Double]
-    private var firstSeen: [UInt64]
-    private var sensorDiagnoses: [Diagnosis?]
-    private var sawConfigError: [Bool]
-    /// The policy sent this sensor's fault to an operator: its group does not fail over from it
-    /// (control still never uses it: the group's other usable members carry the value).
-    private var repairDeclined: [Bool]
-    /// Out of use because its device stopped answering (its confirmed fault was diagnosed as the
-    /// device's): see `MonitorTuning.deviceRecoverySamples`.
-    private var deviceOutage: [Bool]
-    /// The policy model's confident verdict per sensor (`ModelDiagnosis` raw value; −1: none), and
-    /// the samples a soft finding of this episode has been held back for.
-    private var opinion: [Int8]
-    private var suppressed: [Int]
-    /// The finding kind held back (its rule's evidence, for the confirmation the bound forces).
-    private var suppressedKind: [FindingKind]
-    /// Per sensor in no redundancy group: the operator call its confirmed fault is waiting to make
-    /// (`MonitorTuning.noBackupConfirmNanoseconds`).
-    private var noBackupCall: [NoBackupCall]
-    /// Per sensor: when a spike, rate or range finding last started.
-    private var lastFaultStart: [UInt64]
-
-    // Devices and buses.
-    private var devices: [DeviceWatch]
-    private var tallies: [DeviceTally]
-    private var newlyFaulted: [Bool]
-    private var deviceDiagnoses: [Diagnosis?]
-    private var busFaulted: [Bool]
-    /// A bus whose frames arrive corrupted now and then (CRC or framing errors between good replies):
-    /// one bus diagnosis for the episode, no device or sensor fault for a garbled reply.
-    private var busNoisy: [Bool]
-    /// Timestamp of each sensor's last garbled reply (counted once by its device).
-    private var garbledAt: [UInt64]
-
-    // Groups.
-    private var active: [Int]
-    private var preferred: [Int]
-    private var lastGoodOut: [Reading]
-    private var holding: [Bool]
-    private var failedSafe: [Bool]
-    private var verifySlot: [Int]
-    /// Per group: the member slot an operator put control on (`forceSource`), −1 in automatic.
-    private var operatorSlot: [Int]
-    private var verifyRemaining: [Int]
-    /// `tuning.repairVerifyNanoseconds` and `excursionQuietNanoseconds` in cycles of the plant's period.
-    private let repairVerifyCycles: Int
-    private let excursionQuietCycles: Int
-    private var excursion: [Bool]
-    private var excursionQuiet: [Int]
-    private var unresolved: [Bool]
-    /// Per group: samples both pair members brought while their disagreement stayed undecided. The
-    /// step test needs `StepLocator.minimumSide` samples after a jump before it can blame anyone, so
-    /// the pair escalates only after that many more.
-    private var pairUndecidedSamples: [Int]
-    /// Which member of an undecided pair has brought a new sample since the last count (bit 0: the first, bit 1: the second).
-    private var pairFresh: [UInt8]
-    /// Per group: the model attributed this disagreement episode (journalled once).
-    private var modelResolved: [Bool]
-    private var scratch: [Double]
-    private var scratchSlot: [Int]
-
-    private var repairs: [RepairRecord]
-    private var buffer: EventBuffer
-    private var cycle: UInt64 = 0
+    private let topology: MonitorTopology
+    /// Per sensor (plant.sensors order), mutated in place by every step of the cycle.
+    private var sensors: [SensorState]
+    private var devices: DeviceHealth
+    private var consensus: GroupConsensus
+    private var sensorHealth: SensorHealth
+    private var redundancy: Redundancy
+    private var repairs = RepairLedger()
+    private var emit: EventFactory
     private var lastNowNanoseconds: UInt64 = 0
 
-    /// Resolves the plant to indices and allocates every array the cycle will use.
-    public init(plant: PlantConfig, tuning: MonitorTuning = MonitorTuning(),
+    /// Resolves the plant to indices and allocates every array the cycle will use. Each array the
+    /// cycle writes gets its own buffer: two sharing one until the first write would copy (allocate)
+    /// on the cycle thread at that write, which may come hours into a run.
+    public init(plant: PlantConfig, settings: MonitorSettings = MonitorSettings(),
                 policy: InterventionPolicy = .defaults) throws(MonitorConfigurationError) {
-        self.tuning = tuning
+        self.settings = settings
         self.policy = policy
-        sensorCount = plant.sensors.count
-        deviceCount = plant.devices.count
-        groupCount = plant.redundancyGroups.count
+        let topology = try MonitorTopology(plant: plant)
+        self.topology = topology
         let cycleNanoseconds = UInt64(max(plant.cycle.periodMicroseconds, 1)) * 1_000
-        repairVerifyCycles = max(1, Int((tuning.repairVerifyNanoseconds + cycleNanoseconds - 1) / cycleNanoseconds))
-        excursionQuietCycles = max(1, Int(tuning.excursionQuietNanoseconds / cycleNanoseconds))
 
-        var busKeys: [String] = []
-        var deviceBus: [Int] = []
-        for d in plant.devices {
-            let key: String
-            switch d.transport {
-            case .tcp(let host, _): key = "tcp:" + host
-            case .rtu(let s): key = "rtu:" + s.port
-            }
-            if let i = busKeys.firstIndex(of: key) { deviceBus.append(i) } else { busKeys.append(key); deviceBus.append(busKeys.count - 1) }
+        sensors = plant.sensors.enumerated().map { i, s in
+            let d = topology.sensors[i].device
+            // A point is expected as often as its device is polled (at most once a cycle); a GPIO
+            // line (0/1) every cycle.
+            let expected = d >= 0 ? max(UInt64(max(plant.devices[d].pollIntervalMilliseconds, 0)) * 1_000_000, cycleNanoseconds)
+                                  : cycleNanoseconds
+            var detector = SensorDetector(tuning: settings.sensor(s.id), rangeMin: s.rangeMin, rangeMax: s.rangeMax,
+                                          discrete: d < 0, expectedIntervalNanoseconds: expected)
+            if d >= 0 { detector.linkHoldNanoseconds = topology.devices[d].linkHoldNanoseconds }
+            return SensorState(detector: detector)
         }
-        self.deviceBus = deviceBus
-        // A TCP device with a second gateway switches to it alone; a serial line switches only as a
-        // whole (alone when it has one device).
-        devicePollCeilingNanoseconds = plant.devices.map { UInt64(max($0.pollIntervalCeilingMilliseconds, 0)) * 1_000_000 }
-        let counts = busKeys.indices.map { b in deviceBus.filter { $0 == b }.count }
-        deviceSwitchesAlone = plant.devices.enumerated().map { d, device in
-            switch device.backup {
-            case .tcp?: return true
-            case .rtu?: return counts[deviceBus[d]] == 1
-            case nil: return false
-            }
-        }
-        busDeviceCount = (0..<busKeys.count).map { b in deviceBus.filter { $0 == b }.count }
-        busHasBackup = (0..<busKeys.count).map { b in plant.devices.indices.contains { deviceBus[$0] == b && plant.devices[$0].backup != nil } }
-
-        // What holds each device's link: the response timeouts of every device on its serial port, or its own on TCP.
-        let linkHold: [UInt64] = plant.devices.map { device in
-            let ms: Int
-            switch device.transport {
-            case .tcp: ms = device.responseTimeoutMilliseconds
-            case .rtu(let line):
-                ms = plant.devices.reduce(0) { sum, other in
-                    if case .rtu(let l) = other.transport, l.port == line.port { return sum + other.responseTimeoutMilliseconds }
-                    return sum
-                }
-            }
-            return UInt64(max(ms, 0)) * 1_000_000
-        }
-        var sensorDevice: [Int] = []
-        var detectors: [SensorDetector] = []
-        for s in plant.sensors {
-            let t = tuning.tuning(forSensor: s.id)
-            switch s.source {
-            case .point(let device, _):
-                guard let d = plant.devices.firstIndex(where: { $0.id == device }) else {
-                    throw .unknownDevice(sensor: s.id, device: device)
-                }
-                sensorDevice.append(d)
-                let poll = UInt64(max(plant.devices[d].pollIntervalMilliseconds, 0)) * 1_000_000
-                var detector = SensorDetector(tuning: t, rangeMin: s.rangeMin, rangeMax: s.rangeMax,
-                                              discrete: false, expectedIntervalNanoseconds: max(poll, cycleNanoseconds))
-                detector.linkHoldNanoseconds = linkHold[d]
-                detectors.append(detector)
-            case .gpio:
-                sensorDevice.append(-1)
-                detectors.append(SensorDetector(tuning: t, rangeMin: s.rangeMin, rangeMax: s.rangeMax,
-                                                discrete: true, expectedIntervalNanoseconds: cycleNanoseconds))
-            }
-        }
-        self.sensorDevice = sensorDevice
-        self.detectors = detectors
-
-        var sensorGroup = [Int](repeating: -1, count: sensorCount)
-        var groupStart: [Int] = []
-        var groupSize: [Int] = []
-        var members: [Int] = []
-        for (g, group) in plant.redundancyGroups.enumerated() {
-            guard !group.members.isEmpty else { throw .emptyGroup(group: group.id) }
-            groupStart.append(members.count)
-            groupSize.append(group.members.count)
-            for id in group.members {
-                guard let i = plant.sensors.firstIndex(where: { $0.id == id }) else {
-                    throw .unknownGroupMember(group: group.id, sensor: id)
-                }
-                members.append(i)
-                sensorGroup[i] = g
-            }
-        }
-        self.sensorGroup = sensorGroup
-        self.groupStart = groupStart
-        self.groupSize = groupSize
-        self.members = members
-
-        let n = sensorCount
-        residuals = [ResidualDetector](repeating: ResidualDetector(), count: n)
-        steps = [StepLocator](repeating: StepLocator(), count: n)
-        bits = [FindingBits](repeating: 0, count: n)
-        previousBits = [FindingBits](repeating: 0, count: n)
-        fresh = [Bool](repeating: false, count: n)
-        health = [HealthState](repeating: .healthy, count: n)
-        score = [Int](repeating: 0, count: n)
-        cleanRun = [Int](repeating: 0, count: n)
-        oddOneOut = [Bool](repeating: false, count: n)
-        history = [Double](repeating: 0, count: n)
-        firstSeen = [UInt64](repeating: 0, count: n)
-        sensorDiagnoses = [Diagnosis?](repeating: nil, count: n)
-        // Every array gets its own buffer: two arrays sharing one until the first write would copy
-        // (allocate) on the cycle thread at that write, which may come hours into a run.
-        sawConfigError = [Bool](repeating: false, count: n)
-        repairDeclined = [Bool](repeating: false, count: n)
-        deviceOutage = [Bool](repeating: false, count: n)
-        opinion = [Int8](repeating: -1, count: n)
-        suppressed = [Int](repeating: 0, count: n)
-        suppressedKind = [FindingKind](repeating: .noise, count: n)
-        noBackupCall = [NoBackupCall](repeating: NoBackupCall(), count: n)
-        lastFaultStart = [UInt64](repeating: 0, count: n)
-
-        devices = [DeviceWatch](repeating: DeviceWatch(), count: deviceCount)
-        tallies = [DeviceTally](repeating: DeviceTally(), count: deviceCount)
-        newlyFaulted = [Bool](repeating: false, count: deviceCount)
-        deviceDiagnoses = [Diagnosis?](repeating: nil, count: deviceCount)
-        busFaulted = [Bool](repeating: false, count: busKeys.count)
-        busNoisy = [Bool](repeating: false, count: busKeys.count)
-        garbledAt = [UInt64](repeating: 0, count: plant.sensors.count)
-
-        let g = groupCount
-        active = [Int](repeating: 0, count: g)
-        preferred = [Int](repeating: -1, count: g)
-        lastGoodOut = [Reading](repeating: .unread, count: g)
-        holding = [Bool](repeating: false, count: g)
-        failedSafe = [Bool](repeating: false, count: g)
-        verifySlot = [Int](repeating: -1, count: g)
-        operatorSlot = [Int](repeating: -1, count: g)
-        verifyRemaining = [Int](repeating: 0, count: g)
-        excursion = [Bool](repeating: false, count: g)
-        excursionQuiet = [Int](repeating: 0, count: g)
-        unresolved = [Bool](repeating: false, count: g)
-        pairUndecidedSamples = Array(repeating: 0, count: holding.count)
-        pairFresh = [UInt8](repeating: 0, count: groupStart.count)
-        modelResolved = [Bool](repeating: false, count: g)
-        let largest = max(groupSize.max() ?? 1, 1)
-        scratch = [Double](repeating: 0, count: largest)
-        scratchSlot = [Int](repeating: 0, count: largest)
-
-        repairs = [RepairRecord](repeating: RepairRecord(), count: RepairStrategy.allCases.count + 1)
-        buffer = EventBuffer(capacity: tuning.maxEventsPerCycle)
+        devices = DeviceHealth(topology: topology, settings: settings, policy: policy)
+        consensus = GroupConsensus(topology: topology, settings: settings, cycleNanoseconds: cycleNanoseconds)
+        sensorHealth = SensorHealth(topology: topology, settings: settings, policy: policy)
+        redundancy = Redundancy(topology: topology, settings: settings, cycleNanoseconds: cycleNanoseconds)
+        emit = EventFactory(capacity: settings.maxEventsPerCycle, sensors: topology.sensors)
     }
 
     // MARK: Queries
 
+    /// Sensors, devices and redundancy groups of the plant (the indices the other queries take).
+    public var sensorCount: Int { topology.sensorCount }
+    public var deviceCount: Int { topology.deviceCount }
+    public var groupCount: Int { topology.groupCount }
     /// This cycle's events (valid until the next `observe`).
-    public var events: ArraySlice<MonitorEvent> { buffer.events }
+    public var events: ArraySlice<MonitorEvent> { emit.buffer.events }
     /// How many events this cycle has (`event(k)` reads one without copying the list).
-    public var eventCount: Int { buffer.count }
+    public var eventCount: Int { emit.buffer.count }
     @inline(__always)
-    public func event(_ k: Int) -> MonitorEvent { buffer.storage[k] }
+    public func event(_ k: Int) -> MonitorEvent { emit.buffer.storage[k] }
     /// Events that did not fit in `maxEventsPerCycle`, since the start.
-    public var droppedEvents: UInt64 { buffer.dropped }
+    public var droppedEvents: UInt64 { emit.buffer.dropped }
     /// Health of a sensor (index into plant.sensors).
-    public func healthState(sensor: Int) -> HealthState { health[sensor] }
+    public func healthState(sensor: Int) -> HealthState { sensors[sensor].health }
     /// The policy model's confident verdict on a sensor for the next `observe` (nil: none). Used only
-    /// with `tuning.modelAssist`; never for hard faults, device faults or safety. No allocation.
+    /// with `settings.policyModel.assist`; never for hard faults, device faults or safety. No allocation.
     public mutating func setModelOpinion(sensor: Int, _ diagnosis: ModelDiagnosis?) {
-        opinion[sensor] = diagnosis?.rawValue ?? -1
+        sensors[sensor].opinion = diagnosis?.rawValue ?? -1
     }
 
     /// Whether a sensor's detectors have seen their warm-up samples (before that its features, and
     /// what a model makes of them, describe a sensor nobody knows yet). A discrete point (GPIO, 0/1)
     /// has no warm-up.
-    public func isWarmedUp(sensor: Int) -> Bool { detectors[sensor].warmedUp || detectors[sensor].discrete }
+    public func isWarmedUp(sensor: Int) -> Bool { sensors[sensor].detector.warmedUp || sensors[sensor].detector.discrete }
     /// Sensor index control follows in a group (the median is used instead with ≥ 3 usable members).
-    public func activeSource(group: Int) -> Int { members[groupStart[group] + active[group]] }
+    public func activeSource(group: Int) -> Int { redundancy.activeSource(group) }
     /// The backup that proved itself in a verified failover, chosen first next time; nil before.
-    public func preferredBackup(group: Int) -> Int? {
-        preferred[group] < 0 ? nil : members[groupStart[group] + preferred[group]]
-    }
+    public func preferredBackup(group: Int) -> Int? { redundancy.preferredBackup(group) }
     /// The sensor an operator put a group's control on, nil in automatic.
-    public func operatorSource(group: Int) -> Int? {
-        operatorSlot[group] < 0 ? nil : members[groupStart[group] + operatorSlot[group]]
-    }
+    public func operatorSource(group: Int) -> Int? { redundancy.operatorSource(group) }
     /// True while a group outputs its held last good value or its bad safe-action value.
-    public func isHolding(group: Int) -> Bool { holding[group] || failedSafe[group] }
+    public func isHolding(group: Int) -> Bool { redundancy.isHolding(group) }
     /// Attempts and outcomes of a repair strategy since the start.
-    public func repairRecord(_ strategy: RepairStrategy) -> RepairRecord { repairs[Int(strategy.rawValue)] }
+    public func repairRecord(_ strategy: RepairStrategy) -> RepairRecord { repairs[strategy] }
     /// verified / decided for a strategy; nil before any outcome.
-    public func repairSuccessRate(_ strategy: RepairStrategy) -> Double? { repairs[Int(strategy.rawValue)].successRate }
+    public func repairSuccessRate(_ strategy: RepairStrategy) -> Double? { repairs[strategy].successRate }
     /// The last diagnosis of a sensor (kept as evidence until the next one).
-    public func diagnosis(sensor: Int) -> Diagnosis? { sensorDiagnoses[sensor] }
+    public func diagnosis(sensor: Int) -> Diagnosis? { sensors[sensor].diagnosis }
     /// The last diagnosis of a device (device or bus fault).
-    public func diagnosis(device: Int) -> Diagnosis? { deviceDiagnoses[device] }
+    public func diagnosis(device: Int) -> Diagnosis? { devices.devices[device].diagnosis }
 
     /// The finding kinds on a sensor journalled as started and not yet ended (allocates: for
     /// queries and tests, not the cycle).
     public func openFindings(sensor i: Int) -> [FindingKind] {
-        (1...9).compactMap { raw in previousBits[i] & (1 << FindingBits(raw)) & FindingBits.sensorKinds != 0 ? FindingKind(rawValue: Int32(raw)) : nil }
+        let open = sensors[i].previousBits & FindingBits.sensorKinds
+        return (1...9).compactMap { raw in open & (1 << FindingBits(raw)) != 0 ? FindingKind(rawValue: Int32(raw)) : nil }
     }
 
     /// The finding kinds on a device journalled as started and not yet ended (allocates).
-    public func openFindings(device d: Int) -> [FindingKind] {
-        Self.deviceKinds.filter { devices[d].flags & DeviceWatch.bit($0) != 0 }
-    }
+    public func openFindings(device d: Int) -> [FindingKind] { devices.openFindings(d) }
 
     /// The policy model's input for one sensor (`SensorFeatures`), from the state the last `observe`
     /// left. Runs on the cycle thread for every sensor: no allocation, no lock. Mutating only to
@@ -357,16 +158,16 @@ public struct PlantMonitor: Sendable {
     public mutating func features(sensor i: Int, into out: UnsafeMutableBufferPointer<Float>) {
         var peers = 0
         var coMovement = 0.0
-        let g = sensorGroup[i]
+        let g = topology.sensors[i].group
         if g >= 0 {
             // The group's co-movement: the smallest recent shift of its usable members when all
             // moved the same way (a process excursion moves everyone; a faulty member moves alone).
             var lo = Double.infinity, hi = -Double.infinity, usable = 0
-            for s in 0..<groupSize[g] {
-                let j = members[groupStart[g] + s]
-                if j != i && isPeer(j) { peers += 1 }
-                guard isUsable(j) else { continue }
-                let m = detectors[j].motionSigmas
+            for s in 0..<topology.groups[g].size {
+                let j = topology.member(g, s)
+                if j != i && sensors[j].isPeer { peers += 1 }
+                guard sensors[j].isUsable else { continue }
+                let m = sensors[j].detector.motionSigmas
                 lo = min(lo, m)
                 hi = max(hi, m)
                 usable += 1
@@ -375,9 +176,9 @@ public struct PlantMonitor: Sendable {
         }
         let context = SensorFeatures.Context(
             nowNanoseconds: lastNowNanoseconds, peers: peers, coMovement: coMovement,
-            stepScore: steps[i].stepScore(noiseSigma: detectors[i].noiseSigma), pairStepSigmas: tuning.pairStepSigmas,
-            history: history[i], health: health[i])
-        SensorFeatures.write(detectors[i], residuals[i], context, into: out)
+            stepScore: sensors[i].stepScore(), pairStepSigmas: settings.groups.pairStepSigmas,
+            history: sensors[i].history, health: sensors[i].health)
+        SensorFeatures.write(sensors[i].detector, sensors[i].residual, context, into: out)
     }
 
     // MARK: Operator overrides (between observes, at a cycle boundary; no allocation)
@@ -388,1039 +189,69 @@ public struct PlantMonitor: Sendable {
     /// reading), when the group returns to automatic by itself. Returns the sensor indices moved
     /// from and to.
     public mutating func forceSource(group g: Int, sensor: Int) throws(SourceOverrideError) -> (from: Int, to: Int) {
-        guard g >= 0 && g < groupCount else { throw .unknownGroup }
-        let start = groupStart[g]
-        var slot = -1
-        for s in 0..<groupSize[g] where members[start + s] == sensor { slot = s }
-        guard slot >= 0 else { throw .notAMember }
-        guard isUsable(sensor) else { throw .notUsable(health[sensor]) }
-        let from = members[start + active[g]]
-        if verifySlot[g] >= 0 && verifySlot[g] != slot { verifySlot[g] = -1 } // the operator's choice ends the verification
-        operatorSlot[g] = slot
-        active[g] = slot
-        return (from, sensor)
+        try redundancy.force(group: g, sensor: sensor, sensors: sensors)
     }
 
     /// Back to automatic source selection; false when the group was in automatic already.
     @discardableResult
-    public mutating func releaseSource(group g: Int) -> Bool {
-        guard g >= 0 && g < groupCount, operatorSlot[g] >= 0 else { return false }
-        operatorSlot[g] = -1
-        return true
-    }
+    public mutating func releaseSource(group g: Int) -> Bool { redundancy.release(group: g) }
 
     // MARK: The cycle
 
     /// Runs every detector on this cycle's readings and writes each group's value for control.
     public mutating func observe(cycle: UInt64, nowNanoseconds now: UInt64,
-                                 sensors: UnsafeBufferPointer<Reading>, groupsOut: UnsafeMutableBufferPointer<Reading>) {
-        precondition(sensors.count >= sensorCount && groupsOut.count >= groupCount)
-        self.cycle = cycle
+                                 sensors readings: UnsafeBufferPointer<Reading>, groupsOut: UnsafeMutableBufferPointer<Reading>) {
+        precondition(readings.count >= sensorCount && groupsOut.count >= groupCount)
         lastNowNanoseconds = now
-        buffer.reset()
+        emit.begin(cycle: cycle)
 
         // A fault confirmed last cycle has been acted on: the sensor is now out of use.
-        for i in 0..<sensorCount where health[i] == .faulty {
-            setHealth(i, .quarantined)
-            residuals[i].clearStatistics()
-        }
+        sensorHealth.quarantineConfirmedFaults(&sensors, emit: &emit)
 
-        // (1) Sensor detectors.
-        for d in 0..<deviceCount { tallies[d] = DeviceTally() }
+        // (1) Sensor detectors, and each device's tally of its points' new samples.
+        devices.beginCycle()
         for i in 0..<sensorCount {
-            let r = sensors[i]
-            if garbledReply(r, device: sensorDevice[i]) {
+            let d = topology.sensors[i].device
+            let r = readings[i]
+            if d >= 0 && devices.isGarbledReply(r, device: d) {
                 // The line garbled the reply: the device hears of it (once per reply), the sensor said nothing.
-                if r.timestampNanoseconds != garbledAt[i] {
-                    garbledAt[i] = r.timestampNanoseconds
-                    tallies[sensorDevice[i]].add(r)
+                if r.timestampNanoseconds != sensors[i].garbledAt {
+                    sensors[i].garbledAt = r.timestampNanoseconds
+                    devices.tally(d, r)
                 }
-                fresh[i] = false
-                bits[i] = detectors[i].checkDropout(nowNanoseconds: now)
-            } else if detectors[i].isNew(r) {
-                fresh[i] = true
-                bits[i] = detectors[i].sample(r, nowNanoseconds: now)
-                // Pairs use the series to break a tie; every sensor's step score is a policy-model feature.
-                if r.quality == .good && r.value.isFinite && !detectors[i].discrete {
-                    steps[i].push(r.value)
-                }
-                if sensorDevice[i] >= 0 { tallies[sensorDevice[i]].add(r) }
-            } else {
-                fresh[i] = false
-                bits[i] = detectors[i].checkDropout(nowNanoseconds: now)
+                sensors[i].skipGarbled(nowNanoseconds: now)
+                continue
             }
-            oddOneOut[i] = false
+            sensors[i].observe(r, nowNanoseconds: now)
+            if sensors[i].fresh && d >= 0 { devices.tally(d, r) }
         }
 
         // (2) Devices and buses.
-        observeDevices(now: now)
+        devices.observe(now: now, sensors: &sensors, repairs: &repairs, emit: &emit)
 
         // (3) Group-level findings.
-        for g in 0..<groupCount { observeGroupFindings(g, now: now) }
+        for g in 0..<groupCount {
+            consensus.observe(g, activeSlot: redundancy.groups[g].active, now: now, sensors: &sensors, emit: &emit)
+        }
 
         // A stuck run is its own confirmation (its length already bounds false alarms).
-        for i in 0..<sensorCount where bits[i] & .bit(.stuck) != 0 {
-            bits[i] |= .hardConfirmed
-            detectors[i].usable = false
+        for i in 0..<sensorCount where sensors[i].bits & .bit(.stuck) != 0 {
+            sensors[i].bits |= .hardConfirmed
+            sensors[i].detector.usable = false
         }
 
         // (4) Health.
         for i in 0..<sensorCount {
-            emitDetections(i)
-            if fresh[i] || bits[i] != 0 { updateHealth(i) }
-        }
-        callOperatorsForSensorsWithoutBackup()
-
-        // (5) Redundancy and (6) repair verification.
-        for g in 0..<groupCount { selectSource(g, now: now, out: &groupsOut[g]) }
-    }
-
-    // MARK: Devices
-
-    /// Consecutive all-garbled polls after which a device on a noisy line counts as dead (its
-    /// readings bad, its sensors out of use): at one frame in five corrupted, eight in a row
-    /// happen about once in 400,000 polls.
-    static let noisyLineDeadPolls = 8
-    /// Share of a device's recent polls (EWMA over ~50) with a CRC or framing error above which
-    /// the device counts towards a noisy line: about one error in the last 50 polls.
-    static let noisyLineCRCShare = 0.015
-
-    /// Whether reading `r` of a point on device `d` is a garbled reply (CRC or framing) from a
-    /// device that still answers cleanly now and then: no sample for the sensor's detectors.
-    private func garbledReply(_ r: Reading, device d: Int) -> Bool {
-        guard d >= 0, r.quality == .bad(.crcOrFraming) else { return false }
-        return devices[d].allBadRun < Self.noisyLineDeadPolls
-    }
-
-    /// Whether bus `b` has become noisy: CRC errors on two of its devices (or on its only one)
-    /// between good replies.
-    private func busLooksNoisy(_ b: Int) -> Bool {
-        var noisy = 0, clean = true
-        for o in 0..<deviceCount where deviceBus[o] == b {
-            if devices[o].crcShare > Self.noisyLineCRCShare {
-                noisy += 1
-                if devices[o].allBadRun >= Self.noisyLineDeadPolls { clean = false }
+            sensorHealth.journalFindings(i, now: now, sensors: &sensors, emit: &emit)
+            if sensors[i].fresh || sensors[i].bits != 0 {
+                sensorHealth.update(i, now: now, sensors: &sensors, devices: devices.devices, emit: &emit)
             }
         }
-        return clean && noisy >= min(2, busDeviceCount[b])
-    }
+        sensorHealth.callOperatorsForSensorsWithoutBackup(now: now, sensors: &sensors, devices: devices.devices, emit: &emit)
 
-    /// Enters or leaves the noisy state of device `d`'s bus; entering is one bus diagnosis (and the
-    /// repair the policy allows: the line's other path, or reopening it), leaving is quiet.
-    private mutating func updateNoisyBus(of d: Int, now: UInt64) {
-        let b = deviceBus[d]
-        if !busNoisy[b] && busLooksNoisy(b) {
-            busNoisy[b] = true
-            var first = -1, share = 0.0
-            for o in 0..<deviceCount where deviceBus[o] == b {
-                if first < 0 { first = o }
-                share = max(share, devices[o].crcShare)
-            }
-            let diag = Diagnosis(cause: .busFault, severity: .major,
-                                 evidence: Finding(kind: .deviceCRCErrors, subject: Int32(first), statistic: share,
-                                                   threshold: Self.noisyLineCRCShare, cycle: cycle),
-                                 firstSeenCycle: cycle, decidedCycle: cycle)
-            // The finding starts on the bus's first device and ends when the line is quiet again.
-            devices[first].lineNoise = true
-            if devices[first].flags & DeviceWatch.bit(.deviceCRCErrors) == 0 {
-                devices[first].flags |= DeviceWatch.bit(.deviceCRCErrors)
-                var e = MonitorEvent(kind: .detection, cycle: cycle)
-                e.device = Int32(first)
-                e.finding = diag.evidence
-                buffer.append(e)
-            }
-            emitDiagnosis(diag, sensor: -1, device: first)
-            if policy.lookup(cause: .busFault, kind: .deviceCRCErrors, severity: .major) == .automaticRepair {
-                if devices[first].repair == nil { startDeviceRepair(first, busHasBackup[b] ? .switchToBackupGateway : .reconnect, now: now) }
-            } else {
-                escalateByPolicy(sensor: -1, device: first, cause: .busFault, severity: .major, finding: diag.evidence)
-            }
-        } else if busNoisy[b] {
-            var quiet = true
-            for o in 0..<deviceCount where deviceBus[o] == b && devices[o].crcShare > Self.noisyLineCRCShare / 3 { quiet = false }
-            if quiet {
-                busNoisy[b] = false
-                for o in 0..<deviceCount where deviceBus[o] == b { devices[o].lineNoise = false }
-            }
+        // (5) Redundancy and (6) failover verification.
+        for g in 0..<groupCount {
+            redundancy.select(g, now: now, sensors: sensors, repairs: &repairs, emit: &emit, out: &groupsOut[g])
         }
     }
-
-    private mutating func observeDevices(now: UInt64) {
-        for d in 0..<deviceCount {
-            newlyFaulted[d] = false
-            let t = tallies[d]
-            guard t.newSamples > 0 else { continue }
-            let before = devices[d].flags
-            defer { emitClearedDeviceFindings(d, before: before) }
-            var evidence: (kind: FindingKind, stat: Double, limit: Double)?
-            let f = devices[d].update(t, tuning: tuning, evidence: &evidence)
-            for kind in Self.deviceKinds {
-                let b = DeviceWatch.bit(kind)
-                if f & b != 0 && before & b == 0 {
-                    var e = MonitorEvent(kind: .detection, cycle: cycle)
-                    e.device = Int32(d)
-                    e.finding = Finding(kind: kind, subject: Int32(d), statistic: evidence?.kind == kind ? evidence!.stat : 0,
-                                        threshold: evidence?.kind == kind ? evidence!.limit : 0, cycle: cycle)
-                    buffer.append(e)
-                }
-            }
-            updateNoisyBus(of: d, now: now)
-            // A run of garbled replies is noise on the line until it outlasts what noise does: the
-            // line carries frames, so the device is not silent.
-            let garbled = devices[d].runCRCErrors > 0
-            let faultRun = garbled ? max(tuning.deviceFaultSamples, Self.noisyLineDeadPolls) : tuning.deviceFaultSamples
-            if !devices[d].faulted && devices[d].allBadRun >= faultRun {
-                devices[d].faulted = true
-                newlyFaulted[d] = true
-                let ev: (kind: FindingKind, stat: Double, limit: Double)
-                if let evidence {
-                    ev = evidence
-                } else {
-                    // Every point bad before any per-kind threshold: the device fault is itself the
-                    // detection, named after what its bad samples were.
-                    let run = devices[d].allBadRunEvidence
-                    ev = (run.kind, Double(devices[d].allBadRun), Double(tuning.deviceFaultSamples))
-                    devices[d].faultKind = run.kind
-                    let b = DeviceWatch.bit(run.kind)
-                    if f & b == 0 {
-                        devices[d].flags |= b
-                        var e = MonitorEvent(kind: .detection, cycle: cycle)
-                        e.device = Int32(d)
-                        e.finding = Finding(kind: run.kind, subject: Int32(d), statistic: ev.stat, threshold: ev.limit, cycle: cycle)
-                        buffer.append(e)
-                    }
-                }
-                deviceDiagnoses[d] = Diagnosis(cause: .deviceFault, severity: .major,
-                                               evidence: Finding(kind: ev.kind, subject: Int32(d), statistic: ev.stat, threshold: ev.limit, cycle: cycle),
-                                               firstSeenCycle: cycle, decidedCycle: cycle)
-            } else if devices[d].faulted && t.good > 0 {
-                devices[d].faulted = false
-                devices[d].faultKind = nil
-                busFaulted[deviceBus[d]] = false
-            }
-            // Struggling but alive: ask for slower polling once.
-            if !devices[d].faulted && !devices[d].slowPollingRequested && devices[d].repair == nil
-                && (devices[d].timeoutShare > tuning.deviceTimeoutRatioForSlowPolling || f & DeviceWatch.bit(.deviceLatencyTrend) != 0) {
-                devices[d].slowPollingRequested = true
-                let kind: FindingKind = f & DeviceWatch.bit(.deviceLatencyTrend) != 0 ? .deviceLatencyTrend : .deviceTimeouts
-                let decision = policy.lookup(cause: .deviceFault, kind: kind, severity: .minor)
-                if decision == .automaticRepair {
-                    startDeviceRepair(d, .slowPolling, now: now)
-                } else {
-                    escalateByPolicy(sensor: -1, device: d, cause: .deviceFault, severity: .minor,
-                                     finding: Finding(kind: kind, subject: Int32(d), statistic: devices[d].timeoutShare,
-                                                      threshold: tuning.deviceTimeoutRatioForSlowPolling, cycle: cycle))
-                }
-            }
-            verifyDeviceRepair(d, tally: t, now: now)
-        }
-        // A bus (serial line or gateway host) is at fault when every device on it is: one diagnosis, not one per device.
-        for d in 0..<deviceCount where newlyFaulted[d] {
-            let b = deviceBus[d]
-            var allOnBus = busDeviceCount[b] >= 2 && !busFaulted[b]
-            if allOnBus {
-                for o in 0..<deviceCount where deviceBus[o] == b && !devices[o].faulted { allOnBus = false }
-            }
-            if allOnBus {
-                busFaulted[b] = true
-                var first = true
-                for o in 0..<deviceCount where deviceBus[o] == b {
-                    newlyFaulted[o] = false
-                    deviceDiagnoses[o]?.cause = .busFault
-                    // A device already switching (it died a cycle before the rest of its bus) is not
-                    // switched again: that would send it back to the path just left.
-                    let switching = devices[o].repair == .switchToBackupGateway
-                    if first, let diag = deviceDiagnoses[o] {
-                        emitDiagnosis(diag, sensor: -1, device: o)
-                        if !switching {
-                            if policy.lookup(cause: diag.cause, kind: diag.evidence.kind, severity: diag.severity) == .automaticRepair {
-                                // A line with no other path is reconnected, never "switched".
-                                startDeviceRepair(o, busHasBackup[b] ? .switchToBackupGateway : .reconnect, now: now)
-                            } else {
-                                escalateByPolicy(sensor: -1, device: o, cause: diag.cause, severity: diag.severity, finding: diag.evidence)
-                            }
-                        }
-                        first = false
-                    } else if deviceSwitchesAlone[o] && !switching {
-                        startDeviceRepair(o, .switchToBackupGateway, now: now) // each TCP device has its own connection
-                    }
-                }
-            }
-        }
-        for d in 0..<deviceCount where newlyFaulted[d] {
-            guard let diag = deviceDiagnoses[d] else { continue }
-            emitDiagnosis(diag, sensor: -1, device: d)
-            // A dead device makes slower polling moot: drop it (neither verified nor failed) so the
-            // fault gets its own repair (it would otherwise "verify" on a dead device and block it).
-            if devices[d].repair == .slowPolling { devices[d].repair = nil }
-            if policy.lookup(cause: diag.cause, kind: diag.evidence.kind, severity: diag.severity) != .automaticRepair {
-                escalateByPolicy(sensor: -1, device: d, cause: diag.cause, severity: diag.severity, finding: diag.evidence)
-            } else if devices[d].repair == nil {
-                startDeviceRepair(d, deviceSwitchesAlone[d] ? .switchToBackupGateway : .reconnect, now: now)
-            } else if devices[d].repair == .switchToBackupGateway && deviceSwitchesAlone[d] {
-                // The path switched to answered, then died before the switch was verified: that switch
-                // failed (escalated like any failed repair); switch again, back to the other path.
-                failDeviceRepair(d, .switchToBackupGateway)
-                startDeviceRepair(d, .switchToBackupGateway, now: now)
-            }
-        }
-    }
-
-    /// Return to normal of the device findings that were firing before this cycle's update.
-    private mutating func emitClearedDeviceFindings(_ d: Int, before: UInt32) {
-        let falling = before & ~devices[d].flags
-        guard falling != 0 else { return }
-        for kind in Self.deviceKinds where falling & DeviceWatch.bit(kind) != 0 {
-            var e = MonitorEvent(kind: .findingCleared, cycle: cycle)
-            e.device = Int32(d)
-            e.finding = Finding(kind: kind, subject: Int32(d), statistic: 0, threshold: 0, cycle: cycle)
-            buffer.append(e)
-        }
-    }
-
-    private mutating func failDeviceRepair(_ d: Int, _ strategy: RepairStrategy) {
-        repairs[Int(strategy.rawValue)].failed += 1
-        devices[d].repair = nil
-        var e = MonitorEvent(kind: .repairFailed, cycle: cycle)
-        e.device = Int32(d)
-        e.strategy = strategy
-        buffer.append(e)
-        e.kind = .escalation
-        e.escalation = .repairFailed
-        buffer.append(e)
-    }
-
-    private static let deviceKinds: [FindingKind] = [.deviceTimeouts, .deviceExceptions, .deviceCRCErrors, .deviceDisconnected, .deviceLatencyTrend]
-
-    /// The policy sends a diagnosis to an operator: an escalation instead of the repair.
-    private mutating func escalateByPolicy(sensor: Int, device: Int, cause: RootCause, severity: DiagnosisSeverity, finding: Finding) {
-        var e = MonitorEvent(kind: .escalation, cycle: cycle)
-        e.sensor = Int32(sensor)
-        e.device = Int32(device)
-        e.group = sensor >= 0 ? Int32(sensorGroup[sensor]) : -1
-        e.cause = cause
-        e.severity = severity
-        e.finding = finding
-        e.escalation = .interventionPolicy
-        buffer.append(e)
-    }
-
-    private mutating func startDeviceRepair(_ d: Int, _ strategy: RepairStrategy, now: UInt64) {
-        if strategy == .slowPolling {
-            // The bus thread doubles the device's interval (up to its ceiling): judge dropouts of its
-            // sensors against that rate, or slower polling would look like readings stopping.
-            for i in 0..<sensorCount where sensorDevice[i] == d {
-                detectors[i].expectedIntervalNanoseconds = min(detectors[i].expectedIntervalNanoseconds &* 2,
-                                                               max(devicePollCeilingNanoseconds[d], detectors[i].expectedIntervalNanoseconds))
-            }
-        }
-        devices[d].repair = strategy
-        devices[d].repairStartNanoseconds = now
-        devices[d].repairGoodRun = 0
-        repairs[Int(strategy.rawValue)].attempted += 1
-        var e = MonitorEvent(kind: .repair, cycle: cycle)
-        e.device = Int32(d)
-        e.strategy = strategy
-        buffer.append(e)
-    }
-
-    private mutating func verifyDeviceRepair(_ d: Int, tally t: DeviceTally, now: UInt64) {
-        guard let strategy = devices[d].repair else { return }
-        let healthy: Bool
-        if strategy == .slowPolling {
-            healthy = devices[d].timeoutShare < tuning.deviceTimeoutRatioForSlowPolling / 2 && devices[d].flags & DeviceWatch.bit(.deviceLatencyTrend) == 0
-        } else {
-            healthy = t.good > 0 && t.good == t.newSamples
-        }
-        devices[d].repairGoodRun = healthy ? devices[d].repairGoodRun + 1 : 0
-        var e = MonitorEvent(kind: .repairVerified, cycle: cycle)
-        e.device = Int32(d)
-        e.strategy = strategy
-        if devices[d].repairGoodRun >= 10 {
-            repairs[Int(strategy.rawValue)].verified += 1
-            devices[d].repair = nil
-            buffer.append(e)
-        } else if now - devices[d].repairStartNanoseconds > tuning.deviceRepairVerifyNanoseconds {
-            failDeviceRepair(d, strategy)
-        }
-    }
-
-    // MARK: Groups: consensus, excursion, attribution
-
-    private func isUsable(_ i: Int) -> Bool {
-        (health[i] == .healthy || health[i] == .suspect) && detectors[i].usable && detectors[i].hasSample
-            && bits[i] & .hardConfirmed == 0
-    }
-
-    private mutating func observeGroupFindings(_ g: Int, now: UInt64) {
-        let start = groupStart[g], size = groupSize[g]
-        guard size >= 2 else { return }
-
-        // Process excursion: every usable member moves fast (rate or spike) and they agree.
-        var usableCount = 0, moving = 0
-        var lo = Double.infinity, hi = -Double.infinity, floor = Double.infinity
-        var movingLo = Double.infinity, movingHi = -Double.infinity
-        for s in 0..<size {
-            let i = members[start + s]
-            let allowsPeerUse = (health[i] == .healthy || health[i] == .suspect) && detectors[i].hasSample
-                && bits[i] & (FindingBits.bit(.outOfRange) | .bit(.dropout) | .bit(.stuck)) == 0 && detectors[i].usable || (bits[i] & .bit(.spike) != 0 && bits[i] & (FindingBits.bit(.outOfRange) | .bit(.dropout)) == 0 && detectors[i].hasSample && (health[i] == .healthy || health[i] == .suspect))
-            guard allowsPeerUse else { continue }
-            usableCount += 1
-            let recent = 3 * detectors[i].expectedIntervalNanoseconds
-            if bits[i] & (FindingBits.bit(.rateOfChange) | .bit(.spike)) != 0
-                || (detectors[i].lastRateTimestamp > 0 && now &- detectors[i].lastRateTimestamp <= recent) {
-                moving += 1
-                movingLo = min(movingLo, detectors[i].lastGoodValue)
-                movingHi = max(movingHi, detectors[i].lastGoodValue)
-            }
-            lo = min(lo, detectors[i].lastGoodValue)
-            hi = max(hi, detectors[i].lastGoodValue)
-            floor = min(floor, detectors[i].tuning.disagreementFractionOfSpan * detectors[i].span)
-        }
-        // Members on different devices see a real step a few polls apart: while at least two of
-        // them have moved and agree, their jump is the process, not a fault (2 out of 3 outvote
-        // the one still showing the old value, which catches up or is judged by disagreement).
-        if usableCount >= 3 && moving >= 2 && moving < usableCount && movingHi - movingLo <= floor {
-            for s in 0..<size {
-                let i = members[start + s]
-                if bits[i] & (FindingBits.bit(.rateOfChange) | .bit(.spike)) != 0 {
-                    bits[i] &= ~(FindingBits.bit(.rateOfChange) | .bit(.spike) | .bit(.noise) | .hardConfirmed)
-                    if bits[i] & (FindingBits.bit(.outOfRange) | .bit(.dropout)) == 0 {
-                        detectors[i].value = detectors[i].lastGoodValue
-                        detectors[i].usable = true
-                    }
-                }
-            }
-        }
-        if usableCount >= 2 && moving == usableCount && hi - lo <= floor {
-            for s in 0..<size {
-                let i = members[start + s]
-                // Moving together also shakes the difference statistics: the noise finding goes too.
-                bits[i] &= ~FindingBits.bit(.noise)
-                if bits[i] & (FindingBits.bit(.rateOfChange) | .bit(.spike)) != 0 {
-                    bits[i] &= ~(FindingBits.bit(.rateOfChange) | .bit(.spike) | .hardConfirmed)
-                    if bits[i] & (FindingBits.bit(.outOfRange) | .bit(.dropout)) == 0 {
-                        detectors[i].value = detectors[i].lastGoodValue
-                        detectors[i].usable = true
-                    }
-                }
-            }
-            excursionQuiet[g] = 0
-            if !excursion[g] {
-                excursion[g] = true
-                let i = members[start + active[g]]
-                let evidence = Finding(kind: .rateOfChange, subject: Int32(i), statistic: detectors[i].statistic[Int(FindingKind.rateOfChange.rawValue)],
-                                       threshold: detectors[i].threshold[Int(FindingKind.rateOfChange.rawValue)], cycle: cycle)
-                var e = MonitorEvent(kind: .diagnosis, cycle: cycle)
-                e.group = Int32(g)
-                e.cause = .processExcursion
-                e.severity = .minor
-                e.finding = evidence
-                buffer.append(e)
-            }
-        } else if excursion[g] {
-            excursionQuiet[g] += 1
-            if excursionQuiet[g] > excursionQuietCycles { excursion[g] = false }
-        }
-
-        // Residuals to the median of the other usable members.
-        for s in 0..<size {
-            let i = members[start + s]
-            if fresh[i] { residuals[i].lastResidual = .nan }
-            guard fresh[i], detectors[i].usable, !detectors[i].discrete else { continue }
-            var n = 0
-            var peersMoved = false
-            for p in 0..<size where p != s {
-                let j = members[start + p]
-                guard isPeer(j) else { continue }
-                scratch[n] = detectors[j].value
-                n += 1
-                if detectors[j].lastMoved > detectors[i].lastMoved { peersMoved = true }
-            }
-            // Stuck only counts while the peers move.
-            if bits[i] & .bit(.stuck) != 0 && n > 0 && !peersMoved { bits[i] &= ~FindingBits.bit(.stuck) }
-            let consensus = n > 0 ? median(n) : .nan
-            // A quantized, quiet sensor repeats innocently in bursts longer than its learned run
-            // length. With peers, its run counts as stuck only once they have left its frozen value
-            // behind by more than two quantization steps (or the noise): a stuck sensor is caught as
-            // soon as the process moves, a healthy one within a count of its peers is acquitted and
-            // its run remembered. Alone (its peers out of service), it must outlast twice its learned
-            // run length and twice the longest run its peers acquitted: a quantized signal's repeats
-            // come in correlated bursts, longer than the warm-up's repeat rate predicts. The same
-            // holds on probation, or a recovered sensor would bounce back to faulty on a quiet spell.
-            if bits[i] & .bit(.stuck) != 0 && detectors[i].repeatsWhenHealthy
-                && (health[i] == .healthy || health[i] == .suspect || health[i] == .probation) {
-                if n > 0 {
-                    let offset = residuals[i].learned ? residuals[i].mean : 0
-                    let gap = abs(detectors[i].lastGoodValue - consensus - offset)
-                    let quantum = detectors[i].quantum.isFinite ? detectors[i].quantum : 0
-                    if gap <= 2 * max(quantum, detectors[i].noiseSigma) + 2 * residuals[i].variance.squareRoot() {
-                        bits[i] &= ~FindingBits.bit(.stuck)
-                        detectors[i].acquitRun()
-                    }
-                } else if detectors[i].stuckRun < 2 * max(detectors[i].acquittedRun, detectors[i].stuckNeeded) {
-                    bits[i] &= ~FindingBits.bit(.stuck)
-                }
-            }
-            guard n > 0 else { continue }
-            if residuals[i].peerCount != n { residuals[i].restart(peers: n) }
-            bits[i] |= residuals[i].update(residual: detectors[i].value - consensus, tuning: detectors[i].tuning,
-                                           span: detectors[i].span, adapt: health[i] == .healthy, detector: &detectors[i])
-        }
-
-        // Attribution: the member furthest from consensus is the odd one out; the others were only
-        // pulled by it. A pair cannot tell who is wrong without more evidence. Only members in
-        // service take part: a quarantined one (stuck at a value that may still look right) must
-        // not outvote a healthy one; its own findings stand as its own.
-        let both = FindingBits.bit(.disagreement) | .bit(.drift)
-        var worst = -1, worstScore = 0.0, flagged = 0
-        for s in 0..<size {
-            let i = members[start + s]
-            guard bits[i] & both != 0 else { continue }
-            guard health[i] == .healthy || health[i] == .suspect else { continue }
-            flagged += 1
-            let sc = max(residuals[i].disagreementScore, residuals[i].driftScore)
-            if sc > worstScore { worstScore = sc; worst = i }
-        }
-        guard flagged > 0 else {
-            // Between samples (a slowly polled group) nothing was judged: the episode goes on.
-            var anyFresh = false
-            for s in 0..<size where fresh[members[start + s]] && isPeer(members[start + s]) { anyFresh = true }
-            if anyFresh { unresolved[g] = false; pairUndecidedSamples[g] = 0; pairFresh[g] = 0; modelResolved[g] = false }
-            return
-        }
-        var peers = 0
-        for s in 0..<size where isPeer(members[start + s]) { peers += 1 }
-        if peers >= 3 {
-            for s in 0..<size {
-                let i = members[start + s]
-                if i != worst && bits[i] & both != 0 && max(residuals[i].disagreementScore, residuals[i].driftScore) < 0.75 * worstScore {
-                    bits[i] &= ~both
-                }
-            }
-            oddOneOut[worst] = bits[worst] & .bit(.disagreement) != 0
-        } else {
-            // Pair: blame the member with the worse record (findings history, implausible motion).
-            var a = -1, b = -1
-            for s in 0..<size where isPeer(members[start + s])
-                || (bits[members[start + s]] & both != 0 && (health[members[start + s]] == .healthy || health[members[start + s]] == .suspect)) {
-                if a < 0 { a = members[start + s] } else if b < 0 { b = members[start + s] }
-            }
-            guard a >= 0, b >= 0 else { return }
-            let ha = history[a] + (bits[a] & .bit(.rateOfChange) != 0 ? 2 : 0)
-            let hb = history[b] + (bits[b] & .bit(.rateOfChange) != 0 ? 2 : 0)
-            // Physical plausibility: the member whose own series stepped, while the other's did not.
-            let sa = steps[a].stepScore(noiseSigma: detectors[a].noiseSigma)
-            let sb = steps[b].stepScore(noiseSigma: detectors[b].noiseSigma)
-            let stepped = tuning.pairStepSigmas
-            if sa >= stepped && sb <= tuning.pairSmoothSigmas && sa >= 2 * sb {
-                bits[b] &= ~both
-            } else if sb >= stepped && sa <= tuning.pairSmoothSigmas && sb >= 2 * sa {
-                bits[a] &= ~both
-            } else if abs(ha - hb) >= 1 {
-                let innocent = ha > hb ? b : a
-                bits[innocent] &= ~both
-            } else if let innocent = modelAttributes(a, b) {
-                bits[innocent] &= ~both
-                if !modelResolved[g] { // journalled once per disagreement episode
-                    modelResolved[g] = true
-                    var e = MonitorEvent(kind: .modelAssist, cycle: cycle)
-                    e.sensor = Int32(innocent == a ? b : a)
-                    e.group = Int32(g)
-                    e.modelAssist = .resolvedPair
-                    e.finding = Finding(kind: .disagreement, subject: e.sensor, statistic: worstScore, threshold: 1, cycle: cycle)
-                    buffer.append(e)
-                }
-            } else {
-                bits[a] &= ~both
-                bits[b] &= ~both
-                // One more undecided pair of samples once both members have brought a new one (on
-                // one serial line they never arrive in the same cycle).
-                pairFresh[g] |= (fresh[a] ? 1 : 0) | (fresh[b] ? 2 : 0)
-                if pairFresh[g] == 3 {
-                    pairFresh[g] = 0
-                    pairUndecidedSamples[g] += 1
-                }
-                if !unresolved[g] && pairUndecidedSamples[g] > StepLocator.minimumSide + 1 {
-                    unresolved[g] = true
-                    var e = MonitorEvent(kind: .escalation, cycle: cycle)
-                    e.group = Int32(g)
-                    e.escalation = .unresolvedDisagreement
-                    e.finding = Finding(kind: .disagreement, subject: Int32(worst), statistic: worstScore, threshold: 1, cycle: cycle)
-                    buffer.append(e)
-                }
-            }
-        }
-    }
-
-    /// With the model assisting: the innocent member of a disagreeing pair when the model confidently
-    /// calls exactly one of them faulty and the other healthy; nil otherwise (the pair escalates).
-    private func modelAttributes(_ a: Int, _ b: Int) -> Int? {
-        guard tuning.modelAssist, opinion[a] >= 0, opinion[b] >= 0,
-              let da = ModelDiagnosis(rawValue: opinion[a]), let db = ModelDiagnosis(rawValue: opinion[b]) else { return nil }
-        if da.isSensorFault && db == .healthy { return b }
-        if db.isSensorFault && da == .healthy { return a }
-        return nil
-    }
-
-    /// Whether another member of sensor `i`'s group is healthy and usable (false without a group).
-    private func groupHasHealthyMember(besides i: Int) -> Bool {
-        let g = sensorGroup[i]
-        guard g >= 0 else { return false }
-        for s in 0..<groupSize[g] where members[groupStart[g] + s] != i {
-            let j = members[groupStart[g] + s]
-            if health[j] == .healthy && isUsable(j) { return true }
-        }
-        return false
-    }
-
-    private func isPeer(_ j: Int) -> Bool {
-        (health[j] == .healthy || health[j] == .suspect) && detectors[j].usable && detectors[j].hasSample && detectors[j].value.isFinite
-    }
-
-    /// Median of scratch[0..<n] (insertion sort in place).
-    private mutating func median(_ n: Int) -> Double {
-        var i = 1
-        while i < n {
-            let x = scratch[i]
-            var j = i - 1
-            while j >= 0 && scratch[j] > x { scratch[j + 1] = scratch[j]; j -= 1 }
-            scratch[j + 1] = x
-            i += 1
-        }
-        return n % 2 == 1 ? scratch[n / 2] : (scratch[n / 2 - 1] + scratch[n / 2]) / 2
-    }
-
-    // MARK: Health
-
-    /// Detections for the kinds that started firing on sensor `i`, and their return to normal for
-    /// those that stopped. A sensor's findings are judged on its samples: between two samples (a
-    /// device polled slower than the cycle) only a dropout can start or end; the rest stand as the
-    /// last sample left them. A dropout of silence is judged every cycle; one of bad readings lasts
-    /// until a good sample ends it.
-    private mutating func emitDetections(_ i: Int) {
-        let dropout = FindingBits.bit(.dropout)
-        let keep = detectors[i].lastWasBad ? ~0 : ~dropout
-        let current = (fresh[i] ? bits[i] : previousBits[i] & keep | bits[i] & dropout) & FindingBits.sensorKinds
-        let rising = current & ~previousBits[i]
-        let falling = previousBits[i] & ~current
-        previousBits[i] = current
-        guard rising | falling != 0 else { return }
-        if rising & (FindingBits.bit(.spike) | .bit(.rateOfChange) | .bit(.outOfRange)) != 0 { lastFaultStart[i] = lastNowNanoseconds }
-        for raw in 1...9 where (rising | falling) & (1 << FindingBits(raw)) != 0 {
-            var e = MonitorEvent(kind: rising & (1 << FindingBits(raw)) != 0 ? .detection : .findingCleared, cycle: cycle)
-            e.sensor = Int32(i)
-            e.group = Int32(sensorGroup[i])
-            e.finding = Finding(kind: FindingKind(rawValue: Int32(raw))!, subject: Int32(i),
-                                statistic: detectors[i].statistic[raw], threshold: detectors[i].threshold[raw], cycle: cycle)
-            buffer.append(e)
-        }
-    }
-
-    private mutating func updateHealth(_ i: Int) {
-        let b = bits[i]
-        if b & .configError != 0 { sawConfigError[i] = true }
-        let hard = b & .hardConfirmed != 0
-        // A single spike is filtered, not a fault; latency belongs to the device.
-        let soft = b & FindingBits.sensorKinds & ~(FindingBits.bit(.spike) | .bit(.latency)) != 0
-        let anything = hard || soft
-        if fresh[i] {
-            history[i] *= 0.999
-            if b & FindingBits.sensorKinds & ~(FindingBits.bit(.drift) | .bit(.disagreement) | .bit(.latency)) != 0 { history[i] += 1 }
-        }
-        switch health[i] {
-        case .healthy:
-            if hard { confirmFault(i) } else if soft {
-                firstSeen[i] = cycle
-                score[i] = 1
-                cleanRun[i] = 0
-                setHealth(i, .suspect)
-            }
-        case .suspect:
-            if hard { confirmFault(i); break }
-            if soft {
-                score[i] += 1
-                cleanRun[i] = 0
-                let needed = oddOneOut[i] ? tuning.confirmSamplesOddOneOut : tuning.confirmSamples
-                if score[i] >= needed {
-                    if holdsBackAsFalseAlarm(i) { score[i] = needed } else { confirmFault(i) }
-                }
-            } else if fresh[i] && suppressed[i] > 0 {
-                // A held-back finding keeps the sensor suspect (its baselines do not adapt to what
-                // was held back) and every sample counts towards the bound; then the rule wins.
-                suppressed[i] += 1
-                if suppressed[i] >= tuning.modelMaxSuppressionSamples || opinion[i] != ModelDiagnosis.healthy.rawValue {
-                    bits[i] |= .bit(suppressedKind[i])
-                    confirmFault(i)
-                }
-            } else if fresh[i] {
-                cleanRun[i] += 1
-                score[i] = max(score[i] - 1, 0)
-                if cleanRun[i] >= tuning.suspectClearSamples {
-                    score[i] = 0
-                    setHealth(i, .healthy)
-                }
-            }
-        case .faulty:
-            break
-        case .quarantined:
-            if anything || b & .bit(.spike) != 0 { cleanRun[i] = 0 } else if fresh[i] {
-                cleanRun[i] += 1
-                if deviceOutage[i] && cleanRun[i] >= tuning.deviceRecoverySamples && !groupHasHealthyMember(besides: i) {
-                    cleanRun[i] = 0
-                    setHealth(i, .healthy)
-                } else if cleanRun[i] >= tuning.quarantineClearSamples {
-                    cleanRun[i] = 0
-                    setHealth(i, .probation)
-                }
-            }
-        case .probation:
-            if anything {
-                cleanRun[i] = 0
-                setHealth(i, .quarantined)
-            } else if fresh[i] {
-                cleanRun[i] += 1
-                if cleanRun[i] >= tuning.probationSamples || (deviceOutage[i] && !groupHasHealthyMember(besides: i)) {
-                    cleanRun[i] = 0
-                    setHealth(i, .healthy)
-                }
-            }
-        }
-    }
-
-    private mutating func setHealth(_ i: Int, _ to: HealthState) {
-        let from = health[i]
-        guard from != to else { return }
-        health[i] = to
-        if to == .healthy {
-            repairDeclined[i] = false
-            deviceOutage[i] = false
-            suppressed[i] = 0
-        }
-        var e = MonitorEvent(kind: .healthChange, cycle: cycle)
-        e.sensor = Int32(i)
-        e.group = Int32(sensorGroup[i])
-        e.fromState = from
-        e.toState = to
-        buffer.append(e)
-    }
-
-    /// With the model assisting: a soft finding about to confirm a fault is held back while the
-    /// model confidently calls the sensor healthy (a pattern operators taught it is a false alarm).
-    /// The sensor stays suspect (still used, its baselines frozen) for at most
-    /// `modelMaxSuppressionSamples` samples, or until the model stops calling it healthy; then the
-    /// rule's finding is confirmed. The first hold of an episode is journalled with the evidence.
-    private mutating func holdsBackAsFalseAlarm(_ i: Int) -> Bool {
-        guard tuning.modelAssist, opinion[i] == ModelDiagnosis.healthy.rawValue, suppressed[i] < tuning.modelMaxSuppressionSamples else { return false }
-        suppressed[i] += 1
-        if suppressed[i] == 1 {
-            var kind = FindingKind.noise
-            for k in Self.dominance where bits[i] & .bit(k) != 0 { kind = k; break }
-            suppressedKind[i] = kind
-            let raw = Int(kind.rawValue)
-            var e = MonitorEvent(kind: .modelAssist, cycle: cycle)
-            e.sensor = Int32(i)
-            e.group = Int32(sensorGroup[i])
-            e.modelAssist = .suppressedFalseAlarm
-            e.finding = Finding(kind: kind, subject: Int32(i), statistic: detectors[i].statistic[raw], threshold: detectors[i].threshold[raw], cycle: cycle)
-            buffer.append(e)
-        }
-        return true
-    }
-
-    /// The order in which a confirmed fault names its kind (the strongest evidence first).
-    private static let dominance: [FindingKind] = [.outOfRange, .dropout, .stuck, .spike, .disagreement, .drift, .noise, .rateOfChange]
-
-    private mutating func confirmFault(_ i: Int) {
-        if health[i] == .healthy { firstSeen[i] = cycle }
-        score[i] = 0
-        cleanRun[i] = 0
-        history[i] += 10
-        setHealth(i, .faulty)
-        var kind = FindingKind.dropout
-        for k in Self.dominance where bits[i] & .bit(k) != 0 { kind = k; break }
-        let raw = Int(kind.rawValue)
-        let evidence = Finding(kind: kind, subject: Int32(i), statistic: detectors[i].statistic[raw],
-                               threshold: detectors[i].threshold[raw], cycle: cycle)
-        let d = sensorDevice[i]
-        if sawConfigError[i] {
-            let diag = Diagnosis(cause: .configurationError, severity: .major, evidence: evidence, firstSeenCycle: firstSeen[i], decidedCycle: cycle)
-            sensorDiagnoses[i] = diag
-            // One escalation per device: every point of a mis-configured map tends to be wrong together.
-            if d < 0 || !devices[d].configErrorEscalated {
-                if d >= 0 { devices[d].configErrorEscalated = true }
-                emitDiagnosis(diag, sensor: i, device: d)
-                var e = MonitorEvent(kind: .escalation, cycle: cycle)
-                e.sensor = Int32(i)
-                e.device = Int32(d)
-                e.escalation = .configurationError
-                e.finding = evidence
-                buffer.append(e)
-            }
-            return
-        }
-        let g = sensorGroup[i]
-        var alternative = false
-        if g >= 0 {
-            for s in 0..<groupSize[g] where members[groupStart[g] + s] != i && isUsable(members[groupStart[g] + s]) && health[members[groupStart[g] + s]] == .healthy {
-                alternative = true
-            }
-        }
-        let diag = Diagnosis(cause: kind == .dropout && deviceLooksDead(d) ? .deviceFault : .sensorFault,
-                             severity: alternative ? .minor : .major, evidence: evidence,
-                             firstSeenCycle: firstSeen[i], decidedCycle: cycle)
-        sensorDiagnoses[i] = diag
-        deviceOutage[i] = kind == .dropout && (diag.cause == .deviceFault || (d >= 0 && devices[d].faulted))
-        // A sensor on a faulted device is covered by the device's (or bus's) diagnosis.
-        if d >= 0 && devices[d].faulted { return }
-        emitDiagnosis(diag, sensor: i, device: d)
-        if policy.lookup(cause: .sensorFault, kind: kind, severity: diag.severity) != .automaticRepair {
-            repairDeclined[i] = true
-            escalateByPolicy(sensor: i, device: d, cause: .sensorFault, severity: diag.severity, finding: evidence)
-        } else if g < 0 && kind != .dropout {
-            // A sensor in no redundancy group has nobody to fail over to: the repair the policy
-            // allows does not exist, and its value is out of use until it is healthy again. A human
-            // must look at it, once the fault has lasted (`callOperatorsForSensorsWithoutBackup`).
-            // A dropout is left to the device watch and the stale hold: it is a communication
-            // matter, and a device being reconnected would otherwise raise one alarm per point.
-            noBackupCall[i] = NoBackupCall(dueNanoseconds: lastNowNanoseconds &+ max(tuning.noBackupConfirmNanoseconds, 1),
-                                           samples: 0, movedAtConfirm: detectors[i].lastMoved, lastSeenNanoseconds: lastNowNanoseconds,
-                                           severity: diag.severity, finding: evidence)
-        }
-    }
-
-    /// Calls an operator for each sensor in no redundancy group whose confirmed fault has lasted
-    /// `noBackupConfirmNanoseconds` and three new samples: still out of use (quarantined), its
-    /// finding seen again within the last half of that time, and if it was stuck, still at the value
-    /// it froze at. Nobody is called for a fault that ended meanwhile: a quiet sensor that repeated
-    /// itself for a moment, or a real step of the process (a tank level's sawtooth reset) that the
-    /// spike filter saw for a few samples. No allocation.
-    private mutating func callOperatorsForSensorsWithoutBackup() {
-        for i in 0..<sensorCount where noBackupCall[i].dueNanoseconds != 0 {
-            if fresh[i] { noBackupCall[i].samples += 1 }
-            // Still faulty: the finding that confirmed it still fires, or a new spike, rate or range
-            // finding started (a noisy sensor confirmed by its spikes goes on with fresh spike and
-            // rate findings). Statistics that merely linger after a one-off step of the process —
-            // noise, drift — do not count, nor does latency (the device's).
-            if bits[i] & .bit(noBackupCall[i].finding.kind) != 0 || lastFaultStart[i] == lastNowNanoseconds {
-                noBackupCall[i].lastSeenNanoseconds = lastNowNanoseconds
-            }
-            let call = noBackupCall[i]
-            let stillStuck = call.finding.kind != .stuck || detectors[i].lastMoved == call.movedAtConfirm
-            let d = sensorDevice[i]
-            // A sensor on a faulted device is covered by the device's (or bus's) diagnosis.
-            let deviceFaulted = d >= 0 && devices[d].faulted
-            guard health[i] == .quarantined || health[i] == .faulty, stillStuck, !deviceFaulted else {
-                noBackupCall[i] = NoBackupCall()
-                continue
-            }
-            guard lastNowNanoseconds >= call.dueNanoseconds && call.samples >= 3 else { continue }
-            noBackupCall[i] = NoBackupCall()
-            guard lastNowNanoseconds &- call.lastSeenNanoseconds <= tuning.noBackupConfirmNanoseconds / 2 else { continue }
-            var e = MonitorEvent(kind: .escalation, cycle: cycle)
-            e.sensor = Int32(i)
-            e.device = Int32(d)
-            e.cause = .sensorFault
-            e.severity = call.severity
-            e.finding = call.finding
-            e.escalation = .noHealthySource
-            buffer.append(e)
-        }
-    }
-
-    /// True when every sensor of device `d` (two or more) has dropped out this cycle: their common
-    /// device is the likelier root cause, named before the device's own all-bad count confirms it.
-    private func deviceLooksDead(_ d: Int) -> Bool {
-        guard d >= 0 else { return false }
-        var n = 0
-        for j in 0..<sensorCount where sensorDevice[j] == d {
-            if bits[j] & .bit(.dropout) == 0 { return false }
-            n += 1
-        }
-        return n >= 2
-    }
-
-    private mutating func emitDiagnosis(_ diag: Diagnosis, sensor: Int, device: Int) {
-        var e = MonitorEvent(kind: .diagnosis, cycle: cycle)
-        e.sensor = Int32(sensor)
-        e.device = Int32(device)
-        e.group = sensor >= 0 ? Int32(sensorGroup[sensor]) : -1
-        e.cause = diag.cause
-        e.severity = diag.severity
-        e.finding = diag.evidence
-        buffer.append(e)
-    }
-
-    // MARK: Redundancy
-
-    private mutating func selectSource(_ g: Int, now: UInt64, out: inout Reading) {
-        let start = groupStart[g], size = groupSize[g]
-        // An operator's choice holds while that member stays usable; then the group is automatic again.
-        if operatorSlot[g] >= 0 && !isUsable(members[start + operatorSlot[g]]) { operatorSlot[g] = -1 }
-        let forced = operatorSlot[g] >= 0
-        let current = members[start + active[g]]
-
-        // Failover when the active source is out of use (unless the policy left that to an operator).
-        if forced {
-            // Control stays where the operator put it.
-        } else if health[current] != .healthy && health[current] != .suspect && !repairDeclined[current] {
-            var choice = -1
-            if preferred[g] >= 0 && preferred[g] != active[g] && health[members[start + preferred[g]]] == .healthy && isUsable(members[start + preferred[g]]) {
-                choice = preferred[g]
-            }
-            if choice < 0 {
-                for s in 0..<size where s != active[g] && health[members[start + s]] == .healthy && isUsable(members[start + s]) { choice = s; break }
-            }
-            if choice < 0 {
-                for s in 0..<size where s != active[g] && isUsable(members[start + s]) { choice = s; break }
-            }
-            if choice >= 0 {
-                if verifySlot[g] >= 0 { finishFailoverVerification(g, verified: false) }
-                var e = MonitorEvent(kind: .failover, cycle: cycle)
-                e.group = Int32(g)
-                e.fromSensor = Int32(current)
-                e.toSensor = Int32(members[start + choice])
-                e.strategy = .failoverToBackup
-                buffer.append(e)
-                e.kind = .repair
-                buffer.append(e)
-                repairs[Int(RepairStrategy.failoverToBackup.rawValue)].attempted += 1
-                active[g] = choice
-                verifySlot[g] = choice
-                verifyRemaining[g] = repairVerifyCycles
-            }
-        } else if active[g] != 0 && health[members[start]] == .healthy && isUsable(members[start]) && verifySlot[g] < 0 {
-            // The primary is back after its probation.
-            var e = MonitorEvent(kind: .failback, cycle: cycle)
-            e.group = Int32(g)
-            e.fromSensor = Int32(current)
-            e.toSensor = Int32(members[start])
-            buffer.append(e)
-            active[g] = 0
-        }
-
-        // The value for control.
-        var n = 0
-        for s in 0..<size where isUsable(members[start + s]) {
-            scratchSlot[n] = s
-            n += 1
-        }
-        let a = members[start + active[g]]
-        var chosen = -1
-        var value = Double.nan
-        if forced {
-            chosen = a
-            value = detectors[a].value
-        } else if n >= tuning.midValueSelectMinMembers && n >= 3 {
-            for k in 0..<n { scratch[k] = detectors[members[start + scratchSlot[k]]].value }
-            value = median(n)
-            chosen = a
-            // Timestamp and latency of the member whose value is the median (or the active one).
-            for k in 0..<n where detectors[members[start + scratchSlot[k]]].value == value { chosen = members[start + scratchSlot[k]]; break }
-        } else if isUsable(a) {
-            chosen = a
-            value = detectors[a].value
-        } else if n > 0 {
-            chosen = members[start + scratchSlot[0]]
-            value = detectors[chosen].value
-        }
-
-        if chosen >= 0 {
-            out = Reading(value: value, timestampNanoseconds: detectors[chosen].lastGoodTimestamp, latencyNanoseconds: 0, quality: .good)
-            lastGoodOut[g] = out
-            if holding[g] || failedSafe[g] {
-                if holding[g] { repairs[Int(RepairStrategy.holdLastGood.rawValue)].verified += 1 }
-                holding[g] = false
-                failedSafe[g] = false
-            }
-        } else {
-            let last = lastGoodOut[g]
-            let age = now &- last.timestampNanoseconds
-            if last.quality.isGood && age <= tuning.holdMaxNanoseconds && !failedSafe[g] {
-                out = Reading(value: last.value, timestampNanoseconds: last.timestampNanoseconds, latencyNanoseconds: 0, quality: .stale(ageNanoseconds: age))
-                if !holding[g] {
-                    holding[g] = true
-                    repairs[Int(RepairStrategy.holdLastGood.rawValue)].attempted += 1
-                    var e = MonitorEvent(kind: .repair, cycle: cycle)
-                    e.group = Int32(g)
-                    e.strategy = .holdLastGood
-                    buffer.append(e)
-                    // The hold is a bounded repair: an operator is called now (major); the safety
-                    // escalation (and with it the group's outputs to safe) comes when the hold ends.
-                    e.kind = .escalation
-                    e.strategy = nil
-                    e.escalation = .noHealthySource
-                    e.severity = .major
-                    buffer.append(e)
-                }
-            } else {
-                out = Reading(value: .nan, timestampNanoseconds: now, latencyNanoseconds: 0, quality: .bad(.notYetRead))
-                if !failedSafe[g] {
-                    failedSafe[g] = true
-                    var e = MonitorEvent(kind: .repair, cycle: cycle)
-                    e.group = Int32(g)
-                    e.strategy = .groupSafeAction
-                    if holding[g] {
-                        repairs[Int(RepairStrategy.holdLastGood.rawValue)].failed += 1
-                        holding[g] = false
-                    }
-                    // No value for control any more: a safety escalation (the policy's default sends
-                    // it to an operator and drives the outputs that depend on the group to safe).
-                    var x = MonitorEvent(kind: .escalation, cycle: cycle)
-                    x.group = Int32(g)
-                    x.escalation = .noHealthySource
-                    x.severity = .safety
-                    buffer.append(x)
-                    repairs[Int(RepairStrategy.groupSafeAction.rawValue)].attempted += 1
-                    buffer.append(e)
-                }
-            }
-        }
-
-        // Verify the last failover: the new source must stay usable and the output good.
-        if verifySlot[g] >= 0 {
-            let v = members[start + verifySlot[g]]
-            if health[v] != .healthy && health[v] != .suspect {
-                finishFailoverVerification(g, verified: false)
-            } else if out.quality.isGood && isUsable(v) {
-                verifyRemaining[g] -= 1
-                if verifyRemaining[g] <= 0 { finishFailoverVerification(g, verified: true) }
-            }
-        }
-    }
-
-    private mutating func finishFailoverVerification(_ g: Int, verified: Bool) {
-        let slot = verifySlot[g]
-        verifySlot[g] = -1
-        var e = MonitorEvent(kind: verified ? .repairVerified : .repairFailed, cycle: cycle)
-        e.group = Int32(g)
-        e.toSensor = Int32(members[groupStart[g] + slot])
-        e.strategy = .failoverToBackup
-        buffer.append(e)
-        if verified {
-            repairs[Int(RepairStrategy.failoverToBackup.rawValue)].verified += 1
-            if slot != 0 { preferred[g] = slot }
-        } else {
-            repairs[Int(RepairStrategy.failoverToBackup.rawValue)].failed += 1
-            // With no usable source left the noHealthySource escalation says it (one cause, one alarm).
-            var anyUsable = false
-            for s in 0..<groupSize[g] where isUsable(members[groupStart[g] + s]) { anyUsable = true }
-            if anyUsable {
-                e.kind = .escalation
-                e.escalation = .repairFailed
-                buffer.append(e)
-            }
-        }
-    }
-}
-
-/// A sensor without backup whose confirmed fault waits to be shown to an operator (0 due: none).
-struct NoBackupCall {
-    var dueNanoseconds: UInt64 = 0
-    var samples = 0
-    var movedAtConfirm: UInt64 = 0
-    /// When the confirming finding last fired, or a new fault finding last started.
-    var lastSeenNanoseconds: UInt64 = 0
-    var severity: DiagnosisSeverity = .major
-    var finding = Finding(kind: .stuck, subject: -1, statistic: 0, threshold: 0, cycle: 0)
 }

@@ -1,3 +1,5 @@
+import VigilCore
+
 /// Drift and disagreement of one grouped sensor against the consensus of its peers.
 ///
 /// The residual r = value − consensus (median of the other usable members) has a mean (static
@@ -56,7 +58,7 @@ struct ResidualDetector: Sendable {
     }
 
     /// One residual; returns the drift/disagreement bits and records the evidence in `detector`.
-    mutating func update(residual r: Double, tuning t: SensorTuning, span: Double, adapt: Bool,
+    mutating func update(residual r: Double, tuning t: MonitorSettings.Sensor, span: Double, adapt: Bool,
                          detector: inout SensorDetector) -> FindingBits {
         var bits: FindingBits = 0
         lastResidual = r

@@ -32,7 +32,7 @@ struct SensorDetector: Sendable {
     static let windowCapacity = 15
     static let spikeRingCapacity = 8
 
-    let tuning: SensorTuning
+    let tuning: MonitorSettings.Sensor
     let rangeMin: Double
     let rangeMax: Double
     let span: Double
@@ -86,7 +86,7 @@ struct SensorDetector: Sendable {
     /// Smallest non-zero change seen between consecutive good samples: the register's quantization
     /// step for an integer-scaled point (e.g. 0.1 °C for int16 × 0.1), the noise scale otherwise.
     var quantum = Double.infinity
-    /// Longest run of repeats the group's peers showed to be innocent (see PlantMonitor).
+    /// Longest run of repeats the group's peers showed to be innocent (see `GroupConsensus`).
     private(set) var acquittedRun = 0
     mutating func acquitRun() { acquittedRun = max(acquittedRun, stuckRun) }
     var lastMoved: UInt64 = 0
@@ -119,7 +119,7 @@ struct SensorDetector: Sendable {
     static let fastLevelWeight = 0.3
     static let slowLevelWeight = 0.05
 
-    init(tuning: SensorTuning, rangeMin: Double, rangeMax: Double, discrete: Bool, expectedIntervalNanoseconds: UInt64) {
+    init(tuning: MonitorSettings.Sensor, rangeMin: Double, rangeMax: Double, discrete: Bool, expectedIntervalNanoseconds: UInt64) {
         self.tuning = tuning
         self.rangeMin = rangeMin
         self.rangeMax = rangeMax

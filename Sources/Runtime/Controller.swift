@@ -59,10 +59,10 @@ public final class Controller: @unchecked Sendable {
     /// - Parameters:
     ///   - gpio: the plant's GPIO sensors and outputs on a board (nil when it has none).
     ///   - minimumPeriodMicroseconds: the config checker refuses periods below 1 ms; tests may go lower.
-    ///   - tuningOverride: detector knobs to use instead of the plant's `monitor:` section (its policy still applies).
+    ///   - monitorSettings: monitor knobs to use instead of the plant's `monitor:` section (the plant's policy rows still apply).
     public init(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, journal: Journal, logger: Logger,
                 notifier: SystemdNotifier? = SystemdNotifier(), seed: UInt64 = 1,
-                minimumPeriodMicroseconds: Int = 1000, tuningOverride: MonitorTuning? = nil,
+                minimumPeriodMicroseconds: Int = 1000, monitorSettings: MonitorSettings? = nil,
                 allocationCounter: (@convention(c) () -> UInt64)? = nil, policyModel: PolicyModel? = nil) throws(ControllerError) {
         guard plant.cycle.periodMicroseconds >= minimumPeriodMicroseconds else {
             throw .periodTooShort(microseconds: plant.cycle.periodMicroseconds)
@@ -74,7 +74,7 @@ public final class Controller: @unchecked Sendable {
         self.notifier = notifier
         let kernel: CycleKernel
         do {
-            kernel = try CycleKernel(plant: plant, options: KernelOptions(tuning: tuningOverride, policyModel: policyModel,
+            kernel = try CycleKernel(plant: plant, options: KernelOptions(monitorSettings: monitorSettings, policyModel: policyModel,
                                                                            featureTape: policyModel != nil, sectionFitting: .background))
         } catch {
             switch error {

@@ -253,7 +253,7 @@ public enum ScoreCampaign {
         var phase: [Double]
 
         init(seed: UInt64) throws {
-            monitor = try PlantMonitor(plant: ScoreCampaign.plant(), tuning: MonitorTuning())
+            monitor = try PlantMonitor(plant: ScoreCampaign.plant(), settings: MonitorSettings())
             rng = SeededRandom(seed: seed)
             readings = [Reading](repeating: .unread, count: ScoreCampaign.sensorCount)
             out = [Reading](repeating: .unread, count: ScoreCampaign.groups.count)

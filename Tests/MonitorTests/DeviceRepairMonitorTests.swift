@@ -13,7 +13,7 @@ import VigilCore
         var rig = try MonitorRig()
         var plant = MonitorRig.plant()
         plant.devices[2].backup = .tcp(host: "10.0.0.3", port: 502)
-        rig.monitor = try PlantMonitor(plant: plant, tuning: MonitorRig.fastBusTuning)
+        rig.monitor = try PlantMonitor(plant: plant, settings: MonitorRig.fastBusSettings)
         return rig
     }
 
@@ -78,7 +78,7 @@ import VigilCore
         var rig = try MonitorRig()
         var plant = MonitorRig.plant()
         plant.devices[0].backup = .tcp(host: "10.0.0.9", port: 502)
-        rig.monitor = try PlantMonitor(plant: plant, tuning: MonitorTuning())
+        rig.monitor = try PlantMonitor(plant: plant, settings: MonitorSettings())
         rig.warmUp()
         let c0 = rig.cycle + 1
         rig.run(10) { r, cycle in

@@ -17,7 +17,7 @@ import VigilCore
     }
 
     @Test func aFiftyMillisecondStallOfEveryDeviceIsNoDropout() throws {
-        var rig = try MonitorRig(tuning: MonitorTuning())
+        var rig = try MonitorRig(settings: MonitorSettings())
         rig.warmUp()
         let c0 = rig.cycle + 1
         Self.stall(&rig, cycles: 5)
@@ -26,7 +26,7 @@ import VigilCore
         #expect(dropouts.isEmpty)
         #expect(rig.events(.escalation, after: c0).isEmpty)
         // Without the floor the same stall is a dropout of every point (the rule it replaces).
-        var bare = try MonitorRig(tuning: MonitorRig.fastBusTuning)
+        var bare = try MonitorRig(settings: MonitorRig.fastBusSettings)
         bare.warmUp()
         Self.stall(&bare, cycles: 5)
         let bareDropouts = bare.events(.detection, after: c0).filter { $0.finding?.kind == .dropout }
@@ -34,7 +34,7 @@ import VigilCore
     }
 
     @Test func anOutageOfEveryDeviceEndsTheHoldAsSoonAsTheDevicesAnswer() throws {
-        var rig = try MonitorRig(tuning: MonitorTuning())
+        var rig = try MonitorRig(settings: MonitorSettings())
         rig.warmUp()
         let c0 = rig.cycle + 1
         Self.stall(&rig, cycles: 15) // 150 ms: beyond the floor
@@ -53,7 +53,7 @@ import VigilCore
     /// The short way back is for sensors nobody else can stand in for: with a healthy member left,
     /// a sensor whose device went silent waits out quarantine and probation as usual.
     @Test func aSilentDeviceWhoseGroupHasAHealthyMemberLeftTakesTheUsualWayBack() throws {
-        var rig = try MonitorRig(tuning: MonitorTuning())
+        var rig = try MonitorRig(settings: MonitorSettings())
         rig.warmUp()
         let held = rig.readings
         // dev-a (P-A and T-A) silent for 150 ms; dev-b and dev-c keep answering.

@@ -8,11 +8,11 @@ import VigilCore
 @Suite struct ModelAssistTests {
     typealias R = MonitorRig
 
-    static func tuning(assist: Bool, maxSuppression: Int = 3_000) -> MonitorTuning {
-        var t = MonitorRig.fastBusTuning
-        t.modelAssist = assist
-        t.modelMaxSuppressionSamples = maxSuppression
-        return t
+    static func settings(assist: Bool, maxSuppression: Int = 3_000) -> MonitorSettings {
+        var s = MonitorRig.fastBusSettings
+        s.policyModel.assist = assist
+        s.policyModel.maxSuppressionSamples = maxSuppression
+        return s
     }
 
     /// T-B creeps away (1σ per 100 cycles), as in `pairDriftWithoutEvidenceEscalatesInsteadOfGuessing`.
@@ -21,7 +21,7 @@ import VigilCore
     }
 
     @Test func confidentModelAttributesAPairsDisagreementInsteadOfAnEscalation() throws {
-        var rig = try MonitorRig(tuning: Self.tuning(assist: true))
+        var rig = try MonitorRig(settings: Self.settings(assist: true))
         rig.warmUp()
         rig.monitor.setModelOpinion(sensor: R.tA, .healthy)
         rig.monitor.setModelOpinion(sensor: R.tB, .drift)
@@ -37,7 +37,7 @@ import VigilCore
 
     @Test func withoutAssistOrWithoutAConfidentOpinionThePairStillEscalates() throws {
         for (assist, opinions) in [(false, true), (true, false)] {
-            var rig = try MonitorRig(tuning: Self.tuning(assist: assist))
+            var rig = try MonitorRig(settings: Self.settings(assist: assist))
             rig.warmUp()
             if opinions {
                 rig.monitor.setModelOpinion(sensor: R.tA, .healthy)
@@ -55,7 +55,7 @@ import VigilCore
     /// back, journalled once, and the bound then lets the rule confirm it.
     @Test func softFindingIsHeldBackWhileTheModelCallsTheSensorHealthyThenTheRuleWins() throws {
         func run(assist: Bool) throws -> (firstDiagnosis: UInt64?, assists: [MonitorEvent], c0: UInt64) {
-            var rig = try MonitorRig(tuning: Self.tuning(assist: assist, maxSuppression: 300))
+            var rig = try MonitorRig(settings: Self.settings(assist: assist, maxSuppression: 300))
             rig.warmUp()
             rig.monitor.setModelOpinion(sensor: R.pB, .healthy)
             let c0 = rig.cycle + 1
@@ -73,7 +73,7 @@ import VigilCore
     }
 
     @Test func hardFaultsAreNeverHeldBack() throws {
-        var rig = try MonitorRig(tuning: Self.tuning(assist: true))
+        var rig = try MonitorRig(settings: Self.settings(assist: true))
         rig.warmUp()
         rig.monitor.setModelOpinion(sensor: R.pA, .healthy)
         let c0 = rig.cycle + 1

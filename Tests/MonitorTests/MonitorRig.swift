@@ -46,14 +46,14 @@ struct MonitorRig {
 
     /// The defaults with no dropout floor: the rig is a fast, deterministic bus (10 ms polls, no host
     /// stalls), so its tests judge the interval rules themselves; `DropoutFloorTests` covers the floor.
-    static var fastBusTuning: MonitorTuning {
-        var t = MonitorTuning()
-        t.sensor.dropoutFloorNanoseconds = 0
-        return t
+    static var fastBusSettings: MonitorSettings {
+        var s = MonitorSettings()
+        s.sensorDefaults.dropoutFloorNanoseconds = 0
+        return s
     }
 
-    init(seed: UInt64 = 0x5EED, tuning: MonitorTuning = MonitorRig.fastBusTuning, temperaturePair: Bool = true) throws {
-        monitor = try PlantMonitor(plant: Self.plant(temperaturePair: temperaturePair), tuning: tuning)
+    init(seed: UInt64 = 0x5EED, settings: MonitorSettings = MonitorRig.fastBusSettings, temperaturePair: Bool = true) throws {
+        monitor = try PlantMonitor(plant: Self.plant(temperaturePair: temperaturePair), settings: settings)
         out = [Reading](repeating: .unread, count: monitor.groupCount)
         rng = SeededRandom(seed: seed)
     }

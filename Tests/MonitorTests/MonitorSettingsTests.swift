@@ -5,7 +5,7 @@ import Testing
 import VigilCore
 
 /// The plant file's `monitor:` section reaches the detectors and the policy: loaded through the
-/// real config loader, turned into `MonitorTuning` / `InterventionPolicy`, run on `MonitorRig`'s data.
+/// real config loader, given to the monitor (knobs) and turned into an `InterventionPolicy`, run on `MonitorRig`'s data.
 @Suite struct MonitorSettingsTests {
     /// MonitorRig's plant as a file (same sensors, same order), plus a `monitor:` section.
     static func plantFile(monitor: String) -> String {
@@ -38,13 +38,11 @@ import VigilCore
         try plantFile(monitor: monitor).write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let plant = try ConfigLoader.loadPlant(path: path).plant
-        let m = try PlantMonitor(plant: plant, tuning: MonitorTuning(settings: plant.monitor), policy: InterventionPolicy(settings: plant.monitor))
+        let m = try PlantMonitor(plant: plant, settings: plant.monitor, policy: InterventionPolicy(settings: plant.monitor))
         return MonitorRig(monitor: m)
     }
 
-    @Test func defaultSettingsAreTheMonitorsDefaults() {
-        #expect(MonitorTuning(settings: MonitorSettings()) == MonitorTuning())
-        #expect(SensorTuning(settings: MonitorSettings.Sensor()) == SensorTuning())
+    @Test func defaultSettingsGiveTheDefaultPolicy() {
         #expect(InterventionPolicy(settings: MonitorSettings()) == .defaults)
     }
 
@@ -61,8 +59,8 @@ import VigilCore
     @Test func largerStuckMinSamplesFromTheFileDelaysStuckDetection() throws {
         // Default: a frozen P-A fails over within 3 cycles (HardFaultTests). Here only P-A waits for 40.
         var rig = try Self.rig(monitor: "  sensors: { P-A: { stuck_min_samples: 40 } }")
-        #expect(rig.monitor.tuning.tuning(forSensor: "P-A").stuckMinSamples == 40)
-        #expect(rig.monitor.tuning.tuning(forSensor: "P-B").stuckMinSamples == 3)
+        #expect(rig.monitor.settings.sensor("P-A").stuckMinSamples == 40)
+        #expect(rig.monitor.settings.sensor("P-B").stuckMinSamples == 3)
         rig.warmUp()
         let frozen = rig.readings[R.pA].value
         let c0 = rig.cycle + 1
@@ -124,7 +122,7 @@ import VigilCore
 
     @Test func shorterHoldFromTheFileReachesTheGroupsSafeActionSooner() throws {
         var rig = try Self.rig(monitor: "  groups: { hold_max_seconds: 0.05 }")
-        #expect(rig.monitor.tuning.holdMaxNanoseconds == 50_000_000)
+        #expect(rig.monitor.settings.groups.holdMaxNanoseconds == 50_000_000)
         rig.warmUp()
         let c0 = rig.cycle + 1
         rig.run(30) { r, _ in for i in [R.tA, R.tB] { r[i].quality = .bad(.timeout); r[i].value = .nan } }

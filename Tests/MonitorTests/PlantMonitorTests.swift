@@ -86,9 +86,9 @@ typealias R = MonitorRig
     }
 
     @Test func deviceThatDoesNotComeBackEscalatesTheFailedReconnect() throws {
-        var tuning = MonitorTuning()
-        tuning.deviceRepairVerifyNanoseconds = 1_000_000_000
-        var rig = try MonitorRig(tuning: tuning)
+        var settings = MonitorSettings()
+        settings.repairs.deviceVerifyNanoseconds = 1_000_000_000
+        var rig = try MonitorRig(settings: settings)
         rig.warmUp()
         let c0 = rig.cycle + 1
         rig.run(150) { r, _ in
@@ -132,9 +132,9 @@ typealias R = MonitorRig
         var rig = try MonitorRig()
         // P-C's device answers every 5th cycle; its readings keep their timestamp in between.
         // (The plant says 10 ms polls, so widen the dropout tolerance for this sensor.)
-        var tuning = MonitorTuning()
-        tuning.sensorOverrides["P-C"] = { var t = SensorTuning(); t.dropoutIntervals = 6; return t }()
-        rig = try MonitorRig(tuning: tuning)
+        var settings = MonitorSettings()
+        settings.sensorOverrides["P-C"] = { var s = MonitorSettings.Sensor(); s.dropoutIntervals = 6; return s }()
+        rig = try MonitorRig(settings: settings)
         var held = rig.readings[R.pC]
         rig.run(3_000) { r, c in
             if c % 5 == 1 { held = r[R.pC] } else { r[R.pC] = held }
@@ -322,8 +322,8 @@ typealias R = MonitorRig
         rig.run(400)
         let back = try #require(rig.events(.failback, after: recovered).first)
         #expect(back.toSensor == Int32(R.pA))
-        let tuning = MonitorTuning()
-        #expect(back.cycle >= recovered + UInt64(tuning.quarantineClearSamples + tuning.probationSamples) - 1)
+        let health = MonitorSettings.Health()
+        #expect(back.cycle >= recovered + UInt64(health.quarantineClearSamples + health.probationSamples) - 1)
         #expect(rig.monitor.healthState(sensor: R.pA) == .healthy)
         #expect(rig.monitor.activeSource(group: R.pressure) == R.pA)
     }

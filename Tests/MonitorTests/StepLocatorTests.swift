@@ -26,7 +26,7 @@ import VigilCore
             }
         }
         // 1,500 windows of noise, some on a trend of 25σ over the window: none looks like a step.
-        #expect(worst < MonitorTuning().pairSmoothSigmas)
+        #expect(worst < MonitorSettings.Groups().pairSmoothSigmas)
         #expect(worst > 2)  // the statistic is live: noise alone reaches a few σ
     }
 
@@ -37,7 +37,7 @@ import VigilCore
             for before in step < 5 ? [20, 60] : [12, 20, 60] {
                 var window = Self.window(seed: seed, slope: 0.05, step: step, samplesBeforeEnd: before)
                 let score = window.stepScore(noiseSigma: 1)
-                #expect(score >= MonitorTuning().pairStepSigmas, "step \(step)σ \(before) samples back, seed \(seed): \(score)")
+                #expect(score >= MonitorSettings.Groups().pairStepSigmas, "step \(step)σ \(before) samples back, seed \(seed): \(score)")
             }
         }
     }

@@ -75,9 +75,9 @@ import VigilCore
 
     /// The time is a knob (`health.no_backup_confirm_seconds`).
     @Test func theConfirmationTimeIsTunable() throws {
-        var tuning = MonitorRig.fastBusTuning
-        tuning.noBackupConfirmNanoseconds = 500_000_000
-        var rig = try MonitorRig(tuning: tuning, temperaturePair: false)
+        var settings = MonitorRig.fastBusSettings
+        settings.health.noBackupConfirmNanoseconds = 500_000_000
+        var rig = try MonitorRig(settings: settings, temperaturePair: false)
         rig.warmUp()
         let c0 = rig.cycle + 1
         rig.run(100) { r, _ in r[R.tB].value = 95 }

@@ -29,7 +29,7 @@ import Kernel
     /// and nothing was found on PT-101A before.
     @Test func aStuckSensorIsDetectedAtThePlantTimeItsRepeatsPutIt() throws {
         let (run, result) = try replay(seconds: 75, faults: ["PT-101A stuck at 60s"])
-        let tuning = try #require(run.kernel.monitorTuning)
+        let settings = try #require(run.kernel.monitorSettings)
         let onPT101A = result.events.filter {
             if case .findingRaised(.sensor(0), _, _, _) = $0.event { true } else { false }
         }
@@ -37,7 +37,7 @@ import Kernel
         guard case .findingRaised(_, let kind, let statistic, let threshold) = first.event else { return }
         #expect(kind == .stuck)
         let repeats = UInt64(statistic)
-        #expect(Double(repeats) == statistic && statistic >= threshold && repeats >= UInt64(tuning.sensor.stuckMinSamples) && repeats <= 10)
+        #expect(Double(repeats) == statistic && statistic >= threshold && repeats >= UInt64(settings.sensorDefaults.stuckMinSamples) && repeats <= 10)
         let expected = ReplayRun.epochNanoseconds + 60_000_000_000 + repeats * 100_000_000
         #expect(first.plantNanoseconds == expected, "\(first)")
         let failover = try #require(result.events.first { if case .failover = $0.event { true } else { false } })
