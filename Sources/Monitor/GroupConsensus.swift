@@ -73,9 +73,11 @@ struct GroupConsensus: Sendable {
             guard votes else { continue }
             usableCount += 1
             let recent = 3 * sensors[i].detector.expectedIntervalNanoseconds
-            let lastRate = sensors[i].detector.lastRateTimestamp
+            // A member moved recently when its rate or spike detector fired within three polls: on
+            // one serial line the members see the same step in different cycles.
+            let lastMove = max(sensors[i].detector.lastRateTimestamp, sensors[i].detector.lastSpikeTimestamp)
             let value = sensors[i].detector.lastGoodValue
-            if bits & Self.moved != 0 || (lastRate > 0 && now &- lastRate <= recent) {
+            if bits & Self.moved != 0 || (lastMove > 0 && now &- lastMove <= recent) {
                 moving += 1
                 movingLo = min(movingLo, value)
                 movingHi = max(movingHi, value)

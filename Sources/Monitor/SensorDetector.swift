@@ -73,6 +73,9 @@ struct SensorDetector: Sendable {
     var spikeAt = InlineArray<8, Int>(repeating: Int.min / 2)
     var spikeHead = 0
     var lastRateTimestamp: UInt64 = 0
+    /// Timestamp of the last sample the Hampel filter called a spike (a step of the process looks
+    /// like one to each member for a few samples).
+    var lastSpikeTimestamp: UInt64 = 0
 
     // Noise and stuck.
     var diffStats = Welford()
@@ -257,6 +260,7 @@ struct SensorDetector: Sendable {
                 out = median
                 record(.spike, z, tuning.spikeSigmas)
                 bits |= .bit(.spike)
+                lastSpikeTimestamp = r.timestampNanoseconds
                 spikeAt[spikeHead] = goodSamples
                 spikeHead = (spikeHead + 1) % Self.spikeRingCapacity
                 let need = min(max(tuning.spikeRepeatCount, 1), Self.spikeRingCapacity)
