@@ -302,11 +302,8 @@ struct SensorDetector: Sendable {
                 if !armed {
                     diffStats.add(dd)
                 } else {
-                    // Each sample's share is clipped at 64× the baseline (|Δ²x| ≤ 8 of its σ): more
-                    // noise (σ ×3 … ×6: 9…36×) passes whole, while the two second differences of
-                    // one step of the process (a level change all members see) cannot fake noise.
                     let w = tuning.noiseEWMAWeight
-                    shortDiffVariance = (1 - w) * shortDiffVariance + w * min(dd * dd, 64 * baseDiffVariance)
+                    shortDiffVariance = (1 - w) * shortDiffVariance + w * dd * dd
                     let limit = tuning.noiseVarianceRatio * baseDiffVariance
                     if shortDiffVariance > limit {
                         record(.noise, shortDiffVariance / baseDiffVariance, tuning.noiseVarianceRatio)
