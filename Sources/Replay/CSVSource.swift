@@ -70,8 +70,8 @@ final class CSVSource: Sendable {
         }
     }
 
-    /// The text of the bytes from `start` to `end` (for an error that names a field no longer in
-    /// the reader's buffer); empty when they cannot be read.
+    /// The text of the bytes from `start` to `end`, read from the file (for an error that names a
+    /// field outside the reader's current buffer); empty when they cannot be read.
     func text(from start: Int, to end: Int) -> String {
         guard end > start else { return "" }
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: end - start)

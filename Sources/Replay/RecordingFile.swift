@@ -71,9 +71,9 @@ public struct RecordingFile: Sendable {
                              chunkBytes: chunkBytes, byteCount: rows.checksum.count, checksum: rows.checksum.value)
     }
 
-    /// Every row's time and values, read again (for tests and small files: the replay streams them
-    /// through `RowMerger` instead). Throws `ReplayError.fileChanged` if the file no longer reads
-    /// as it did.
+    /// Every row's time and values, read again into memory (for tests and small files; the replay
+    /// streams rows through `RowMerger`). Throws `ReplayError.fileChanged` when the file differs
+    /// from what the check read.
     public func rows() throws(ReplayError) -> RecordedRows {
         var stream = try RecordingFileRows(self)
         var times: [Int64] = [], values: [Double] = []

@@ -24,7 +24,7 @@ public enum ReplayError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The policy model reads other features than this build's monitor writes.
     case modelFeatures(expected: [String], found: [String])
     case output(path: String, reason: String)
-    /// A file no longer reads as it did when it was checked (changed in place during the replay).
+    /// A file reads differently from when it was checked (changed in place during the replay).
     case fileChanged(file: String, line: Int)
 
     public var description: String {

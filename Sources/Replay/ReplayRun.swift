@@ -46,8 +46,8 @@ public final class ReplayRun {
 
     /// Steps the whole recording, reading its files again row by row as plant time reaches them.
     /// `report` gets every step that brought rows or events; `pacer` (if any) holds each step back
-    /// to its share of wall time. Throws `ReplayError.fileChanged` if a file no longer reads as it
-    /// did when `Recording.load` checked it.
+    /// to its share of wall time. Throws `ReplayError.fileChanged` if a file reads differently from when
+    /// `Recording.load` checked it.
     public func run(report: ReplayReport? = nil, pacer: ReplayPacer? = nil) throws(ReplayError) -> ReplayResult {
         let clock = SystemMonotonicClock()
         let wallStart = clock.nowNanoseconds()

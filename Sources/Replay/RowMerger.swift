@@ -74,7 +74,7 @@ public struct RowMerger: ~Copyable {
     }
 
     /// Applies the rows up to recording time `limit`; true when at least one arrived. Throws
-    /// `ReplayError.fileChanged` when a file no longer reads as it did when checked.
+    /// `ReplayError.fileChanged` when a file reads differently from when it was checked.
     public mutating func advance(to limit: Int64) throws(ReplayError) -> Bool {
         var arrived = false
         for f in 0..<fileCount {
