@@ -4,7 +4,7 @@ import Yams
 /// The `monitor:` section: detector knobs, health, groups, repairs, devices and the intervention policy.
 /// Every key is optional and keeps `MonitorSettings`' default; a wrong value is reported and keeps it too.
 extension PlantDecoder {
-    static let monitorKeys = ["sensor_defaults", "sensors", "health", "groups", "repairs", "devices", "policy_model", "max_events_per_cycle",
+    static let monitorKeys = ["sensor_defaults", "sensors", "health", "groups", "repairs", "devices", "policy_model", "virtual_peers", "max_events_per_cycle",
                               "policy", "reasons"]
     static let policyRuleKeys = ["cause", "finding", "severity", "decision"]
 
@@ -25,6 +25,7 @@ extension PlantDecoder {
         applyBlock("repairs", MonitorSettings.Repairs.keys, map, path: path, to: &settings.repairs, sink: sink)
         applyBlock("devices", MonitorSettings.Devices.keys, map, path: path, to: &settings.devices, sink: sink)
         applyBlock("policy_model", MonitorSettings.PolicyModel.keys, map, path: path, to: &settings.policyModel, sink: sink)
+        applyBlock("virtual_peers", MonitorSettings.VirtualPeers.keys, map, path: path, to: &settings.virtualPeers, sink: sink)
         for key in MonitorSettings.keys { read(key, map, into: &settings) }
         for item in map.list("policy", expected: "a list of policy rows {cause, finding, severity, decision}") ?? [] {
             if let rule = decodePolicyRule(item.node, path: item.path, sink: sink) { settings.policy.append(rule) }

@@ -15,6 +15,7 @@ public enum SettingsReference {
         rows += table(MonitorSettings.Devices.keys, in: defaults.devices, prefix: "devices.", header: false)
         rows += table(MonitorSettings.keys, in: defaults, prefix: "", header: false)
         rows += table(MonitorSettings.PolicyModel.keys, in: defaults.policyModel, prefix: "policy_model.", header: false)
+        rows += table(MonitorSettings.VirtualPeers.keys, in: defaults.virtualPeers, prefix: "virtual_peers.", header: false)
         return rows.joined(separator: "\n") + "\n"
     }
 

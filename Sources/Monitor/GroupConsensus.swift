@@ -22,7 +22,8 @@ struct GroupEpisode: Sendable {
 /// fast and they agree: their rate, spike and noise findings are dropped), stuck only while the
 /// peers move, each member's residual to the median of its peers (drift, disagreement), and which
 /// member a disagreement or drift belongs to (the odd one out of three or more; in a pair, the
-/// member whose own series stepped, or with the worse record, or the one the model blames).
+/// member whose own series stepped, or the one far from its virtual peer, or with the worse record,
+/// or the one the model blames).
 struct GroupConsensus: Sendable {
     private let topology: MonitorTopology
     private let settings: MonitorSettings.Groups
@@ -30,6 +31,8 @@ struct GroupConsensus: Sendable {
     private let excursionQuietCycles: Int
     /// The model may attribute a pair's disagreement (`MonitorSettings.PolicyModel.assist`).
     private let modelAssist: Bool
+    /// `MonitorSettings.VirtualPeers.pairScore`.
+    private let virtualPairScore: Double
     private var episodes: [GroupEpisode]
     private var scratch: MedianScratch
 
@@ -37,6 +40,7 @@ struct GroupConsensus: Sendable {
         self.topology = topology
         self.settings = settings.groups
         modelAssist = settings.policyModel.assist
+        virtualPairScore = settings.virtualPeers.pairScore
         excursionQuietCycles = max(1, Int(settings.groups.excursionQuietNanoseconds / cycleNanoseconds))
         episodes = [GroupEpisode](repeating: GroupEpisode(), count: topology.groupCount)
         scratch = MedianScratch(capacity: topology.largestGroup)
@@ -232,6 +236,8 @@ struct GroupConsensus: Sendable {
             sensors[b].bits &= ~both
         } else if sb >= stepped && sa <= settings.pairSmoothSigmas && sb >= 2 * sa {
             sensors[a].bits &= ~both
+        } else if let innocent = virtualAttributes(sensors[a].virtualScore, sensors[b].virtualScore, a, b) {
+            sensors[innocent].bits &= ~both
         } else if abs(ha - hb) >= 1 {
             let innocent = ha > hb ? b : a
             sensors[innocent].bits &= ~both
@@ -256,6 +262,16 @@ struct GroupConsensus: Sendable {
                 emit.unresolvedDisagreement(group: g, worst: worst, score: worstScore)
             }
         }
+    }
+
+    /// The innocent member of a disagreeing pair by their virtual peers (their estimates from the
+    /// rest of their section): one member is far from its estimate, the other close to its own.
+    private func virtualAttributes(_ scoreA: Double, _ scoreB: Double, _ a: Int, _ b: Int) -> Int? {
+        guard scoreA.isFinite, scoreB.isFinite else { return nil }
+        let blame = virtualPairScore
+        if scoreA >= blame && scoreB * 3 <= scoreA { return b }
+        if scoreB >= blame && scoreA * 3 <= scoreB { return a }
+        return nil
     }
 
     /// With the model assisting: the innocent member of a disagreeing pair (`a`, `b`, with the

@@ -14,9 +14,12 @@ import VigilCore
 //   (1) sensor detectors on every new sample (a reading is new when its timestamp moved; devices
 //       poll slower than the cycle), dropout on every cycle (`SensorState`, one per sensor);
 //   (2) device detectors, device and bus faults, device repairs (`DeviceHealth`);
-//   (3) per group: process excursion (all members move together and agree: their rate/spike
-//       findings are dropped), residual to the consensus (drift, disagreement), "stuck while peers
-//       move", attribution of a disagreement to the odd one out (`GroupConsensus`);
+//   (3) virtual peers: each section member against its estimate from the section's other units,
+//       and a lone sensor's drift or disagreement with it (`VirtualPeers`); per group: process
+//       excursion (all members move together and agree: their rate/spike findings are dropped),
+//       residual to the consensus (drift, disagreement), "stuck while peers move", attribution of a
+//       disagreement to the odd one out, a pair's by its members' virtual peers when their own
+//       series cannot tell (`GroupConsensus`);
 //   (4) health state machines, diagnoses, escalations (`SensorHealth`);
 //   (5) redundancy: failover, failback after probation, the value control gets, and (6) failover
 //       verification (`Redundancy`).
@@ -64,6 +67,7 @@ public struct PlantMonitor: Sendable {
     private var sensors: [SensorState]
     private var devices: DeviceHealth
     private var consensus: GroupConsensus
+    private var virtualPeers: VirtualPeers
     private var sensorHealth: SensorHealth
     private var redundancy: Redundancy
     private var repairs = RepairLedger()
@@ -94,6 +98,7 @@ public struct PlantMonitor: Sendable {
         }
         devices = DeviceHealth(topology: topology, settings: settings, policy: policy)
         consensus = GroupConsensus(topology: topology, settings: settings, cycleNanoseconds: cycleNanoseconds)
+        virtualPeers = VirtualPeers(plant: plant, topology: topology, settings: settings)
         sensorHealth = SensorHealth(topology: topology, settings: settings, policy: policy)
         redundancy = Redundancy(topology: topology, settings: settings, cycleNanoseconds: cycleNanoseconds)
         emit = EventFactory(capacity: settings.maxEventsPerCycle, sensors: topology.sensors)
@@ -229,7 +234,9 @@ public struct PlantMonitor: Sendable {
         // (2) Devices and buses.
         devices.observe(now: now, sensors: &sensors, repairs: &repairs, emit: &emit)
 
-        // (3) Group-level findings.
+        // (3) Each section member against its estimate from the rest of its section, then
+        // group-level findings (a pair's disagreement may be settled by those estimates).
+        virtualPeers.observe(sensors: &sensors)
         for g in 0..<groupCount {
             consensus.observe(g, activeSlot: redundancy.groups[g].active, now: now, sensors: &sensors, emit: &emit)
         }

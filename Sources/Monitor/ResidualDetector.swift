@@ -60,6 +60,17 @@ struct ResidualDetector: Sendable {
     /// One residual; returns the drift/disagreement bits and records the evidence in `detector`.
     mutating func update(residual r: Double, tuning t: MonitorSettings.Sensor, span: Double, adapt: Bool,
                          detector: inout SensorDetector) -> FindingBits {
+        let bits = update(residual: r, tuning: t, span: span, adapt: adapt)
+        if bits & .bit(.drift) != 0 { detector.record(.drift, evidence.drift, t.driftH) }
+        if bits & .bit(.disagreement) != 0 { detector.record(.disagreement, evidence.disagreement, evidence.disagreementLimit) }
+        return bits
+    }
+
+    /// The statistics behind the last update's findings: CUSUM, |residual − mean| and its limit.
+    private(set) var evidence = (drift: 0.0, disagreement: 0.0, disagreementLimit: 0.0)
+
+    /// One residual; returns the drift/disagreement bits (their statistics in `evidence`).
+    mutating func update(residual r: Double, tuning t: MonitorSettings.Sensor, span: Double, adapt: Bool) -> FindingBits {
         var bits: FindingBits = 0
         lastResidual = r
         let floor = t.disagreementFractionOfSpan * span
@@ -80,10 +91,8 @@ struct ResidualDetector: Sendable {
             cusumLow = min(max(0, cusumLow - z - t.driftK), 2 * t.driftH)
             let c = max(cusumHigh, cusumLow)
             driftScore = c / t.driftH
-            if c > t.driftH {
-                detector.record(.drift, c, t.driftH)
-                bits |= .bit(.drift)
-            }
+            evidence.drift = c
+            if c > t.driftH { bits |= .bit(.drift) }
             let limit = max(t.disagreementSigmas * sigma, floor)
             disagreementScore = abs(r - mean) / limit
             if abs(r - mean) > limit { disagreementRun += 1 } else { disagreementRun = 0 }
@@ -95,7 +104,8 @@ struct ResidualDetector: Sendable {
             }
         }
         if disagreementRun >= t.disagreementSamples {
-            detector.record(.disagreement, abs(r - (learned ? mean : 0)), learned ? max(t.disagreementSigmas * variance.squareRoot(), floor) : floor)
+            evidence.disagreement = abs(r - (learned ? mean : 0))
+            evidence.disagreementLimit = learned ? max(t.disagreementSigmas * variance.squareRoot(), floor) : floor
             bits |= .bit(.disagreement)
         }
         return bits

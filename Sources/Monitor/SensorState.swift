@@ -8,6 +8,9 @@ struct SensorState: Sendable {
     var detector: SensorDetector
     /// Drift and disagreement against the group's consensus (grouped sensors only).
     var residual = ResidualDetector()
+    /// How far it sits from its virtual peer (`VirtualPeers`): |EWMA of its standardized residual|
+    /// over about the last 50 samples; NaN when it has none.
+    var virtualScore = Double.nan
     /// The sensor's recent series: tells which member of a disagreeing pair moved; a policy-model feature.
     var steps = StepLocator()
 

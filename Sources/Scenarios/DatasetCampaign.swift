@@ -208,7 +208,7 @@ public enum DatasetCampaign {
         let (injected, generator) = ScoreCampaign.faultOfRun(kind: kind, seed: seed, warmupCycles: options.warmupCycles)
         var fault = injected
         var rng = generator
-        var (sim, faultRng) = try ScoreCampaign.simulation(&rng)
+        var (sim, faultRng) = try ScoreCampaign.simulation(&rng, tied: false)
         // Healthy samples are thinned by a generator of their own: the share kept changes no reading.
         let kindIndex = UInt64(ScoreFaultKind.allCases.firstIndex(of: kind)!)
         var thinning = SeededRandom(seed: ScoreCampaign.mix(seed, 0xDA7A_5E70 + kindIndex))

@@ -10,8 +10,12 @@ import VigilCore
 //
 // Plant (`ScoreCampaign.plant()`): pressure triple P-A/P-B/P-C (0–16 bar), temperature pair T-A/T-B
 // (−20–80 °C), ungrouped flow F-1 (0–100 m³/h) and level L-1 (0–5 m), on two devices behind two
-// gateways; cycle = poll interval = 10 ms. Each reading = slow process (sine, period 3,000 cycles,
-// small amplitude, random phase per run) + Gaussian noise σ = 0.2 % of span (Box–Muller).
+// gateways; cycle = poll interval = 10 ms. Two process variables drive them: pump speed u (pressure,
+// flow, level) and heat load w (temperature, flow, level), each a slow cycle (periods 3,000 and 2,300
+// cycles, random phase) plus a wander about it (Ornstein–Uhlenbeck, σ 0.5, time constant 100 cycles).
+// All seven sensors form one section, so each unit (the triple, the pair, flow, level) has a virtual
+// peer: its estimate from the other three. Each reading = its process + Gaussian noise σ = 0.2 % of
+// span (Box–Muller).
 //
 // One run (kind, seed): warm-up, one fault on a random sensor from a random onset, then
 // `cyclesAfterOnset` cycles. Scoring (per run, events of the whole run):
@@ -194,8 +198,12 @@ public enum ScoreCampaign {
     static let rangeMin: [Double] = [0, 0, 0, -20, -20, 0, 0]
     static let rangeMax: [Double] = [16, 16, 16, 80, 80, 100, 5]
     static let base: [Double] = [6, 6, 6, 45, 45, 40, 2.5]
-    static let amplitude: [Double] = [0.3, 0.3, 0.3, 1.0, 1.0, 2.0, 0.1]
+    /// Each sensor's share of pump speed u and of heat load w (see `Sim.truth`).
+    static let amplitude: [Double] = [0.3, 0.3, 0.3, 0, 0, 2.0, 0.1]
+    static let heatAmplitude: [Double] = [0, 0, 0, 3.0, 3.0, 2.0, -0.1]
+    static let independentAmplitude: [Double] = [0.3, 0.3, 0.3, 1.0, 1.0, 2.0, 0.1]
     static let processPeriodCycles = 3_000.0
+    static let heatPeriodCycles = 2_300.0
     static let groups: [[Int]] = [[0, 1, 2], [3, 4]]
     static let groupIds = ["PT", "TT"]
     static func span(_ s: Int) -> Double { rangeMax[s] - rangeMin[s] }
@@ -206,7 +214,7 @@ public enum ScoreCampaign {
     public static var sensorCount: Int { ids.count }
 
     /// The scored plant: two devices behind two gateways, 10 ms cycle and polls.
-    public static func plant() -> PlantConfig {
+    public static func plant(section: Bool = true) -> PlantConfig {
         let dev = ["dev-a", "dev-b", "dev-a", "dev-a", "dev-b", "dev-a", "dev-b"]
         let quantity = ["pressure", "pressure", "pressure", "temperature", "temperature", "flow", "level"]
         return PlantConfig(
@@ -222,7 +230,8 @@ public enum ScoreCampaign {
             redundancyGroups: [
                 RedundancyGroupConfig(id: "PT", primary: "P-A", backups: ["P-B", "P-C"]),
                 RedundancyGroupConfig(id: "TT", primary: "T-A", backups: ["T-B"]),
-            ])
+            ],
+            sections: section ? [SectionConfig(id: "station", sensors: ids)] : [])
     }
 
     /// Standard normal by Box–Muller.
@@ -252,8 +261,13 @@ public enum ScoreCampaign {
         var cycle: UInt64 = 0
         var phase: [Double]
 
-        init(seed: UInt64) throws {
-            monitor = try PlantMonitor(plant: ScoreCampaign.plant(), settings: MonitorSettings())
+        /// False: each sensor follows its own slow cycle (amplitudes `independentAmplitude`), no
+        /// section (the policy model's learning set is made so).
+        let tied: Bool
+
+        init(seed: UInt64, settings: MonitorSettings = MonitorSettings(), tied: Bool = true) throws {
+            self.tied = tied
+            monitor = try PlantMonitor(plant: ScoreCampaign.plant(section: tied), settings: settings)
             rng = SeededRandom(seed: seed)
             readings = [Reading](repeating: .unread, count: ScoreCampaign.sensorCount)
             out = [Reading](repeating: .unread, count: ScoreCampaign.groups.count)
@@ -262,13 +276,30 @@ public enum ScoreCampaign {
             phase = [p, p, p, t, t, ScoreCampaign.uniform(&rng, 0, 2 * .pi), ScoreCampaign.uniform(&rng, 0, 2 * .pi)]
         }
 
+        /// Pump speed and heat load wander about their slow cycles (Ornstein–Uhlenbeck, σ 0.5, time
+        /// constant 200 cycles): each is excited on its own, so the plant's ties can be learned.
+        var wander = (u: 0.0, w: 0.0)
+
+        /// The process: pump speed u drives pressure, flow and level; heat load w drives temperature,
+        /// flow and level. Each unit is tied to the others, so each has a virtual peer.
         func truth(_ s: Int, _ c: UInt64) -> Double {
-            ScoreCampaign.base[s] + ScoreCampaign.amplitude[s] * sin(2 * .pi * Double(c) / ScoreCampaign.processPeriodCycles + phase[s])
+            guard tied else {
+                return ScoreCampaign.base[s] + ScoreCampaign.independentAmplitude[s]
+                    * sin(2 * .pi * Double(c) / ScoreCampaign.processPeriodCycles + phase[s])
+            }
+            let u = 0.3 * sin(2 * .pi * Double(c) / ScoreCampaign.processPeriodCycles + phase[0]) + wander.u
+            let w = 0.3 * sin(2 * .pi * Double(c) / ScoreCampaign.heatPeriodCycles + phase[3]) + wander.w
+            return ScoreCampaign.base[s] + ScoreCampaign.amplitude[s] * u + ScoreCampaign.heatAmplitude[s] * w
         }
 
         mutating func step(_ fault: (inout [Reading], UInt64, inout SeededRandom) -> Void) {
             cycle += 1
             let now = 1_000_000_000 + cycle * ScoreCampaign.periodNanoseconds
+            if tied {
+                let keep = exp(-1.0 / 100), kick = 0.5 * (1 - keep * keep).squareRoot()
+                wander.u = keep * wander.u + kick * ScoreCampaign.gaussian(&rng)
+                wander.w = keep * wander.w + kick * ScoreCampaign.gaussian(&rng)
+            }
             for s in 0..<readings.count {
                 let v = truth(s, cycle) + ScoreCampaign.sigma(s) * ScoreCampaign.gaussian(&rng)
                 let latency = UInt64(2_000_000 + 100_000 * ScoreCampaign.gaussian(&rng))
@@ -364,8 +395,8 @@ public enum ScoreCampaign {
     }
 
     /// A run's simulation and the generator its fault draws from, in this order from `rng`.
-    static func simulation(_ rng: inout SeededRandom) throws -> (Sim, SeededRandom) {
-        let sim = try Sim(seed: rng.next())
+    static func simulation(_ rng: inout SeededRandom, tied: Bool = true) throws -> (Sim, SeededRandom) {
+        let sim = try Sim(seed: rng.next(), tied: tied)
         return (sim, SeededRandom(seed: rng.next()))
     }
 
@@ -498,7 +529,7 @@ public enum ScoreCampaign {
         "delay: cycles from onset to the first TP event, inclusive (1 = on the onset cycle); 1 cycle = 1 sample = 10 ms.",
         "≤3 (hard faults): share of runs with a TP event by visible + 2; visible = onset for all hard kinds (first bad-quality sample, first out-of-range value, and for stuck the first exactly repeated sample — a live sensor with 0.2 % span noise never repeats).",
         "FN escalated: undetected runs in which the monitor escalated to a human about the faulty sensor or its group instead (e.g. unresolvedDisagreement in the pair); not counted as TP (isolation), counted in 'detection incl. escalation'.",
-        "single sensors (F-1, L-1) have no redundancy and follow their own process: a small bias or a drift on them is indistinguishable from the process and is not detected by design (the multivariate section monitor is the remedy where the plant's physics correlates them).",
+        "single sensors (F-1, L-1) have no redundancy: a bias or drift on them is found only against their virtual peer (their estimate from the triple, the pair and each other); a small one stays within that estimate's error.",
         "overall: micro-averaged over all fault runs, excursion FPs included.",
     ]
 
@@ -551,7 +582,7 @@ public enum ScoreCampaign {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
         var lines: [String] = []
-        lines.append("vigil hil score: \(d.options.seeds) runs per kind, warm-up ≥ \(d.options.warmupCycles) cycles, \(d.options.cyclesAfterOnset) cycles after onset; plant: P triple, T pair, 2 ungrouped; σ = 0.2 % span")
+        lines.append("vigil hil score: \(d.options.seeds) runs per kind, warm-up ≥ \(d.options.warmupCycles) cycles, \(d.options.cyclesAfterOnset) cycles after onset; plant: P triple, T pair, 2 ungrouped, one section; σ = 0.2 % span")
         lines.append("")
         let header = [pad("kind", 11), lpad("runs", 5), lpad("TP", 4), lpad("FN", 4), lpad("FP", 4), lpad("prec", 6), lpad("recall", 7), lpad("F1", 6),
                       lpad("med", 6), lpad("p95", 6), lpad("max", 6), lpad("≤3", 9), "  recall triple/pair/single", "  FN escalated"].joined()

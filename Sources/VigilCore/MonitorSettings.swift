@@ -16,6 +16,7 @@ public struct MonitorSettings: Sendable, Hashable {
     public var repairs = Repairs()
     public var devices = Devices()
     public var policyModel = PolicyModel()
+    public var virtualPeers = VirtualPeers()
     public var maxEventsPerCycle = 256
     /// Policy rows, applied in order on top of Vigil's default table (later rows win).
     public var policy: [PolicyRule] = []
@@ -182,6 +183,46 @@ public struct MonitorSettings: Sendable, Hashable {
              .seconds("hold_max_seconds", \.holdMaxNanoseconds, .within(0...3600, "a number of seconds"),
                       "how long a group with no usable source holds its last good value (quality stale) before its safe action "
                       + "(bad value: interlocks on it trip fail-safe); `0` = no hold")]
+        }
+    }
+
+    /// Each section member's estimate from the section's other members (`monitor.virtual_peers`).
+    /// A section's units are its redundancy groups (their median) and its lone sensors; a unit is
+    /// estimated by linear regression on the other units, learned from the section's first good
+    /// samples. The estimate is a third vote in a pair and the peer of a sensor with no other.
+    public struct VirtualPeers: Sendable, Hashable {
+        public var enabled = true
+        public var trainingSamples = 500
+        /// A sensor with no peer of its own is blamed for its disagreement with its estimate only
+        /// when its score (CUSUM or disagreement over its threshold) is this many times every other
+        /// unit's of the section: a process change that breaks the correlation moves several.
+        public var loneMargin = 1.5
+        /// CUSUM allowance on a member's residual to its estimate, in residual σ: a learned model
+        /// is never exact, and its error wanders slowly (a plant seldom shows all of its range while
+        /// the section learns).
+        public var driftK = 0.75
+        /// A disagreeing pair blames the member whose level against its estimate (EWMA of the
+        /// standardized residual; σ about 0.1 when all is well) reaches this while the other's stays
+        /// under a third of it (not a file key).
+        public var pairScore = 0.5
+        /// Sections with more units than this get no virtual peers (the fit is ~units⁴/3 flops,
+        /// done once on the cycle; not a file key).
+        public var maxUnits = 16
+
+        public init() {}
+
+        public static var keys: [SettingKey<VirtualPeers>] {
+            [.flag("enabled", \.enabled,
+                   "sections of 3 to 16 units (a redundancy group counts once) give each member a virtual peer: its estimate from the "
+                   + "other units (a third vote in a pair, the peer of a lone sensor); `false`: none"),
+             .integer("training_samples", \.trainingSamples, 20...1_000_000,
+                      "samples in which every member of the section is usable, learned before the estimates are used (at least 10 per unit)"),
+             .number("drift_k", \.driftK, .nonNegative,
+                     "CUSUM allowance on a member's residual to its estimate, in residual σ (larger than the group's "
+                     + "`drift_k`: a learned estimate is never exact); the threshold is the sensor's `drift_h`"),
+             .number("lone_margin", \.loneMargin, .atLeast(1, "a ratio"),
+                     "a sensor with no peer of its own is blamed for disagreeing with its estimate only when its level (EWMA of its "
+                     + "standardized residual) is this many times every other unit's (a process change that breaks the correlation moves several)")]
         }
     }
 
