@@ -236,7 +236,7 @@ struct GroupConsensus: Sendable {
             sensors[b].bits &= ~both
         } else if sb >= stepped && sa <= settings.pairSmoothSigmas && sb >= 2 * sa {
             sensors[a].bits &= ~both
-        } else if let innocent = virtualAttributes(sensors[a].virtualScore, sensors[b].virtualScore, a, b) {
+        } else if let innocent = virtualAttributes(sensors[a].virtualLevel, sensors[b].virtualLevel, a, b) {
             sensors[innocent].bits &= ~both
         } else if abs(ha - hb) >= 1 {
             let innocent = ha > hb ? b : a
@@ -266,11 +266,11 @@ struct GroupConsensus: Sendable {
 
     /// The innocent member of a disagreeing pair by their virtual peers (their estimates from the
     /// rest of their section): one member is far from its estimate, the other close to its own.
-    private func virtualAttributes(_ scoreA: Double, _ scoreB: Double, _ a: Int, _ b: Int) -> Int? {
-        guard scoreA.isFinite, scoreB.isFinite else { return nil }
+    private func virtualAttributes(_ levelA: Double, _ levelB: Double, _ a: Int, _ b: Int) -> Int? {
+        guard levelA.isFinite, levelB.isFinite else { return nil }
         let blame = virtualPairScore
-        if scoreA >= blame && scoreB * 3 <= scoreA { return b }
-        if scoreB >= blame && scoreA * 3 <= scoreB { return a }
+        if levelA >= blame && levelB * 3 <= levelA { return b }
+        if levelB >= blame && levelA * 3 <= levelB { return a }
         return nil
     }
 

@@ -10,7 +10,7 @@ struct SensorState: Sendable {
     var residual = ResidualDetector()
     /// How far it sits from its virtual peer (`VirtualPeers`): |EWMA of its standardized residual|
     /// over about the last 50 samples; NaN when it has none.
-    var virtualScore = Double.nan
+    var virtualLevel = Double.nan
     /// The sensor's recent series: tells which member of a disagreeing pair moved; a policy-model feature.
     var steps = StepLocator()
 

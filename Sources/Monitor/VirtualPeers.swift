@@ -15,7 +15,7 @@ import VigilCore
 ///
 /// The estimate is used two ways:
 ///   • a third vote in a disagreeing pair (`GroupConsensus`): the member far from its estimate is
-///     the wrong one (each member's |EWMA of its standardized residual| is in `SensorState.virtualScore`);
+///     the wrong one (each member's |EWMA of its standardized residual| is in `SensorState.virtualLevel`);
 ///   • the peer of a sensor with none of its own (in no group, or the last member of its group in
 ///     service): its drift or disagreement with its estimate is its finding when the section has at
 ///     least 3 units and its level (EWMA of its standardized residual) is `loneMargin` times every
@@ -37,8 +37,6 @@ struct VirtualPeers: Sendable {
         let members: [Int]
         let memberUnit: [Int]
         var unitCount: Int { unitGroup.count }
-        /// The learned vector's size.
-        var dimension: Int { unitGroup.count }
         let target: Int
 
         // Training: Welford mean and co-moment of the unit values.
@@ -48,10 +46,12 @@ struct VirtualPeers: Sendable {
         var fitted = false
         /// Row a: βₐ over the units (0 at a).
         var beta: [Double]
-        /// This cycle's unit values (NaN: no usable member) and the learned vector.
+        /// This cycle's unit values (NaN: no usable member).
         var unitValue: [Double]
-        var row: [Double]
+        /// Training: each unit's change of mean this sample; fitting: the least-squares row kept aside.
         var delta: [Double]
+        /// Each unit's noise variance (learned by its sensors' detectors), taken when fitting.
+        var noise: [Double]
         /// Fit scratch: the other units' covariance and the right-hand side.
         var matrix: [Double]
         var rhs: [Double]
@@ -90,13 +90,12 @@ struct VirtualPeers: Sendable {
             }
             let u = unitGroup.count
             guard u >= 2, u <= settings.virtualPeers.maxUnits else { continue }
-            let d = u
             built.append(Section(
                 unitGroup: unitGroup, loneSensor: loneSensor, members: ids, memberUnit: memberUnit,
-                target: max(settings.virtualPeers.trainingSamples, 10 * d),
-                mean: [Double](repeating: 0, count: d), comoment: [Double](repeating: 0, count: d * d),
+                target: max(settings.virtualPeers.trainingSamples, 10 * u),
+                mean: [Double](repeating: 0, count: u), comoment: [Double](repeating: 0, count: u * u),
                 beta: [Double](repeating: 0, count: u * u), unitValue: [Double](repeating: .nan, count: u),
-                row: [Double](repeating: 0, count: d), delta: [Double](repeating: 0, count: d),
+                delta: [Double](repeating: 0, count: u), noise: [Double](repeating: 0, count: u),
                 matrix: [Double](repeating: 0, count: u * u), rhs: [Double](repeating: 0, count: u),
                 residual: [ResidualDetector](repeating: ResidualDetector(), count: ids.count),
                 memberBits: [FindingBits](repeating: 0, count: ids.count),
@@ -104,11 +103,6 @@ struct VirtualPeers: Sendable {
         }
         sections = built
     }
-
-    /// Sections that have virtual peers (for tests and the console).
-    var sectionCount: Int { sections.count }
-    /// Whether section `k` has learned its estimates.
-    func isFitted(_ k: Int) -> Bool { sections[k].fitted }
 
     /// Learns, or estimates every member with a new sample and adds a lone sensor's findings.
     mutating func observe(sensors: inout [SensorState]) {
@@ -155,24 +149,23 @@ struct VirtualPeers: Sendable {
     // MARK: Training
 
     private mutating func learn(_ k: Int, sensors: [SensorState]) {
-        let u = sections[k].unitCount, d = sections[k].dimension
-        for a in 0..<u { sections[k].row[a] = sections[k].unitValue[a] }
+        let u = sections[k].unitCount
         sections[k].count += 1
         let n = Double(sections[k].count)
-        for p in 0..<d {
-            sections[k].delta[p] = sections[k].row[p] - sections[k].mean[p]
+        for p in 0..<u {
+            sections[k].delta[p] = sections[k].unitValue[p] - sections[k].mean[p]
             sections[k].mean[p] += sections[k].delta[p] / n
         }
-        for p in 0..<d {
-            let after = sections[k].row[p] - sections[k].mean[p]
-            for q in 0..<d { sections[k].comoment[p * d + q] += sections[k].delta[q] * after }
+        for p in 0..<u {
+            let after = sections[k].unitValue[p] - sections[k].mean[p]
+            for q in 0..<u { sections[k].comoment[p * u + q] += sections[k].delta[q] * after }
         }
         if sections[k].count >= sections[k].target { fit(k, sensors: sensors) }
     }
 
-    /// Covariance of entries p and q of the learned vector.
+    /// Covariance of units p and q over the training samples.
     private func covariance(_ k: Int, _ p: Int, _ q: Int) -> Double {
-        sections[k].comoment[p * sections[k].dimension + q] / Double(max(sections[k].count - 1, 1))
+        sections[k].comoment[p * sections[k].unitCount + q] / Double(max(sections[k].count - 1, 1))
     }
 
     /// Noise variance of unit `a`'s value: its sensors' learned noise, less for a group's median.
@@ -201,8 +194,7 @@ struct VirtualPeers: Sendable {
     /// Each unit's regression on the others; each member's residual then learns its mean and σ.
     private mutating func fit(_ k: Int, sensors: [SensorState]) {
         let u = sections[k].unitCount
-        for a in 0..<u { sections[k].rhs[a] = unitNoiseVariance(k, a, sensors: sensors) }
-        for a in 0..<u { sections[k].unitValue[a] = sections[k].rhs[a] }
+        for a in 0..<u { sections[k].noise[a] = unitNoiseVariance(k, a, sensors: sensors) }
         for a in 0..<u {
             // Plain least squares first (kept in `delta`): the smallest residual the data allow. A
             // corrected slope is taken when its residual is not much larger.
@@ -233,7 +225,7 @@ struct VirtualPeers: Sendable {
                 var v: Double
                 if b == a || c == a { v = b == c ? 1 : 0 } else {
                     v = covariance(k, b, c)
-                    if b == c { v = max(v - (1 - kept) * sections[k].unitValue[b], 0) + max(v, 1e-300) * 1e-9 }
+                    if b == c { v = max(v - (1 - kept) * sections[k].noise[b], 0) + max(v, 1e-300) * 1e-9 }
                 }
                 sections[k].matrix[b * u + c] = v
             }
@@ -269,7 +261,7 @@ struct VirtualPeers: Sendable {
     /// Stands in for a section while it is moved out of the array (no storage of its own).
     private static let placeholder = Section(
         unitGroup: [], loneSensor: [], members: [], memberUnit: [], target: 0, mean: [], comoment: [], beta: [],
-        unitValue: [], row: [], delta: [], matrix: [], rhs: [], residual: [], memberBits: [], level: [])
+        unitValue: [], delta: [], noise: [], matrix: [], rhs: [], residual: [], memberBits: [], level: [])
 
     private static func cholesky(_ m: UnsafeMutableBufferPointer<Double>, _ x: UnsafeMutableBufferPointer<Double>, _ u: Int) -> Bool {
         for j in 0..<u {
@@ -315,7 +307,7 @@ struct VirtualPeers: Sendable {
             }
             guard v.isFinite, sensors[i].isPeer else {
                 sections[k].level[m] = .nan
-                sensors[i].virtualScore = .nan
+                sensors[i].virtualLevel = .nan
                 continue
             }
             let adapt = sensors[i].health == .healthy && sensors[i].bits & FindingBits.sensorKinds == 0
@@ -331,7 +323,7 @@ struct VirtualPeers: Sendable {
             let previous = sections[k].level[m]
             let level = previous.isFinite ? previous + Self.levelWeight * (z - previous) : z
             sections[k].level[m] = level
-            sensors[i].virtualScore = abs(level)
+            sensors[i].virtualLevel = abs(level)
         }
     }
 

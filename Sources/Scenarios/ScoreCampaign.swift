@@ -11,8 +11,9 @@ import VigilCore
 // Plant (`ScoreCampaign.plant()`): pressure triple P-A/P-B/P-C (0–16 bar), temperature pair T-A/T-B
 // (−20–80 °C), ungrouped flow F-1 (0–100 m³/h) and level L-1 (0–5 m), on two devices behind two
 // gateways; cycle = poll interval = 10 ms. Two process variables drive them: pump speed u (pressure,
-// flow, level) and heat load w (temperature, flow, level), each a slow cycle (periods 3,000 and 2,300
-// cycles, random phase) plus a wander about it (Ornstein–Uhlenbeck, σ 0.5, time constant 100 cycles).
+// flow, level) and heat load w (temperature, flow, level), each a slow cycle (amplitude 0.3, periods
+// 3,000 and 2,300 cycles, random phase) plus a wander about it (Ornstein–Uhlenbeck, σ 0.5, time
+// constant 100 cycles).
 // All seven sensors form one section, so each unit (the triple, the pair, flow, level) has a virtual
 // peer: its estimate from the other three. Each reading = its process + Gaussian noise σ = 0.2 % of
 // span (Box–Muller).
@@ -204,6 +205,11 @@ public enum ScoreCampaign {
     static let independentAmplitude: [Double] = [0.3, 0.3, 0.3, 1.0, 1.0, 2.0, 0.1]
     static let processPeriodCycles = 3_000.0
     static let heatPeriodCycles = 2_300.0
+    /// Pump speed and heat load: a slow cycle of this amplitude plus a wander of σ `wanderSigma` and
+    /// time constant `wanderCycles`.
+    static let cycleAmplitude = 0.3
+    static let wanderSigma = 0.5
+    static let wanderCycles = 100.0
     static let groups: [[Int]] = [[0, 1, 2], [3, 4]]
     static let groupIds = ["PT", "TT"]
     static func span(_ s: Int) -> Double { rangeMax[s] - rangeMin[s] }
@@ -276,8 +282,9 @@ public enum ScoreCampaign {
             phase = [p, p, p, t, t, ScoreCampaign.uniform(&rng, 0, 2 * .pi), ScoreCampaign.uniform(&rng, 0, 2 * .pi)]
         }
 
-        /// Pump speed and heat load wander about their slow cycles (Ornstein–Uhlenbeck, σ 0.5, time
-        /// constant 200 cycles): each is excited on its own, so the plant's ties can be learned.
+        /// Pump speed and heat load wander about their slow cycles (Ornstein–Uhlenbeck, σ
+        /// `wanderSigma`, time constant `wanderCycles`): each is excited on its own, so the plant's
+        /// ties can be learned.
         var wander = (u: 0.0, w: 0.0)
 
         /// The process: pump speed u drives pressure, flow and level; heat load w drives temperature,
@@ -287,8 +294,9 @@ public enum ScoreCampaign {
                 return ScoreCampaign.base[s] + ScoreCampaign.independentAmplitude[s]
                     * sin(2 * .pi * Double(c) / ScoreCampaign.processPeriodCycles + phase[s])
             }
-            let u = 0.3 * sin(2 * .pi * Double(c) / ScoreCampaign.processPeriodCycles + phase[0]) + wander.u
-            let w = 0.3 * sin(2 * .pi * Double(c) / ScoreCampaign.heatPeriodCycles + phase[3]) + wander.w
+            let a = ScoreCampaign.cycleAmplitude
+            let u = a * sin(2 * .pi * Double(c) / ScoreCampaign.processPeriodCycles + phase[0]) + wander.u
+            let w = a * sin(2 * .pi * Double(c) / ScoreCampaign.heatPeriodCycles + phase[3]) + wander.w
             return ScoreCampaign.base[s] + ScoreCampaign.amplitude[s] * u + ScoreCampaign.heatAmplitude[s] * w
         }
 
@@ -296,7 +304,7 @@ public enum ScoreCampaign {
             cycle += 1
             let now = 1_000_000_000 + cycle * ScoreCampaign.periodNanoseconds
             if tied {
-                let keep = exp(-1.0 / 100), kick = 0.5 * (1 - keep * keep).squareRoot()
+                let keep = exp(-1.0 / ScoreCampaign.wanderCycles), kick = ScoreCampaign.wanderSigma * (1 - keep * keep).squareRoot()
                 wander.u = keep * wander.u + kick * ScoreCampaign.gaussian(&rng)
                 wander.w = keep * wander.w + kick * ScoreCampaign.gaussian(&rng)
             }
