@@ -31,6 +31,11 @@ public final class PolicyService: @unchecked Sendable {
         public var pollNanoseconds: UInt64 = 50_000_000
         public var eventScanNanoseconds: UInt64 = 500_000_000
         public var registryPollNanoseconds: UInt64 = 1_000_000_000
+        /// The learner runs at background priority (SCHED_IDLE, or nice 19), below everything else
+        /// on the host. `false` keeps it at normal priority: for a caller that waits for the update
+        /// itself on a host whose CPUs are busy with other work (a test on a shared CI machine),
+        /// where a background thread may get no CPU for many minutes.
+        public var learnerInBackground = true
         public init() {}
     }
 
@@ -214,7 +219,7 @@ public final class PolicyService: @unchecked Sendable {
     // MARK: Learner thread
 
     private func learnerLoop() {
-        BackgroundPriority.applyToCurrentThread()
+        if configuration.learnerInBackground { BackgroundPriority.applyToCurrentThread() }
         while !stopRequested.load(ordering: .acquiring) {
             requestSignal.wait()
             let waiting = requests.withLock { r in defer { r.removeAll() }; return r }

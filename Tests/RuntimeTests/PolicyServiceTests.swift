@@ -34,7 +34,11 @@ import Kernel
         let store = try ModelStore(directory: directory, journal: h.controller.journal, expectedFeatures: SensorFeatures.names)
         #expect(try store.installIfEmpty(shippedModelAt: Self.shipped, wallNanoseconds: 1))
         let learning = try PolicyLearning(store: store, learningSetPath: Self.learningSet, options: Self.plumbing)
-        try h.controller.startPolicyService(store: store, learning: learning, runningVersion: 1)
+        // This test waits for the learner: at background priority, two busy CPUs (a shared CI
+        // machine) left it without CPU for over 10 minutes.
+        var configuration = PolicyService.Configuration()
+        configuration.learnerInBackground = false
+        try h.controller.startPolicyService(store: store, learning: learning, runningVersion: 1, configuration: configuration)
         let service = try #require(h.controller.policy)
         #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
 
