@@ -19,7 +19,8 @@ struct GroupEpisode: Sendable {
 }
 
 /// What a group's members say about each other: a process excursion (every usable member moves
-/// fast and they agree: their rate, spike and noise findings are dropped), stuck only while the
+/// fast and they agree: their rate, spike and noise findings are dropped; every one noisy at once
+/// and agreeing: their noise findings are dropped), stuck only while the
 /// peers move, each member's residual to the median of its peers (drift, disagreement), and which
 /// member a disagreement or drift belongs to (the odd one out of three or more; in a pair, the
 /// member whose own series stepped, or the one far from its virtual peer, or with the worse record,
@@ -63,7 +64,7 @@ struct GroupConsensus: Sendable {
     private mutating func observeExcursion(_ g: Int, activeSlot: Int, now: UInt64, sensors: inout [SensorState],
                                            emit: inout EventFactory) {
         let start = topology.groups[g].start, size = topology.groups[g].size
-        var usableCount = 0, moving = 0
+        var usableCount = 0, moving = 0, noisy = 0
         var lo = Double.infinity, hi = -Double.infinity, floor = Double.infinity
         var movingLo = Double.infinity, movingHi = -Double.infinity
         for s in 0..<size {
@@ -86,9 +87,18 @@ struct GroupConsensus: Sendable {
                 movingLo = min(movingLo, value)
                 movingHi = max(movingHi, value)
             }
+            // Noisy, or on the way to it: each member's statistic crosses its limit a few samples
+            // apart from the others'.
+            if sensors[i].detector.noiseRatio >= sensors[i].detector.tuning.noiseVarianceRatio / 2 { noisy += 1 }
             lo = min(lo, value)
             hi = max(hi, value)
             floor = min(floor, sensors[i].detector.tuning.disagreementFractionOfSpan * sensors[i].detector.span)
+        }
+        // Every usable member noisy at once, and agreeing: the process changed its pace (a step or
+        // the start of a ramp lingers in each one's second-difference statistic), not every sensor
+        // at once. A member noisy on its own stays so.
+        if usableCount >= 2 && noisy == usableCount && hi - lo <= floor {
+            for s in 0..<size { sensors[topology.members[start + s]].bits &= ~FindingBits.bit(.noise) }
         }
         // Members on different devices see a real step a few polls apart: while at least two of
         // them have moved and agree, their jump is the process, not a fault (2 out of 3 outvote

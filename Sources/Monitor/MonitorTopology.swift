@@ -22,6 +22,10 @@ struct MonitorTopology: Sendable {
         /// How long its link can be busy before its next poll: every response timeout on its serial
         /// line (its own included), or its own on TCP. A sample is not missing before a poll plus this.
         let linkHoldNanoseconds: UInt64
+        /// The transactions of one round on its link when every output is written (a read per
+        /// function and a write per output, of every unit on a serial line): slow replies make a
+        /// round this many replies long.
+        let linkTransactions: Int
     }
 
     /// A group's members: `members[start ..< start + size]`, primary first; a member's position
@@ -67,18 +71,28 @@ struct MonitorTopology: Sendable {
             case .rtu?: alone = counts[deviceBus[d]] == 1
             case nil: alone = false
             }
-            let holdMilliseconds: Int
+            func transactions(_ other: DeviceConfig) -> Int {
+                let written = Set(plant.outputs.compactMap { o -> String? in
+                    if case .point(other.id, let point) = o.target { point } else { nil }
+                })
+                let reads = Set(other.points.filter { !written.contains($0.id) }.map(\.function)).count
+                return max(1, reads + written.count)
+            }
+            var holdMilliseconds = 0, linkTransactions = 0
             switch device.transport {
-            case .tcp: holdMilliseconds = device.responseTimeoutMilliseconds
+            case .tcp:
+                linkTransactions = transactions(device)
+                holdMilliseconds = device.responseTimeoutMilliseconds
             case .rtu(let line):
-                holdMilliseconds = plant.devices.reduce(0) { sum, other in
-                    if case .rtu(let l) = other.transport, l.port == line.port { return sum + other.responseTimeoutMilliseconds }
-                    return sum
+                for other in plant.devices {
+                    guard case .rtu(let l) = other.transport, l.port == line.port else { continue }
+                    linkTransactions += transactions(other)
+                    holdMilliseconds += other.responseTimeoutMilliseconds
                 }
             }
             return Device(bus: deviceBus[d], switchesAlone: alone,
                           pollCeilingNanoseconds: UInt64(max(device.pollIntervalCeilingMilliseconds, 0)) * 1_000_000,
-                          linkHoldNanoseconds: UInt64(max(holdMilliseconds, 0)) * 1_000_000)
+                          linkHoldNanoseconds: UInt64(max(holdMilliseconds, 0)) * 1_000_000, linkTransactions: linkTransactions)
         }
         busHasBackup = counts.indices.map { b in plant.devices.indices.contains { deviceBus[$0] == b && plant.devices[$0].backup != nil } }
 

@@ -93,7 +93,10 @@ public struct PlantMonitor: Sendable {
                                   : cycleNanoseconds
             var detector = SensorDetector(tuning: settings.sensor(s.id), rangeMin: s.rangeMin, rangeMax: s.rangeMax,
                                           discrete: d < 0, expectedIntervalNanoseconds: expected)
-            if d >= 0 { detector.linkHoldNanoseconds = topology.devices[d].linkHoldNanoseconds }
+            if d >= 0 {
+                detector.linkHoldNanoseconds = topology.devices[d].linkHoldNanoseconds
+                detector.linkTransactions = topology.devices[d].linkTransactions
+            }
             return SensorState(detector: detector)
         }
         devices = DeviceHealth(topology: topology, settings: settings, policy: policy)

@@ -56,6 +56,13 @@ struct SensorDetector: Sendable {
     var lastGoodValue = Double.nan
     var lastGoodTimestamp: UInt64 = 0
     var lastNewSampleTimestamp: UInt64 = 0
+    /// The pace the device has achieved lately: the longest recent gap between new samples, held
+    /// and decaying by 1/64 a sample (an outage's gap capped at twice the static limit). A device that answers, only slowly (latency, slower polling,
+    /// a busy line), sets the pace its silence is judged against.
+    var achievedIntervalNanoseconds: UInt64 = 0
+    /// Transactions in a round of this sensor's link: a reply this slow makes a round this many
+    /// times as long, before the gaps show it.
+    var linkTransactions = 1
     /// This sample's value for control (the Hampel median when the raw value was a spike).
     var value = Double.nan
     var usable = false
@@ -136,6 +143,8 @@ struct SensorDetector: Sendable {
 
     var warmedUp: Bool { goodSamples > tuning.warmupSamples }
     /// Noise σ of the value, from the baseline variance of second differences (var(Δ²x) = 6σ²).
+    /// The recent second-difference variance over its learned baseline (1 before it is learned).
+    var noiseRatio: Double { baseDiffVariance > 0 ? shortDiffVariance / baseDiffVariance : 1 }
     var noiseSigma: Double { (baseDiffVariance / 6).squareRoot() }
     /// Recent level shift in noise σ (fast − slow EWMA), signed; 0 before the noise is learned.
     var motionSigmas: Double {
@@ -164,12 +173,17 @@ struct SensorDetector: Sendable {
     mutating func checkDropout(nowNanoseconds: UInt64) -> FindingBits {
         guard hasSample, nowNanoseconds > lastNewSampleTimestamp else { return 0 }
         let silent = Double(nowNanoseconds - lastNewSampleTimestamp)
-        let limit = max(tuning.dropoutIntervals * Double(expectedIntervalNanoseconds), tuning.dropoutFloorNanoseconds,
-                        Double(expectedIntervalNanoseconds &+ linkHoldNanoseconds))
+        let limit = max(tuning.dropoutIntervals * Double(max(expectedIntervalNanoseconds, achievedIntervalNanoseconds)), staticDropoutLimit)
         guard silent > limit else { return 0 }
         record(.dropout, silent, limit)
         usable = false
         return .bit(.dropout) | .hardConfirmed
+    }
+
+    /// The dropout limit from the poll interval, the floor and the link's hold alone.
+    var staticDropoutLimit: Double {
+        max(tuning.dropoutIntervals * Double(expectedIntervalNanoseconds), tuning.dropoutFloorNanoseconds,
+            Double(expectedIntervalNanoseconds &+ linkHoldNanoseconds))
     }
 
     /// One new sample. `sampleTime` is the reading's timestamp (or now, for a bad reading without one).
@@ -179,6 +193,15 @@ struct SensorDetector: Sendable {
         rateRatio = 0
         latencyZ = 0
         lastTimestamp = r.timestampNanoseconds
+        if lastNewSampleTimestamp > 0 && r.timestampNanoseconds > lastNewSampleTimestamp {
+            // An outage's own gap counts at most twice the static limit: the next one is still found.
+            let gap = min(r.timestampNanoseconds - lastNewSampleTimestamp, UInt64(2 * staticDropoutLimit))
+            achievedIntervalNanoseconds = max(gap, achievedIntervalNanoseconds - achievedIntervalNanoseconds / 64)
+        }
+        if r.latencyNanoseconds > 0 {
+            let round = min(r.latencyNanoseconds &* UInt64(linkTransactions), UInt64(2 * staticDropoutLimit))
+            achievedIntervalNanoseconds = max(achievedIntervalNanoseconds, round)
+        }
         lastNewSampleTimestamp = max(r.timestampNanoseconds, lastNewSampleTimestamp)
         if r.timestampNanoseconds == 0 { lastNewSampleTimestamp = nowNanoseconds }
         let v = r.value
@@ -237,7 +260,11 @@ struct SensorDetector: Sendable {
             lastMoved = r.timestampNanoseconds
         }
         if armed && goodSamples % 256 == 0 && stuckRun == 0 { updateStuckRunLength() }
-        if stuckRun >= stuckNeeded {
+        // A run at an end of the range is a reading resting there (a stopped pump's flow reads 0,
+        // its noise clipped by the register), not a frozen one; peers or a virtual peer judge it.
+        let clipped = quantum.isFinite ? quantum : resolution
+        let atRangeEnd = abs(v - rangeMin) <= max(resolution, clipped) || abs(v - rangeMax) <= max(resolution, clipped)
+        if stuckRun >= stuckNeeded && !atRangeEnd {
             record(.stuck, Double(stuckRun), Double(stuckNeeded))
             bits |= .bit(.stuck)
         }

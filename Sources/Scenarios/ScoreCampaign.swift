@@ -585,18 +585,17 @@ public enum ScoreCampaign {
         return String(format: "%.\(digits)f", x)
     }
 
-    /// A readable table of the figures.
-    public static func table(_ d: ScoreReportData) -> String {
-        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-        func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+    static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+    static func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+
+    /// The per-kind rows of a score table, between rules.
+    static func kindRows(_ kinds: [ScoreKindFigures]) -> [String] {
         var lines: [String] = []
-        lines.append("vigil hil score: \(d.options.seeds) runs per kind, warm-up ≥ \(d.options.warmupCycles) cycles, \(d.options.cyclesAfterOnset) cycles after onset; plant: P triple, T pair, 2 ungrouped, one section; σ = 0.2 % span")
-        lines.append("")
         let header = [pad("kind", 11), lpad("runs", 5), lpad("TP", 4), lpad("FN", 4), lpad("FP", 4), lpad("prec", 6), lpad("recall", 7), lpad("F1", 6),
                       lpad("med", 6), lpad("p95", 6), lpad("max", 6), lpad("≤3", 9), "  recall triple/pair/single", "  FN escalated"].joined()
         lines.append(header)
         lines.append(String(repeating: "-", count: header.count))
-        for k in d.kinds {
+        for k in kinds {
             let cls = ["triple", "pair", "single"].map { c -> String in
                 let n = k.runsByClass[c] ?? 0
                 return n == 0 ? "–" : "\(k.detectedByClass[c] ?? 0)/\(n)"
@@ -610,6 +609,15 @@ public enum ScoreCampaign {
                           k.kind.isFault && k.falseNegatives > 0 ? "  \(k.escalatedUndetected)/\(k.falseNegatives)" : ""].joined())
         }
         lines.append(String(repeating: "-", count: header.count))
+        return lines
+    }
+
+    /// A readable table of the figures.
+    public static func table(_ d: ScoreReportData) -> String {
+        var lines: [String] = []
+        lines.append("vigil hil score: \(d.options.seeds) runs per kind, warm-up ≥ \(d.options.warmupCycles) cycles, \(d.options.cyclesAfterOnset) cycles after onset; plant: P triple, T pair, 2 ungrouped, one section; σ = 0.2 % span")
+        lines.append("")
+        lines += kindRows(d.kinds)
         lines.append("overall (micro, all fault runs + excursion FPs): precision \(fmt(d.overallPrecision, 3))  recall \(fmt(d.overallRecall, 3))  F1 \(fmt(d.overallF1, 3))")
         func agg(_ a: ScoreAggregate) -> String {
             "precision \(fmt(a.precision, 3))  recall \(fmt(a.recall, 3))  F1 \(fmt(a.f1, 3))  (TP \(a.truePositives), FN \(a.falseNegatives), FP \(a.falsePositives))"

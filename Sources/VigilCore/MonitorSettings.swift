@@ -83,7 +83,7 @@ public struct MonitorSettings: Sendable, Hashable {
              .integer("bad_quality_confirm_samples", \.badQualityConfirmSamples, 1...1000,
                       "consecutive bad readings (timeout, exception) that confirm a dropout"),
              .number("dropout_intervals", \.dropoutIntervals, .atLeast(1, "a number of poll intervals"),
-                     "a timestamp that has not moved for this many poll intervals is a dropout …"),
+                     "a timestamp that has not moved for this many poll intervals (or of the device's recent pace, when it answers slower) is a dropout …"),
              .milliseconds("dropout_floor_ms", \.dropoutFloorNanoseconds, .nonNegative,
                            "… and for at least this many milliseconds (a non-real-time host can stall every thread for tens of ms)"),
              .integer("config_error_samples", \.configErrorSamples, 1...Int.max,

@@ -97,6 +97,11 @@ struct HILCommand: ParsableCommand {
             spike, noise, dropout) and for process excursions, runs N seeds: warm-up, one fault on a random \
             sensor, then the given cycles. Prints per-kind precision/recall/F1 and detection delays, false \
             failovers over fault-free sensor-cycles, and the 1σ/1000-cycle drift case. A benchmark: exits 0.
+
+            With --config FILE the same campaign runs on that plant through the whole controller (cycle \
+            kernel, pollers, links, its virtual rig) in virtual time, so slow polls and shared serial lines \
+            are what the monitor sees; it adds start-up safe actions over every seeded start, and failovers, \
+            diagnoses and alarms per hour under CRC noise on its serial lines and latency on its TCP devices.
             """
         )
 
@@ -112,6 +117,12 @@ struct HILCommand: ParsableCommand {
         @Option(name: .long, help: ArgumentHelp("Write the figures (and every run) as JSON to this file.", valueName: "FILE"))
         var json: String?
 
+        @Option(name: .long, help: ArgumentHelp("Score this plant file through the whole controller instead of the in-process plant.", valueName: "FILE"))
+        var config: String?
+
+        @Option(name: .long, help: ArgumentHelp("With --config: run only this kind and seed and print its events (drift:7), or fault-free:SEED, crc-noise, latency.", valueName: "KIND:SEED"))
+        var trace: String?
+
         func validate() throws {
             if seeds < 1 { throw ValidationError("--seeds must be at least 1") }
             if cycles < 10 { throw ValidationError("--cycles must be at least 10") }
@@ -119,6 +130,7 @@ struct HILCommand: ParsableCommand {
         }
 
         func run() throws {
+            if let config { return try runPlant(config) }
             var options = ScoreOptions()
             options.seeds = seeds
             options.cyclesAfterOnset = cycles
@@ -128,14 +140,53 @@ struct HILCommand: ParsableCommand {
             print(ScoreCampaign.table(data))
             print(SectionScoreCampaign.table(try SectionScoreCampaign.run(seeds: seeds, cyclesAfterOnset: cycles)))
             print(String(format: "(%.1f s)", Date().timeIntervalSince(start)))
-            if let json {
-                do {
-                    try ScoreCampaign.json(data).write(to: URL(fileURLWithPath: json))
-                    print("figures: \(json)")
-                } catch {
-                    printToStandardError("vigil hil score: cannot write \(json): \(error)")
-                    throw ExitCode(1)
+            if let json { try write(ScoreCampaign.json(data), to: json) }
+        }
+
+        func runPlant(_ config: String) throws {
+            let loaded: (plant: PlantConfig, board: BoardConfig?)
+            do { loaded = try ConfigLoader.loadPlant(path: config) } catch {
+                for d in error.diagnostics { printToStandardError(d.description) }
+                throw ExitCode(1)
+            }
+            let boardFile = loaded.plant.board.map { ScenarioDecoder.resolve($0, relativeTo: config) }
+            let start = Date()
+            let campaign = PlantScoreCampaign(plant: loaded.plant, board: loaded.board, boardFile: boardFile,
+                                              options: PlantScoreOptions(seeds: seeds))
+            if let trace {
+                let parts = trace.split(separator: ":")
+                if parts.first == "fault-free" {
+                    try campaign.traceFaultFree(seed: parts.count > 1 ? UInt64(parts[1]) ?? 1 : 1) { print($0) }
+                    return
                 }
+                if parts.first == "crc-noise" || parts.first == "latency" {
+                    if try !campaign.traceDisturbance(String(parts[0]), log: { print($0) }) { print("\(loaded.plant.name) has nothing for \(parts[0])") }
+                    return
+                }
+                guard parts.count == 2, let kind = ScoreFaultKind(rawValue: String(parts[0])), let seed = UInt64(parts[1]) else {
+                    printToStandardError("vigil hil score: --trace takes KIND:SEED, KIND one of " + ScoreFaultKind.allCases.map(\.rawValue).joined(separator: ", "))
+                    throw ExitCode(2)
+                }
+                guard let (outcome, _) = try campaign.runOne(kind: kind, seed: seed, log: { print($0) }) else {
+                    print("no sensor of \(loaded.plant.name) takes \(kind.rawValue)")
+                    return
+                }
+                print(outcome)
+                return
+            }
+            let report = try campaign.run()
+            print(report.table)
+            print(String(format: "(%.1f s)", Date().timeIntervalSince(start)))
+            if let json { try write(report.json(), to: json) }
+        }
+
+        func write(_ data: Data, to path: String) throws {
+            do {
+                try data.write(to: URL(fileURLWithPath: path))
+                print("figures: \(path)")
+            } catch {
+                printToStandardError("vigil hil score: cannot write \(path): \(error)")
+                throw ExitCode(1)
             }
         }
     }
