@@ -15,10 +15,9 @@ import Config
                                   boardFile: loaded.plant.board.map { ScenarioDecoder.resolve($0, relativeTo: path) }, options: options)
     }
 
-    /// The sump level (or the discharge pressure) really moves 3–8 % of span: every member sees it,
-    /// each on its own poll of the line. The noise their second differences show for a while is
-    /// the process's: nobody is faulty, nothing fails over (every member of the triple was
-    /// diagnosed `noise` and the group took its safe action, before).
+    /// The sump level (or the discharge pressure) really moves 3–8 % of span over 0.4–12 s: every
+    /// member sees it, each on its own poll of the line. Nobody is faulty, nothing fails over, and
+    /// no start takes a safe action. (A step of the process is `CommonModeNoiseTests`.)
     @Test func aProcessExcursionBlamesNoSensor() throws {
         let c = try campaign()
         for seed in UInt64(1)...4 {
