@@ -70,6 +70,11 @@ public final class SectionBank: @unchecked Sendable {
     /// turn persistence (counted in rows) into a few milliseconds.
     private var lastStamps: [UInt64]
     private let stampOffset: [Int]
+    /// Per section member (flat, like `lastStamps`): a slow average of its scored values (over about
+    /// `Self.baselineRows` rows; NaN before the first), to tell which members moved when the
+    /// correlation broke.
+    private var baseline: [Double]
+    static let baselineRows = 100.0
     /// Cycle-thread monitors, one per section (nil until installed).
     private var monitors: [MultivariateMonitor?]
     /// A section's events of one cycle (T² and SPE change at most once each).
@@ -113,6 +118,7 @@ public final class SectionBank: @unchecked Sendable {
         for s in plant.sections { offsets.append(total); total += s.sensors.count }
         stampOffset = offsets
         lastStamps = Array(repeating: UInt64.max, count: max(1, total))
+        baseline = Array(repeating: .nan, count: max(1, total))
         monitors = plant.sections.map { _ in nil }
         raised = plant.sections.map { _ in
             var kinds: [FindingKind] = []
@@ -192,6 +198,10 @@ public final class SectionBank: @unchecked Sendable {
                 }
             }
             let status = monitors[s]!.status(section: 0)
+            for (j, i) in sensorIndices[s].enumerated() where i >= 0 && Int(i) < sensors.count && sensors[Int(i)].value.isFinite {
+                let k = stampOffset[s] + j, x = sensors[Int(i)].value
+                baseline[k] = baseline[k].isNaN ? x : baseline[k] + (x - baseline[k]) / Self.baselineRows
+            }
             slots[s].scored.store(status.samples, ordering: .relaxed)
             slots[s].refits.store(status.refits, ordering: .relaxed)
             for e in 0..<pendingCount {
@@ -268,7 +278,8 @@ public final class SectionBank: @unchecked Sendable {
     /// SPE: the sensor whose fault alone would best explain the residual (reconstruction-based
     /// contribution, share of SPE) is the suspect when it explains at least `sensorFaultShare`. It is
     /// called a sensor fault when the per-sensor monitor already distrusts it, or when it has no
-    /// redundant peer and every other member stays inside its normal band (|z| ≤ 3); a suspect whose
+    /// redundant peer, every other member stays inside its normal band (|z| ≤ 3) and none with a
+    /// redundant peer moved further from its recent level than the suspect did; a suspect whose
     /// healthy peers agree with it, or a residual that no single sensor explains, or other members
     /// moving too, is an equipment anomaly (cause `.processExcursion`, e.g. a closing valve).
     private func diagnose(_ s: Int, _ f: Finding, sensors: UnsafeBufferPointer<Reading>, healthy: (Int32) -> Bool) -> SectionFinding {
@@ -294,6 +305,15 @@ public final class SectionBank: @unchecked Sendable {
         result.share = bestShare
         guard bestShare >= sensorFaultShare else { return result }
         if hasPeer[s][best] { return result } // healthy redundant peers agree with it: the plant moved
+        // A member its redundant peers vouch for moved further from its recent level than the
+        // suspect did: that variable really changed (the pressure fell, the flow stayed), and the
+        // suspect only stopped fitting it.
+        func moved(_ j: Int) -> Double {
+            let b = baseline[stampOffset[s] + j], x = sensors[Int(indices[j])].value
+            return b.isFinite && x.isFinite ? abs(x - b) / max(model.scale[j], .leastNormalMagnitude) : 0
+        }
+        let suspectMoved = moved(best)
+        for j in 0..<m where j != best && hasPeer[s][j] && moved(j) > max(suspectMoved, 1) { return result }
         for j in 0..<m where j != best {
             let z = (sensors[Int(indices[j])].value - model.mean[j]) / model.scale[j]
             if abs(z) > 3 { return result } // others left their normal band too: equipment, not one sensor

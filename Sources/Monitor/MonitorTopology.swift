@@ -19,8 +19,8 @@ struct MonitorTopology: Sendable {
         let switchesAlone: Bool
         /// The slow-polling ceiling (`max_poll_interval_ms`), in ns.
         let pollCeilingNanoseconds: UInt64
-        /// How long its link can be busy before its next poll: every response timeout on its serial
-        /// line (its own included), or its own on TCP. A sample is not missing before a poll plus this.
+        /// How long its link can be busy before its next poll: a response timeout for each
+        /// transaction of a round (`linkTransactions`). A sample is not missing before a poll plus this.
         let linkHoldNanoseconds: UInt64
         /// The transactions of one round on its link when every output is written (a read per
         /// function and a write per output, of every unit on a serial line): slow replies make a
@@ -82,12 +82,12 @@ struct MonitorTopology: Sendable {
             switch device.transport {
             case .tcp:
                 linkTransactions = transactions(device)
-                holdMilliseconds = device.responseTimeoutMilliseconds
+                holdMilliseconds = linkTransactions * device.responseTimeoutMilliseconds
             case .rtu(let line):
                 for other in plant.devices {
                     guard case .rtu(let l) = other.transport, l.port == line.port else { continue }
                     linkTransactions += transactions(other)
-                    holdMilliseconds += other.responseTimeoutMilliseconds
+                    holdMilliseconds += transactions(other) * other.responseTimeoutMilliseconds
                 }
             }
             return Device(bus: deviceBus[d], switchesAlone: alone,

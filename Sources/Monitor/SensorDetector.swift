@@ -60,6 +60,9 @@ struct SensorDetector: Sendable {
     /// and decaying by 1/64 a sample (an outage's gap capped at twice the static limit). A device that answers, only slowly (latency, slower polling,
     /// a busy line), sets the pace its silence is judged against.
     var achievedIntervalNanoseconds: UInt64 = 0
+    /// The current dropout is a silence (no new sample at all), not bad replies: the device or its
+    /// link stopped delivering, whatever the point's sensor does.
+    var silentDropout = false
     /// Transactions in a round of this sensor's link: a reply this slow makes a round this many
     /// times as long, before the gaps show it.
     var linkTransactions = 1
@@ -175,6 +178,7 @@ struct SensorDetector: Sendable {
         let silent = Double(nowNanoseconds - lastNewSampleTimestamp)
         let limit = max(tuning.dropoutIntervals * Double(max(expectedIntervalNanoseconds, achievedIntervalNanoseconds)), staticDropoutLimit)
         guard silent > limit else { return 0 }
+        silentDropout = true
         record(.dropout, silent, limit)
         usable = false
         return .bit(.dropout) | .hardConfirmed
@@ -189,6 +193,7 @@ struct SensorDetector: Sendable {
     /// One new sample. `sampleTime` is the reading's timestamp (or now, for a bad reading without one).
     mutating func sample(_ r: Reading, nowNanoseconds: UInt64) -> FindingBits {
         hasSample = true
+        silentDropout = false
         spikeZ = 0
         rateRatio = 0
         latencyZ = 0

@@ -199,7 +199,7 @@ struct SensorHealth: Sendable {
             return
         }
         let g = topology.sensors[i].group
-        let diag = Diagnosis(cause: kind == .dropout && deviceLooksDead(d, sensors) ? .deviceFault : .sensorFault,
+        let diag = Diagnosis(cause: kind == .dropout && (deviceLooksDead(d, sensors) || silentAlone(i, d, sensors)) ? .deviceFault : .sensorFault,
                              severity: groupHasHealthyMember(besides: i, sensors) ? .minor : .major, evidence: evidence,
                              firstSeenCycle: sensors[i].firstSeen, decidedCycle: emit.cycle)
         sensors[i].diagnosis = diag
@@ -266,6 +266,15 @@ struct SensorHealth: Sendable {
             n += 1
         }
         return n >= 2
+    }
+
+    /// Sensor `i` is the only sensor on device `d` and has gone silent (no reply at all, good or
+    /// bad): its device or link stopped delivering (a slow gateway, a stalled line), nothing the
+    /// transmitter did.
+    private func silentAlone(_ i: Int, _ d: Int, _ sensors: [SensorState]) -> Bool {
+        guard d >= 0, sensors[i].detector.silentDropout else { return false }
+        for j in 0..<topology.sensorCount where j != i && topology.sensors[j].device == d { return false }
+        return true
     }
 
     /// Whether another member of sensor `i`'s group is healthy and usable (false without a group).

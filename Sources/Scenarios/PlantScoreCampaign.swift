@@ -20,7 +20,8 @@ import VigilCore
 //     other device named by a device- or bus-fault diagnosis (a dead unit on a shared line must
 //     not be charged to its neighbours).
 // Each run is a seeded start of the plant, so the campaign also counts start-up safe actions
-// (safe outputs forced, interlock trips, plant-wide safe state, escalations before the onset).
+// before the onset: safe outputs forced, a plant-wide safe state, escalations, and interlock trips
+// once the start-up safe state has ended.
 //
 // Bus disturbances are not sensor faults: their figures are per plant-hour of bursts (20 s of
 // 1-in-5 corrupted frames on each serial line, 30 s of replies slowed to 40–90 % of the response
@@ -212,7 +213,7 @@ public struct PlantScoreCampaign {
         return Draw(faults: faults, candidate: c, onset: onset)
     }
 
-    /// Start-up safe actions before cycle `before` (cycle, description).
+    /// A safe action, in words (nil: the event is none).
     static func startUpSafeAction(_ e: ControllerEvent) -> String? {
         switch e {
         case .safeOutputsForced(let subject, _): return "safe outputs forced about \(subject)"
@@ -250,6 +251,7 @@ public struct PlantScoreCampaign {
         var wrongSensors = Set<Int32>(), wrongDevices = Set<Int32>()
         var escalated = false
         var startUp: [String] = []
+        var startedUp = false
         var last = Reading.unread
         var next = 0, active: [Int] = []
         let text = log.map { _ in EventText(names: controller.kernel.names) }
@@ -290,7 +292,14 @@ public struct PlantScoreCampaign {
                 last = controller.sensorReadings[c.sensor]
             }
             for e in controller.kernel.events {
-                if !post, let what = Self.startUpSafeAction(e.event) { startUp.append("seed \(seed) \(kind.rawValue) cycle \(cycle): \(what)") }
+                if case .safeStateLeft(.startup) = e.event { startedUp = true }
+                // An interlock tripping while the start-up safe state holds every output safe (no
+                // value yet, and no bad-input delay) changes nothing; after it, or latched, it does.
+                if !post, let what = Self.startUpSafeAction(e.event) {
+                    if case .interlockTripped = e.event, !startedUp {} else {
+                        startUp.append("seed \(seed) \(kind.rawValue) cycle \(cycle): \(what)")
+                    }
+                }
                 switch e.event {
                 case .diagnosis(.sensor(let s), let cause, _, _, _) where cause == .sensorFault || cause == .deviceFault:
                     if s == faulty && post && (cause == .sensorFault || deviceLevel) { detected = detected ?? cycle }

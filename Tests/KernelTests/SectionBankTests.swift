@@ -129,6 +129,19 @@ import Monitor
         #expect(spe.finding.share > 0.9)
     }
 
+    /// The pressure really steps (both transmitters of its group agree) while the flow stays: the
+    /// flowmeter only stopped fitting a variable that moved. It is the plant, not the flowmeter
+    /// (a valve downstream closing half a turn).
+    @Test func theVouchedForVariableMovedNotTheLoneSensor() throws {
+        let watch = SectionBank(plant: Self.plant, fitting: .inline)
+        var process = Process()
+        let c = try trained(watch, &process)
+        #expect(run(watch, &process, from: c, cycles: 200).isEmpty)
+        let found = run(watch, &process, from: c + 200, cycles: 50, pressure: 0.4)
+        let spe = try #require(found.first { $0.finding.kind == .multivariateSPE && $0.finding.raised })
+        #expect(spe.finding.cause == .processExcursion, "\(spe.finding)")
+    }
+
     /// Background fitting: the kernel never fits on its own; a thread beside the cycle calls
     /// `fitPending`, and the model goes live at the next cycle boundary after that.
     @Test func backgroundFittingWaitsForTheFitter() throws {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Monitor
+@testable import Monitor
 import VigilCore
 
 /// Two things a real plant does that a healthy sensor must survive: resting at an end of its range
@@ -73,10 +73,58 @@ import VigilCore
         let silent = rig.events(.detection, after: c1).filter { $0.finding?.kind == .dropout && $0.sensor == Int32(R.pA) }
         #expect(!silent.isEmpty, "a 2 s silence after the slow pace is a dropout")
     }
+
+    /// P-C is alone on dev-c. Its silence (no reply at all) is its device's or link's matter (a slow
+    /// gateway's first round, a stalled line); the silence of P-A while T-A on the same device still
+    /// answers is P-A's own.
+    @Test func theSilenceOfTheOnlySensorOnADeviceIsADeviceFault() throws {
+        func diagnosis(sensor: Int, _ fault: @escaping (inout [Reading], [Reading]) -> Void) throws -> RootCause? {
+            var rig = try MonitorRig(settings: MonitorSettings())
+            rig.warmUp()
+            let c0 = rig.cycle + 1
+            let held = rig.readings
+            rig.run(60) { r, _ in fault(&r, held) }
+            return rig.sensorDiagnosis(sensor, after: c0)?.cause
+        }
+        #expect(try diagnosis(sensor: R.pC) { r, held in r[R.pC] = held[R.pC] } == .deviceFault)
+        #expect(try diagnosis(sensor: R.pA) { r, held in r[R.pA] = held[R.pA] } == .sensorFault)
+    }
 }
 
 /// The rig's true temperature at cycle `c` (its readings are this plus noise).
 private func trueTemperature(atCycle c: UInt64) -> Double {
     let phase: Double = 2 * Double.pi * Double(c) * 0.01 / 300
     return 18.5 + 0.5 * sin(phase)
+}
+
+/// A quantized, quiet sensor with no peer (T-A ungrouped, read in 0.5 °C steps with 0.2 °C noise)
+/// repeats itself in bursts whenever the process sits mid-step: longer than its warm-up's repeat
+/// rate predicts. Without peers to compare, its run is stuck only past twice its learned length.
+@Suite struct QuantizedLoneSensorTests {
+    typealias R = MonitorRig
+
+    static func quantize(_ r: inout [Reading]) { r[R.tA].value = (r[R.tA].value / 0.5).rounded() * 0.5 }
+
+    /// Warms a rig up on quantized T-A, then holds T-A at one value for `samples` samples and lets
+    /// it move again; returns its stuck findings and the learned run length.
+    static func hold(for samples: (Int) -> Int) throws -> (stuck: Int, needed: Int) {
+        var rig = try MonitorRig(temperaturePair: false)
+        rig.run(1_200) { r, _ in Self.quantize(&r) }
+        let needed = rig.monitor.stuckRunNeeded(sensor: R.tA)
+        let c0 = rig.cycle + 1
+        rig.run(samples(needed)) { r, _ in r[R.tA].value = 18.5 }
+        rig.run(50) { r, c in r[R.tA].value = 18.5 + (c % 2 == 0 ? 0.5 : -0.5) }
+        return (rig.events(.detection, after: c0).filter { $0.sensor == Int32(R.tA) && $0.finding?.kind == .stuck }.count, needed)
+    }
+
+    @Test func aRunBetweenOnceAndTwiceItsLearnedLengthIsNotStuck() throws {
+        let (stuck, needed) = try Self.hold { $0 * 3 / 2 }
+        #expect(needed > 3, "the quantized sensor learned that it repeats (\(needed))")
+        #expect(stuck == 0)
+    }
+
+    @Test func aLongerRunIsStuck() throws {
+        let (stuck, _) = try Self.hold { $0 * 2 + 5 }
+        #expect(stuck > 0)
+    }
 }
