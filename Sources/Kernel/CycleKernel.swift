@@ -270,7 +270,7 @@ public final class CycleKernel: @unchecked Sendable {
         // 2. Plant sections: multivariate findings are journalled and alarmed, never acted on.
         if let sections, judging {
             sections.observe(cycle: cycleNumber, nowNanoseconds: now, sensors: sensors,
-                             healthy: { monitor.healthState(sensor: Int($0)) == .healthy }) { f in sectionFinding(f) }
+                             healthy: { monitor.healthState(sensor: Int($0)).isTrusted }) { f in sectionFinding(f) }
             raiseDueSectionAlarms()
         }
 

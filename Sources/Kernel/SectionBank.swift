@@ -70,11 +70,14 @@ public final class SectionBank: @unchecked Sendable {
     /// turn persistence (counted in rows) into a few milliseconds.
     private var lastStamps: [UInt64]
     private let stampOffset: [Int]
-    /// Per section member (flat, like `lastStamps`): a slow average of its scored values (over about
-    /// `Self.baselineRows` rows; NaN before the first), to tell which members moved when the
-    /// correlation broke.
-    private var baseline: [Double]
-    static let baselineRows = 100.0
+    /// Per section: its last `moveRows + 1` scored rows (a ring, `recentHead` the next slot,
+    /// `recentCount` how many it holds), and per member its RMS change over `moveRows` rows in
+    /// training: who moved, and how unusually, when the correlation broke.
+    private var recent: [UnsafeMutableBufferPointer<Double>]
+    private var recentHead: [Int]
+    private var recentCount: [Int]
+    private var stepScale: [Double]
+    static let moveRows = 10
     /// Cycle-thread monitors, one per section (nil until installed).
     private var monitors: [MultivariateMonitor?]
     /// A section's events of one cycle (T² and SPE change at most once each).
@@ -118,7 +121,14 @@ public final class SectionBank: @unchecked Sendable {
         for s in plant.sections { offsets.append(total); total += s.sensors.count }
         stampOffset = offsets
         lastStamps = Array(repeating: UInt64.max, count: max(1, total))
-        baseline = Array(repeating: .nan, count: max(1, total))
+        recent = plant.sections.map { s in
+            let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, (Self.moveRows + 1) * s.sensors.count))
+            buffer.initialize(repeating: .nan)
+            return buffer
+        }
+        recentHead = plant.sections.map { _ in 0 }
+        recentCount = plant.sections.map { _ in 0 }
+        stepScale = Array(repeating: .nan, count: max(1, total))
         monitors = plant.sections.map { _ in nil }
         raised = plant.sections.map { _ in
             var kinds: [FindingKind] = []
@@ -128,7 +138,10 @@ public final class SectionBank: @unchecked Sendable {
         self.sensorFaultShare = sensorFaultShare
     }
 
-    deinit { for r in rows { r.deallocate() } }
+    deinit {
+        for r in rows { r.deallocate() }
+        for r in recent { r.deallocate() }
+    }
 
     public var count: Int { configs.count }
 
@@ -198,10 +211,12 @@ public final class SectionBank: @unchecked Sendable {
                 }
             }
             let status = monitors[s]!.status(section: 0)
-            for (j, i) in sensorIndices[s].enumerated() where i >= 0 && Int(i) < sensors.count && sensors[Int(i)].value.isFinite {
-                let k = stampOffset[s] + j, x = sensors[Int(i)].value
-                baseline[k] = baseline[k].isNaN ? x : baseline[k] + (x - baseline[k]) / Self.baselineRows
+            let m = sensorIndices[s].count
+            for (j, i) in sensorIndices[s].enumerated() {
+                recent[s][recentHead[s] * m + j] = i >= 0 && Int(i) < sensors.count ? sensors[Int(i)].value : .nan
             }
+            recentHead[s] = (recentHead[s] + 1) % (Self.moveRows + 1)
+            recentCount[s] = min(recentCount[s] + 1, Self.moveRows + 1)
             slots[s].scored.store(status.samples, ordering: .relaxed)
             slots[s].refits.store(status.refits, ordering: .relaxed)
             for e in 0..<pendingCount {
@@ -254,6 +269,7 @@ public final class SectionBank: @unchecked Sendable {
             if rowCount[s] == rowCapacity[s] { finishTraining(s) }
         case Slot.ready: // the cycle boundary: take the fitted monitor (a move, no allocation)
             monitors[s] = slot.fitted.take()
+            learnStepScale(s)
             slot.phase.store(Slot.installed, ordering: .releasing)
         default:
             break
@@ -277,9 +293,10 @@ public final class SectionBank: @unchecked Sendable {
     /// T² with every member healthy: the plant moved along its learned correlations (process excursion).
     /// SPE: the sensor whose fault alone would best explain the residual (reconstruction-based
     /// contribution, share of SPE) is the suspect when it explains at least `sensorFaultShare`. It is
-    /// called a sensor fault when the per-sensor monitor already distrusts it, or when it has no
+    /// called a sensor fault when the per-sensor monitor already distrusts it (confirmed faulty, in
+    /// quarantine or on probation), or when it has no
     /// redundant peer, every other member stays inside its normal band (|z| ≤ 3) and none with a
-    /// redundant peer moved further from its recent level than the suspect did; a suspect whose
+    /// redundant peer changed more unusually over the last rows than the suspect did; a suspect whose
     /// healthy peers agree with it, or a residual that no single sensor explains, or other members
     /// moving too, is an equipment anomaly (cause `.processExcursion`, e.g. a closing valve).
     private func diagnose(_ s: Int, _ f: Finding, sensors: UnsafeBufferPointer<Reading>, healthy: (Int32) -> Bool) -> SectionFinding {
@@ -305,21 +322,44 @@ public final class SectionBank: @unchecked Sendable {
         result.share = bestShare
         guard bestShare >= sensorFaultShare else { return result }
         if hasPeer[s][best] { return result } // healthy redundant peers agree with it: the plant moved
-        // A member its redundant peers vouch for moved further from its recent level than the
-        // suspect did: that variable really changed (the pressure fell, the flow stayed), and the
-        // suspect only stopped fitting it.
-        func moved(_ j: Int) -> Double {
-            let b = baseline[stampOffset[s] + j], x = sensors[Int(indices[j])].value
-            return b.isFinite && x.isFinite ? abs(x - b) / max(model.scale[j], .leastNormalMagnitude) : 0
-        }
-        let suspectMoved = moved(best)
-        for j in 0..<m where j != best && hasPeer[s][j] && moved(j) > max(suspectMoved, 1) { return result }
+        // A member its redundant peers vouch for changed more unusually over the last `moveRows`
+        // rows than the suspect did: that variable really moved (the pressure fell, the flow
+        // stayed), and the suspect only stopped fitting it.
+        let suspectMoved = moved(s, best, sensors: sensors)
+        for j in 0..<m where j != best && hasPeer[s][j] && moved(s, j, sensors: sensors) > max(suspectMoved, 2) { return result }
         for j in 0..<m where j != best {
             let z = (sensors[Int(indices[j])].value - model.mean[j]) / model.scale[j]
             if abs(z) > 3 { return result } // others left their normal band too: equipment, not one sensor
         }
         result.cause = .sensorFault
         return result
+    }
+
+    /// Member `j` of section `s`: its change over the last `moveRows` rows in units of its RMS
+    /// change over as many rows in training (0 until there are that many).
+    private func moved(_ s: Int, _ j: Int, sensors: UnsafeBufferPointer<Reading>) -> Double {
+        let m = sensorIndices[s].count, i = sensorIndices[s][j]
+        guard recentCount[s] == Self.moveRows + 1, i >= 0, Int(i) < sensors.count else { return 0 }
+        let then = recent[s][recentHead[s] * m + j], now = sensors[Int(i)].value // the oldest slot is the next to write
+        let scale = stepScale[stampOffset[s] + j]
+        guard then.isFinite, now.isFinite, scale.isFinite, scale > 0 else { return 0 }
+        return abs(now - then) / scale
+    }
+
+    /// Each member's RMS change over `moveRows` training rows (once, when the model goes live; the
+    /// rows stay in their buffer).
+    private func learnStepScale(_ s: Int) {
+        let m = sensorIndices[s].count, n = min(rowCount[s], rowCapacity[s])
+        for j in 0..<m {
+            var sum = 0.0, count = 0
+            var r = Self.moveRows
+            while r < n {
+                let d = rows[s][r * m + j] - rows[s][(r - Self.moveRows) * m + j]
+                if d.isFinite { sum += d * d; count += 1 }
+                r += 1
+            }
+            stepScale[stampOffset[s] + j] = count > 0 ? (sum / Double(count)).squareRoot() : .nan
+        }
     }
 
     // MARK: Fitting (inline, or a thread beside the cycle; allocates freely)

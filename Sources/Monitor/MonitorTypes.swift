@@ -57,6 +57,10 @@ public enum HealthState: Int32, Sendable, Hashable, CaseIterable, CustomStringCo
         case .probation: return "probation"
         }
     }
+
+    /// In service and not confirmed faulty: healthy, or suspect (a finding that has not been
+    /// confirmed; a process excursion makes every member of a group suspect for a moment).
+    public var isTrusted: Bool { self == .healthy || self == .suspect }
 }
 
 /// Repairs the monitor can choose.

@@ -146,6 +146,9 @@ struct SensorDetector: Sendable {
 
     var warmedUp: Bool { goodSamples > tuning.warmupSamples }
     /// Noise σ of the value, from the baseline variance of second differences (var(Δ²x) = 6σ²).
+    /// The largest share of its baseline one squared second difference adds to the noise statistic.
+    static let noiseClip = 25.0
+
     /// The recent second-difference variance over its learned baseline (1 before it is learned).
     var noiseRatio: Double { baseDiffVariance > 0 ? shortDiffVariance / baseDiffVariance : 1 }
     var noiseSigma: Double { (baseDiffVariance / 6).squareRoot() }
@@ -334,8 +337,11 @@ struct SensorDetector: Sendable {
                 if !armed {
                     diffStats.add(dd)
                 } else {
+                    // A second difference beyond 5 of its baseline σ counts as 5: one kink of the
+                    // process's path (a ramp starting or stopping) cannot make noise on its own;
+                    // noise several times its usual size still reaches the limit.
                     let w = tuning.noiseEWMAWeight
-                    shortDiffVariance = (1 - w) * shortDiffVariance + w * dd * dd
+                    shortDiffVariance = (1 - w) * shortDiffVariance + w * min(dd * dd, Self.noiseClip * baseDiffVariance)
                     let limit = tuning.noiseVarianceRatio * baseDiffVariance
                     if shortDiffVariance > limit {
                         record(.noise, shortDiffVariance / baseDiffVariance, tuning.noiseVarianceRatio)

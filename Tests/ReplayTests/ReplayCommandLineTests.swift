@@ -80,8 +80,11 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: directory + "/out"), "no report folder")
     }
 
-    /// Runs the binary as a child of its own (not through `Process`, which reaps it) and waits for it
-    /// with `wait4`, whose resource usage holds the child's peak resident set. Output goes to `log`.
+    /// Runs the binary as a child of its own and reads its peak resident set (`VmHWM` of
+    /// /proc/PID/status, its own address space's high-water mark) while it runs. Not `wait4`'s
+    /// `ru_maxrss`: `posix_spawn` starts the child in the parent's address space, and Linux carries
+    /// that space's high-water mark into the child's at exec, so a test process that had grown
+    /// (the whole suite in one process) made the child look as large. Output goes to `log`.
     func vigilPeakResidentKiB(_ arguments: [String], log: String) throws -> (status: Int32, peakKiB: Int) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -94,10 +97,20 @@ import Glibc
         let spawned = posix_spawn(&pid, Self.binary, &actions, nil, argv, environ)
         try #require(spawned == 0, "posix_spawn: \(String(cString: strerror(spawned)))")
         var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        var peakKiB = 0
+        while true {
+            if let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+               let kiB = Int(line.split(separator: " ").dropFirst().first ?? "") {
+                peakKiB = max(peakKiB, kiB)
+            }
+            let done = waitpid(pid, &status, WNOHANG)
+            if done == pid { break }
+            if done < 0 && errno != EINTR { break }
+            usleep(20_000)
+        }
         let exited = status & 0x7f == 0
-        return (exited ? (status >> 8) & 0xff : -1, usage.ru_maxrss)
+        return (exited ? (status >> 8) & 0xff : -1, peakKiB)
     }
 
     /// Memory does not grow with the recording: a 200 MB file (600,000 rows, five minutes of plant
