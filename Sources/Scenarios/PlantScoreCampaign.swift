@@ -224,6 +224,16 @@ public struct PlantScoreCampaign {
         }
     }
 
+    /// This cycle's events in words (without finding ends and alarm-list changes).
+    static func describeEvents(of controller: VirtualController, _ text: EventText, cycle: UInt64, to log: (String) -> Void) {
+        for e in controller.kernel.events {
+            switch e.event {
+            case .findingCleared, .alarm: break
+            default: log("cycle \(cycle)  \(text.describe(e.event))")
+            }
+        }
+    }
+
     func controller(seed: UInt64) throws -> VirtualController {
         try VirtualController(plant: plant, board: board, boardFile: boardFile, seed: seed, pacing: .paced,
                               options: KernelOptions(sectionFitting: .inline))
@@ -268,14 +278,7 @@ public struct PlantScoreCampaign {
                 next += 1
             }
             controller.step()
-            if let log, let text {
-                for e in controller.kernel.events {
-                    switch e.event {
-                    case .findingCleared, .alarm: break
-                    default: log("cycle \(cycle)  \(text.describe(e.event))")
-                    }
-                }
-            }
+            if let log, let text { Self.describeEvents(of: controller, text, cycle: cycle, to: log) }
             let post = cycle >= draw.onset
             if post, visible == nil, faulty >= 0 {
                 let r = controller.sensorReadings[c.sensor]
@@ -380,14 +383,7 @@ public struct PlantScoreCampaign {
                 active.remove(at: k)
             }
             controller.step()
-            if let log, let text {
-                for e in controller.kernel.events {
-                    switch e.event {
-                    case .findingCleared, .alarm: break
-                    default: log("cycle \(cycle)  \(text.describe(e.event))")
-                    }
-                }
-            }
+            if let log, let text { Self.describeEvents(of: controller, text, cycle: cycle, to: log) }
             guard cycle > warm else { continue }
             for e in controller.kernel.events { counts.count(e.event) }
         }
