@@ -188,7 +188,7 @@ public final class SectionBank: @unchecked Sendable {
     // MARK: Cycle thread
 
     /// One cycle at plant time `now`: collect training rows, close training windows, install fitted
-    /// models, score installed sections. `healthy(sensor)` is the per-sensor monitor's verdict (true
+    /// models, score installed sections. `healthy(sensor)` is the per-sensor monitor's trust (true
     /// when there is none). The kernel calls it every cycle; a benchmark may drive a bank directly.
     public func observe(cycle: UInt64, nowNanoseconds now: UInt64, sensors: UnsafeBufferPointer<Reading>, healthy: (Int32) -> Bool,
                         onFinding: (SectionFinding) -> Void) {
@@ -290,15 +290,15 @@ public final class SectionBank: @unchecked Sendable {
         if fitting == .inline { fit(s) }
     }
 
-    /// T² with every member healthy: the plant moved along its learned correlations (process excursion).
-    /// SPE: the sensor whose fault alone would best explain the residual (reconstruction-based
-    /// contribution, share of SPE) is the suspect when it explains at least `sensorFaultShare`. It is
-    /// called a sensor fault when the per-sensor monitor already distrusts it (confirmed faulty, in
-    /// quarantine or on probation), or when it has no
-    /// redundant peer, every other member stays inside its normal band (|z| ≤ 3) and none with a
-    /// redundant peer changed more unusually over the last rows than the suspect did; a suspect whose
-    /// healthy peers agree with it, or a residual that no single sensor explains, or other members
-    /// moving too, is an equipment anomaly (cause `.processExcursion`, e.g. a closing valve).
+    /// T² with every member trusted: the plant moved along its learned correlations (process
+    /// excursion). SPE: the sensor whose fault alone would best explain the residual
+    /// (reconstruction-based contribution, share of SPE) is the suspect when it explains at least
+    /// `sensorFaultShare`. It is called a sensor fault when the per-sensor monitor already distrusts
+    /// it (confirmed faulty, in quarantine or on probation), or when it has no redundant peer, every
+    /// other member stays inside its normal band (|z| ≤ 3) and none with a redundant peer changed
+    /// more unusually over the last `moveRows` rows than the suspect did. A suspect whose healthy
+    /// peers agree with it, a residual that no single sensor explains, or other members moving too,
+    /// is an equipment anomaly (cause `.processExcursion`, e.g. a closing valve).
     private func diagnose(_ s: Int, _ f: Finding, sensors: UnsafeBufferPointer<Reading>, healthy: (Int32) -> Bool) -> SectionFinding {
         let indices = sensorIndices[s]
         var result = SectionFinding(section: Int32(s), kind: f.kind, statistic: f.statistic, limit: f.threshold, raised: true,

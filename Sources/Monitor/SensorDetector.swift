@@ -56,9 +56,10 @@ struct SensorDetector: Sendable {
     var lastGoodValue = Double.nan
     var lastGoodTimestamp: UInt64 = 0
     var lastNewSampleTimestamp: UInt64 = 0
-    /// The pace the device has achieved lately: the longest recent gap between new samples, held
-    /// and decaying by 1/64 a sample (an outage's gap capped at twice the static limit). A device that answers, only slowly (latency, slower polling,
-    /// a busy line), sets the pace its silence is judged against.
+    /// The pace the device has achieved lately: the longest recent gap between new samples (an
+    /// outage's gap counted at most twice the static limit), or its last reply time times its
+    /// link's transactions, held and decaying by 1/64 a sample. A device that answers, only slowly
+    /// (latency, slower polling, a busy line), sets the pace its silence is judged against.
     var achievedIntervalNanoseconds: UInt64 = 0
     /// The current dropout is a silence (no new sample at all), not bad replies: the device or its
     /// link stopped delivering, whatever the point's sensor does.

@@ -329,7 +329,7 @@ public struct PlantScoreCampaign {
         }
         controller.stop()
         let outcome = ScoreRunOutcome(kind: kind, seed: seed, subject: kind == .excursion ? plant.redundancyGroups[c.group].id : c.id,
-                                      sensorClass: kind == .excursion ? Self.sensorClass(c) : Self.sensorClass(c),
+                                      sensorClass: Self.sensorClass(c),
                                       onset: draw.onset, visible: visible ?? draw.onset, detectedCycle: detected, findingCycle: finding,
                                       falsePositives: wrongSensors.count + wrongDevices.count, escalated: escalated)
         return (outcome, startUp)
