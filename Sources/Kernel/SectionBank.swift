@@ -47,6 +47,8 @@ public final class SectionBank: @unchecked Sendable {
         var failure: MultivariateError?
         /// Training rows the model is fitted from: written by the cycle before `phase` leaves `training`.
         var trainedRows = 0
+        /// Per member: its RMS change over `moveRows` training rows; written by the fitter with `fitted`.
+        var stepScale: [Double] = []
         /// Published by the cycle after each scored sample (for tests and the console).
         let scored = Atomic<Int>(0)
         let refits = Atomic<Int>(0)
@@ -72,7 +74,8 @@ public final class SectionBank: @unchecked Sendable {
     private let stampOffset: [Int]
     /// Per section: its last `moveRows + 1` scored rows (a ring, `recentHead` the next slot,
     /// `recentCount` how many it holds), and per member its RMS change over `moveRows` rows in
-    /// training: who moved, and how unusually, when the correlation broke.
+    /// training (from the fitter, copied in when the model goes live): who moved, and how
+    /// unusually, when the correlation broke.
     private var recent: [UnsafeMutableBufferPointer<Double>]
     private var recentHead: [Int]
     private var recentCount: [Int]
@@ -269,7 +272,7 @@ public final class SectionBank: @unchecked Sendable {
             if rowCount[s] == rowCapacity[s] { finishTraining(s) }
         case Slot.ready: // the cycle boundary: take the fitted monitor (a move, no allocation)
             monitors[s] = slot.fitted.take()
-            learnStepScale(s)
+            for (j, scale) in slot.stepScale.enumerated() { stepScale[stampOffset[s] + j] = scale }
             slot.phase.store(Slot.installed, ordering: .releasing)
         default:
             break
@@ -346,22 +349,6 @@ public final class SectionBank: @unchecked Sendable {
         return abs(now - then) / scale
     }
 
-    /// Each member's RMS change over `moveRows` training rows (once, when the model goes live; the
-    /// rows stay in their buffer).
-    private func learnStepScale(_ s: Int) {
-        let m = sensorIndices[s].count, n = min(rowCount[s], rowCapacity[s])
-        for j in 0..<m {
-            var sum = 0.0, count = 0
-            var r = Self.moveRows
-            while r < n {
-                let d = rows[s][r * m + j] - rows[s][(r - Self.moveRows) * m + j]
-                if d.isFinite { sum += d * d; count += 1 }
-                r += 1
-            }
-            stepScale[stampOffset[s] + j] = count > 0 ? (sum / Double(count)).squareRoot() : .nan
-        }
-    }
-
     // MARK: Fitting (inline, or a thread beside the cycle; allocates freely)
 
     /// Fits every section whose training rows are complete. For `.background` fitting: call from
@@ -381,6 +368,10 @@ public final class SectionBank: @unchecked Sendable {
         let m = c.sensors.count
         let slot = slots[s]
         let samples = (0..<slot.trainedRows).map { r in Array(rows[s][(r * m)..<((r + 1) * m)]) }
+        slot.stepScale = (0..<m).map { j in
+            let changes = samples.indices.dropFirst(Self.moveRows).map { r in samples[r][j] - samples[r - Self.moveRows][j] }.filter(\.isFinite)
+            return changes.isEmpty ? .nan : (changes.reduce(0) { $0 + $1 * $1 } / Double(changes.count)).squareRoot()
+        }
         do {
             slot.fitted = try MultivariateMonitor(section: c, sensors: sensorIndices[s], trainingSamples: samples)
             slot.phase.store(Slot.ready, ordering: .releasing)

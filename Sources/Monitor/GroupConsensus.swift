@@ -165,8 +165,7 @@ struct GroupConsensus: Sendable {
             // run length and twice the longest run its peers acquitted: a quantized signal's repeats
             // come in correlated bursts, longer than the warm-up's repeat rate predicts. The same
             // holds on probation, or a recovered sensor would bounce back to faulty on a quiet spell.
-            if sensors[i].bits & .bit(.stuck) != 0 && sensors[i].detector.repeatsWhenHealthy
-                && (sensors[i].inService || sensors[i].health == .probation) {
+            if sensors[i].bits & .bit(.stuck) != 0 && sensors[i].repeatsInnocently {
                 if n > 0 {
                     let offset = sensors[i].residual.learned ? sensors[i].residual.mean : 0
                     let gap = abs(sensors[i].detector.lastGoodValue - consensus - offset)
@@ -175,7 +174,7 @@ struct GroupConsensus: Sendable {
                         sensors[i].bits &= ~FindingBits.bit(.stuck)
                         sensors[i].detector.acquitRun()
                     }
-                } else if sensors[i].detector.stuckRun < 2 * max(sensors[i].detector.acquittedRun, sensors[i].detector.stuckNeeded) {
+                } else if sensors[i].detector.runWithinQuietBursts {
                     sensors[i].bits &= ~FindingBits.bit(.stuck)
                 }
             }

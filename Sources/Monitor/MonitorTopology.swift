@@ -22,9 +22,9 @@ struct MonitorTopology: Sendable {
         /// How long its link can be busy before its next poll: a response timeout for each
         /// transaction of a round (`linkTransactions`). A sample is not missing before a poll plus this.
         let linkHoldNanoseconds: UInt64
-        /// The transactions of one round on its link when every output is written (a read per
-        /// function and a write per output, of every unit on a serial line): slow replies make a
-        /// round this many replies long.
+        /// The transactions of one round on its link when every output is written (its planned
+        /// reads and a write per output, of every unit on a serial line): slow replies make a round
+        /// this many replies long.
         let linkTransactions: Int
     }
 
@@ -72,11 +72,8 @@ struct MonitorTopology: Sendable {
             case nil: alone = false
             }
             func transactions(_ other: DeviceConfig) -> Int {
-                let written = Set(plant.outputs.compactMap { o -> String? in
-                    if case .point(other.id, let point) = o.target { point } else { nil }
-                })
-                let reads = Set(other.points.filter { !written.contains($0.id) }.map(\.function)).count
-                return max(1, reads + written.count)
+                let writes = plant.outputs.filter { if case .point(other.id, _) = $0.target { true } else { false } }.count
+                return max(1, ReadPlanner.plan(other).count + writes)
             }
             var holdMilliseconds = 0, linkTransactions = 0
             switch device.transport {

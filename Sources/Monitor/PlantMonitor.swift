@@ -132,10 +132,9 @@ public struct PlantMonitor: Sendable {
     /// Whether a sensor's detectors have seen their warm-up samples (before that its features, and
     /// what a model makes of them, describe a sensor nobody knows yet). A discrete point (GPIO, 0/1)
     /// has no warm-up.
+    public func isWarmedUp(sensor: Int) -> Bool { sensors[sensor].detector.warmedUp || sensors[sensor].detector.discrete }
     /// The run of repeated samples sensor `sensor`'s stuck detector has learned to need.
     func stuckRunNeeded(sensor: Int) -> Int { sensors[sensor].detector.stuckNeeded }
-
-    public func isWarmedUp(sensor: Int) -> Bool { sensors[sensor].detector.warmedUp || sensors[sensor].detector.discrete }
     /// Sensor index control follows in a group (the median is used instead with ≥ 3 usable members).
     public func activeSource(group: Int) -> Int { redundancy.activeSource(group) }
     /// The backup that proved itself in a verified failover, chosen first next time; nil before.
@@ -250,11 +249,9 @@ public struct PlantMonitor: Sendable {
         // A quantized, quiet sensor with no peer to compare repeats in correlated bursts longer than
         // its warm-up's repeat rate predicts: its run is stuck once it outlasts twice its learned
         // run length (as a group member whose peers are all out of service).
-        for i in 0..<sensorCount where topology.sensors[i].group < 0 && sensors[i].bits & .bit(.stuck) != 0 {
-            if sensors[i].detector.repeatsWhenHealthy && (sensors[i].inService || sensors[i].health == .probation)
-                && sensors[i].detector.stuckRun < 2 * max(sensors[i].detector.acquittedRun, sensors[i].detector.stuckNeeded) {
-                sensors[i].bits &= ~FindingBits.bit(.stuck)
-            }
+        for i in 0..<sensorCount where topology.sensors[i].group < 0 && sensors[i].bits & .bit(.stuck) != 0
+            && sensors[i].repeatsInnocently && sensors[i].detector.runWithinQuietBursts {
+            sensors[i].bits &= ~FindingBits.bit(.stuck)
         }
 
         // A stuck run is its own confirmation (its length already bounds false alarms).

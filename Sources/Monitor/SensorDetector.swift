@@ -146,12 +146,11 @@ struct SensorDetector: Sendable {
     }
 
     var warmedUp: Bool { goodSamples > tuning.warmupSamples }
-    /// Noise σ of the value, from the baseline variance of second differences (var(Δ²x) = 6σ²).
     /// The largest share of its baseline one squared second difference adds to the noise statistic.
     static let noiseClip = 25.0
-
     /// The recent second-difference variance over its learned baseline (1 before it is learned).
     var noiseRatio: Double { baseDiffVariance > 0 ? shortDiffVariance / baseDiffVariance : 1 }
+    /// Noise σ of the value, from the baseline variance of second differences (var(Δ²x) = 6σ²).
     var noiseSigma: Double { (baseDiffVariance / 6).squareRoot() }
     /// Recent level shift in noise σ (fast − slow EWMA), signed; 0 before the noise is learned.
     var motionSigmas: Double {
@@ -202,14 +201,14 @@ struct SensorDetector: Sendable {
         rateRatio = 0
         latencyZ = 0
         lastTimestamp = r.timestampNanoseconds
+        // An outage's own gap counts at most twice the static limit: the next one is still found.
+        let paceCap = UInt64(2 * staticDropoutLimit)
         if lastNewSampleTimestamp > 0 && r.timestampNanoseconds > lastNewSampleTimestamp {
-            // An outage's own gap counts at most twice the static limit: the next one is still found.
-            let gap = min(r.timestampNanoseconds - lastNewSampleTimestamp, UInt64(2 * staticDropoutLimit))
+            let gap = min(r.timestampNanoseconds - lastNewSampleTimestamp, paceCap)
             achievedIntervalNanoseconds = max(gap, achievedIntervalNanoseconds - achievedIntervalNanoseconds / 64)
         }
         if r.latencyNanoseconds > 0 {
-            let round = min(r.latencyNanoseconds &* UInt64(linkTransactions), UInt64(2 * staticDropoutLimit))
-            achievedIntervalNanoseconds = max(achievedIntervalNanoseconds, round)
+            achievedIntervalNanoseconds = max(achievedIntervalNanoseconds, min(r.latencyNanoseconds &* UInt64(linkTransactions), paceCap))
         }
         lastNewSampleTimestamp = max(r.timestampNanoseconds, lastNewSampleTimestamp)
         if r.timestampNanoseconds == 0 { lastNewSampleTimestamp = nowNanoseconds }
@@ -397,6 +396,11 @@ struct SensorDetector: Sendable {
     /// True when this sensor repeats values while healthy (a quantized, quiet signal): its learned
     /// run length is longer than the minimum, and a run alone is weaker evidence.
     var repeatsWhenHealthy: Bool { stuckNeeded > tuning.stuckMinSamples }
+
+    /// With no peer to compare, the current run is shorter than twice the longest a quiet quantized
+    /// signal was seen to repeat (its learned run, or the longest run its peers acquitted): its
+    /// repeats come in correlated bursts, longer than the warm-up's repeat rate predicts.
+    var runWithinQuietBursts: Bool { stuckRun < 2 * max(acquittedRun, stuckNeeded) }
 
     /// N = the smallest run with pᴺ ≤ the accepted false-run probability, p the repeat rate seen in
     /// warm-up (Laplace-smoothed), clamped to [stuckMinSamples, stuckMaxSamples].

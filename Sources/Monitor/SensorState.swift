@@ -62,6 +62,9 @@ struct SensorState: Sendable {
     /// Healthy or suspect: in service.
     @inline(__always)
     var inService: Bool { health == .healthy || health == .suspect }
+    /// A quantized, quiet sensor (it repeats values while healthy), in service or on probation:
+    /// a run of repeats is weak evidence that it is stuck.
+    var repeatsInnocently: Bool { detector.repeatsWhenHealthy && (inService || health == .probation) }
 
     /// Control may use its value: in service, with a usable sample, no confirmed hard fault.
     @inline(__always)

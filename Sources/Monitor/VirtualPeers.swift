@@ -4,29 +4,30 @@ import VigilCore
 ///
 /// A section's *units* are the redundancy groups its sensors belong to (the median of their members
 /// in service) and its sensors in no group. From the section's first `trainingSamples` samples in
-/// which every member is usable, the units' joint mean and covariance are learned; then each unit `a` gets the linear regression on the other units,
-/// v̂ₐ = μₐ + βₐ·(x₋ₐ − μ₋ₐ), with most of the regressors' learned noise variance taken out of their
-/// variances (errors in variables: noisy regressors would flatten the slope, and the estimate would
-/// be off wherever the process goes beyond what training saw) as long as the fit stays close to
-/// plain least squares. A member's residual r = x − v̂ learns its mean and σ over another
-/// `trainingSamples` of its own samples, out of sample, so the model's own error is in its σ; its
-/// CUSUM (allowance `driftK`, larger than a group's: a learned estimate is never exact) and
-/// disagreement test (`ResidualDetector`) judge it from then on.
+/// which every member is usable, the units' joint mean and covariance are learned; then each unit
+/// `a` gets the linear regression on the other units, v̂ₐ = μₐ + βₐ·(x₋ₐ − μ₋ₐ), with most of the
+/// regressors' learned noise variance taken out of their variances (errors in variables: noisy
+/// regressors would flatten the slope, and the estimate would be off wherever the process goes
+/// beyond what training saw) as long as the fit stays close to plain least squares. A member's
+/// residual r = x − v̂ learns its mean and σ over another `trainingSamples` of its own samples, out
+/// of sample, so the model's own error is in its σ; its CUSUM (allowance `driftK`, larger than a
+/// group's: a learned estimate is never exact) and disagreement test (`ResidualDetector`) judge it
+/// from then on.
 ///
 /// The estimate is used two ways:
 ///   • a third vote in a disagreeing pair (`GroupConsensus`): the member far from its estimate is
-///     the wrong one (each member's |EWMA of its standardized residual| is in `SensorState.virtualLevel`);
+///     the wrong one (each member's |EWMA of its standardized residual| is in
+///     `SensorState.virtualLevel`);
 ///   • the peer of a sensor with none of its own (in no group, or the last member of its group in
 ///     service): its drift or disagreement with its estimate is its finding when the section has at
 ///     least 3 units and its level (EWMA of its standardized residual) is `loneMargin` times every
-///     other unit's. For one faulty unit
-///     the standardized residual of that unit is the largest (the reconstruction-based isolation
-///     argument: |Λₐᵦ|/√Λₐₐ ≤ √Λᵦᵦ for the precision matrix Λ); a process change that breaks the
-///     correlation moves several units' residuals and blames nobody.
+///     other unit's. For one faulty unit the standardized residual of that unit is the largest (the
+///     reconstruction-based isolation argument: |Λₐᵦ|/√Λₐₐ ≤ √Λᵦᵦ for the precision matrix Λ); a
+///     process change that breaks the correlation moves several units' residuals and blames nobody.
 ///
-/// The fit (up to three Cholesky solves per unit, ~units⁴ flops) runs once, in the cycle that completes
-/// training, on storage allocated here; sections with more than `maxUnits` units get no virtual
-/// peers. Estimates pause while any other unit of the section has no usable member.
+/// The fit (up to three Cholesky solves per unit, ~units⁴ flops) runs once, in the cycle that
+/// completes training, on storage allocated here; sections with more than `maxUnits` units get no
+/// virtual peers. Estimates pause while any other unit of the section has no usable member.
 struct VirtualPeers: Sendable {
     /// One section's units, members, learned statistics and fitted regressions.
     struct Section: Sendable {
@@ -52,9 +53,6 @@ struct VirtualPeers: Sendable {
         var delta: [Double]
         /// Each unit's noise variance (learned by its sensors' detectors), taken when fitting.
         var noise: [Double]
-        /// Fit scratch: the other units' covariance and the right-hand side.
-        var matrix: [Double]
-        var rhs: [Double]
         /// Per member: drift and disagreement against its estimate, and this cycle's findings.
         var residual: [ResidualDetector]
         var memberBits: [FindingBits]
@@ -64,6 +62,10 @@ struct VirtualPeers: Sendable {
     }
 
     private var sections: [Section]
+    /// Fit scratch, shared by the sections (one fits at a time): the other units' covariance and
+    /// the right-hand side, for the largest section.
+    private var matrix: [Double]
+    private var rhs: [Double]
     private let topology: MonitorTopology
     private let settings: MonitorSettings.VirtualPeers
     private var scratch: MedianScratch
@@ -72,7 +74,7 @@ struct VirtualPeers: Sendable {
         self.topology = topology
         self.settings = settings.virtualPeers
         scratch = MedianScratch(capacity: max(topology.largestGroup, 1))
-        guard settings.virtualPeers.enabled else { sections = []; return }
+        guard settings.virtualPeers.enabled else { sections = []; matrix = []; rhs = []; return }
         var built: [Section] = []
         for s in plant.sections {
             let ids = s.sensors.compactMap { id in plant.sensors.firstIndex { $0.id == id } }
@@ -96,12 +98,14 @@ struct VirtualPeers: Sendable {
                 mean: [Double](repeating: 0, count: u), comoment: [Double](repeating: 0, count: u * u),
                 beta: [Double](repeating: 0, count: u * u), unitValue: [Double](repeating: .nan, count: u),
                 delta: [Double](repeating: 0, count: u), noise: [Double](repeating: 0, count: u),
-                matrix: [Double](repeating: 0, count: u * u), rhs: [Double](repeating: 0, count: u),
                 residual: [ResidualDetector](repeating: ResidualDetector(), count: ids.count),
                 memberBits: [FindingBits](repeating: 0, count: ids.count),
                 level: [Double](repeating: .nan, count: ids.count)))
         }
         sections = built
+        let largest = built.map(\.unitCount).max() ?? 0
+        matrix = [Double](repeating: 0, count: largest * largest)
+        rhs = [Double](repeating: 0, count: largest)
     }
 
     /// Learns, or estimates every member with a new sample and adds a lone sensor's findings.
@@ -200,13 +204,13 @@ struct VirtualPeers: Sendable {
             // corrected slope is taken when its residual is not much larger.
             let solved = solve(k, unit: a, keptNoise: 1)
             // Units that repeat each other exactly: the estimate is the unit's mean.
-            for b in 0..<u { sections[k].beta[a * u + b] = b == a || !solved ? 0 : sections[k].rhs[b] }
+            for b in 0..<u { sections[k].beta[a * u + b] = b == a || !solved ? 0 : rhs[b] }
             let leastSquares = residualVariance(k, unit: a)
             for b in 0..<u { sections[k].delta[b] = sections[k].beta[a * u + b] }
             var accepted = false
             for kept in Self.keptNoise where !accepted {
                 guard solve(k, unit: a, keptNoise: kept) else { continue }
-                for b in 0..<u { sections[k].beta[a * u + b] = b == a ? 0 : sections[k].rhs[b] }
+                for b in 0..<u { sections[k].beta[a * u + b] = b == a ? 0 : rhs[b] }
                 let v = residualVariance(k, unit: a)
                 accepted = v.isFinite && v <= 1.25 * leastSquares
             }
@@ -227,11 +231,11 @@ struct VirtualPeers: Sendable {
                     v = covariance(k, b, c)
                     if b == c { v = max(v - (1 - kept) * sections[k].noise[b], 0) + max(v, 1e-300) * 1e-9 }
                 }
-                sections[k].matrix[b * u + c] = v
+                matrix[b * u + c] = v
             }
-            sections[k].rhs[b] = b == a ? 0 : covariance(k, b, a)
+            rhs[b] = b == a ? 0 : covariance(k, b, a)
         }
-        return solveInPlace(k, u)
+        return matrix.withUnsafeMutableBufferPointer { m in rhs.withUnsafeMutableBufferPointer { x in Self.cholesky(m, x, u) } }
     }
 
     /// The in-sample variance of unit `a`'s value less its estimate (row a of `beta`).
@@ -246,23 +250,8 @@ struct VirtualPeers: Sendable {
         return v
     }
 
-    /// Solves `matrix · x = rhs` (u×u) by Cholesky, in place: x in `rhs`. False when the matrix is
-    /// not safely positive definite (a pivot under 10⁻⁶ of its diagonal entry); `rhs` is then spoilt.
-    private mutating func solveInPlace(_ k: Int, _ u: Int) -> Bool {
-        var section = sections[k]
-        sections[k] = Self.placeholder
-        let solved = section.matrix.withUnsafeMutableBufferPointer { m in
-            section.rhs.withUnsafeMutableBufferPointer { x in Self.cholesky(m, x, u) }
-        }
-        sections[k] = section
-        return solved
-    }
-
-    /// Stands in for a section while it is moved out of the array (no storage of its own).
-    private static let placeholder = Section(
-        unitGroup: [], loneSensor: [], members: [], memberUnit: [], target: 0, mean: [], comoment: [], beta: [],
-        unitValue: [], delta: [], noise: [], matrix: [], rhs: [], residual: [], memberBits: [], level: [])
-
+    /// Solves `m · x = rhs` (u×u, row-major) by Cholesky, in place: x in `x`. False when the matrix
+    /// is not safely positive definite (a pivot under 10⁻⁶ of its diagonal entry); `x` is then spoilt.
     private static func cholesky(_ m: UnsafeMutableBufferPointer<Double>, _ x: UnsafeMutableBufferPointer<Double>, _ u: Int) -> Bool {
         for j in 0..<u {
             var s = m[j * u + j]

@@ -224,12 +224,46 @@ public struct PlantScoreCampaign {
         }
     }
 
-    /// This cycle's events in words (without finding ends and alarm-list changes).
-    static func describeEvents(of controller: VirtualController, _ text: EventText, cycle: UInt64, to log: (String) -> Void) {
-        for e in controller.kernel.events {
-            switch e.event {
-            case .findingCleared, .alarm: break
-            default: log("cycle \(cycle)  \(text.describe(e.event))")
+    /// One run's controller with its faults: each cycle, every fault application and removal due
+    /// by then (`FaultAction.timeline`), then the controller's step, then (with `log`) its events
+    /// and the faults applied, in words.
+    struct Run {
+        let controller: VirtualController
+        let faults: [ScheduledFault]
+        private let actions: [FaultAction]
+        private let injector: FaultInjector
+        private let log: ((String) -> Void)?
+        private let text: EventText?
+        private var next = 0
+
+        init(_ controller: VirtualController, faults: [ScheduledFault], log: ((String) -> Void)?) throws {
+            self.controller = controller
+            self.faults = faults
+            self.log = log
+            actions = FaultAction.timeline(faults)
+            injector = FaultInjector(rig: controller.rig)
+            for f in faults { try injector.validate(f) }
+            text = log.map { _ in EventText(names: controller.kernel.names) }
+        }
+
+        mutating func step(_ cycle: UInt64) throws {
+            while next < actions.count, actions[next].cycle <= cycle {
+                let a = actions[next], f = faults[a.index]
+                if a.apply {
+                    log?("cycle \(cycle)  FAULT \(f.kind.rawValue) \(f.target) \(f.parameters)")
+                    try injector.apply(f, index: a.index)
+                } else {
+                    try injector.remove(f, index: a.index)
+                }
+                next += 1
+            }
+            controller.step()
+            guard let log, let text else { return }
+            for e in controller.kernel.events {
+                switch e.event {
+                case .findingCleared, .alarm: break
+                default: log("cycle \(cycle)  \(text.describe(e.event))")
+                }
             }
         }
     }
@@ -249,8 +283,7 @@ public struct PlantScoreCampaign {
         let controller = try controller(seed: ScoreCampaign.mix(seed, 0x9A1E))
         let period = Double(controller.periodNanoseconds) / 1e9
         guard let draw = draw(kind, seed: seed, period: period, all: all) else { return nil }
-        let injector = FaultInjector(rig: controller.rig)
-        for f in draw.faults { try injector.validate(f) }
+        var run = try Run(controller, faults: draw.faults, log: log)
         let c = draw.candidate
         let faulty = Int32(kind == .excursion ? -1 : c.sensor)
         let faultyDevice = Int32(kind == .excursion ? -1 : c.device)
@@ -263,22 +296,9 @@ public struct PlantScoreCampaign {
         var startUp: [String] = []
         var startedUp = false
         var last = Reading.unread
-        var next = 0, active: [Int] = []
-        let text = log.map { _ in EventText(names: controller.kernel.names) }
         controller.start()
         for cycle in UInt64(1)...total {
-            while let k = active.firstIndex(where: { draw.faults[$0].until.map { $0 <= cycle } ?? false }) {
-                try injector.remove(draw.faults[active[k]], index: active[k])
-                active.remove(at: k)
-            }
-            while next < draw.faults.count, draw.faults[next].at <= cycle {
-                active.append(next)
-                try injector.apply(draw.faults[next], index: next)
-                log?("cycle \(cycle)  FAULT \(draw.faults[next].kind.rawValue) \(draw.faults[next].target) \(draw.faults[next].parameters)")
-                next += 1
-            }
-            controller.step()
-            if let log, let text { Self.describeEvents(of: controller, text, cycle: cycle, to: log) }
+            try run.step(cycle)
             let post = cycle >= draw.onset
             if post, visible == nil, faulty >= 0 {
                 let r = controller.sensorReadings[c.sensor]
@@ -357,7 +377,8 @@ public struct PlantScoreCampaign {
         }
     }
 
-    /// Runs `hours` of plant time from a fresh start (after warm-up), with `disturb` applied at each cycle.
+    /// Runs `seconds` of plant time after the warm-up of a fresh start, with the faults `bursts`
+    /// schedules (given the warm-up's cycles and the period); counts what happened after the warm-up.
     func runQuiet(seed: UInt64, seconds: Double, bursts: ((UInt64, Double) -> [ScheduledFault])? = nil,
                   log: ((String) -> Void)? = nil) throws -> (Counts, cycles: UInt64, burstCount: Int) {
         let controller = try controller(seed: seed)
@@ -365,25 +386,11 @@ public struct PlantScoreCampaign {
         let warm = UInt64((options.warmupSeconds / period).rounded())
         let total = warm + UInt64((seconds / period).rounded())
         let schedule = bursts?(warm, period) ?? []
-        let injector = FaultInjector(rig: controller.rig)
-        for f in schedule { try injector.validate(f) }
+        var run = try Run(controller, faults: schedule, log: log)
         var counts = Counts()
-        var next = 0, active: [(UInt64, Int)] = []
-        let text = log.map { _ in EventText(names: controller.kernel.names) }
         controller.start()
         for cycle in UInt64(1)...total {
-            while next < schedule.count, schedule[next].at <= cycle {
-                log?("cycle \(cycle)  FAULT \(schedule[next].kind.rawValue) \(schedule[next].target) \(schedule[next].parameters)")
-                try injector.apply(schedule[next], index: next)
-                active.append((schedule[next].until ?? total, next))
-                next += 1
-            }
-            while let k = active.firstIndex(where: { $0.0 <= cycle }) {
-                try injector.remove(schedule[active[k].1], index: active[k].1)
-                active.remove(at: k)
-            }
-            controller.step()
-            if let log, let text { Self.describeEvents(of: controller, text, cycle: cycle, to: log) }
+            try run.step(cycle)
             guard cycle > warm else { continue }
             for e in controller.kernel.events { counts.count(e.event) }
         }

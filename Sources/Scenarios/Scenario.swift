@@ -42,16 +42,19 @@ public struct Scenario: Sendable, Hashable {
     /// The cycle windows are measured from when not given: the first fault's onset (0 without faults).
     public var firstFaultCycle: UInt64 { faults.map(\.at).min() ?? 0 }
 
-    /// Applying and removing `faults[index]` at `cycle`.
-    struct FaultAction {
-        var cycle: UInt64
-        var apply: Bool
-        var index: Int
-    }
+    /// Every fault's application and removal in the order the runners carry them out.
+    var faultActions: [FaultAction] { FaultAction.timeline(faults) }
+}
 
-    /// Every fault's application and removal in the order the runners carry them out: by cycle,
-    /// removals before applications within a cycle, then in file order.
-    var faultActions: [FaultAction] {
+/// Applying and removing `faults[index]` at `cycle`.
+struct FaultAction {
+    var cycle: UInt64
+    var apply: Bool
+    var index: Int
+
+    /// Every fault's application and removal (at its `endCycle`), by cycle, removals before
+    /// applications within a cycle, then in list order.
+    static func timeline(_ faults: [ScheduledFault]) -> [FaultAction] {
         var actions: [FaultAction] = []
         for (i, f) in faults.enumerated() {
             actions.append(FaultAction(cycle: f.at, apply: true, index: i))

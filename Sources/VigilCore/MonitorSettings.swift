@@ -193,9 +193,9 @@ public struct MonitorSettings: Sendable, Hashable {
     public struct VirtualPeers: Sendable, Hashable {
         public var enabled = true
         public var trainingSamples = 500
-        /// A sensor with no peer of its own is blamed for its disagreement with its estimate only
-        /// when its score (CUSUM or disagreement over its threshold) is this many times every other
-        /// unit's of the section: a process change that breaks the correlation moves several.
+        /// A sensor with no peer of its own is blamed for its drift or disagreement with its
+        /// estimate only when its level (EWMA of its standardized residual) is this many times every
+        /// other unit's of the section: a process change that breaks the correlation moves several.
         public var loneMargin = 1.5
         /// CUSUM allowance on a member's residual to its estimate, in residual σ: a learned model
         /// is never exact, and its error wanders slowly (a plant seldom shows all of its range while
@@ -213,8 +213,8 @@ public struct MonitorSettings: Sendable, Hashable {
 
         public static var keys: [SettingKey<VirtualPeers>] {
             [.flag("enabled", \.enabled,
-                   "sections of 3 to 16 units (a redundancy group counts once) give each member a virtual peer: its estimate from the "
-                   + "other units (a third vote in a pair, the peer of a lone sensor); `false`: none"),
+                   "sections of 2 to 16 units (a redundancy group counts once) give each member a virtual peer: its estimate from the "
+                   + "other units (a third vote in a pair; the peer of a lone sensor, in a section of 3 or more); `false`: none"),
              .integer("training_samples", \.trainingSamples, 20...1_000_000,
                       "samples in which every member of the section is usable, learned before the estimates are used (at least 10 per unit)"),
              .number("drift_k", \.driftK, .nonNegative,

@@ -1,6 +1,5 @@
 import Testing
-import VigilCore
-@testable import Fieldbus
+@testable import VigilCore
 
 @Suite struct ReadPlannerTests {
     func reg(_ id: String, _ address: Int, _ type: PointDataType = .uint16, _ f: RegisterFunction = .holding) -> PointConfig {
