@@ -52,6 +52,7 @@ struct GroupConsensus: Sendable {
     mutating func observe(_ g: Int, activeSlot: Int, now: UInt64, sensors: inout [SensorState], emit: inout EventFactory) {
         guard topology.groups[g].size >= 2 else { return }
         observeExcursion(g, activeSlot: activeSlot, now: now, sensors: &sensors, emit: &emit)
+        acceptSharedShifts(g, sensors: &sensors)
         observeResiduals(g, sensors: &sensors)
         attribute(g, sensors: &sensors, emit: &emit)
     }
@@ -136,6 +137,41 @@ struct GroupConsensus: Sendable {
         }
     }
 
+    // MARK: Level shifts
+
+    /// A member whose repeated-spike fault is one level shift (`SensorDetector.isLevelShift`) that
+    /// took it to where its peers are (within its disagreement limit, compared at one instant) has
+    /// followed the process's step, sampled later than they were: not a fault. A shift away from its
+    /// peers (stuck at a new value) stays one.
+    private mutating func acceptSharedShifts(_ g: Int, sensors: inout [SensorState]) {
+        let start = topology.groups[g].start, size = topology.groups[g].size
+        for s in 0..<size {
+            let i = topology.members[start + s]
+            guard sensors[i].fresh, sensors[i].bits & .hardConfirmed != 0, sensors[i].bits & .bit(.spike) != 0,
+                  sensors[i].bits & Self.noValue == 0, sensors[i].detector.isLevelShift else { continue }
+            let now = sensors[i].detector.lastGoodTimestamp
+            var n = 0, slack = 0.0
+            for p in 0..<size where p != s {
+                let j = topology.members[start + p]
+                guard sensors[j].isPeer else { continue }
+                let peer = sensors[j].detector.aligned(at: now)
+                scratch[n] = peer.value
+                slack = max(slack, peer.slack)
+                n += 1
+            }
+            guard n > 0 else { continue }
+            let r = sensors[i].residual
+            let t = sensors[i].detector.tuning
+            let floor = t.disagreementFractionOfSpan * sensors[i].detector.span
+            let limit = (r.learned ? max(t.disagreementSigmas * r.variance.squareRoot(), floor) : floor) + 3 * slack
+            let gap = sensors[i].detector.lastRawValue - scratch.median(n) - (r.learned ? r.mean : 0)
+            if abs(gap) <= limit {
+                sensors[i].bits &= ~(FindingBits.bit(.spike) | .hardConfirmed)
+                sensors[i].restoreLastGoodValue()
+            }
+        }
+    }
+
     // MARK: Residuals
 
     /// Each member with a new sample against the median of its peers (the other members in service).
@@ -147,10 +183,14 @@ struct GroupConsensus: Sendable {
             guard sensors[i].fresh, sensors[i].detector.usable, !sensors[i].detector.discrete else { continue }
             var n = 0
             var peersMoved = false
+            let now = sensors[i].detector.lastGoodTimestamp
+            var slack = 0.0
             for p in 0..<size where p != s {
                 let j = topology.members[start + p]
                 guard sensors[j].isPeer else { continue }
-                scratch[n] = sensors[j].detector.value
+                let peer = sensors[j].detector.aligned(at: now)
+                scratch[n] = peer.value
+                slack = max(slack, peer.slack)
                 n += 1
                 if sensors[j].detector.lastMoved > sensors[i].detector.lastMoved { peersMoved = true }
             }
@@ -179,7 +219,7 @@ struct GroupConsensus: Sendable {
                 }
             }
             guard n > 0 else { continue }
-            sensors[i].addResidualFindings(consensus: consensus, peers: n)
+            sensors[i].addResidualFindings(consensus: consensus, slack: slack, peers: n)
         }
     }
 
@@ -199,8 +239,13 @@ struct GroupConsensus: Sendable {
             let i = topology.members[start + s]
             guard sensors[i].bits & both != 0, sensors[i].inService else { continue }
             flagged += 1
+            // Highest score; on a tie (saturated CUSUMs) the residual further out lately.
             let sc = max(sensors[i].residual.disagreementScore, sensors[i].residual.driftScore)
-            if sc > worstScore { worstScore = sc; worst = i }
+            if worst < 0 || sc > worstScore
+                || (sc == worstScore && abs(sensors[i].residual.level) > abs(sensors[worst].residual.level)) {
+                worstScore = sc
+                worst = i
+            }
         }
         guard flagged > 0 else {
             // Between samples (a slowly polled group) nothing was judged: the episode goes on.
@@ -217,10 +262,15 @@ struct GroupConsensus: Sendable {
         var peers = 0
         for s in 0..<size where sensors[topology.members[start + s]].isPeer { peers += 1 }
         if peers >= 3 {
+            // The others were only pulled by the odd one out: cleared when their score or their
+            // residual's level is under 3/4 of its. The CUSUM leads early in a drift; once it
+            // saturates (twice its threshold) the level, which does not, keeps the odd one apart.
+            let worstLevel = abs(sensors[worst].residual.level)
             for s in 0..<size {
                 let i = topology.members[start + s]
                 if i != worst && sensors[i].bits & both != 0
-                    && max(sensors[i].residual.disagreementScore, sensors[i].residual.driftScore) < 0.75 * worstScore {
+                    && (max(sensors[i].residual.disagreementScore, sensors[i].residual.driftScore) < 0.75 * worstScore
+                        || abs(sensors[i].residual.level) < 0.75 * worstLevel) {
                     sensors[i].bits &= ~both
                 }
             }

@@ -22,6 +22,12 @@ struct ResidualDetector: Sendable {
     var disagreementScore = 0.0
     /// max(CUSUM⁺, CUSUM⁻) / h, for attributing a drift.
     var driftScore = 0.0
+    /// EWMA of the standardized residual (weight `levelWeight`): how far and which way this member
+    /// sits from its peers lately. Unlike the CUSUM it does not saturate, so in a group of three or
+    /// more the member that pulls the others' consensus stays the furthest out (its peers sit at
+    /// half its distance or less) however long the episode lasts.
+    var level = 0.0
+    static let levelWeight = 0.2
     /// This sample's residual; NaN when the sensor's new sample got none (no peers, unusable). The
     /// policy model reads it (`SensorFeatures`).
     var lastResidual = Double.nan
@@ -49,6 +55,7 @@ struct ResidualDetector: Sendable {
         disagreementRun = 0
         disagreementScore = 0
         driftScore = 0
+        level = 0
     }
 
     mutating func clearStatistics() {
@@ -58,9 +65,9 @@ struct ResidualDetector: Sendable {
     }
 
     /// One residual; returns the drift/disagreement bits and records the evidence in `detector`.
-    mutating func update(residual r: Double, tuning t: MonitorSettings.Sensor, span: Double, adapt: Bool,
+    mutating func update(residual r: Double, slack: Double = 0, tuning t: MonitorSettings.Sensor, span: Double, adapt: Bool,
                          detector: inout SensorDetector) -> FindingBits {
-        let bits = update(residual: r, tuning: t, span: span, adapt: adapt)
+        let bits = update(residual: r, slack: slack, tuning: t, span: span, adapt: adapt)
         if bits & .bit(.drift) != 0 { detector.record(.drift, evidence.drift, t.driftH) }
         if bits & .bit(.disagreement) != 0 { detector.record(.disagreement, evidence.disagreement, evidence.disagreementLimit) }
         return bits
@@ -70,33 +77,41 @@ struct ResidualDetector: Sendable {
     private(set) var evidence = (drift: 0.0, disagreement: 0.0, disagreementLimit: 0.0)
 
     /// One residual; returns the drift/disagreement bits (their statistics in `evidence`).
-    mutating func update(residual r: Double, tuning t: MonitorSettings.Sensor, span: Double, adapt: Bool) -> FindingBits {
+    /// `slack` is how uncertain the consensus is because its members were sampled at other times
+    /// than this sensor (`SensorDetector.aligned(at:)`): it widens the residual's σ for this
+    /// sample and the disagreement limit (by 3 × slack), and a sample with slack beyond the residual's σ teaches
+    /// nothing.
+    mutating func update(residual r: Double, slack: Double = 0, tuning t: MonitorSettings.Sensor, span: Double,
+                         adapt: Bool) -> FindingBits {
         var bits: FindingBits = 0
         lastResidual = r
         let floor = t.disagreementFractionOfSpan * span
+        var limit = floor + 3 * slack
         if !learned {
-            learning.add(r)
+            if learning.count < 2 || slack * slack <= learning.variance { learning.add(r) }
             if learning.count >= t.driftWarmupSamples {
                 mean = learning.mean
                 variance = max(learning.variance, span * span * 1e-18)
                 learned = true
             }
             // Before the residual is known, only a gross disagreement counts.
-            disagreementScore = abs(r) / floor
-            if abs(r) > floor { disagreementRun += 1 } else { disagreementRun = 0 }
+            level += Self.levelWeight * (r / limit - level)
+            disagreementScore = abs(r) / limit
+            if abs(r) > limit { disagreementRun += 1 } else { disagreementRun = 0 }
         } else {
             let sigma = variance.squareRoot()
-            let z = (r - mean) / sigma
+            let z = (r - mean) / (variance + slack * slack).squareRoot()
+            level += Self.levelWeight * (z - level)
             cusumHigh = min(max(0, cusumHigh + z - t.driftK), 2 * t.driftH)
             cusumLow = min(max(0, cusumLow - z - t.driftK), 2 * t.driftH)
             let c = max(cusumHigh, cusumLow)
             driftScore = c / t.driftH
             evidence.drift = c
             if c > t.driftH { bits |= .bit(.drift) }
-            let limit = max(t.disagreementSigmas * sigma, floor)
+            limit = max(t.disagreementSigmas * sigma, floor) + 3 * slack
             disagreementScore = abs(r - mean) / limit
             if abs(r - mean) > limit { disagreementRun += 1 } else { disagreementRun = 0 }
-            if adapt && bits == 0 && disagreementRun == 0 && c < t.driftH / 2 {
+            if adapt && bits == 0 && disagreementRun == 0 && c < t.driftH / 2 && slack <= sigma {
                 let w = t.driftBaselineWeight
                 let d = r - mean
                 mean += w * d
@@ -105,7 +120,7 @@ struct ResidualDetector: Sendable {
         }
         if disagreementRun >= t.disagreementSamples {
             evidence.disagreement = abs(r - (learned ? mean : 0))
-            evidence.disagreementLimit = learned ? max(t.disagreementSigmas * variance.squareRoot(), floor) : floor
+            evidence.disagreementLimit = limit
             bits |= .bit(.disagreement)
         }
         return bits

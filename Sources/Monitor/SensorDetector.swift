@@ -87,6 +87,13 @@ struct SensorDetector: Sendable {
     /// Timestamp of the last sample the Hampel filter called a spike (a step of the process looks
     /// like one to each member for a few samples).
     var lastSpikeTimestamp: UInt64 = 0
+    /// The last spike was above the window's median.
+    var lastSpikeAbove = false
+    /// Spikes on consecutive samples on one side, up to the last (a level shift when it reaches
+    /// the repeat count: `isLevelShift`).
+    var shiftRun = 0
+    /// The last sample's repeated-spike fault is one level shift, not separate spikes.
+    var isLevelShift: Bool { lastSpikeTimestamp == lastTimestamp && shiftRun >= min(max(tuning.spikeRepeatCount, 1), Self.spikeRingCapacity) }
 
     // Noise and stuck.
     var diffStats = Welford()
@@ -296,6 +303,13 @@ struct SensorDetector: Sendable {
                 record(.spike, z, tuning.spikeSigmas)
                 bits |= .bit(.spike)
                 lastSpikeTimestamp = r.timestampNanoseconds
+                // Outliers on consecutive samples on one side are a level shift seen through the
+                // window (the median keeps the old level for half a window): still a fault here,
+                // but marked, so a group can tell the process's step from a member's (`shiftedToPeers`).
+                let above = v > median
+                let previous = spikeAt[(spikeHead - 1 + Self.spikeRingCapacity) % Self.spikeRingCapacity]
+                shiftRun = previous == goodSamples - 1 && lastSpikeAbove == above ? shiftRun + 1 : 1
+                lastSpikeAbove = above
                 spikeAt[spikeHead] = goodSamples
                 spikeHead = (spikeHead + 1) % Self.spikeRingCapacity
                 let need = min(max(tuning.spikeRepeatCount, 1), Self.spikeRingCapacity)
@@ -391,6 +405,39 @@ struct SensorDetector: Sendable {
         lastGoodValue = v
         lastGoodTimestamp = r.timestampNanoseconds
         return bits
+    }
+
+    /// Samples in the slope fit of `aligned(at:)`.
+    static let alignmentSamples = 5
+
+    /// The value extrapolated to time `t` along the slope of the last `alignmentSamples` filtered
+    /// samples (least squares), at most two poll intervals ahead, and the extrapolated amount as
+    /// its uncertainty: members sampled at different times by different devices are compared at
+    /// one instant, and what extrapolation cannot know (the process turning since the last
+    /// sample) is not charged to the sensors. The plain value, with no uncertainty, when the
+    /// window is short or `t` is not later than the last sample.
+    func aligned(at t: UInt64) -> (value: Double, slack: Double) {
+        let m = min(filled, Self.alignmentSamples)
+        guard m >= 3, t > lastGoodTimestamp, value.isFinite else { return (value, 0) }
+        let newest = (head - 1 + window) % window
+        let t0 = stamps[newest]
+        var st = 0.0, sv = 0.0
+        for k in 0..<m {
+            let slot = (newest - k + window) % window
+            st -= Double(t0 &- stamps[slot])
+            sv += filtered[slot]
+        }
+        let tm = st / Double(m), vm = sv / Double(m)
+        var stt = 0.0, stv = 0.0
+        for k in 0..<m {
+            let slot = (newest - k + window) % window
+            let dt = -Double(t0 &- stamps[slot]) - tm
+            stt += dt * dt
+            stv += dt * (filtered[slot] - vm)
+        }
+        guard stt > 0 else { return (value, 0) }
+        let ahead = stv / stt * Double(min(t - lastGoodTimestamp, 2 * expectedIntervalNanoseconds))
+        return (value + ahead, abs(ahead))
     }
 
     /// True when this sensor repeats values while healthy (a quantized, quiet signal): its learned

@@ -79,7 +79,16 @@ struct SensorHealth: Sendable {
             }
         case .suspect:
             if hard { confirmFault(i, now: now, sensors: &sensors, devices: devices, emit: &emit); break }
-            if soft {
+            if fresh && sensors[i].suppressed > 0 {
+                // A held-back finding keeps the sensor suspect (its baselines do not adapt to what
+                // was held back) and every sample counts towards the bound, with or without a
+                // finding; then the rule wins.
+                sensors[i].suppressed += 1
+                if sensors[i].suppressed >= model.maxSuppressionSamples || sensors[i].opinion != ModelDiagnosis.healthy.rawValue {
+                    sensors[i].bits |= .bit(sensors[i].suppressedKind)
+                    confirmFault(i, now: now, sensors: &sensors, devices: devices, emit: &emit)
+                }
+            } else if soft {
                 sensors[i].score += 1
                 sensors[i].cleanRun = 0
                 let needed = sensors[i].oddOneOut ? settings.confirmSamplesOddOneOut : settings.confirmSamples
@@ -89,14 +98,6 @@ struct SensorHealth: Sendable {
                     } else {
                         confirmFault(i, now: now, sensors: &sensors, devices: devices, emit: &emit)
                     }
-                }
-            } else if fresh && sensors[i].suppressed > 0 {
-                // A held-back finding keeps the sensor suspect (its baselines do not adapt to what
-                // was held back) and every sample counts towards the bound; then the rule wins.
-                sensors[i].suppressed += 1
-                if sensors[i].suppressed >= model.maxSuppressionSamples || sensors[i].opinion != ModelDiagnosis.healthy.rawValue {
-                    sensors[i].bits |= .bit(sensors[i].suppressedKind)
-                    confirmFault(i, now: now, sensors: &sensors, devices: devices, emit: &emit)
                 }
             } else if fresh {
                 sensors[i].cleanRun += 1

@@ -111,9 +111,9 @@ struct SensorState: Sendable {
 
     /// Adds the drift and disagreement findings of this sample's residual to the consensus of `n`
     /// peers (a changed set of peers restarts the residual's learning).
-    mutating func addResidualFindings(consensus: Double, peers n: Int) {
+    mutating func addResidualFindings(consensus: Double, slack: Double, peers n: Int) {
         if residual.peerCount != n { residual.restart(peers: n) }
-        bits |= residual.update(residual: detector.value - consensus, tuning: detector.tuning,
+        bits |= residual.update(residual: detector.value - consensus, slack: slack, tuning: detector.tuning,
                                 span: detector.span, adapt: health == .healthy, detector: &detector)
     }
 

@@ -10,7 +10,7 @@ import VigilCore
 // run here is the plant's own cycle kernel, pollers and links against its `VirtualRig` in virtual
 // time: devices answer at their poll intervals, serial units share their line's time, and the
 // monitor sees samples as a real plant's controller would. One run (kind, seed): a fresh
-// controller (its start-up included), `warmupSeconds` plus a random 0…`onsetSpreadSeconds`, one
+// controller (its start-up included), the plant's arming time (`armingSeconds`) plus a random 0…`onsetSpreadSeconds`, one
 // fault on a random sensor, then `secondsAfterOnset`. Scored with the in-process campaign's
 // definitions (`ScoreCampaign.definitions`), the unit being the sensor the fault is on:
 //   • TP: after onset the faulty sensor goes faulty/quarantined, gets a sensor-fault (or, for
@@ -32,8 +32,8 @@ import VigilCore
 public struct PlantScoreOptions: Sendable, Hashable, Codable {
     /// Runs per kind (seed 1 … seeds).
     public var seeds: Int = 100
-    /// Plant time before the earliest onset (start-up, sections and virtual peers learned).
-    public var warmupSeconds: Double = 60
+    /// Plant time before the earliest onset; nil: the plant's own (`PlantScoreCampaign.armingSeconds`).
+    public var warmupSeconds: Double?
     /// The onset is drawn in warm-up … warm-up + this.
     public var onsetSpreadSeconds: Double = 6
     /// Plant time run after the onset.
@@ -66,6 +66,8 @@ public struct PlantDisturbanceFigures: Sendable, Hashable, Codable {
 public struct PlantScoreReport: Sendable, Hashable, Codable {
     public var plant: String
     public var options: PlantScoreOptions
+    /// Plant time before the earliest onset.
+    public var warmupSeconds: Double
     public var periodMilliseconds: Double
     public var kinds: [ScoreKindFigures]
     public var overallPrecision: Double?
@@ -90,12 +92,27 @@ public struct PlantScoreCampaign {
     public let board: BoardConfig?
     public let boardFile: String?
     public let options: PlantScoreOptions
+    /// Plant time before the earliest onset (`options.warmupSeconds`, or the plant's arming time).
+    public let warmupSeconds: Double
 
     public init(plant: PlantConfig, board: BoardConfig?, boardFile: String?, options: PlantScoreOptions) {
         self.plant = plant
         self.board = board
         self.boardFile = boardFile
         self.options = options
+        warmupSeconds = options.warmupSeconds ?? Self.armingSeconds(plant)
+    }
+
+    /// Plant time until every detector of the plant has learned its baseline: the slowest Modbus
+    /// sensor's `warmup_samples` polls, plus 10 s for the residuals, sections and virtual peers
+    /// behind them; at least 60 s. The score measures a running plant; start-up is counted apart.
+    public static func armingSeconds(_ plant: PlantConfig) -> Double {
+        var longest = 0.0
+        for s in plant.sensors {
+            guard case .point(let deviceID, _) = s.source, let d = plant.devices.first(where: { $0.id == deviceID }) else { continue }
+            longest = max(longest, Double(plant.monitor.sensor(s.id).warmupSamples) * Double(d.pollIntervalMilliseconds) / 1000)
+        }
+        return max(60, longest + 10)
     }
 
     // MARK: The plant's shape
@@ -164,7 +181,7 @@ public struct PlantScoreCampaign {
         var rng = SeededRandom(seed: ScoreCampaign.mix(seed, 0x5C0E_0000 + UInt64(ScoreFaultKind.allCases.firstIndex(of: kind)!)))
         func uniform(_ lo: Double, _ hi: Double) -> Double { ScoreCampaign.uniform(&rng, lo, hi) }
         func cycle(_ s: Double) -> UInt64 { UInt64((s / period).rounded()) }
-        let onset = cycle(options.warmupSeconds + uniform(0, options.onsetSpreadSeconds)) + 1
+        let onset = cycle(warmupSeconds + uniform(0, options.onsetSpreadSeconds)) + 1
         let c = pool[Int(rng.next() % UInt64(pool.count))]
         let sign: Double = rng.next() & 1 == 0 ? 1 : -1
         let sensor = plant.sensors[c.sensor]
@@ -383,7 +400,7 @@ public struct PlantScoreCampaign {
                   log: ((String) -> Void)? = nil) throws -> (Counts, cycles: UInt64, burstCount: Int) {
         let controller = try controller(seed: seed)
         let period = Double(controller.periodNanoseconds) / 1e9
-        let warm = UInt64((options.warmupSeconds / period).rounded())
+        let warm = UInt64((warmupSeconds / period).rounded())
         let total = warm + UInt64((seconds / period).rounded())
         let schedule = bursts?(warm, period) ?? []
         var run = try Run(controller, faults: schedule, log: log)
@@ -501,7 +518,7 @@ public struct PlantScoreCampaign {
         let redundant = outcomes.filter { $0.sensorClass != "single" }
         let (ff, ffAlarms) = try faultFree(sensorCount: all.count)
         let period = Double(plant.cycle.periodMicroseconds) / 1e3
-        return PlantScoreReport(plant: plant.name, options: options, periodMilliseconds: period, kinds: kinds,
+        return PlantScoreReport(plant: plant.name, options: options, warmupSeconds: warmupSeconds, periodMilliseconds: period, kinds: kinds,
                                 overallPrecision: p, overallRecall: r, overallF1: f,
                                 redundantIsolation: ScoreAggregate(redundant) { $0.detected },
                                 detection: ScoreAggregate(outcomes) { $0.detected || $0.escalated },
@@ -521,7 +538,7 @@ extension PlantScoreReport {
         }
         var lines: [String] = []
         lines.append("vigil hil score --config: \(plant), whole controller against its virtual rig in virtual time (cycle \(f(periodMilliseconds, 0)) ms); "
-                     + "\(options.seeds) runs per kind, onset \(f(options.warmupSeconds, 0))–\(f(options.warmupSeconds + options.onsetSpreadSeconds, 0)) s after start, "
+                     + "\(options.seeds) runs per kind, onset \(f(warmupSeconds, 0))–\(f(warmupSeconds + options.onsetSpreadSeconds, 0)) s after start, "
                      + "\(f(options.secondsAfterOnset, 0)) s after onset; magnitudes in each point's simulated noise σ")
         lines.append("")
         lines += ScoreCampaign.kindRows(kinds)

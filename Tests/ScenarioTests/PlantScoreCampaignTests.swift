@@ -6,8 +6,8 @@ import Config
 /// The score campaign through the whole controller on the lift station (slow shared RS-485 line,
 /// TCP gateway): a few runs of the kinds its plant shape made go wrong.
 @Suite struct PlantScoreCampaignTests {
-    func campaign() throws -> PlantScoreCampaign {
-        let path = repositoryRoot.appendingPathComponent("hil/configs/lift-station.yaml").path
+    func campaign(_ file: String = "hil/configs/lift-station.yaml") throws -> PlantScoreCampaign {
+        let path = repositoryRoot.appendingPathComponent(file).path
         let loaded = try ConfigLoader.loadPlant(path: path)
         var options = PlantScoreOptions(seeds: 3)
         options.secondsAfterOnset = 30
@@ -25,6 +25,19 @@ import Config
             #expect(o.falsePositives == 0, "seed \(seed): \(o.subject)")
             #expect(!o.escalated, "seed \(seed): \(o.subject)")
             #expect(startUp.isEmpty, "\(startUp)")
+        }
+    }
+
+    /// The demo's water temperature steps 3–8 °C: TT-301A (tank I/O, 200 ms) sees it first,
+    /// TT-301B (RTU line, 500 ms) a second later, through its spike filter as three outliers in a
+    /// row once TT-301A's move is no longer recent. Its shift takes it to where its peer is: the
+    /// step it sampled late, not a spike fault (seeds that failed TT-301B over before).
+    @Test func aPairMemberThatSamplesTheStepLateIsNotASpikeFault() throws {
+        let c = try campaign("configs/demo-pump-station.yaml")
+        for seed: UInt64 in [4, 26] {
+            let (o, _) = try #require(try c.runOne(kind: .excursion, seed: seed))
+            #expect(o.subject == "water-temperature")
+            #expect(o.falsePositives == 0, "seed \(seed)")
         }
     }
 
