@@ -149,22 +149,11 @@ struct GroupConsensus: Sendable {
             let i = topology.members[start + s]
             guard sensors[i].fresh, sensors[i].bits & .hardConfirmed != 0, sensors[i].bits & .bit(.spike) != 0,
                   sensors[i].bits & Self.noValue == 0, sensors[i].detector.isLevelShift else { continue }
-            let now = sensors[i].detector.lastGoodTimestamp
-            var n = 0, slack = 0.0
-            for p in 0..<size where p != s {
-                let j = topology.members[start + p]
-                guard sensors[j].isPeer else { continue }
-                let peer = sensors[j].detector.aligned(at: now)
-                scratch[n] = peer.value
-                slack = max(slack, peer.slack)
-                n += 1
-            }
-            guard n > 0 else { continue }
+            let peers = consensus(g, slot: s, sensors: &sensors)
+            guard peers.count > 0 else { continue }
             let r = sensors[i].residual
-            let t = sensors[i].detector.tuning
-            let floor = t.disagreementFractionOfSpan * sensors[i].detector.span
-            let limit = (r.learned ? max(t.disagreementSigmas * r.variance.squareRoot(), floor) : floor) + 3 * slack
-            let gap = sensors[i].detector.lastRawValue - scratch.median(n) - (r.learned ? r.mean : 0)
+            let limit = r.disagreementLimit(slack: peers.slack, tuning: sensors[i].detector.tuning, span: sensors[i].detector.span)
+            let gap = sensors[i].detector.lastRawValue - peers.median - (r.learned ? r.mean : 0)
             if abs(gap) <= limit {
                 sensors[i].bits &= ~(FindingBits.bit(.spike) | .hardConfirmed)
                 sensors[i].restoreLastGoodValue()
@@ -174,6 +163,26 @@ struct GroupConsensus: Sendable {
 
     // MARK: Residuals
 
+    /// The median of the other members of group `g` in service, each extrapolated to the sample
+    /// time of the member in `slot` (`SensorDetector.aligned(at:)`); the largest extrapolation as
+    /// its slack; whether any of them moved since that member last did. NaN without peers.
+    private mutating func consensus(_ g: Int, slot s: Int, sensors: inout [SensorState]) -> (median: Double, slack: Double, count: Int, moved: Bool) {
+        let start = topology.groups[g].start, size = topology.groups[g].size
+        let i = topology.members[start + s]
+        let now = sensors[i].detector.lastGoodTimestamp
+        var n = 0, slack = 0.0, moved = false
+        for p in 0..<size where p != s {
+            let j = topology.members[start + p]
+            guard sensors[j].isPeer else { continue }
+            let peer = sensors[j].detector.aligned(at: now)
+            scratch[n] = peer.value
+            slack = max(slack, peer.slack)
+            n += 1
+            if sensors[j].detector.lastMoved > sensors[i].detector.lastMoved { moved = true }
+        }
+        return (n > 0 ? scratch.median(n) : .nan, slack, n, moved)
+    }
+
     /// Each member with a new sample against the median of its peers (the other members in service).
     private mutating func observeResiduals(_ g: Int, sensors: inout [SensorState]) {
         let start = topology.groups[g].start, size = topology.groups[g].size
@@ -181,22 +190,11 @@ struct GroupConsensus: Sendable {
             let i = topology.members[start + s]
             if sensors[i].fresh { sensors[i].residual.lastResidual = .nan }
             guard sensors[i].fresh, sensors[i].detector.usable, !sensors[i].detector.discrete else { continue }
-            var n = 0
-            var peersMoved = false
-            let now = sensors[i].detector.lastGoodTimestamp
-            var slack = 0.0
-            for p in 0..<size where p != s {
-                let j = topology.members[start + p]
-                guard sensors[j].isPeer else { continue }
-                let peer = sensors[j].detector.aligned(at: now)
-                scratch[n] = peer.value
-                slack = max(slack, peer.slack)
-                n += 1
-                if sensors[j].detector.lastMoved > sensors[i].detector.lastMoved { peersMoved = true }
-            }
+            let peers = consensus(g, slot: s, sensors: &sensors)
+            let n = peers.count
             // Stuck only counts while the peers move.
-            if sensors[i].bits & .bit(.stuck) != 0 && n > 0 && !peersMoved { sensors[i].bits &= ~FindingBits.bit(.stuck) }
-            let consensus = n > 0 ? scratch.median(n) : .nan
+            if sensors[i].bits & .bit(.stuck) != 0 && n > 0 && !peers.moved { sensors[i].bits &= ~FindingBits.bit(.stuck) }
+            let consensus = peers.median
             // A quantized, quiet sensor repeats innocently in bursts longer than its learned run
             // length. With peers, its run counts as stuck only once they have left its frozen value
             // behind by more than two quantization steps (or the noise): a stuck sensor is caught as
@@ -219,7 +217,7 @@ struct GroupConsensus: Sendable {
                 }
             }
             guard n > 0 else { continue }
-            sensors[i].addResidualFindings(consensus: consensus, slack: slack, peers: n)
+            sensors[i].addResidualFindings(consensus: consensus, slack: peers.slack, peers: n)
         }
     }
 

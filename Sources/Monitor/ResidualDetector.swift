@@ -64,6 +64,13 @@ struct ResidualDetector: Sendable {
         disagreementRun = 0
     }
 
+    /// The disagreement limit for a residual with `slack` (see `update`): beyond `disagreementSigmas`
+    /// residual σ and the span floor once learned (the floor alone before), widened by 3 × slack.
+    func disagreementLimit(slack: Double, tuning t: MonitorSettings.Sensor, span: Double) -> Double {
+        let floor = t.disagreementFractionOfSpan * span
+        return (learned ? max(t.disagreementSigmas * variance.squareRoot(), floor) : floor) + 3 * slack
+    }
+
     /// One residual; returns the drift/disagreement bits and records the evidence in `detector`.
     mutating func update(residual r: Double, slack: Double = 0, tuning t: MonitorSettings.Sensor, span: Double, adapt: Bool,
                          detector: inout SensorDetector) -> FindingBits {
@@ -85,8 +92,7 @@ struct ResidualDetector: Sendable {
                          adapt: Bool) -> FindingBits {
         var bits: FindingBits = 0
         lastResidual = r
-        let floor = t.disagreementFractionOfSpan * span
-        var limit = floor + 3 * slack
+        var limit = disagreementLimit(slack: slack, tuning: t, span: span)
         if !learned {
             if learning.count < 2 || slack * slack <= learning.variance { learning.add(r) }
             if learning.count >= t.driftWarmupSamples {
@@ -108,7 +114,7 @@ struct ResidualDetector: Sendable {
             driftScore = c / t.driftH
             evidence.drift = c
             if c > t.driftH { bits |= .bit(.drift) }
-            limit = max(t.disagreementSigmas * sigma, floor) + 3 * slack
+            limit = disagreementLimit(slack: slack, tuning: t, span: span)
             disagreementScore = abs(r - mean) / limit
             if abs(r - mean) > limit { disagreementRun += 1 } else { disagreementRun = 0 }
             if adapt && bits == 0 && disagreementRun == 0 && c < t.driftH / 2 && slack <= sigma {
