@@ -152,7 +152,11 @@ import Glibc
         let id = try #require(event)
         let teach = try Child(["model", "feedback", "--journal", journalPath, "\(id)", "confirm", "--operator", "anna"]).wait()
         #expect(teach.status == 0, "\(teach.stderr)")
-        #expect(teach.stdout.contains("feedback #1 recorded: ") && teach.stdout.contains("labelled healthy (the model said healthy; filed as success)"),
+        // A confirmed verdict is a success, or an edge case when the model's margin was small: which
+        // depends on the sensor whose verdict came first, not on the path under test.
+        #expect(teach.stdout.contains("feedback #1 recorded: ")
+                && (teach.stdout.contains("labelled healthy (the model said healthy; filed as success)")
+                    || teach.stdout.contains("labelled healthy (the model said healthy; filed as edge_case)")),
                 "\(teach.stdout)")
         #expect(teach.stdout.contains("model v2 deployed (from v1)"), "\(teach.stdout)")
         #expect(eventually(within: 20) {
