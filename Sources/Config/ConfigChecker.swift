@@ -10,9 +10,10 @@ public enum ConfigChecker {
     }
 
     /// Diagnostics for one file. A file is a board if it sits in a `boards` folder or has a board's
-    /// top-level keys (`gpio_chips`, `serial_ports`, `cycle_cpu`); anything else is a plant.
+    /// top-level keys (`gpio_chips`, `serial_ports`, `cycle_cpu`); anything else is a plant. The
+    /// file is read and parsed once.
     public static func check(path: String, boardPath: String? = nil) -> [ConfigDiagnostic] {
-        if isBoard(path) {
+        if inBoardsFolder(path) {
             do {
                 _ = try ConfigLoader.loadBoard(path: path)
                 return []
@@ -20,7 +21,21 @@ public enum ConfigChecker {
                 return error.diagnostics
             }
         }
-        return ConfigLoader.checkPlant(path: path, boardPath: boardPath).diagnostics
+        let sink = DiagnosticSink(file: path)
+        guard let root = ConfigLoader.readDocument(path, sink: sink) else { return sink.diagnostics }
+        if hasBoardKeys(root) {
+            _ = BoardDecoder.decode(root, sink: sink)
+            return ConfigLoader.sorted(sink.diagnostics)
+        }
+        return ConfigLoader.checkPlant(root, path: path, boardPath: boardPath, sink: sink).diagnostics
+    }
+
+    static func inBoardsFolder(_ path: String) -> Bool { path.split(separator: "/").dropLast().last == "boards" }
+
+    static func hasBoardKeys(_ root: Node) -> Bool {
+        guard case .mapping(let mapping) = root else { return false }
+        let keys = Set(mapping.keys.compactMap(\.string))
+        return !keys.isDisjoint(with: ["gpio_chips", "serial_ports", "cycle_cpu"]) && keys.isDisjoint(with: ["devices", "board"])
     }
 
     /// Lines to print and the exit status: every diagnostic (stderr), `OK: <file>` for each clean file
@@ -47,13 +62,5 @@ public enum ConfigChecker {
         public var errors: [String] = []
         /// 0 when every file is clean, 1 otherwise.
         public var exitStatus: Int32 = 0
-    }
-
-    static func isBoard(_ path: String) -> Bool {
-        if path.split(separator: "/").dropLast().last == "boards" { return true }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8),
-              case .mapping(let root)? = try? Yams.compose(yaml: text) else { return false }
-        let keys = Set(root.keys.compactMap(\.string))
-        return !keys.isDisjoint(with: ["gpio_chips", "serial_ports", "cycle_cpu"]) && keys.isDisjoint(with: ["devices", "board"])
     }
 }

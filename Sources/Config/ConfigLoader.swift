@@ -22,9 +22,19 @@ public enum ConfigLoader {
 
     static func checkPlant(path: String, boardPath: String?) -> (plant: PlantConfig?, board: BoardConfig?, diagnostics: [ConfigDiagnostic]) {
         let sink = DiagnosticSink(file: path)
-        guard let text = readFile(path, sink: sink), let root = parseDocument(text, sink: sink) else {
-            return (nil, nil, sink.diagnostics)
-        }
+        guard let root = readDocument(path, sink: sink) else { return (nil, nil, sink.diagnostics) }
+        return checkPlant(root, path: path, boardPath: boardPath, sink: sink)
+    }
+
+    /// A file's YAML document (nil after reporting why there is none).
+    static func readDocument(_ path: String, sink: DiagnosticSink) -> Node? {
+        guard let text = readFile(path, sink: sink) else { return nil }
+        return parseDocument(text, sink: sink)
+    }
+
+    /// The plant in `root`, parsed from `path` (diagnostics so far in `sink`).
+    static func checkPlant(_ root: Node, path: String, boardPath: String?,
+                           sink: DiagnosticSink) -> (plant: PlantConfig?, board: BoardConfig?, diagnostics: [ConfigDiagnostic]) {
         let decoded = PlantDecoder.decode(root, sink: sink)
         var board: BoardConfig?
         var boardDiagnostics: [ConfigDiagnostic] = []
@@ -70,7 +80,7 @@ public enum ConfigLoader {
     }
 
     /// Position order within a file; the order of files is kept.
-    private static func sorted(_ diagnostics: [ConfigDiagnostic]) -> [ConfigDiagnostic] {
+    static func sorted(_ diagnostics: [ConfigDiagnostic]) -> [ConfigDiagnostic] {
         diagnostics.enumerated().sorted { a, b in
             let ka = (a.element.line ?? 0, a.element.column ?? 0, a.offset)
             let kb = (b.element.line ?? 0, b.element.column ?? 0, b.offset)

@@ -49,15 +49,34 @@ extension String {
     func index(_ i: Int) -> String { self + "[\(i)]" }
 }
 
-/// How a node is shown in `found`.
+/// How a node is shown in `found`: a scalar as its text (with its YAML tag, if it has one).
 func describe(_ node: Node?) -> String {
     switch node {
     case nil: return "nothing"
-    case .scalar(let scalar)?: return quoted(scalar.string)
+    case .scalar(let scalar)?:
+        guard let tag = explicitTag(scalar) else { return quoted(scalar.string) }
+        return "\(quoted(scalar.string)) tagged \(tag) (YAML tags are not accepted: write the plain value)"
     case .mapping?: return "a mapping"
     case .sequence?: return "a list"
     case .alias?: return "an alias"
     }
+}
+
+/// How a mapping key is shown in `found` (its tag is not known any more, see `explicitTag`).
+func describeKey(_ key: Node) -> String {
+    if case .scalar(let scalar) = key { return quoted(scalar.string) + " as a key" }
+    return describe(key) + " as a key"
+}
+
+/// A value's explicit YAML tag as written (`!!str`, `!foo`), nil for an untagged one. The parser
+/// gives an untagged quoted scalar the string tag; on a quoted string an explicit `!!str` changes
+/// nothing, so it passes as untagged. Not for mapping keys: checking a mapping for duplicate keys
+/// resolves their tags (every untagged key becomes `!!str`).
+func explicitTag(_ scalar: Node.Scalar) -> String? {
+    let name = scalar.tag.description
+    guard !name.isEmpty, scalar.style == .plain || name != Tag.Name.str.rawValue else { return nil }
+    let core = "tag:yaml.org,2002:"
+    return name.hasPrefix(core) ? "!!" + name.dropFirst(core.count) : name
 }
 
 func quoted(_ text: String) -> String {
@@ -74,10 +93,17 @@ func quoted(_ text: String) -> String {
     return "\"" + escaped + "\""
 }
 
+/// One YAML document as nodes. Vigil reads scalars with its own stricter rules (`ScalarValue`), so
+/// nothing resolves tags by pattern: Yams' default resolver runs a dozen regular expressions on every
+/// mapping key it hashes, which made checking a plant of 100,000 points take minutes.
+func composeYAML(_ text: String) throws -> Node? {
+    try Yams.compose(yaml: text, .basic)
+}
+
 /// Parses one YAML document; syntax errors become diagnostics with their line and column.
 func parseDocument(_ text: String, sink: DiagnosticSink) -> Node? {
     do {
-        guard let root = try Yams.compose(yaml: text) else {
+        guard let root = try composeYAML(text) else {
             sink.report(.wrongType, at: nil, "", found: "an empty document", expected: "a mapping of keys")
             return nil
         }

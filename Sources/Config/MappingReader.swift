@@ -20,7 +20,7 @@ struct MappingReader {
         sink.remember(path, mapping.mark)
         for (key, value) in mapping {
             guard case .scalar(let scalar) = key else {
-                sink.report(.unknownKey, at: key.mark, path, found: "\(describe(key)) as a key",
+                sink.report(.unknownKey, at: key.mark, path, found: describeKey(key),
                             expected: "one of " + allowed.joined(separator: ", "))
                 continue
             }
@@ -145,15 +145,22 @@ struct MappingReader {
 }
 
 /// Scalar conversions with YAML 1.2 core-schema rules, stricter than Yams' own:
-/// a quoted "15" is a string, not a number, and `yes` is not a boolean.
+/// a quoted "15" is a string, not a number, and `yes` is not a boolean. A tagged scalar (`!!str 15`,
+/// `!foo 3`) is none of them: a tag would change the type behind the reader's back.
 enum ScalarValue {
     static func plain(_ node: Node) -> String? {
-        guard case .scalar(let scalar) = node, scalar.style == .plain else { return nil }
+        guard case .scalar(let scalar) = node, scalar.style == .plain, explicitTag(scalar) == nil else { return nil }
         return scalar.string
     }
 
-    /// Any scalar except null (`~`, `null`, empty).
+    /// Any untagged scalar except null (`~`, `null`, empty).
     static func string(_ node: Node) -> String? {
+        guard case .scalar(let scalar) = node, explicitTag(scalar) == nil else { return nil }
+        return key(node)
+    }
+
+    /// A mapping key: any scalar except null (its tag is not known any more, see `explicitTag`).
+    static func key(_ node: Node) -> String? {
         guard case .scalar(let scalar) = node else { return nil }
         if scalar.style == .plain, ["", "~", "null", "Null", "NULL"].contains(scalar.string) { return nil }
         return scalar.string

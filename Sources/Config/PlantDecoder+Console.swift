@@ -51,10 +51,10 @@ extension PlantDecoder {
         var pins: [String: String] = [:]
         for (key, value) in mapping {
             guard case .scalar(let scalar) = key, roles.contains(scalar.string) else {
-                let name = ScalarValue.string(key)
+                let name = ScalarValue.key(key)
                 sink.report(.unknownKey, at: key.mark, name.map { path.key($0) } ?? path,
                             found: name == "viewer" ? "a PIN for \"viewer\", which logs in without one"
-                                                    : name.map { "unknown role \(quoted($0))" } ?? "\(describe(key)) as a key",
+                                                    : name.map { "unknown role \(quoted($0))" } ?? describeKey(key),
                             expected: "one of " + roles.joined(separator: ", "))
                 continue
             }

@@ -55,12 +55,20 @@ extension PlantDecoder {
     private static func decodeRange(_ map: MappingReader) -> (Double, Double)? {
         let expected = "[min, max] with min < max"
         guard let node = map.node("range", required: true, expected: expected) else { return nil }
-        guard case .sequence(let items) = node, items.count == 2,
-              let low = ScalarValue.double(items[items.startIndex]),
-              let high = ScalarValue.double(items[items.index(after: items.startIndex)]) else {
+        guard case .sequence(let items) = node, items.count == 2 else {
             map.wrong("range", node, expected: expected)
             return nil
         }
+        // Each bound on its own, so `[.nan, 60]` says which one is wrong and why.
+        let bounds = items.enumerated().map { i, item -> Double? in
+            guard let value = ScalarValue.double(item) else {
+                map.sink.report(.wrongType, at: item.mark, map.path.key("range").index(i), found: describe(item),
+                                expected: "a finite number (\(i == 0 ? "min" : "max") of \(expected))")
+                return nil
+            }
+            return value
+        }
+        guard let low = bounds[0], let high = bounds[1] else { return nil }
         guard low < high else {
             map.sink.report(.outOfRange, at: node.mark, map.path.key("range"), found: "[\(format(low)), \(format(high))]", expected: expected)
             return nil

@@ -104,17 +104,16 @@ extension PlantDecoder {
             sink.report(.wrongType, at: node.mark, path, found: describe(node), expected: "a mapping of sensor id to detector knobs")
             return [:]
         }
-        let known = plant.sensors.map(\.0.id) + plant.broken.filter { $0.hasPrefix("sensor:") }.map { String($0.dropFirst(7)) }
+        let known = Set(plant.sensors.map(\.0.id) + plant.broken.filter { $0.hasPrefix("sensor:") }.map { String($0.dropFirst(7)) })
         var result: [String: MonitorSettings.Sensor] = [:]
         for (key, value) in mapping {
-            guard let id = ScalarValue.string(key), case .scalar = key else {
-                sink.report(.wrongType, at: key.mark, path, found: "\(describe(key)) as a key", expected: "a sensor id")
+            guard let id = ScalarValue.key(key), case .scalar = key else {
+                sink.report(.wrongType, at: key.mark, path, found: describeKey(key), expected: "a sensor id")
                 continue
             }
             let knobs = decodeSensorKnobs(value, path: path.key(id), base: base, sink: sink)
             guard known.contains(id) else {
-                let groups = plant.groups.map(\.0.id)
-                let hint = groups.contains(id) ? " (\(quoted(id)) is a redundancy group: tune its members)" : ""
+                let hint = plant.groups.contains(where: { $0.0.id == id }) ? " (\(quoted(id)) is a redundancy group: tune its members)" : ""
                 sink.report(.unresolvedReference, at: key.mark, path.key(id), found: "unknown sensor \(quoted(id))\(hint)",
                             expected: "a sensor id of this plant: " + plant.sensors.map(\.0.id).joined(separator: ", "))
                 continue
