@@ -86,6 +86,13 @@ let package = Package(
         ]),
         // prctl, sched_setaffinity, mlockall and CPU sets: variadic or macro-heavy C that Swift cannot call.
         .target(name: "CRuntime"),
+        // libFuzzer harnesses for the parsers of outside bytes (scripts/fuzz builds them with
+        // `-DVIGIL_FUZZ -sanitize=fuzzer,address` in .build-fuzz; a plain build makes stubs). Never installed.
+        .target(name: "FuzzSupport"),
+        .executableTarget(name: "fuzz-model", dependencies: ["FuzzSupport", "Policy"]),
+        .executableTarget(name: "fuzz-config", dependencies: ["FuzzSupport", "Config"]),
+        .executableTarget(name: "fuzz-recording", dependencies: ["FuzzSupport", "Config", "Replay", "VigilCore"]),
+
         // Counts heap allocations per thread by interposing malloc; linked only into `vigil-bench` and the
         // runtime tests, to prove the cycle allocates nothing. Never into the controller that runs a plant.
         .target(name: "CAllocCounter"),

@@ -30,6 +30,18 @@ public enum ConfigChecker {
         return ConfigLoader.checkPlant(root, path: path, boardPath: boardPath, sink: sink).diagnostics
     }
 
+    /// Diagnostics for YAML text as if read from `path` (a board by its keys, else a plant whose
+    /// `board:` resolves relative to `path`): the config parser on bytes from anywhere (fuzzing).
+    public static func check(text: String, path: String) -> [ConfigDiagnostic] {
+        let sink = DiagnosticSink(file: path)
+        guard let root = parseDocument(text, sink: sink) else { return sink.diagnostics }
+        if hasBoardKeys(root) {
+            _ = BoardDecoder.decode(root, sink: sink)
+            return ConfigLoader.sorted(sink.diagnostics)
+        }
+        return ConfigLoader.checkPlant(root, path: path, boardPath: nil, sink: sink).diagnostics
+    }
+
     static func inBoardsFolder(_ path: String) -> Bool { path.split(separator: "/").dropLast().last == "boards" }
 
     static func hasBoardKeys(_ root: Node) -> Bool {
