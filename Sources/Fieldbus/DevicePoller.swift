@@ -5,7 +5,10 @@ public struct PollStatistics: Sendable, Hashable {
     public var transactions = 0
     public var timeouts = 0
     public var exceptions = 0
+    /// CRC or framing errors (RTU: what a noisy line does).
     public var crcOrFramingErrors = 0
+    /// TCP replies that did not answer their request (wrong header, function, byte count or echo).
+    public var malformedReplies = 0
     public var disconnects = 0
     /// Reads skipped because the link was down or the device had just timed out.
     public var skipped = 0
@@ -15,8 +18,8 @@ public struct PollStatistics: Sendable, Hashable {
 /// Polls one Modbus device: runs its planned reads, decodes every point, and keeps the latest
 /// reading of each with value, timestamp, round-trip latency and quality.
 ///
-/// A failure is a reading, never a thrown error: a timeout, a Modbus exception or a CRC error
-/// marks the affected points bad with the reason. After a timeout the device's remaining reads
+/// A failure is a reading, never a thrown error: a timeout, a Modbus exception, a CRC error or a
+/// malformed TCP reply marks the affected points bad with the reason. After a timeout the device's remaining reads
 /// in that poll are skipped, so a dead device costs one timeout per poll, not one per block.
 /// Buffers are allocated once; a poll does not allocate.
 public final class DevicePoller {
@@ -137,11 +140,16 @@ public final class DevicePoller {
             link.connection.flush()
             flushBeforeNextRequest = true
             return .timeout
-        case .exception:
+        case .exception, .unexpectedException:
             statistics.exceptions += 1
             return nil
         case .badCRC, .invalidResponse:
             statistics.crcOrFramingErrors += 1
+            link.connection.flush()
+            flushBeforeNextRequest = true
+            return nil
+        case .malformedReply:
+            statistics.malformedReplies += 1
             link.connection.flush()
             flushBeforeNextRequest = true
             return nil

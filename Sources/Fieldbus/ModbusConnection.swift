@@ -8,10 +8,18 @@ import CModbus
 /// libmodbus): it belongs to one thread. Several RTU devices on one line share one connection
 /// and set their unit id per transaction.
 ///
+/// RTU transactions are libmodbus's. TCP transactions are framed here on the socket libmodbus
+/// connected (`ModbusTCPTransaction`): libmodbus 3.1.6 accepts replies with the wrong unit id, an
+/// MBAP length that does not fit, or a protocol id other than 0, so every TCP reply is checked
+/// against its request (`ModbusTCPReply`) before anything is decoded; the socket is waited on
+/// with `poll`, never `select`.
+///
 /// Link-level error recovery stays off (libmodbus's own recovery can retry for seconds);
 /// reconnection and back-off belong to `DevicePoller`.
 public final class ModbusConnection {
     private let context: OpaquePointer
+    /// The TCP framing and checks (nil for RTU).
+    private let tcp: ModbusTCPTransaction?
     /// Human-readable endpoint (`tcp 127.0.0.1:502`, `rtu /dev/ttyUSB0 19200 8E1`).
     public let endpoint: String
     public private(set) var isConnected = false
@@ -26,6 +34,7 @@ public final class ModbusConnection {
         endpoint = "tcp \(host):\(port)"
         isRS485 = false
         isRTU = false
+        tcp = ModbusTCPTransaction()
     }
 
     /// Creates an RTU context on a serial device. The corresponding C function is `modbus_new_rtu`.
@@ -40,6 +49,7 @@ public final class ModbusConnection {
         endpoint = "rtu \(path) \(settings.baud) \(settings.dataBits)\(settings.parity.libmodbusCharacter)\(settings.stopBits)"
         isRS485 = rs485
         isRTU = true
+        tcp = nil
     }
 
     deinit {
@@ -54,6 +64,7 @@ public final class ModbusConnection {
         if byteMilliseconds > 0 {
             modbus_set_byte_timeout(context, UInt32(byteMilliseconds / 1000), UInt32((byteMilliseconds % 1000) * 1000))
         }
+        tcp?.setTimeouts(responseMilliseconds: r, byteMilliseconds: byteMilliseconds)
     }
 
     /// Opens the socket or serial port. The corresponding C function is `modbus_connect`;
@@ -99,9 +110,17 @@ public final class ModbusConnection {
         if rc < 0 { throw ModbusError(errno: errno) }
     }
 
+    /// The socket of a connected TCP context.
+    private var socket: Int32 { modbus_get_socket(context) }
+
     /// Reads `count` registers (function 3 or 4) into `buffer`.
     public func readRegisters(_ function: RegisterFunction, unit: Int, address: Int, count: Int,
                               into buffer: UnsafeMutablePointer<UInt16>) throws(ModbusError) {
+        if let tcp {
+            guard !function.isBit else { throw .invalidRequest(errno: EINVAL) }
+            try tcp.readRegisters(socket: socket, function: function.readFunctionCode, unit: unit, address: address, count: count, into: buffer)
+            return
+        }
         try select(unit: unit)
         switch function {
         case .holding: try check(modbus_read_registers(context, Int32(address), Int32(count), buffer))
@@ -113,6 +132,11 @@ public final class ModbusConnection {
     /// Reads `count` bits (function 1 or 2) into `buffer`, one byte (0 or 1) per bit.
     public func readBits(_ function: RegisterFunction, unit: Int, address: Int, count: Int,
                          into buffer: UnsafeMutablePointer<UInt8>) throws(ModbusError) {
+        if let tcp {
+            guard function.isBit else { throw .invalidRequest(errno: EINVAL) }
+            try tcp.readBits(socket: socket, function: function.readFunctionCode, unit: unit, address: address, count: count, into: buffer)
+            return
+        }
         try select(unit: unit)
         switch function {
         case .coil: try check(modbus_read_bits(context, Int32(address), Int32(count), buffer))
@@ -123,27 +147,31 @@ public final class ModbusConnection {
 
     /// Writes one coil (function 5).
     public func writeCoil(unit: Int, address: Int, value: Bool) throws(ModbusError) {
+        if let tcp { return try tcp.writeSingle(socket: socket, function: 5, unit: unit, address: address, value: value ? 0xFF00 : 0) }
         try select(unit: unit)
         try check(modbus_write_bit(context, Int32(address), value ? 1 : 0))
     }
 
     /// Writes consecutive coils (function 15), at most 1968.
     public func writeCoils(unit: Int, address: Int, values: UnsafeBufferPointer<UInt8>) throws(ModbusError) {
-        try select(unit: unit)
         guard let base = values.baseAddress, values.count <= 1968 else { throw .invalidRequest(errno: EINVAL) }
+        if let tcp { return try tcp.writeCoils(socket: socket, unit: unit, address: address, values: values) }
+        try select(unit: unit)
         try check(modbus_write_bits(context, Int32(address), Int32(values.count), base))
     }
 
     /// Writes one holding register (function 6).
     public func writeRegister(unit: Int, address: Int, value: UInt16) throws(ModbusError) {
+        if let tcp { return try tcp.writeSingle(socket: socket, function: 6, unit: unit, address: address, value: value) }
         try select(unit: unit)
         try check(modbus_write_register(context, Int32(address), value))
     }
 
     /// Writes consecutive holding registers (function 16), at most 123.
     public func writeRegisters(unit: Int, address: Int, values: UnsafeBufferPointer<UInt16>) throws(ModbusError) {
-        try select(unit: unit)
         guard let base = values.baseAddress, values.count <= 123 else { throw .invalidRequest(errno: EINVAL) }
+        if let tcp { return try tcp.writeRegisters(socket: socket, unit: unit, address: address, values: values) }
+        try select(unit: unit)
         try check(modbus_write_registers(context, Int32(address), Int32(values.count), base))
     }
 }

@@ -35,7 +35,7 @@ struct ReadingsTable {
         out += pad("POINT", 36) + pad("SENSOR", 9) + pad("VALUE", 14, right: true) + "  " + pad("UNIT", 6) + pad("QUALITY", 34) + pad("LATENCY", 10, right: true) + "\n"
         for poller in modbus.pollers {
             let s = poller.statistics
-            out += "\(poller.device.id)  [\(poller.link.connection.endpoint)]  tx \(s.transactions)  timeouts \(s.timeouts)  exceptions \(s.exceptions)  crc \(s.crcOrFramingErrors)  disconnects \(s.disconnects)\n"
+            out += "\(poller.device.id)  [\(poller.link.connection.endpoint)]  tx \(s.transactions)  timeouts \(s.timeouts)  exceptions \(s.exceptions)  crc \(s.crcOrFramingErrors)  malformed \(s.malformedReplies)  disconnects \(s.disconnects)\n"
             for (i, point) in poller.device.points.enumerated() {
                 let r = poller.reading(at: i)
                 out += pad("  " + point.id, 36) + pad(sensorByPoint["\(poller.device.id)/\(point.id)"] ?? "", 9)
