@@ -147,13 +147,15 @@ final class TCPModbusServer: ServerThreadBase, ModbusServerThread, @unchecked Se
         listenFD = -1
     }
 
+    /// Counts, then closes (so a client that sees the close sees the count too).
     private func drop(_ index: Int, dropped: Bool) {
-        close(clients[index].fd)
+        let fd = clients[index].fd
         clients.remove(at: index)
         countersLock.withLock {
             counters.open = clients.count
             if dropped { counters.dropped += 1 }
         }
+        close(fd)
     }
 
     /// Accepts every pending client: up to the cap they are served, beyond it closed at once.
@@ -173,8 +175,8 @@ final class TCPModbusServer: ServerThreadBase, ModbusServerThread, @unchecked Se
                 return
             }
             if clients.count >= limits.maxConnections {
-                close(c)
                 countersLock.withLock { counters.refused += 1 }
+                close(c)
                 if !refusing {
                     refusing = true
                     notice?("simulated device on port \(port): \(clients.count) clients connected (the limit); refusing new ones")
