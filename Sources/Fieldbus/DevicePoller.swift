@@ -32,6 +32,9 @@ public final class DevicePoller {
 
     private let clock: any MonotonicClock
     private var latest: [Reading]
+    /// The exact decoded value behind each point's latest good reading (a 64-bit integer above 2^53
+    /// does not survive the reading's Double); nil until the point first reads good.
+    private var latestRaw: [RawValue?]
     /// What decoding needs of each planned point, without the config's strings (no reference
     /// counting in the hot loop); `slotRanges[b]` are block `b`'s slots.
     private let slots: [DecodeSlot]
@@ -50,6 +53,7 @@ public final class DevicePoller {
         self.link = link
         self.clock = clock
         self.latest = Array(repeating: .unread, count: device.points.count)
+        self.latestRaw = Array(repeating: nil, count: device.points.count)
         var slots: [DecodeSlot] = [], ranges: [Range<Int>] = []
         for block in blocks {
             let first = slots.count
@@ -80,6 +84,12 @@ public final class DevicePoller {
     /// The latest reading of the point at `index` in `device.points`.
     @inline(__always)
     public func reading(at index: Int) -> Reading { latest[index] }
+
+    /// The exact decoded value (before scale and offset) behind the latest reading of the point at
+    /// `index`: for a 64-bit integer point the integer the device holds, digit for digit, where the
+    /// reading's engineering value is a Double (exact up to 2^53). Nil until the point reads good.
+    @inline(__always)
+    public func rawValue(at index: Int) -> RawValue? { latestRaw[index] }
 
     /// Whether every point of the last poll read good (no timeout, exception or skip).
     public var allGood: Bool {
@@ -175,6 +185,7 @@ public final class DevicePoller {
         let range = slotRanges[block]
         let registers = self.registers, bits = self.bits
         slots.withUnsafeBufferPointer { slots in
+          latestRaw.withUnsafeMutableBufferPointer { latestRaw in
             latest.withUnsafeMutableBufferPointer { latest in
                 for i in range {
                     let slot = slots[i]
@@ -186,6 +197,7 @@ public final class DevicePoller {
                                                    registers: UnsafeBufferPointer(start: registers + slot.offset, count: slot.type.registerCount))
                     }
                     if let raw {
+                        latestRaw[slot.pointIndex] = raw
                         latest[slot.pointIndex] = Reading(value: raw.doubleValue * slot.scale + slot.valueOffset, timestampNanoseconds: time,
                                                           latencyNanoseconds: latency, quality: .good)
                     } else {
@@ -195,6 +207,7 @@ public final class DevicePoller {
                     }
                 }
             }
+          }
         }
     }
 
