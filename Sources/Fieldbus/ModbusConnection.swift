@@ -26,12 +26,18 @@ public final class ModbusConnection {
     private var currentUnit: Int32 = -1
     private let isRS485: Bool
     private let isRTU: Bool
+    private let host: String
+    private let port: Int
+    /// `FD_SETSIZE`: `select()` cannot wait on a descriptor at or above it.
+    static let selectLimit: Int32 = 1024
 
     /// Creates a TCP context. The corresponding C function is `modbus_new_tcp_pi`.
     public init(tcpHost host: String, port: Int) throws(ModbusError) {
         guard let ctx = modbus_new_tcp_pi(host, String(port)) else { throw ModbusError(errno: errno) }
         context = ctx
         endpoint = "tcp \(host):\(port)"
+        self.host = host
+        self.port = port
         isRS485 = false
         isRTU = false
         tcp = ModbusTCPTransaction()
@@ -49,6 +55,8 @@ public final class ModbusConnection {
         endpoint = "rtu \(path) \(settings.baud) \(settings.dataBits)\(settings.parity.libmodbusCharacter)\(settings.stopBits)"
         isRS485 = rs485
         isRTU = true
+        host = path
+        port = 0
         tcp = nil
     }
 
@@ -67,14 +75,24 @@ public final class ModbusConnection {
         tcp?.setTimeouts(responseMilliseconds: r, byteMilliseconds: byteMilliseconds)
     }
 
-    /// Opens the socket or serial port. The corresponding C function is `modbus_connect`;
-    /// for TCP the connect itself is bounded by the response timeout.
+    /// Opens the socket or serial port, bounded by the response timeout. TCP connects with
+    /// `poll` (`ModbusTCPTransaction.connect`) and hands the socket to the context; RTU opens
+    /// the port with `modbus_connect`. A serial port on a descriptor ≥ `FD_SETSIZE` is refused
+    /// (EMFILE, a disconnected reading): libmodbus waits on it with `select()`, which would abort.
     public func connect() throws(ModbusError) {
         if isConnected { return }
-        if modbus_connect(context) != 0 {
-            let e = errno
-            modbus_close(context)
-            throw .disconnected(errno: e)
+        if let tcp {
+            modbus_set_socket(context, try tcp.connect(host: host, port: port))
+        } else {
+            if modbus_connect(context) != 0 {
+                let e = errno
+                modbus_close(context)
+                throw .disconnected(errno: e)
+            }
+            if modbus_get_socket(context) >= Self.selectLimit {
+                modbus_close(context)
+                throw .disconnected(errno: EMFILE)
+            }
         }
         if isRS485 {
             // ENOTTY means "not a UART" (a pty or a USB adapter): it then handles direction itself.

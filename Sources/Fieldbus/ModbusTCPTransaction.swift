@@ -31,6 +31,42 @@ final class ModbusTCPTransaction {
         if byteMilliseconds > 0 { self.byteMilliseconds = Int32(clamping: byteMilliseconds) }
     }
 
+    /// Opens a TCP connection to `host:port` (a name or address, IPv4 or IPv6), waiting with
+    /// `poll` up to the response timeout; returns the connected, non-blocking socket.
+    func connect(host: String, port: Int) throws(ModbusError) -> Int32 {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, String(port), &hints, &list)
+        guard rc == 0, let first = list else { throw .disconnected(errno: rc == EAI_SYSTEM ? errno : EHOSTUNREACH) }
+        defer { freeaddrinfo(list) }
+        var lastError = ECONNREFUSED
+        var next: UnsafeMutablePointer<addrinfo>? = first
+        while let ai = next {
+            next = ai.pointee.ai_next
+            let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+                            ai.pointee.ai_protocol)
+            if fd < 0 { lastError = errno; continue }
+            var one: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            if Glibc.connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) != 0 {
+                guard errno == EINPROGRESS else { lastError = errno; Glibc.close(fd); continue }
+                var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                var n: Int32
+                repeat { n = poll(&p, 1, responseMilliseconds) } while n < 0 && errno == EINTR
+                if n <= 0 { lastError = n == 0 ? ETIMEDOUT : errno; Glibc.close(fd); continue }
+                var soError: Int32 = 0
+                var len = socklen_t(MemoryLayout<Int32>.size)
+                _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &len)
+                if soError != 0 { lastError = soError; Glibc.close(fd); continue }
+            }
+            return fd
+        }
+        // A connect that timed out is a device that does not answer: the link backs off as for any other.
+        throw .disconnected(errno: lastError)
+    }
+
     func readRegisters(socket: Int32, function: UInt8, unit: Int, address: Int, count: Int,
                        into buffer: UnsafeMutablePointer<UInt16>) throws(ModbusError) {
         guard (1...125).contains(count) else { throw .invalidRequest(errno: EINVAL) }

@@ -103,6 +103,31 @@ struct TCPServerLimitsTests {
         #expect(sim.process.isRunning)
     }
 
+    /// `vigil poll` (simulated rig and Vigil's client in one process) with descriptors 3...1100
+    /// taken before it starts, so every socket it opens is above `FD_SETSIZE`: before, libmodbus's
+    /// `select()` in the server and in the client's connect aborted it. TCP devices now read good;
+    /// a serial port there (libmodbus's RTU reads still `select`) is refused as disconnected.
+    @Test func vigilPollWithEveryDescriptorAboveFD_SETSIZEReadsTCPAndRefusesRTUCleanly() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", "ulimit -n 4096 2>/dev/null; for i in $(seq 3 1100); do eval \"exec $i</dev/null\"; done; exec \"$0\" poll --config configs/demo-pump-station.yaml --duration 1.5 --every 1",
+                       CommandLineTests.binary]
+        p.currentDirectoryURL = URL(fileURLWithPath: CommandLineTests.root)
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(text.suffix(2000))")
+        #expect(!text.contains("FD_SETSIZE"))
+        let lines = text.split(separator: "\n")
+        for point in ["tank_level", "discharge_pressure_c", "pump1_running"] {
+            #expect(lines.contains { $0.contains(" \(point) ") && $0.contains("good") }, "\(point) must read good")
+        }
+        #expect(lines.contains { $0.contains("water_temp_b") && $0.contains("bad(disconnected)") })
+    }
+
     @Test func clientsBeyondTheCapAreRefusedCountedAndLoggedOncePerBurst() throws {
         let sim = try device()
         defer { sim.stop() }
