@@ -141,7 +141,9 @@ final class ModbusTCPTransaction {
         try receive(fd, into: 0, count: ModbusTCPReply.headerLength, firstTimeout: responseMilliseconds)
         let total: Int
         switch ModbusTCPReply.checkHeader(UnsafeBufferPointer(start: reply, count: ModbusTCPReply.headerLength), against: r) {
-        case .defect(let defect): throw .malformedReply(defect)
+        case .defect(let defect):
+            discardPending(fd)
+            throw .malformedReply(defect)
         case .total(let t): total = t
         }
         do throws(ModbusError) {
@@ -154,8 +156,15 @@ final class ModbusTCPTransaction {
         case .good: return
         case .exception(let code): throw .exception(code)
         case .unexpectedException(let code): throw .unexpectedException(code)
-        case .malformed(let defect): throw .malformedReply(defect)
+        case .malformed(let defect):
+            discardPending(fd)
+            throw .malformedReply(defect)
         }
+    }
+
+    /// Drops what the peer sent beyond a malformed reply, so the next request starts clean.
+    private func discardPending(_ fd: Int32) {
+        while recv(fd, reply, ModbusTCPReply.maxADU, Int32(MSG_DONTWAIT)) > 0 {}
     }
 
     private func send(_ fd: Int32, _ length: Int) throws(ModbusError) {
