@@ -68,6 +68,22 @@ public enum ModbusTCPReply {
         return .total(6 + length)
     }
 
+    /// Requests a client may still see a late answer to: the ones sent just before this one.
+    public static let lateReplyWindow: UInt16 = 16
+
+    /// Whether a header is a well-formed answer to one of the `lateReplyWindow` requests sent
+    /// before `request` on this connection (same unit): a late answer to a request that timed out,
+    /// to be dropped, not a forgery of this one.
+    public static func isLateReply(_ header: UnsafeBufferPointer<UInt8>, to request: ModbusTCPRequest) -> Bool {
+        guard header.count >= headerLength else { return false }
+        let transaction = UInt16(header[0]) << 8 | UInt16(header[1])
+        let protocolID = UInt16(header[2]) << 8 | UInt16(header[3])
+        let length = Int(header[4]) << 8 | Int(header[5])
+        let behind = request.transactionID &- transaction
+        return protocolID == 0 && (2...(maxADU - 6)).contains(length) && header[6] == request.unit
+            && behind >= 1 && behind <= lateReplyWindow
+    }
+
     /// Checks a whole reply (MBAP header and PDU, exactly as received) against its request.
     public static func check(_ reply: UnsafeBufferPointer<UInt8>, against request: ModbusTCPRequest) -> ModbusTCPReplyVerdict {
         let total: Int

@@ -138,13 +138,30 @@ final class ModbusTCPTransaction {
         let length = 6 + (Int(request[4]) << 8 | Int(request[5]))
         try send(fd, length)
         // The header: the first byte within the response timeout, the rest within the byte timeout.
-        try receive(fd, into: 0, count: ModbusTCPReply.headerLength, firstTimeout: responseMilliseconds)
-        let total: Int
-        switch ModbusTCPReply.checkHeader(UnsafeBufferPointer(start: reply, count: ModbusTCPReply.headerLength), against: r) {
-        case .defect(let defect):
-            discardPending(fd)
-            throw .malformedReply(defect)
-        case .total(let t): total = t
+        // A late answer to an earlier request (one the client gave up on) is read and dropped,
+        // and the wait for this one goes on within the same response timeout.
+        let deadline = Self.monotonicMilliseconds() + Int64(responseMilliseconds)
+        var total = 0
+        var lateReplies = 0
+        while total == 0 {
+            let left = Int32(clamping: max(1, deadline - Self.monotonicMilliseconds()))
+            try receive(fd, into: 0, count: ModbusTCPReply.headerLength, firstTimeout: lateReplies == 0 ? responseMilliseconds : left)
+            let header = UnsafeBufferPointer(start: reply, count: ModbusTCPReply.headerLength)
+            switch ModbusTCPReply.checkHeader(header, against: r) {
+            case .total(let t):
+                total = t
+            case .defect(.transactionID) where lateReplies < 8 && ModbusTCPReply.isLateReply(header, to: r):
+                lateReplies += 1
+                let rest = (Int(reply[4]) << 8 | Int(reply[5])) - 1
+                do throws(ModbusError) {
+                    try receive(fd, into: ModbusTCPReply.headerLength, count: rest, firstTimeout: byteMilliseconds)
+                } catch .timeout {
+                    throw .malformedReply(.length)
+                }
+            case .defect(let defect):
+                discardPending(fd)
+                throw .malformedReply(defect)
+            }
         }
         do throws(ModbusError) {
             try receive(fd, into: ModbusTCPReply.headerLength, count: total - ModbusTCPReply.headerLength, firstTimeout: byteMilliseconds)
@@ -160,6 +177,12 @@ final class ModbusTCPTransaction {
             discardPending(fd)
             throw .malformedReply(defect)
         }
+    }
+
+    static func monotonicMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
     /// Drops what the peer sent beyond a malformed reply, so the next request starts clean.

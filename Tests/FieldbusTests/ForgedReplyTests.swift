@@ -89,6 +89,10 @@ struct Forgery: Sendable, CustomStringConvertible {
         Forgery(name: "protocol id 1", expected: .malformedReply(.protocolID)) { goodReply($0, protocolID: [0, 1]) },
         Forgery(name: "protocol id 0x0100", expected: .malformedReply(.protocolID)) { goodReply($0, protocolID: [1, 0]) },
         Forgery(name: "wrong transaction id", expected: .malformedReply(.transactionID)) { goodReply($0, transaction: [$0[0], $0[1] &+ 1]) },
+        Forgery(name: "transaction id far behind", expected: .malformedReply(.transactionID)) {
+            let t = (UInt16($0[0]) << 8 | UInt16($0[1])) &- 1000
+            return goodReply($0, transaction: [UInt8(t >> 8), UInt8(t & 0xFF)])
+        },
         Forgery(name: "wrong function code", expected: .malformedReply(.function)) { goodReply($0, function: 4) },
         Forgery(name: "wrong byte count", expected: .malformedReply(.byteCount)) { goodReply($0, byteCount: 2) },
         Forgery(name: "exception code 0", expected: .unexpectedException(code: 0)) { exception($0, code: 0) },
@@ -155,6 +159,21 @@ struct ForgedReplyTests {
         try connection.connect()
         #expect(throws: ModbusError.malformedReply(.echo)) { try connection.writeRegister(unit: 1, address: 5, value: 9) }
         withExtendedLifetime(peer) {}
+    }
+
+    /// A late answer to the request before (it timed out) arrives ahead of this one's: it is
+    /// dropped and this request still reads good; a late answer alone is this request's timeout.
+    @Test func aLateAnswerToAnEarlierRequestIsDroppedNotTakenForThisOne() throws {
+        let (poller, readings) = try poll(Forgery(name: "late then right", expected: nil) { r in
+            var late = Forgery.goodReply(r, transaction: [r[0], r[1] &- 1])
+            late[10] = 0x66  // the stale value must not be read
+            return late + Forgery.goodReply(r)
+        })
+        #expect(readings.map(\.quality) == [.good, .good])
+        #expect(readings.map(\.value) == [42, 7])
+        #expect(poller.statistics.malformedReplies == 0)
+        let (_, alone) = try poll(Forgery(name: "late only", expected: nil) { r in Forgery.goodReply(r, transaction: [r[0], r[1] &- 1]) })
+        #expect(alone.allSatisfy { $0.quality == .bad(.timeout) }, "\(alone.map(\.quality))")
     }
 
     @Test func aValidExceptionIsStillAnException() throws {
