@@ -8,11 +8,11 @@ import CModbus
 /// libmodbus): it belongs to one thread. Several RTU devices on one line share one connection
 /// and set their unit id per transaction.
 ///
-/// RTU transactions are libmodbus's. TCP transactions are framed here on the socket libmodbus
-/// connected (`ModbusTCPTransaction`): libmodbus 3.1.6 accepts replies with the wrong unit id, an
-/// MBAP length that does not fit, or a protocol id other than 0, so every TCP reply is checked
-/// against its request (`ModbusTCPReply`) before anything is decoded; the socket is waited on
-/// with `poll`, never `select`.
+/// RTU transactions are libmodbus's. TCP connections and transactions are Vigil's
+/// (`ModbusTCPTransaction`, on the socket it hands the context): libmodbus 3.1.6 accepts replies
+/// with the wrong unit id, an MBAP length that does not fit, or a protocol id other than 0, so
+/// every TCP reply is checked against its request (`ModbusTCPReply`) before anything is decoded;
+/// the socket is waited on with `poll`, never `select`.
 ///
 /// Link-level error recovery stays off (libmodbus's own recovery can retry for seconds);
 /// reconnection and back-off belong to `DevicePoller`.
@@ -26,6 +26,7 @@ public final class ModbusConnection {
     private var currentUnit: Int32 = -1
     private let isRS485: Bool
     private let isRTU: Bool
+    /// TCP: where to connect (RTU: the serial path, unused).
     private let host: String
     private let port: Int
     /// `FD_SETSIZE`: `select()` cannot wait on a descriptor at or above it.
