@@ -5,7 +5,10 @@ public struct PollStatistics: Sendable, Hashable {
     public var transactions = 0
     public var timeouts = 0
     public var exceptions = 0
+    /// CRC or framing errors (RTU: what a noisy line does).
     public var crcOrFramingErrors = 0
+    /// TCP replies that did not answer their request (wrong header, function, byte count or echo).
+    public var malformedReplies = 0
     public var disconnects = 0
     /// Reads skipped because the link was down or the device had just timed out.
     public var skipped = 0
@@ -15,8 +18,8 @@ public struct PollStatistics: Sendable, Hashable {
 /// Polls one Modbus device: runs its planned reads, decodes every point, and keeps the latest
 /// reading of each with value, timestamp, round-trip latency and quality.
 ///
-/// A failure is a reading, never a thrown error: a timeout, a Modbus exception or a CRC error
-/// marks the affected points bad with the reason. After a timeout the device's remaining reads
+/// A failure is a reading, never a thrown error: a timeout, a Modbus exception, a CRC error or a
+/// malformed TCP reply marks the affected points bad with the reason. After a timeout the device's remaining reads
 /// in that poll are skipped, so a dead device costs one timeout per poll, not one per block.
 /// Buffers are allocated once; a poll does not allocate.
 public final class DevicePoller {
@@ -29,6 +32,9 @@ public final class DevicePoller {
 
     private let clock: any MonotonicClock
     private var latest: [Reading]
+    /// The exact decoded value behind each point's latest good reading (a 64-bit integer above 2^53
+    /// does not survive the reading's Double); nil until the point first reads good.
+    private var latestRaw: [RawValue?]
     /// What decoding needs of each planned point, without the config's strings (no reference
     /// counting in the hot loop); `slotRanges[b]` are block `b`'s slots.
     private let slots: [DecodeSlot]
@@ -47,6 +53,7 @@ public final class DevicePoller {
         self.link = link
         self.clock = clock
         self.latest = Array(repeating: .unread, count: device.points.count)
+        self.latestRaw = Array(repeating: nil, count: device.points.count)
         var slots: [DecodeSlot] = [], ranges: [Range<Int>] = []
         for block in blocks {
             let first = slots.count
@@ -77,6 +84,12 @@ public final class DevicePoller {
     /// The latest reading of the point at `index` in `device.points`.
     @inline(__always)
     public func reading(at index: Int) -> Reading { latest[index] }
+
+    /// The exact decoded value (before scale and offset) behind the latest reading of the point at
+    /// `index`: for a 64-bit integer point the integer the device holds, digit for digit, where the
+    /// reading's engineering value is a Double (exact up to 2^53). Nil until the point reads good.
+    @inline(__always)
+    public func rawValue(at index: Int) -> RawValue? { latestRaw[index] }
 
     /// Whether every point of the last poll read good (no timeout, exception or skip).
     public var allGood: Bool {
@@ -137,11 +150,16 @@ public final class DevicePoller {
             link.connection.flush()
             flushBeforeNextRequest = true
             return .timeout
-        case .exception:
+        case .exception, .unexpectedException:
             statistics.exceptions += 1
             return nil
         case .badCRC, .invalidResponse:
             statistics.crcOrFramingErrors += 1
+            link.connection.flush()
+            flushBeforeNextRequest = true
+            return nil
+        case .malformedReply:
+            statistics.malformedReplies += 1
             link.connection.flush()
             flushBeforeNextRequest = true
             return nil
@@ -167,6 +185,7 @@ public final class DevicePoller {
         let range = slotRanges[block]
         let registers = self.registers, bits = self.bits
         slots.withUnsafeBufferPointer { slots in
+          latestRaw.withUnsafeMutableBufferPointer { latestRaw in
             latest.withUnsafeMutableBufferPointer { latest in
                 for i in range {
                     let slot = slots[i]
@@ -178,6 +197,7 @@ public final class DevicePoller {
                                                    registers: UnsafeBufferPointer(start: registers + slot.offset, count: slot.type.registerCount))
                     }
                     if let raw {
+                        latestRaw[slot.pointIndex] = raw
                         latest[slot.pointIndex] = Reading(value: raw.doubleValue * slot.scale + slot.valueOffset, timestampNanoseconds: time,
                                                           latencyNanoseconds: latency, quality: .good)
                     } else {
@@ -187,6 +207,7 @@ public final class DevicePoller {
                     }
                 }
             }
+          }
         }
     }
 

@@ -14,8 +14,13 @@ public enum ModbusError: Error, Sendable, Hashable, CustomStringConvertible {
     case exception(ModbusExceptionCode)
     /// An answer arrived but its CRC was wrong (RTU).
     case badCRC
-    /// An answer arrived but did not match the request (wrong length, transaction, unit id or function).
+    /// An RTU answer arrived but did not match the request (wrong length, unit id or function),
+    /// as libmodbus reports it.
     case invalidResponse(errno: Int32)
+    /// A TCP reply did not answer the request (checked by `ModbusTCPReply` before decoding).
+    case malformedReply(ReplyDefect)
+    /// An exception reply with a code Modbus does not define (0, 9, 12 and above).
+    case unexpectedException(UInt8)
     /// The connection is down or the port cannot be used (refused, reset, EIO from an unplugged adapter).
     case disconnected(errno: Int32)
     /// Vigil asked for something the protocol does not allow (e.g. more than 125 registers).
@@ -30,11 +35,12 @@ public enum ModbusError: Error, Sendable, Hashable, CustomStringConvertible {
         switch code {
         case ETIMEDOUT, EAGAIN:
             self = .timeout
-        case base + 1 ... base + 11:
+        case base ... base + 11:
+            // libmodbus passes codes 0...11 through as base + code; 0 and 9 are not defined.
             if let ex = ModbusExceptionCode(rawValue: UInt8(code - base)) {
                 self = .exception(ex)
             } else {
-                self = .invalidResponse(errno: code) // 9 is not a defined exception code
+                self = .unexpectedException(UInt8(code - base))
             }
         case base + 12: // EMBBADCRC
             self = .badCRC
@@ -54,6 +60,8 @@ public enum ModbusError: Error, Sendable, Hashable, CustomStringConvertible {
         case .timeout: return .timeout
         case .exception(let code): return .exception(code)
         case .badCRC, .invalidResponse: return .crcOrFraming
+        case .malformedReply(let defect): return .malformedReply(defect)
+        case .unexpectedException(let code): return .unexpectedException(code: code)
         case .disconnected: return .disconnected
         case .invalidRequest: return .decodeError
         }
@@ -71,6 +79,8 @@ public enum ModbusError: Error, Sendable, Hashable, CustomStringConvertible {
         case .exception(let code): return "Modbus exception \(code.rawValue) (\(code))"
         case .badCRC: return "bad CRC"
         case .invalidResponse(let e): return "invalid response (\(Self.describe(e)))"
+        case .malformedReply(let defect): return "malformed reply (\(defect))"
+        case .unexpectedException(let code): return "unexpected exception code \(code)"
         case .disconnected(let e): return "disconnected (\(Self.describe(e)))"
         case .invalidRequest(let e): return "invalid request (\(Self.describe(e)))"
         }

@@ -4,7 +4,7 @@ import VigilCore
 /// of libmodbus, and all of it. `ModbusConnection` is the real one; the virtual-time simulator
 /// implements the same protocol with modelled round trips, frame times and faults, so the pollers,
 /// links and bus schedules above it run unchanged in both. Failures are `ModbusError`s with the
-/// same classes as libmodbus's: timeout, exception, bad CRC or framing, disconnected.
+/// same classes as libmodbus's: timeout, exception, bad CRC or framing (RTU), malformed reply (TCP), disconnected.
 ///
 /// A transport belongs to one thread (or, in simulation, one link's timeline).
 public protocol ModbusTransport: AnyObject {

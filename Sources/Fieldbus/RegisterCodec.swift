@@ -7,6 +7,16 @@ public enum RawValue: Sendable, Hashable {
     case uint(UInt64)
     case float(Double)
 
+    /// The value in decimal, integers exact (what the device holds, digit for digit).
+    public var exactText: String {
+        switch self {
+        case .bool(let b): return b ? "1" : "0"
+        case .int(let i): return String(i)
+        case .uint(let u): return String(u)
+        case .float(let f): return String(f)
+        }
+    }
+
     /// The value as a Double (64-bit integers above 2^53 round).
     public var doubleValue: Double {
         switch self {

@@ -48,21 +48,37 @@ class ServerThreadBase: @unchecked Sendable {
     }
 }
 
-/// Modbus TCP server: one listening socket, several clients, one `poll` loop on its own thread.
+/// Modbus TCP server: one listening socket, up to `limits.maxConnections` clients, one `poll`
+/// loop on its own thread.
+///
+/// Each client's requests are framed here from their MBAP header on a non-blocking socket, so a
+/// client that sends half a request costs only itself; libmodbus only builds the replies
+/// (`modbus_reply`), never waits on a socket, so no descriptor ever reaches its `select()`.
+/// Clients beyond the cap are accepted and closed at once, counted, and logged once per burst.
 final class TCPModbusServer: ServerThreadBase, ModbusServerThread, @unchecked Sendable {
     let port: Int
     private let host: String
+    private let limits: TCPServerLimits
+    private let notice: (@Sendable (String) -> Void)?
     private weak var device: SimulatedModbusDevice?
     // Owned by the server thread after start.
     private var listenFD: Int32 = -1
-    private var clients: [Int32] = []
+    private var clients: [TCPClientConnection] = []
+    /// While set, the listening socket is not polled (the process ran out of descriptors).
+    private var acceptPausedUntil: UInt64?
+    private var refusing = false
     private let ctx: OpaquePointer
+    private let countersLock = NSLock()
+    private var counters = TCPConnectionCounters()
 
-    init(device: SimulatedModbusDevice, host: String, port: Int) throws {
+    init(device: SimulatedModbusDevice, host: String, port: Int, limits: TCPServerLimits = TCPServerLimits(),
+         notice: (@Sendable (String) -> Void)? = nil) throws {
         self.device = device
         self.host = host
-        // The context only frames and answers messages on sockets we accept ourselves: libmodbus's
-        // own modbus_tcp_listen does not report the port an ephemeral bind got.
+        self.limits = limits
+        self.notice = notice
+        // The context only builds replies on sockets we accept ourselves: libmodbus's own
+        // modbus_tcp_listen does not report the port an ephemeral bind got.
         guard let ctx = modbus_new_tcp(host, Int32(port)) else { throw HILError.lastErrno("modbus_new_tcp") }
         self.ctx = ctx
         let fd: Int32
@@ -82,10 +98,13 @@ final class TCPModbusServer: ServerThreadBase, ModbusServerThread, @unchecked Se
         modbus_free(ctx)
     }
 
+    /// The server's connection counters.
+    var connectionCounters: TCPConnectionCounters { countersLock.withLock { counters } }
+
     static func listen(host: String, port: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HILError.lastErrno("socket") }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        setNonBlockingCloseOnExec(fd)
         var yes: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
@@ -103,7 +122,7 @@ final class TCPModbusServer: ServerThreadBase, ModbusServerThread, @unchecked Se
             close(fd)
             throw e
         }
-        guard Glibc.listen(fd, 16) == 0 else {
+        guard Glibc.listen(fd, 128) == 0 else {
             let e = HILError.lastErrno("listen")
             close(fd)
             throw e
@@ -121,15 +140,89 @@ final class TCPModbusServer: ServerThreadBase, ModbusServerThread, @unchecked Se
     }
 
     private func closeAll() {
-        for c in clients { close(c) }
+        for c in clients { close(c.fd) }
         clients.removeAll()
+        countersLock.withLock { counters.open = 0 }
         if listenFD >= 0 { close(listenFD) }
         listenFD = -1
     }
 
+    /// Counts, then closes (so a client that sees the close sees the count too).
+    private func drop(_ index: Int, dropped: Bool) {
+        let fd = clients[index].fd
+        clients.remove(at: index)
+        countersLock.withLock {
+            counters.open = clients.count
+            if dropped { counters.dropped += 1 }
+        }
+        close(fd)
+    }
+
+    /// Accepts every pending client: up to the cap they are served, beyond it closed at once.
+    private func acceptPending(now: UInt64) {
+        while listenFD >= 0 {
+            let c = accept(listenFD, nil, nil)
+            if c < 0 {
+                if errno == EINTR { continue }
+                if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
+                    // Out of descriptors: leave the clients in the backlog and look again shortly.
+                    acceptPausedUntil = now + 100_000_000
+                    if !refusing {
+                        refusing = true
+                        notice?("simulated device on port \(port): out of file descriptors (\(String(cString: strerror(errno)))) with \(clients.count) clients; new clients wait")
+                    }
+                }
+                return
+            }
+            if clients.count >= limits.maxConnections {
+                countersLock.withLock { counters.refused += 1 }
+                close(c)
+                if !refusing {
+                    refusing = true
+                    notice?("simulated device on port \(port): \(clients.count) clients connected (the limit); refusing new ones")
+                }
+                continue
+            }
+            refusing = false
+            setNonBlockingCloseOnExec(c)
+            var one: Int32 = 1
+            _ = setsockopt(c, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            clients.append(TCPClientConnection(fd: c))
+            countersLock.withLock {
+                counters.accepted += 1
+                counters.open = clients.count
+            }
+        }
+    }
+
+    /// Serves every complete request a client has sent; returns false when the client must go.
+    private func serve(_ client: TCPClientConnection, device: SimulatedModbusDevice, now: UInt64) -> Bool {
+        while client.count > 0 {
+            switch MBAPFraming.verdict(client.buffer[0..<client.count]) {
+            case .needMore:
+                return true
+            case .malformed:
+                return false
+            case .frame(let length):
+                // A zeroed full-size copy: libmodbus reads a request's fields by function code.
+                var request = [UInt8](repeating: 0, count: MBAPFraming.maxADU)
+                request.withUnsafeMutableBufferPointer { q in
+                    client.buffer.withUnsafeBufferPointer { b in
+                        q.baseAddress!.update(from: b.baseAddress!, count: length)
+                    }
+                    modbus_set_socket(ctx, client.fd)
+                    device.handle(ctx: ctx, request: q.baseAddress!, length: Int32(length), wait: interruptibleWait)
+                }
+                client.consume(length, now: now)
+                if isStopping { return true }
+            }
+        }
+        return true
+    }
+
     private func run() {
-        var query = [UInt8](repeating: 0, count: Int(MODBUS_TCP_MAX_ADU_LENGTH))
         defer { closeAll() }
+        let partialTimeout = UInt64(limits.partialRequestTimeoutMilliseconds) * 1_000_000
         while !isStopping {
             guard let device else { return }
             let (disconnected, until, generation) = device.disconnection()
@@ -140,34 +233,41 @@ final class TCPModbusServer: ServerThreadBase, ModbusServerThread, @unchecked Se
                 listenFD = (try? Self.listen(host: host, port: port)) ?? -1
             }
             device.acknowledge(generation: generation)
+            var now = monotonicNanoseconds()
+            if let paused = acceptPausedUntil, now >= paused { acceptPausedUntil = nil }
+            var deadline: UInt64? = disconnected ? until : nil
+            if let paused = acceptPausedUntil { deadline = min(deadline ?? paused, paused) }
+            for c in clients {
+                if let since = c.partialSinceNanoseconds { deadline = min(deadline ?? (since + partialTimeout), since + partialTimeout) }
+            }
             var fds = [pollfd(fd: pipe.readFD, events: Int16(POLLIN), revents: 0)]
-            if listenFD >= 0 { fds.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)) }
-            for c in clients { fds.append(pollfd(fd: c, events: Int16(POLLIN), revents: 0)) }
-            let n = poll(&fds, nfds_t(fds.count), disconnected ? pollTimeout(until: until) : -1)
+            let listening = listenFD >= 0 && acceptPausedUntil == nil
+            if listening { fds.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)) }
+            let first = fds.count
+            for c in clients { fds.append(pollfd(fd: c.fd, events: Int16(POLLIN), revents: 0)) }
+            let n = poll(&fds, nfds_t(fds.count), pollTimeout(until: deadline))
             if n < 0 { if errno == EINTR { continue } else { return } }
             if fds[0].revents != 0 { pipe.drain() }
-            for p in fds.dropFirst() where p.revents != 0 {
-                if isStopping { return }
-                if p.fd == listenFD {
-                    let c = accept(listenFD, nil, nil)
-                    if c >= 0 {
-                        _ = fcntl(c, F_SETFD, FD_CLOEXEC)
-                        clients.append(c)
+            if isStopping { return }
+            now = monotonicNanoseconds()
+            // Clients first (their indices match `fds`), newly accepted ones on the next round.
+            var gone: [(index: Int, dropped: Bool)] = []
+            for (i, c) in clients.enumerated() {
+                if fds[first + i].revents != 0 {
+                    if !c.receive(now: now) {
+                        gone.append((i, false))
+                        continue
                     }
-                    continue
-                }
-                guard clients.contains(p.fd) else { continue }
-                modbus_set_socket(ctx, p.fd)
-                let rc = modbus_receive(ctx, &query)
-                if rc < 0 {
-                    close(p.fd)
-                    clients.removeAll { $0 == p.fd }
-                } else if rc > 0 {
-                    query.withUnsafeMutableBufferPointer { q in
-                        device.handle(ctx: ctx, request: q.baseAddress!, length: rc, wait: interruptibleWait)
+                    if !serve(c, device: device, now: now) {
+                        gone.append((i, true))
+                        continue
                     }
+                    if isStopping { return }
                 }
+                if let since = c.partialSinceNanoseconds, now >= since + partialTimeout { gone.append((i, true)) }
             }
+            for g in gone.reversed() { drop(g.index, dropped: g.dropped) }
+            if listening, fds[1].revents != 0 { acceptPending(now: now) }
         }
     }
 }

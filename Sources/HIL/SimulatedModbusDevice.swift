@@ -98,12 +98,19 @@ public final class SimulatedModbusDevice: @unchecked Sendable {
     // MARK: Serving
 
     /// Serves the device over Modbus TCP on `host:port` (port 0: an ephemeral port) and returns
-    /// the port actually bound.
+    /// the port actually bound. `limits` caps the clients served at once; `notice` receives one
+    /// line when a burst of clients starts being refused.
     @discardableResult
-    public func serveTCP(host: String = "127.0.0.1", port: Int = 0) throws -> Int {
-        let s = try TCPModbusServer(device: self, host: host, port: port)
+    public func serveTCP(host: String = "127.0.0.1", port: Int = 0, limits: TCPServerLimits = TCPServerLimits(),
+                         notice: (@Sendable (String) -> Void)? = nil) throws -> Int {
+        let s = try TCPModbusServer(device: self, host: host, port: port, limits: limits, notice: notice)
         attach(s)
         return s.port
+    }
+
+    /// Connection counters of the TCP server (nil when the device does not serve TCP).
+    public var tcpConnections: TCPConnectionCounters? {
+        lock.withLock { (server as? TCPModbusServer)?.connectionCounters }
     }
 
     /// Serves the device alone over Modbus RTU on a tty or pty path (e.g. a `VirtualSerialLine`'s device side).

@@ -47,8 +47,11 @@ public final class SimulatedRig: @unchecked Sendable {
     ///   - pacing: pacing of the virtual serial lines; `nil` paces each line at its first device's baud.
     ///   - seed: seeds the plant model's noise and the lines' fault generators.
     ///   - clock: simulation time; its current reading is t = 0.
+    ///   - tcpLimits: clients each TCP simulator serves at once (the rest are refused).
+    ///   - notice: receives one line per burst of refused TCP clients.
     public init(plant: PlantConfig, ports: PortPlan = .ephemeral, pacing: VirtualSerialLine.Pacing? = .unpaced,
-                seed: UInt64 = 1, clock: any MonotonicClock = SystemMonotonicClock(), model: PlantModel? = nil) throws {
+                seed: UInt64 = 1, clock: any MonotonicClock = SystemMonotonicClock(), model: PlantModel? = nil,
+                tcpLimits: TCPServerLimits = TCPServerLimits(), notice: (@Sendable (String) -> Void)? = nil) throws {
         original = plant
         self.clock = clock
         let model = model ?? PlantModel(plant: plant, seed: seed)
@@ -81,9 +84,9 @@ public final class SimulatedRig: @unchecked Sendable {
                 case .tcp(let host, let port):
                     let bound: Int
                     switch ports {
-                    case .configured: bound = try sim.serveTCP(host: host, port: port)
-                    case .offset(let o): bound = try sim.serveTCP(host: "127.0.0.1", port: port + o)
-                    case .ephemeral: bound = try sim.serveTCP(host: "127.0.0.1", port: 0)
+                    case .configured: bound = try sim.serveTCP(host: host, port: port, limits: tcpLimits, notice: notice)
+                    case .offset(let o): bound = try sim.serveTCP(host: "127.0.0.1", port: port + o, limits: tcpLimits, notice: notice)
+                    case .ephemeral: bound = try sim.serveTCP(host: "127.0.0.1", port: 0, limits: tcpLimits, notice: notice)
                     }
                     rewritten.devices[i].transport = .tcp(host: ports == .configured ? host : "127.0.0.1", port: bound)
                     if case .tcp(let backupHost, let backupPort)? = d.backup {
@@ -91,9 +94,9 @@ public final class SimulatedRig: @unchecked Sendable {
                         backupDevices[d.id] = backup
                         let boundBackup: Int
                         switch ports {
-                        case .configured: boundBackup = try backup.serveTCP(host: backupHost, port: backupPort)
-                        case .offset(let o): boundBackup = try backup.serveTCP(host: "127.0.0.1", port: backupPort + o)
-                        case .ephemeral: boundBackup = try backup.serveTCP(host: "127.0.0.1", port: 0)
+                        case .configured: boundBackup = try backup.serveTCP(host: backupHost, port: backupPort, limits: tcpLimits, notice: notice)
+                        case .offset(let o): boundBackup = try backup.serveTCP(host: "127.0.0.1", port: backupPort + o, limits: tcpLimits, notice: notice)
+                        case .ephemeral: boundBackup = try backup.serveTCP(host: "127.0.0.1", port: 0, limits: tcpLimits, notice: notice)
                         }
                         rewritten.devices[i].backup = .tcp(host: ports == .configured ? backupHost : "127.0.0.1", port: boundBackup)
                     }

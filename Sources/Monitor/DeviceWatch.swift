@@ -21,7 +21,9 @@ struct DeviceTally: Sendable {
                 latencyCount += 1
             }
         case .bad(.timeout): timeouts += 1
-        case .bad(.exception): exceptions += 1
+        // The device answered, but not with data: an exception, or (TCP, where no line can
+        // garble a frame) a reply that does not answer the request. Not line noise.
+        case .bad(.exception), .bad(.unexpectedException), .bad(.malformedReply): exceptions += 1
         case .bad(.crcOrFraming): crcErrors += 1
         case .bad(.disconnected): disconnects += 1
         default: break

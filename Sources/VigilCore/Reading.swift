@@ -5,8 +5,14 @@ public enum BadReason: Sendable, Hashable, CustomStringConvertible {
     case timeout
     /// The device answered with a Modbus exception.
     case exception(ModbusExceptionCode)
-    /// A frame arrived but failed its CRC or was malformed (RTU framing, wrong length, wrong unit id).
+    /// A frame arrived but failed its CRC or was malformed on a serial line (RTU framing, wrong
+    /// length, wrong unit id): what noise on the line does.
     case crcOrFraming
+    /// A Modbus TCP reply that does not answer the request (TCP has no CRC: the peer, not a line,
+    /// sent it); which part of it was wrong is `ReplyDefect`.
+    case malformedReply(ReplyDefect)
+    /// An exception reply whose code is not a defined Modbus exception (0, 9, 12 and above).
+    case unexpectedException(code: UInt8)
     /// No connection to the device (connect refused, reset, port vanished); a reconnect is pending.
     case disconnected
     /// The registers arrived but could not be decoded (NaN/Inf, bit field beyond range).
@@ -19,9 +25,41 @@ public enum BadReason: Sendable, Hashable, CustomStringConvertible {
         case .timeout: return "timeout"
         case .exception(let code): return "exception \(code.rawValue) (\(code))"
         case .crcOrFraming: return "crc/framing error"
+        case .malformedReply(let defect): return "malformed reply (\(defect))"
+        case .unexpectedException(let code): return "unexpected exception code \(code)"
         case .disconnected: return "disconnected"
         case .decodeError: return "decode error"
         case .notYetRead: return "not yet read"
+        }
+    }
+}
+
+/// What was wrong with a Modbus TCP reply that does not answer its request.
+public enum ReplyDefect: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// The MBAP transaction id is not the request's.
+    case transactionID = 1
+    /// The MBAP protocol id is not 0 (Modbus).
+    case protocolID
+    /// The MBAP length is outside 2...254 or does not match the bytes that followed.
+    case length
+    /// The unit id is not the one the request addressed.
+    case unitID
+    /// The function code is neither the request's nor its exception form.
+    case function
+    /// A read reply's byte count does not match the quantity requested.
+    case byteCount
+    /// A write reply does not echo the request's address, value or quantity.
+    case echo
+
+    public var description: String {
+        switch self {
+        case .transactionID: return "wrong transaction id"
+        case .protocolID: return "protocol id not 0"
+        case .length: return "wrong MBAP length"
+        case .unitID: return "wrong unit id"
+        case .function: return "wrong function code"
+        case .byteCount: return "wrong byte count"
+        case .echo: return "write not echoed"
         }
     }
 }

@@ -35,11 +35,11 @@ struct ReadingsTable {
         out += pad("POINT", 36) + pad("SENSOR", 9) + pad("VALUE", 14, right: true) + "  " + pad("UNIT", 6) + pad("QUALITY", 34) + pad("LATENCY", 10, right: true) + "\n"
         for poller in modbus.pollers {
             let s = poller.statistics
-            out += "\(poller.device.id)  [\(poller.link.connection.endpoint)]  tx \(s.transactions)  timeouts \(s.timeouts)  exceptions \(s.exceptions)  crc \(s.crcOrFramingErrors)  disconnects \(s.disconnects)\n"
+            out += "\(poller.device.id)  [\(poller.link.connection.endpoint)]  tx \(s.transactions)  timeouts \(s.timeouts)  exceptions \(s.exceptions)  crc \(s.crcOrFramingErrors)  malformed \(s.malformedReplies)  disconnects \(s.disconnects)\n"
             for (i, point) in poller.device.points.enumerated() {
                 let r = poller.reading(at: i)
                 out += pad("  " + point.id, 36) + pad(sensorByPoint["\(poller.device.id)/\(point.id)"] ?? "", 9)
-                out += pad(format(r.value, point: point), 14, right: true) + "  " + pad(point.unit ?? "", 6)
+                out += pad(format(r.value, point: point, raw: poller.rawValue(at: i)), 14, right: true) + "  " + pad(point.unit ?? "", 6)
                 out += pad(r.quality.description, 34) + pad(r.latencyNanoseconds == 0 ? "-" : String(format: "%.2f ms", Double(r.latencyNanoseconds) / 1e6), 10, right: true) + "\n"
             }
         }
@@ -56,8 +56,11 @@ struct ReadingsTable {
         return out
     }
 
-    private func format(_ value: Double, point: PointConfig) -> String {
+    /// An unscaled 64-bit integer point shows the exact integer the device holds (its Double
+    /// engineering value rounds above 2^53).
+    private func format(_ value: Double, point: PointConfig, raw: RawValue? = nil) -> String {
         if value.isNaN { return "-" }
+        if point.scale == 1 && point.offset == 0 && (point.type == .int64 || point.type == .uint64), let raw { return raw.exactText }
         if point.type == .bool || point.function.isBit { return value != 0 ? "1" : "0" }
         if point.scale == 1 && point.offset == 0, case .float32 = point.type { return String(format: "%.4f", value) }
         if point.scale == 1 && point.offset == 0, case .float64 = point.type { return String(format: "%.3f", value) }

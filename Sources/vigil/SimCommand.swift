@@ -47,9 +47,13 @@ struct SimServeCommand: ParsableCommand {
     @Flag(help: "Relay RTU bytes at memory speed instead of pacing them at the configured baud.")
     var unpaced = false
 
+    @Option(help: "Clients each simulated TCP device serves at once; further clients are accepted and closed at once (counted, logged once per burst).")
+    var maxConnections: Int = TCPServerLimits.defaultMaxConnections
+
     func validate() throws {
         if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds, got \(duration).") }
         if !(-65535...65535).contains(portOffset) { throw ValidationError("--port-offset must be within -65535...65535, got \(portOffset).") }
+        if !(1...100_000).contains(maxConnections) { throw ValidationError("--max-connections must be within 1...100000, got \(maxConnections).") }
     }
 
     func run() throws {
@@ -57,7 +61,9 @@ struct SimServeCommand: ParsableCommand {
         // Installed before the rig starts, so a signal never kills it half-way.
         Shutdown.install()
         let ports: SimulatedRig.PortPlan = ephemeralPorts ? .ephemeral : portOffset != 0 ? .offset(portOffset) : .configured
-        let rig = try SimulatedRig(plant: plant, ports: ports, pacing: unpaced ? .unpaced : nil, seed: seed)
+        let rig = try SimulatedRig(plant: plant, ports: ports, pacing: unpaced ? .unpaced : nil, seed: seed,
+                                   tcpLimits: TCPServerLimits(maxConnections: maxConnections),
+                                   notice: { printToStandardError("vigil sim: \($0)") })
         defer { rig.stop() }
 
         print("vigil sim: \(plant.name), \(plant.devices.count) device(s), seed \(seed)")
@@ -69,6 +75,8 @@ struct SimServeCommand: ParsableCommand {
         fflush(nil)
 
         Shutdown.sleep(nanoseconds: duration.map { UInt64($0 * 1e9) })
-        print("vigil sim: stopping")
+        var refused = 0
+        for d in Array(rig.devices.values) + Array(rig.backupDevices.values) { refused += d.tcpConnections?.refused ?? 0 }
+        print("vigil sim: stopping" + (refused > 0 ? " (\(refused) TCP client(s) refused over the limit of \(maxConnections))" : ""))
     }
 }

@@ -22,6 +22,17 @@ import VigilCore
         #expect(ModbusError(errno: base + 17).badReason == .crcOrFraming) // EMBBADSLAVE
     }
 
+    /// libmodbus reports exception code 0 as `MODBUS_ENOBASE` itself and 9 as base + 9: neither
+    /// is a defined exception, neither means the connection is down.
+    @Test func undefinedExceptionCodesAreUnexpectedExceptionsNotDisconnects() {
+        #expect(ModbusError(errno: base) == .unexpectedException(0))
+        #expect(ModbusError(errno: base).badReason == .unexpectedException(code: 0))
+        #expect(!ModbusError(errno: base).needsReconnect)
+        #expect(ModbusError(errno: base + 9).badReason == .unexpectedException(code: 9))
+        #expect(ModbusError.malformedReply(.unitID).badReason == .malformedReply(.unitID))
+        #expect(BadReason.malformedReply(.unitID).description == "malformed reply (wrong unit id)")
+    }
+
     @Test func socketAndPortFailuresMeanDisconnectedAndReconnect() {
         for code in [ECONNRESET, ECONNREFUSED, EPIPE, EIO, EBADF, ENOENT] {
             let e = ModbusError(errno: code)

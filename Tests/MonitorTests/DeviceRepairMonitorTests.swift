@@ -48,6 +48,11 @@ import VigilCore
         #expect(try detections { _ in .bad(.timeout) } == [.deviceTimeouts])
         #expect(try detections { $0 == 0 ? .bad(.timeout) : .bad(.crcOrFraming) } == [.deviceCRCErrors])
         #expect(try detections { _ in .bad(.exception(.serverDeviceFailure)) } == [.deviceExceptions])
+        // TCP has no line to garble a frame: a reply that does not answer its request, or an
+        // undefined exception code, is the device answering wrongly, never CRC noise.
+        #expect(try detections { _ in .bad(.malformedReply(.unitID)) } == [.deviceExceptions])
+        #expect(try detections { $0 == 0 ? .bad(.malformedReply(.length)) : .bad(.unexpectedException(code: 12)) } == [.deviceExceptions])
+        #expect(try detections { _ in .bad(.unexpectedException(code: 0)) } == [.deviceExceptions])
     }
 
     /// When every point of a device stops bringing samples together, the sensors' own diagnoses
