@@ -92,6 +92,8 @@ let package = Package(
         .executableTarget(name: "fuzz-model", dependencies: ["FuzzSupport", "Policy"]),
         .executableTarget(name: "fuzz-config", dependencies: ["FuzzSupport", "Config"]),
         .executableTarget(name: "fuzz-recording", dependencies: ["FuzzSupport", "Config", "Replay", "VigilCore"]),
+        .executableTarget(name: "fuzz-rtu", dependencies: ["FuzzSupport", "HIL"]),
+        .executableTarget(name: "fuzz-reply", dependencies: ["FuzzSupport", "Fieldbus", "VigilCore"]),
 
         // Counts heap allocations per thread by interposing malloc; linked only into `vigil-bench` and the
         // runtime tests, to prove the cycle allocates nothing. Never into the controller that runs a plant.

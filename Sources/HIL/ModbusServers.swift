@@ -344,24 +344,13 @@ final class RTUModbusServer: ServerThreadBase, ModbusServerThread, @unchecked Se
                 // POLLHUP without data: nobody has the other end open yet. Avoid spinning.
                 _ = interruptibleWait(5_000_000)
             }
-            // Complete frames by length.
-            while let length = Self.requestLength(buffer), buffer.count >= length {
-                let frame = Array(buffer[0..<length])
-                buffer.removeFirst(length)
-                dispatch(frame)
-            }
-            // Silence ends whatever is left: an unknown function is answered, a truncated frame dropped.
-            if !buffer.isEmpty, monotonicNanoseconds() >= lastByteAt + silenceNanoseconds {
-                if Self.requestLength(buffer) == nil, buffer.count >= 4 { dispatch(buffer) }
-                buffer.removeAll()
-            }
+            let silent = !buffer.isEmpty && monotonicNanoseconds() >= lastByteAt + silenceNanoseconds
+            for frame in RTUFraming.takeFrames(from: &buffer, silenceEnded: silent) { dispatch(frame) }
         }
     }
 
     private func dispatch(_ frame: [UInt8]) {
-        guard frame.count >= 4 else { return }
-        let crc = Self.crc16(frame[0..<(frame.count - 2)])
-        guard frame[frame.count - 2] == UInt8(crc & 0xFF), frame[frame.count - 1] == UInt8(crc >> 8) else {
+        guard RTUFraming.crcIsValid(frame) else {
             lock.withLock { crcErrors += 1 }
             return
         }
@@ -375,9 +364,44 @@ final class RTUModbusServer: ServerThreadBase, ModbusServerThread, @unchecked Se
         }
     }
 
+}
+
+/// Several simulated RTU devices (distinct unit ids) sharing one serial line, as on an RS-485 bus.
+/// How the simulated RTU server cuts a byte stream into requests: pure functions of the bytes, so
+/// a fuzzer can drive them (`fuzz-rtu`).
+public enum RTUFraming {
+    /// The longest RTU frame (unit, 253-byte PDU, CRC); a pending request never needs more bytes.
+    public static let maxFrame = 256
+
+    /// The complete requests at the front of `buffer`, removed from it. Each is cut at the length its
+    /// function code gives; when `silenceEnded` (3.5 character times passed without a byte), what
+    /// is left goes too: a request of an unknown function (4 bytes or more) is handed on to be
+    /// answered, a truncated one dropped. More than `maxFrame` bytes that make no request are noise
+    /// and dropped, so a peer streaming garbage without a pause costs a bounded buffer.
+    public static func takeFrames(from buffer: inout [UInt8], silenceEnded: Bool) -> [[UInt8]] {
+        var frames: [[UInt8]] = []
+        while let length = requestLength(buffer), buffer.count >= length {
+            frames.append(Array(buffer[0..<length]))
+            buffer.removeFirst(length)
+        }
+        if buffer.count > maxFrame, (requestLength(buffer) ?? Int.max) > maxFrame { buffer.removeAll() }
+        if silenceEnded, !buffer.isEmpty {
+            if requestLength(buffer) == nil, buffer.count >= 4 { frames.append(buffer) }
+            buffer.removeAll()
+        }
+        return frames
+    }
+
+    /// Whether a frame of 4 bytes or more ends in the CRC of what precedes it.
+    public static func crcIsValid(_ frame: [UInt8]) -> Bool {
+        guard frame.count >= 4 else { return false }
+        let crc = crc16(frame[0..<(frame.count - 2)])
+        return frame[frame.count - 2] == UInt8(crc & 0xFF) && frame[frame.count - 1] == UInt8(crc >> 8)
+    }
+
     /// Total length of an RTU request (unit + PDU + CRC) from its first bytes, or nil when the
     /// function is unknown or more bytes are needed to tell.
-    static func requestLength(_ b: [UInt8]) -> Int? {
+    public static func requestLength(_ b: [UInt8]) -> Int? {
         guard b.count >= 2 else { return nil }
         switch b[1] {
         case 1, 2, 3, 4, 5, 6: return 8
@@ -390,7 +414,7 @@ final class RTUModbusServer: ServerThreadBase, ModbusServerThread, @unchecked Se
     }
 
     /// Modbus CRC-16 (polynomial 0xA001, initial 0xFFFF); sent low byte first.
-    static func crc16<C: Collection>(_ bytes: C) -> UInt16 where C.Element == UInt8 {
+    public static func crc16<C: Collection>(_ bytes: C) -> UInt16 where C.Element == UInt8 {
         var crc: UInt16 = 0xFFFF
         for b in bytes {
             crc ^= UInt16(b)
@@ -400,7 +424,6 @@ final class RTUModbusServer: ServerThreadBase, ModbusServerThread, @unchecked Se
     }
 }
 
-/// Several simulated RTU devices (distinct unit ids) sharing one serial line, as on an RS-485 bus.
 public final class SimulatedRTUBus: @unchecked Sendable {
     public let path: String
     public let devices: [SimulatedModbusDevice]
