@@ -28,8 +28,9 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     /// Outputs put in manual from this console (their loops do not publish their mode).
     private var manualOutputs: Set<String> = []
     /// Set when a command's audit entry was committed in the same transaction as what it did
-    /// (feedback, rollback): the session's `audit` call for that command then writes nothing.
-    private var auditedWithCommand = false
+    /// (feedback, rollback): the first words of that command. The session's next `audit` call,
+    /// when it is for that command, then writes nothing; any other is written as usual.
+    private var auditedWithCommand: [String]?
     private var recorder: AuditRecorder
     /// System alarms already announced (their sequence numbers).
     private var announcedSystem: Set<Int> = []
@@ -227,6 +228,11 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
                             wallNanoseconds: wallNanoseconds), by: by)
     }
 
+    /// The first `n` words of a command line, lower-cased.
+    static func words(_ line: String, _ n: Int) -> [String] {
+        line.split(whereSeparator: \.isWhitespace).prefix(n).map { $0.lowercased() }
+    }
+
     /// Who gave a verdict: one verdict per event and this name.
     static func operatorName(_ by: ConsoleActor) -> String { "\(by.source) \(by.role)" }
 
@@ -256,7 +262,7 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         do throws(PolicyLearningError) {
             let audit = auditEntry(command, .done("feedback on event \(id) stored (\(input.verdict), by \(input.operatorName))"), by: by)
             receipt = try policy.recordFeedback(event: id, input, audit: audit)
-            auditedWithCommand = true
+            auditedWithCommand = Self.words(command, 2)
         } catch {
             return .refused("feedback on event \(id) not taken: \(error)")
         }
@@ -283,7 +289,7 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         do throws(PolicyLearningError) {
             let withdrawn = try learning.withdrawFeedback(event: id, operatorName: name,
                                                           audit: auditEntry("feedback \(id) withdraw", .done("feedback on event \(id) withdrawn"), by: by))
-            auditedWithCommand = true
+            auditedWithCommand = ["feedback", "\(id)"]
             return .done("feedback \(withdrawn) on event \(id) withdrawn: its samples are deleted and no later update learns from it")
         } catch {
             return .refused("feedback on event \(id) not withdrawn: \(error)")
@@ -451,7 +457,7 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         do { try store.rollback(to: version, audit: auditEntry("model rollback \(version)", .done(done), by: by)) } catch {
             return .refused("rollback to v\(version) refused: \(error)")
         }
-        auditedWithCommand = true
+        auditedWithCommand = ["model", "rollback", "\(version)"]
         controller.systemAlarms.clear(key: "policy-model")
         guard controller.policy != nil else {
             return .done("\(done); this controller started without a model and takes it at its next start")
@@ -493,10 +499,10 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     }
 
     func audit(by: ConsoleActor, command: String, result: String) -> Bool {
-        if auditedWithCommand {
-            // Committed with the feedback or the rollback it records.
-            auditedWithCommand = false
-            return true
+        let expected = auditedWithCommand
+        auditedWithCommand = nil
+        if let expected, Self.words(command, expected.count) == expected {
+            return true // committed with the feedback or the rollback it records
         }
         do {
             try recorder.record(AuditEntry(wallNanoseconds: wallNanoseconds, source: by.source, command: command, result: result,

@@ -97,7 +97,8 @@ struct ModelHistoryCommand: ParsableCommand {
         for r in history {
             let when = Date(timeIntervalSince1970: Double(r.createdWallNanoseconds) / 1e9)
             let parent = r.parentVersion.map { "v\($0)" } ?? "—"
-            print("\(r.deployed ? "*" : " ") v\(r.version)  parent \(parent)  \(ISO8601DateFormatter().string(from: when))  \(r.trainingSummary)\(r.note.isEmpty ? "" : "  (\(r.note))")")
+            print("\(r.deployed ? "*" : " ") v\(r.version)  parent \(parent)  \(ISO8601DateFormatter().string(from: when))  \(r.trainingSummary)\(r.note.isEmpty ? "" : "  (\(r.note))")"
+                  + (r.damaged.map { "  DAMAGED: \($0)" } ?? ""))
         }
     }
 }
