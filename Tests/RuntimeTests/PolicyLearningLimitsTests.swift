@@ -132,6 +132,39 @@ import Kernel
         #expect(report.corrections == 20, "300 stored correction samples, cap 20: the update trained on \(report.corrections)")
     }
 
+    /// An update's cost with 4,000 stored verdicts against 40, with the default learner: a ratio
+    /// printed, not a timed assertion; what is asserted is what the update trained on.
+    @Test func anUpdatesCostDoesNotGrowWithTheFeedbackKept() throws {
+        let bench = try Bench(events: 4_000, samplesPerEvent: 1)
+        defer { bench.cleanup() }
+        func timed(_ options: LearnerOptions, wall: Int64) throws -> (seconds: Double, corrections: Int) {
+            let learning = try bench.learning(options)
+            let clock = ContinuousClock.now
+            let result = try learning.update(wallNanoseconds: wall)
+            let d = ContinuousClock.now - clock
+            let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+            switch result {
+            case .deployed(_, _, let r, _), .rejected(_, let r, _): return (seconds, r.corrections)
+            default: Issue.record("no update: \(result.summary)"); return (seconds, 0)
+            }
+        }
+        var options = LearnerOptions()
+        options.marginPoints = -1 // rejected: nothing deployed, the verdicts are settled; re-given below
+        options.maxUpdatesPerHour = 1_000
+        let learning = try bench.learning(options)
+        for e in bench.events.prefix(40) { _ = try learning.recordFeedback(event: e, Self.correction(at: 1)) }
+        let few = try timed(options, wall: 2)
+        for e in bench.events { _ = try learning.recordFeedback(event: e, Self.correction(at: 3)) }
+        let many = try timed(options, wall: 4)
+        for e in bench.events { _ = try learning.recordFeedback(event: e, Self.correction(at: 5)) }
+        var uncapped = options
+        uncapped.maxFeedbackSamples = Int.max
+        let all = try timed(uncapped, wall: 6)
+        print(String(format: "update cost: 40 verdicts %.2f s, 4,000 verdicts %.2f s (ratio %.2f; without the cap %.2f s, ratio %.2f)",
+                     few.seconds, many.seconds, many.seconds / few.seconds, all.seconds, all.seconds / few.seconds))
+        #expect(few.corrections == 40 && many.corrections == 1_000 && all.corrections == 4_000)
+    }
+
     @Test func withdrawTakesTheVerdictOutOfTraining() throws {
         let bench = try Bench(events: 1)
         defer { bench.cleanup() }
