@@ -299,8 +299,8 @@ public final class PolicyLearning: @unchecked Sendable {
         let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
         // An engineer's rollback (or another process's update) while this one trained wins: the
         // candidate was trained on a model that is no longer deployed.
-        if let now = try? journal.deployedModel(), now.version != record.version {
-            return .postponed("the deployed model changed to v\(now.version) while the update trained from v\(record.version)")
+        if let current = try? journal.deployedModel(), current.version != record.version {
+            return .postponed("the deployed model changed to v\(current.version) while the update trained from v\(record.version)")
         }
         // The pending verdicts this update trained on (older ones beyond the sample cap are not settled).
         let oldest = stored.first?.feedbackID ?? 0
