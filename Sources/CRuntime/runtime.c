@@ -27,6 +27,11 @@ int vigil_rt_set_fifo(int priority) {
     return rc == 0 ? 0 : -rc;
 }
 
+int vigil_rt_set_thread_nice(int nice) {
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice) == 0) return 0;
+    return -errno;
+}
+
 int vigil_rt_make_background(void) {
     struct sched_param p = { .sched_priority = 0 };
     if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &p) == 0) return 0;

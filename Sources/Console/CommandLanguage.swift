@@ -115,12 +115,14 @@ public enum CommandLanguage {
               detail: "DURATION is seconds or a number with s, m or h. REASON is required and goes to the audit log. Safety alarms "
                   + "cannot be shelved; a shelved alarm returns by itself when the time is up."),
         Entry(name: "unshelve", usage: "unshelve ALARM", summary: "show a shelved alarm again", role: .operator, detail: ""),
-        Entry(name: "feedback", usage: "feedback EVENT confirm|false-alarm|class CLASS [NOTE]",
+        Entry(name: "feedback", usage: "feedback EVENT confirm|false-alarm|withdraw|class CLASS [NOTE]",
               summary: "teach the model: was Vigil right about this event?", role: .operator,
               detail: "confirm: the diagnosis was right. false-alarm: nothing was wrong. class CLASS: the right diagnosis was CLASS "
-                  + "(healthy, stuck, drift, spike, noise, dropout, excursion). The feedback is stored durably before the reply; the "
-                  + "model update it asks for runs beside the plant at the lowest priority, and its result (deployed, or why it was "
-                  + "rejected or postponed) is announced on the console when done."),
+                  + "(healthy, stuck, drift, spike, noise, dropout, excursion). withdraw: take your verdict back. One verdict per "
+                  + "event and operator: a later one replaces the earlier. The feedback is stored durably before the reply; the "
+                  + "model update it asks for runs beside the plant at low priority (at most the hourly limit of updates), and its "
+                  + "result (deployed, or why it was rejected or postponed) is announced on the console when done. A rejected "
+                  + "verdict is set aside: later updates leave it out until you give it again."),
         Entry(name: "rate", usage: "rate EVENT good|bad [NOTE]", summary: "rate an action Vigil took (failover, repair, escalation)",
               role: .operator, detail: "Trains the reward model behind the policy model's recommended action; same gate as feedback."),
         Entry(name: "failover", usage: "failover GROUP SENSOR", summary: "put a group's control on one member (manual)", role: .engineer,
@@ -241,11 +243,14 @@ public enum CommandLanguage {
             switch args[1].lowercased() {
             case "confirm": return .feedback(event: event, verdict: .confirm, note: note(from: 1))
             case "false-alarm", "falsealarm", "false_alarm": return .feedback(event: event, verdict: .falseAlarm, note: note(from: 1))
+            case "withdraw":
+                guard args.count == 2 else { throw usage("withdraw takes no more arguments") }
+                return .feedback(event: event, verdict: .withdraw, note: "")
             case "class":
                 guard args.count >= 3 else { throw usage("class needs the right CLASS") }
                 let cls = try identifier(2, "CLASS").lowercased()
                 return .feedback(event: event, verdict: .correctClass(cls), note: note(from: 2))
-            default: throw usage("the verdict is confirm, false-alarm or class CLASS, got '\(args[1].prefix(24))'")
+            default: throw usage("the verdict is confirm, false-alarm, class CLASS or withdraw, got '\(args[1].prefix(24))'")
             }
         case "rate":
             guard args.count >= 2 else { throw usage("missing argument") }

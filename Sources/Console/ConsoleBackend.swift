@@ -39,6 +39,8 @@ public enum ConsoleVerdict: Sendable, Hashable {
     case confirm
     case falseAlarm
     case correctClass(String)
+    /// Take back this operator's earlier verdict on the event.
+    case withdraw
 }
 
 /// Who issued a command, for the audit log and the feedback record.
@@ -55,8 +57,8 @@ public struct ConsoleActor: Sendable, Hashable {
 
 /// The controller as the console sees it. Views return text ready to print (the executable knows
 /// the plant, the monitor's evidence and the model; the console knows the operator). Control calls
-/// wait for the cycle's verdict; `feedback` returns once the feedback is durable and the model
-/// update has passed or failed its gate. Called from the console's thread only.
+/// wait for the cycle's verdict; `feedback` returns once the feedback is durable (the model update's
+/// verdict comes later as news). Called from the console's thread only.
 public protocol ConsoleBackend: AnyObject {
     /// `status`: cycle, lateness, overruns, safe state, trust score, model version, alarm counts.
     func status() -> String

@@ -68,10 +68,35 @@ public final class Journal: Sendable {
     /// without its samples, nor samples without their feedback.
     @discardableResult
     public func recordFeedback(_ feedback: OperatorFeedback, samples: [FeedbackSample]) throws(JournalError) -> Int64 {
+        try recordFeedback(feedback, samples: samples, audit: nil).id
+    }
+
+    /// What `recordFeedback` did: the new feedback's id, and the earlier verdict of the same
+    /// operator on the same event it replaced (deleted with its samples), if any.
+    public struct FeedbackWrite: Sendable, Hashable {
+        public var id: Int64
+        public var replaced: Int64?
+    }
+
+    /// Records operator feedback, its labelled samples and (when given) the audit entry of the
+    /// command that gave it, all in one transaction: a crash leaves all of them or none. One
+    /// verdict per event and operator: an earlier one of the same operator on the same event is
+    /// deleted with its samples in the same transaction (it is in the audit log).
+    public func recordFeedback(_ feedback: OperatorFeedback, samples: [FeedbackSample], audit: AuditEntry?) throws(JournalError) -> FeedbackWrite {
         try write("record feedback with \(samples.count) samples") { db in
+            var replaced: Int64?
+            if let event = feedback.eventID {
+                let earlier = try Int64.fetchAll(db, sql: "SELECT id FROM operator_feedback WHERE event_id = ? AND operator = ? ORDER BY id",
+                                                 arguments: [event, feedback.operatorName])
+                for id in earlier {
+                    try db.execute(sql: "DELETE FROM feedback_sample WHERE feedback_id = ?", arguments: [id])
+                    try db.execute(sql: "DELETE FROM operator_feedback WHERE id = ?", arguments: [id])
+                }
+                replaced = earlier.last
+            }
             try db.execute(sql: """
-                INSERT INTO operator_feedback (wall_ns, operator, subject, event_id, verdict, class, action_rating, note)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO operator_feedback (wall_ns, operator, subject, event_id, verdict, class, action_rating, note, status)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')
                 """, arguments: [feedback.wallNanoseconds, feedback.operatorName, feedback.subject, feedback.eventID,
                                  feedback.verdict.rawValue, feedback.correctedClass, feedback.actionRating?.rawValue,
                                  feedback.note])
@@ -81,17 +106,54 @@ public final class Journal: Sendable {
                     INSERT INTO feedback_sample (feedback_id, features, label, action, reward, bucket) VALUES (?, ?, ?, ?, ?, ?)
                     """, arguments: [id, Self.blob(s.features), s.label, s.action, s.reward, s.bucket.rawValue])
             }
+            if let audit { try Self.insertAudit(db, audit) }
+            return FeedbackWrite(id: id, replaced: replaced)
+        }
+    }
+
+    /// Withdraws `operatorName`'s verdict on `event`: its samples are deleted (no later update
+    /// learns from them) and it is marked withdrawn, with the audit entry in the same transaction.
+    /// Returns the withdrawn feedback's id, or nil when there was none to withdraw (nothing written).
+    public func withdrawFeedback(event: Int64, operatorName: String, audit: AuditEntry?) throws(JournalError) -> Int64? {
+        try write("withdraw feedback on event \(event)") { db -> Int64? in
+            guard let id = try Int64.fetchOne(db, sql: """
+                SELECT id FROM operator_feedback WHERE event_id = ? AND operator = ? AND status != 'withdrawn' ORDER BY id DESC LIMIT 1
+                """, arguments: [event, operatorName]) else { return nil }
+            try db.execute(sql: "DELETE FROM feedback_sample WHERE feedback_id = ?", arguments: [id])
+            try db.execute(sql: "UPDATE operator_feedback SET status = 'withdrawn' WHERE id = ?", arguments: [id])
+            if let audit { try Self.insertAudit(db, audit) }
             return id
         }
     }
 
-    /// Every stored feedback sample in feedback order, with its feedback id.
-    public func feedbackSamples() throws(JournalError) -> [(feedbackID: Int64, sample: FeedbackSample)] {
+    /// The feedback samples the learner may train on (of pending and learned verdicts; rejected
+    /// and withdrawn ones are left out), in feedback order, with their feedback id: the newest
+    /// `limit` when given, so an update's cost stays bounded however much feedback accumulates.
+    public func feedbackSamples(limit: Int? = nil) throws(JournalError) -> [(feedbackID: Int64, sample: FeedbackSample)] {
         try read("query feedback samples") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM feedback_sample ORDER BY id").map { row in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM (
+                    SELECT s.* FROM feedback_sample s JOIN operator_feedback f ON f.id = s.feedback_id
+                    WHERE f.status IN ('pending', 'learned') ORDER BY s.id DESC LIMIT ?)
+                ORDER BY id
+                """, arguments: [limit ?? -1]).map { row in
                 (row["feedback_id"], FeedbackSample(features: Self.floats(row["features"]), label: row["label"], action: row["action"],
                                                     reward: row["reward"], bucket: FeedbackSample.Bucket(rawValue: row["bucket"]) ?? .edgeCase))
             }
+        }
+    }
+
+    /// Ids of the verdicts no update has settled yet, oldest first.
+    public func pendingFeedback() throws(JournalError) -> [Int64] {
+        try read("query pending feedback") { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM operator_feedback WHERE status = 'pending' ORDER BY id")
+        }
+    }
+
+    /// The status of one piece of feedback (nil: no such id, or replaced).
+    public func feedbackStatus(_ id: Int64) throws(JournalError) -> FeedbackStatus? {
+        try read("query feedback status") { db in
+            try String.fetchOne(db, sql: "SELECT status FROM operator_feedback WHERE id = ?", arguments: [id]).flatMap(FeedbackStatus.init(rawValue:))
         }
     }
 
@@ -146,16 +208,36 @@ public final class Journal: Sendable {
         try read("query last event id") { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM event") ?? 0 }
     }
 
-    /// Records one run of the learner, durably, and returns its id.
+    /// Records one run of the learner, durably, and returns its id. `settling` are the pending
+    /// verdicts the run decided: marked learned (accepted) or rejected in the same transaction;
+    /// one withdrawn or replaced meanwhile stays as it is.
     @discardableResult
-    public func recordModelUpdate(_ u: ModelUpdateRecord) throws(JournalError) -> Int64 {
+    public func recordModelUpdate(_ u: ModelUpdateRecord, settling: [Int64] = []) throws(JournalError) -> Int64 {
         try write("record model update") { db in
             try db.execute(sql: """
                 INSERT INTO model_update (wall_ns, base_version, last_feedback_id, outcome, new_version, reasons, report_json, duration_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [u.wallNanoseconds, u.baseVersion, u.lastFeedbackID, u.outcome.rawValue, u.newVersion, u.reasons,
                                  u.reportJSON, u.durationMilliseconds])
-            return db.lastInsertedRowID
+            let id = db.lastInsertedRowID
+            let status: FeedbackStatus? = u.outcome == .accepted ? .learned : u.outcome == .rejected ? .rejected : nil
+            if let status {
+                for f in settling {
+                    try db.execute(sql: "UPDATE operator_feedback SET status = ?, update_id = ? WHERE id = ? AND status = 'pending'",
+                                   arguments: [status.rawValue, id, f])
+                }
+            }
+            return id
+        }
+    }
+
+    /// Wall times of the learner runs that trained a candidate (accepted or rejected; a postponed
+    /// run is not one) after `wallNanoseconds`, oldest first: what an hourly limit counts.
+    public func updateRuns(after wallNanoseconds: Int64) throws(JournalError) -> [Int64] {
+        try read("query recent model updates") { db in
+            try Int64.fetchAll(db, sql: """
+                SELECT wall_ns FROM model_update WHERE outcome IN ('accepted', 'rejected') AND wall_ns > ? ORDER BY wall_ns
+                """, arguments: [wallNanoseconds])
         }
     }
 
@@ -174,10 +256,44 @@ public final class Journal: Sendable {
     /// fsynced. Acknowledge to the operator only after this returns.
     @discardableResult
     public func recordCommand(_ entry: AuditEntry) throws(JournalError) -> Int64 {
-        try write("record command") { db in
-            try db.execute(sql: "INSERT INTO audit_log (wall_ns, source, role, command, result) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [entry.wallNanoseconds, entry.source, entry.role, entry.command, entry.result])
-            return db.lastInsertedRowID
+        try write("record command") { db in try Self.insertAudit(db, entry) }
+    }
+
+    private static func insertAudit(_ db: Database, _ entry: AuditEntry) throws -> Int64 {
+        try db.execute(sql: "INSERT INTO audit_log (wall_ns, source, role, command, result, privileged) VALUES (?, ?, ?, ?, ?, ?)",
+                       arguments: [entry.wallNanoseconds, entry.source, entry.role, entry.command, entry.result, entry.privileged])
+        return db.lastInsertedRowID
+    }
+
+    /// Deletes the oldest read-only audit entries beyond `keep`, at most `batch` per call, and adds
+    /// them to the `audit.pruned` counter in the same transaction. Privileged entries are never
+    /// deleted. Returns how many went.
+    @discardableResult
+    public func pruneAudit(keepReadOnly keep: Int, batch: Int = 2_000) throws(JournalError) -> Int {
+        try write("prune audit log") { db -> Int in
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_log WHERE privileged = 0") ?? 0
+            let excess = min(count - keep, batch)
+            guard excess > 0 else { return 0 }
+            try db.execute(sql: """
+                DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE privileged = 0 ORDER BY id LIMIT ?)
+                """, arguments: [excess])
+            let n = db.changesCount
+            try Self.addToStat(db, name: "audit.pruned", delta: n)
+            return n
+        }
+    }
+
+    /// Read-only audit entries retention has deleted, over every run that used this journal.
+    public func auditEntriesPruned() throws(JournalError) -> Int {
+        try read("query audit prune counter") { db in
+            try Int.fetchOne(db, sql: "SELECT value FROM journal_stats WHERE name = 'audit.pruned'") ?? 0
+        }
+    }
+
+    /// Read-only audit entries now stored.
+    public func readOnlyAuditEntries() throws(JournalError) -> Int {
+        try read("count read-only audit entries") { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_log WHERE privileged = 0") ?? 0
         }
     }
 
@@ -200,16 +316,25 @@ public final class Journal: Sendable {
         if !inserted { throw .duplicateModelVersion(path: path, version: model.version) }
     }
 
-    /// Marks `version` as the one deployed model (deploy or roll back), durably.
-    public func markDeployed(version: Int) throws(JournalError) {
+    /// Marks `version` as the one deployed model (deploy or roll back), durably, with the audit
+    /// entry of the command that asked for it (when given) in the same transaction.
+    public func markDeployed(version: Int, audit: AuditEntry? = nil) throws(JournalError) {
         let found = try write("deploy model \(version)") { db -> Bool in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM model_version WHERE version = ?", arguments: [version]) ?? false
             else { return false }
             try db.execute(sql: "UPDATE model_version SET deployed = 0 WHERE deployed = 1")
             try db.execute(sql: "UPDATE model_version SET deployed = 1 WHERE version = ?", arguments: [version])
+            if let audit { try Self.insertAudit(db, audit) }
             return true
         }
         if !found { throw .unknownModelVersion(path: path, version: version) }
+    }
+
+    /// Records why `version`'s file no longer loads (history shows it), durably.
+    public func markDamaged(version: Int, reason: String) throws(JournalError) {
+        try write("mark model \(version) damaged") { db in
+            try db.execute(sql: "UPDATE model_version SET damaged = ? WHERE version = ?", arguments: [reason, version])
+        }
     }
 
     // MARK: Events (written by JournalWriter)
@@ -298,7 +423,7 @@ public final class Journal: Sendable {
                         eventID: row["event_id"], verdict: FeedbackVerdict(rawValue: row["verdict"]) ?? .confirmed,
                         correctedClass: row["class"],
                         actionRating: (row["action_rating"] as String?).flatMap(ActionRating.init(rawValue:)),
-                        note: row["note"]))
+                        note: row["note"], status: FeedbackStatus(rawValue: row["status"]) ?? .pending))
                 }
         }
     }
@@ -310,7 +435,7 @@ public final class Journal: Sendable {
                 .map { row in
                     JournalRecord(id: row["id"], value: AuditEntry(
                         wallNanoseconds: row["wall_ns"], source: row["source"], command: row["command"],
-                        result: row["result"], role: row["role"]))
+                        result: row["result"], role: row["role"], privileged: row["privileged"]))
                 }
         }
     }
@@ -443,6 +568,6 @@ public final class Journal: Sendable {
         ModelVersion(
             version: row["version"], parentVersion: row["parent_version"], createdWallNanoseconds: row["created_wall_ns"],
             filePath: row["file_path"], sha256: row["sha256"], trainingSummary: row["training_summary"],
-            validationJSON: row["validation_json"], deployed: row["deployed"], note: row["note"])
+            validationJSON: row["validation_json"], deployed: row["deployed"], note: row["note"], damaged: row["damaged"])
     }
 }

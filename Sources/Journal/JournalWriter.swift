@@ -37,6 +37,8 @@ public final class JournalWriter: @unchecked Sendable {
         public var eventsWritten = 0
         public var batchesCommitted = 0
         public var eventsPruned = 0
+        /// Read-only audit entries deleted by retention (privileged ones never are).
+        public var auditEntriesPruned = 0
         public var failedCommits = 0
         /// The most recent error; nil once a later commit succeeds.
         public var lastError: JournalError?
@@ -124,6 +126,7 @@ public final class JournalWriter: @unchecked Sendable {
         var recordedDrops = Dictionary(uniqueKeysWithValues: EventSeverity.allCases.map { ($0, 0) })
         var eventCount = (try? journal.counts().events) ?? 0
         var lastFlush = clock.nowNanoseconds()
+        var lastAuditPrune: UInt64 = 0
 
         while true {
             let stopping = stopRequested.load(ordering: .acquiring)
@@ -170,6 +173,14 @@ public final class JournalWriter: @unchecked Sendable {
                     }
                 }
             }
+            // The console writes audit entries itself; the writer keeps their read-only part bounded.
+            if !stopping && now &- lastAuditPrune >= Self.auditPruneInterval {
+                lastAuditPrune = now
+                if let pruned = try? journal.pruneAudit(keepReadOnly: configuration.retention.maxReadOnlyAuditEntries,
+                                                        batch: configuration.retention.pruneBatch), pruned > 0 {
+                    state.withLock { $0.statistics.auditEntriesPruned += pruned }
+                }
+            }
             if stopping {
                 // Drain to the end; give up only if a commit fails while stopping.
                 if !committed {
@@ -183,6 +194,9 @@ public final class JournalWriter: @unchecked Sendable {
             _ = wake.wait(timeout: .now() + .nanoseconds(Int(configuration.pollIntervalNanoseconds)))
         }
     }
+
+    /// How often the writer prunes read-only audit entries beyond the retention's cap.
+    static let auditPruneInterval: UInt64 = 1_000_000_000
 
     /// `CLOCK_REALTIME − CLOCK_MONOTONIC` now: what turns a monotonic plant time into wall time.
     public static func monotonicToWallOffset() -> Int64 {

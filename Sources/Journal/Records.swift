@@ -66,6 +66,14 @@ public enum FeedbackVerdict: String, Sendable, Hashable, CaseIterable {
     case confirmed, falseAlarm, correctedClass
 }
 
+/// What became of a verdict: `pending` until an update settles it; `learned` once a deployed
+/// version was trained with it; `rejected` when the gate refused the update it was first part of
+/// (set aside: later updates leave it out until the operator gives it again); `withdrawn` by the
+/// operator (its samples are deleted).
+public enum FeedbackStatus: String, Sendable, Hashable, CaseIterable {
+    case pending, learned, rejected, withdrawn
+}
+
 /// The operator's rating of the action Vigil took.
 public enum ActionRating: String, Sendable, Hashable, CaseIterable {
     case good, bad
@@ -84,10 +92,12 @@ public struct OperatorFeedback: Sendable, Hashable {
     public var correctedClass: String?
     public var actionRating: ActionRating?
     public var note: String
+    public var status: FeedbackStatus
 
     public init(wallNanoseconds: Int64, operatorName: String, subject: String, eventID: Int64? = nil,
                 verdict: FeedbackVerdict, correctedClass: String? = nil, actionRating: ActionRating? = nil,
-                note: String = "") {
+                note: String = "", status: FeedbackStatus = .pending) {
+        self.status = status
         self.wallNanoseconds = wallNanoseconds
         self.operatorName = operatorName
         self.subject = subject
@@ -108,8 +118,12 @@ public struct AuditEntry: Sendable, Hashable {
     public var result: String
     /// The console role that issued it (viewer, operator, engineer); empty when not from a console.
     public var role: String
+    /// False for a read-only command (status, sensors, …): retention may prune those; a privileged
+    /// entry (anything that changes something, every login) is kept for ever.
+    public var privileged: Bool
 
-    public init(wallNanoseconds: Int64, source: String, command: String, result: String, role: String = "") {
+    public init(wallNanoseconds: Int64, source: String, command: String, result: String, role: String = "", privileged: Bool = true) {
+        self.privileged = privileged
         self.wallNanoseconds = wallNanoseconds
         self.source = source
         self.command = command
@@ -131,9 +145,13 @@ public struct ModelVersion: Sendable, Hashable {
     public var validationJSON: String
     public var deployed: Bool
     public var note: String
+    /// Why the file no longer loads (found at a load and recorded), or nil.
+    public var damaged: String?
 
     public init(version: Int, parentVersion: Int?, createdWallNanoseconds: Int64, filePath: String, sha256: String,
-                trainingSummary: String = "", validationJSON: String = "{}", deployed: Bool = false, note: String = "") {
+                trainingSummary: String = "", validationJSON: String = "{}", deployed: Bool = false, note: String = "",
+                damaged: String? = nil) {
+        self.damaged = damaged
         self.version = version
         self.parentVersion = parentVersion
         self.createdWallNanoseconds = createdWallNanoseconds
@@ -167,9 +185,13 @@ public struct RetentionPolicy: Sendable, Hashable {
     public var pruneBatch: Int
     /// Transactions per prune call; the writer prunes a little after every flush.
     public var maxBatchesPerPrune: Int
+    /// Read-only audit entries (`AuditEntry.privileged` false) kept; older ones are pruned and
+    /// counted (`Journal.auditEntriesPruned`). Privileged entries are never pruned.
+    public var maxReadOnlyAuditEntries: Int
 
-    public init(maxEvents: Int = 200_000, pruneBatch: Int = 2_000, maxBatchesPerPrune: Int = 4) {
-        precondition(maxEvents >= 0 && pruneBatch > 0 && maxBatchesPerPrune > 0)
+    public init(maxEvents: Int = 200_000, pruneBatch: Int = 2_000, maxBatchesPerPrune: Int = 4, maxReadOnlyAuditEntries: Int = 20_000) {
+        precondition(maxEvents >= 0 && pruneBatch > 0 && maxBatchesPerPrune > 0 && maxReadOnlyAuditEntries >= 0)
+        self.maxReadOnlyAuditEntries = maxReadOnlyAuditEntries
         self.maxEvents = maxEvents
         self.pruneBatch = pruneBatch
         self.maxBatchesPerPrune = maxBatchesPerPrune

@@ -122,6 +122,28 @@ enum JournalSchema {
             // and simulation and replay number their reports by it.
             try db.execute(sql: "ALTER TABLE event ADD COLUMN cycle INTEGER")
         }
+        migrator.registerMigration("v5 feedback status, audit privilege, damaged models") { db in
+            try db.execute(sql: """
+                -- What became of each verdict: waiting for an update (pending), in a deployed version
+                -- (learned), refused by the gate and set aside until the operator gives it again
+                -- (rejected), or taken back by the operator (withdrawn: its samples are deleted).
+                ALTER TABLE operator_feedback ADD COLUMN status TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'learned', 'rejected', 'withdrawn'));
+                -- The model_update row that settled it (NULL while pending).
+                ALTER TABLE operator_feedback ADD COLUMN update_id INTEGER;
+                CREATE INDEX operator_feedback_event_operator ON operator_feedback(event_id, operator);
+
+                -- 0: a read-only command (status, sensors, …), which retention may prune; 1: kept for ever.
+                ALTER TABLE audit_log ADD COLUMN privileged INTEGER NOT NULL DEFAULT 1;
+                CREATE INDEX audit_log_privileged ON audit_log(privileged, id);
+
+                -- Why a registered version no longer loads (digest mismatch, undecodable); NULL: intact
+                -- as far as known.
+                ALTER TABLE model_version ADD COLUMN damaged TEXT;
+
+                CREATE INDEX model_update_outcome_wall ON model_update(outcome, wall_ns);
+                """)
+        }
         return migrator
     }
 }

@@ -47,6 +47,9 @@ public struct LearnerOptions: Sendable, Hashable {
     public var marginPoints: Double
     /// Updates allowed per rolling hour.
     public var maxUpdatesPerHour: Int
+    /// Stored feedback samples (the newest) one update trains on: its cost stays bounded however
+    /// much feedback accumulates.
+    public var maxFeedbackSamples: Int = 1_000
     /// β of the KL penalty that keeps reward-guided actions near the deployed model's.
     public var klWeight: Float = 0.02
     /// Weight of a rated sample's reward-guided term relative to a replay sample.

@@ -54,6 +54,9 @@ public final class Controller: @unchecked Sendable {
     private let nextTicket = Atomic<UInt64>(1)
     private let initialModel: PolicyModel?
     private var policyService: PolicyService?
+    /// Alarms about the controller itself (a damaged model at start), beside the cycle's.
+    public let systemAlarms = SystemAlarms()
+    private let registry = Mutex<(store: ModelStore?, absence: String?)>((nil, nil))
 
     /// Builds everything from a plant; opens nothing that must be closed until `start()`.
     /// - Parameters:
@@ -124,6 +127,17 @@ public final class Controller: @unchecked Sendable {
         guard let watch = cycle.kernel.policyWatch else { return false }
         watch.collectRetired()
         return watch.offer(model)
+    }
+
+    /// The model registry the policy model comes from: set at start even when no model loads, so
+    /// an engineer can roll back from the console.
+    public var modelRegistry: ModelStore? { registry.withLock { $0.store } }
+    /// Why no policy model runs on the cycle (nil: one runs, or none was set up).
+    public var policyModelAbsence: String? { registry.withLock { $0.absence } }
+
+    /// Records the registry and, when no model runs, why.
+    public func setModelRegistry(_ store: ModelStore?, absence: String?) {
+        registry.withLock { $0 = (store, absence) }
     }
 
     /// The policy service (feature history, event features, registry watch, learner), once started.

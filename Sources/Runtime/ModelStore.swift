@@ -10,6 +10,8 @@ public enum ModelStoreError: Error, Sendable, CustomStringConvertible {
     case featureSchema(path: String, expected: [String], found: [String])
     case unknownVersion(Int)
     case noDeployedModel
+    /// The deployed version and every ancestor failed to load (each with why).
+    case noIntactVersion(damaged: [DamagedVersion])
 
     public var description: String {
         switch self {
@@ -23,7 +25,33 @@ public enum ModelStoreError: Error, Sendable, CustomStringConvertible {
             return "\(path): its features do not match this Vigil's monitor (missing \(missing), unexpected \(extra), or a different order)"
         case .unknownVersion(let v): return "model version \(v) is not in the registry (see `vigil model history`)"
         case .noDeployedModel: return "no model is deployed"
+        case .noIntactVersion(let damaged):
+            return "no version of the deployed lineage loads: " + damaged.map { "v\($0.version): \($0.reason)" }.joined(separator: "; ")
         }
+    }
+}
+
+/// A registered version whose file did not load, and why.
+public struct DamagedVersion: Sendable, Hashable {
+    public var version: Int
+    public var reason: String
+}
+
+/// The model a controller starts with: the deployed version, or, when that one's file is damaged,
+/// the newest intact version of its lineage, now deployed in its place.
+public struct StartupModel: Sendable {
+    public var model: PolicyModel
+    public var record: ModelVersion
+    /// The versions found damaged on the way (newest first); empty when the deployed one loaded.
+    public var damaged: [DamagedVersion]
+    public var fellBack: Bool { !damaged.isEmpty }
+
+    /// The alarm text of a fallback (nil when there was none).
+    public var alarmText: String? {
+        guard let first = damaged.first else { return nil }
+        return "policy model v\(first.version) does not load (\(first.reason)); running v\(record.version), the newest intact version of its lineage"
+            + (damaged.count > 1 ? " (also damaged: " + damaged.dropFirst().map { "v\($0.version)" }.joined(separator: ", ") + ")" : "")
+            + ". Restore the file or roll back ('model rollback VERSION', engineer)"
     }
 }
 
@@ -98,12 +126,46 @@ public struct ModelStore: Sendable {
         return model
     }
 
-    /// Makes `version` the deployed model after checking that it loads; the registry records it.
+    /// Makes `version` the deployed model after checking that it loads; the registry records it,
+    /// with `audit` (the command that asked) in the same transaction.
     @discardableResult
-    public func rollback(to version: Int) throws(ModelStoreError) -> PolicyModel {
+    public func rollback(to version: Int, audit: AuditEntry? = nil) throws(ModelStoreError) -> PolicyModel {
         let (model, _) = try load(version: version)
-        do { try journal.markDeployed(version: version) } catch { throw .journal(error) }
+        do { try journal.markDeployed(version: version, audit: audit) } catch { throw .journal(error) }
         return model
+    }
+
+    /// The deployed version; when its file does not load (damaged, changed, undecodable), that is
+    /// recorded in the registry (`ModelVersion.damaged`) and the newest intact ancestor is deployed
+    /// instead, with an audit entry saying so in the same transaction. Throws `.noDeployedModel`
+    /// for an empty registry and `.noIntactVersion` when nothing of the lineage loads.
+    public func loadDeployedOrFallback(wallNanoseconds: Int64) throws(ModelStoreError) -> StartupModel {
+        let history: [ModelVersion]
+        do { history = try journal.modelHistory() } catch { throw .journal(error) }
+        guard let deployed = history.first(where: \.deployed) else { throw .noDeployedModel }
+        var damaged: [DamagedVersion] = []
+        var candidate: ModelVersion? = deployed
+        while let record = candidate {
+            do throws(ModelStoreError) {
+                let model = try load(record)
+                if !damaged.isEmpty {
+                    let audit = AuditEntry(wallNanoseconds: wallNanoseconds, source: "vigil", command: "(model fallback at start)",
+                                           result: "v\(deployed.version) does not load: \(damaged[0].reason); deployed v\(record.version)",
+                                           role: "system")
+                    do { try journal.markDeployed(version: record.version, audit: audit) } catch { throw .journal(error) }
+                }
+                var r = record
+                r.deployed = true
+                return StartupModel(model: model, record: r, damaged: damaged)
+            } catch {
+                if case .journal = error { throw error }
+                let reason = "\(error)"
+                damaged.append(DamagedVersion(version: record.version, reason: reason))
+                do { try journal.markDamaged(version: record.version, reason: reason) } catch { throw .journal(error) }
+            }
+            candidate = record.parentVersion.flatMap { p in history.first { $0.version == p } }
+        }
+        throw .noIntactVersion(damaged: damaged)
     }
 
     /// Registers the shipped model file at `path` as version 1, deployed, when the registry is empty.

@@ -12,6 +12,7 @@ public enum PolicyLearningError: Error, Sendable, CustomStringConvertible {
     case noFeatures(event: Int64, kind: String)
     case noSamples(sensor: String, from: UInt64, to: UInt64)
     case unknownClass(String, valid: [String])
+    case nothingToWithdraw(event: Int64, operatorName: String)
     case store(ModelStoreError)
     case journal(JournalError)
 
@@ -19,13 +20,14 @@ public enum PolicyLearningError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .learningSet(let path, let why):
             return "learning set \(path): \(why) (it ships beside the model; regenerate both with `vigil model train --out models/default.vglm`)"
-        case .noSuchEvent(let id): return "there is no event \(id) in the journal (see `vigil events` or the console's `events`)"
+        case .noSuchEvent(let id): return "there is no event \(id) in the journal (the console's `events` lists recent ones)"
         case .noFeatures(let id, let kind):
             return "event \(id) (\(kind)) has no recorded model features: only detections, diagnoses, escalations and model verdicts "
                 + "about a sensor, journalled by a controller running the policy model, have them"
         case .noSamples(let sensor, let from, let to):
             return "no feature samples of \(sensor) between \(from / 1_000_000) ms and \(to / 1_000_000) ms (the history keeps the last few minutes)"
         case .unknownClass(let c, let valid): return "\"\(c)\" is not a diagnosis class; one of: \(valid.joined(separator: ", "))"
+        case .nothingToWithdraw(let id, let who): return "\(who) has no verdict on event \(id) to withdraw"
         case .store(let e): return "\(e)"
         case .journal(let e): return "\(e)"
         }
@@ -70,6 +72,8 @@ public struct FeedbackReceipt: Sendable, Hashable {
     public var bucket: FeedbackSample.Bucket
     /// What the model had said (class), if known.
     public var modelSaid: String?
+    /// The same operator's earlier verdict on this event that this one replaced, if any.
+    public var replaced: Int64? = nil
 }
 
 /// What one learner run came to.
@@ -79,10 +83,14 @@ public enum PolicyUpdateResult: Sendable {
     case deployed(version: Int, parent: Int, report: GateReport, milliseconds: Double)
     /// The gate refused the candidate; the deployed model stays.
     case rejected(reasons: [String], report: GateReport, milliseconds: Double)
-    /// Too many updates in the last hour; the feedback is kept for the next one.
+    /// Too many updates in the last hour; the feedback is kept (pending) for the next one, which
+    /// runs at `nextAllowedWallNanoseconds`.
     case rateLimited(nextAllowedWallNanoseconds: Int64)
-    /// No stored feedback to learn from.
+    /// No pending feedback: nothing new to learn since the last update.
     case nothingToLearn
+    /// The update was not finished (the deployed model changed while it trained, …): nothing was
+    /// deployed and the feedback stays pending.
+    case postponed(String)
 
     /// One paragraph for an operator.
     public var summary: String {
@@ -94,17 +102,21 @@ public enum PolicyUpdateResult: Sendable {
                           r.goldenBefore.accuracy * 100, r.goldenAfter.accuracy * 100, r.goldenActionBefore * 100, r.goldenActionAfter * 100)
         case .rejected(let reasons, _, let ms):
             return String(format: "update rejected after %.1f s, the deployed model stays: ", ms / 1000) + reasons.joined(separator: "; ")
+                + ". The feedback of this update is set aside (later updates leave it out); give a verdict again to retry it"
         case .rateLimited(let next):
-            return "update postponed: the hourly limit of model updates is reached; next one at \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(next) / 1e9))) (the feedback is kept)"
+            return "update postponed: the hourly limit of model updates is reached; it runs at \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(next) / 1e9))) (the feedback is kept)"
         case .nothingToLearn:
-            return "no stored feedback to learn from"
+            return "no new feedback to learn from"
+        case .postponed(let why):
+            return "update postponed: \(why) (the feedback is kept for the next update)"
         }
     }
 }
 
 /// Operator feedback to validated model versions, beside the cycle (never on it): labels the
-/// feature samples behind an event or a time window, stores them with the feedback in one durable
-/// transaction, then runs the incremental learner over every stored sample with the shipped
+/// feature samples behind an event or a time window, stores them with the feedback (and the audit
+/// entry of the command that gave it) in one durable transaction, one verdict per event and
+/// operator; then runs the incremental learner over the newest stored samples with the shipped
 /// learning set (replay, golden set, calibration), and deploys a candidate only when the gate
 /// passes. Every run is recorded in the journal's `model_update` table. Stateless between calls
 /// (everything is in the journal and the model store), so the console in a running controller
@@ -117,6 +129,8 @@ public final class PolicyLearning: @unchecked Sendable {
     /// Feedback whose model margin is below this many int8 steps is filed as an edge case.
     public let edgeMargin: Int
     private let updating = NSLock()
+    /// Test seam: runs on the updating thread just before training (a test holds an update there).
+    var beforeTraining: (@Sendable () -> Void)?
 
     public init(store: ModelStore, learningSetPath: String, options: LearnerOptions = LearnerOptions(), edgeMargin: Int = 8) throws(PolicyLearningError) {
         let bytes: [UInt8]
@@ -136,7 +150,8 @@ public final class PolicyLearning: @unchecked Sendable {
 
     /// Feedback on a journalled event: its recorded feature samples get the operator's label.
     /// Durable before it returns.
-    public func recordFeedback(event id: Int64, _ input: FeedbackInput) throws(PolicyLearningError) -> FeedbackReceipt {
+    /// `audit` (the command that gave it) is committed in the same transaction.
+    public func recordFeedback(event id: Int64, _ input: FeedbackInput, audit: AuditEntry? = nil) throws(PolicyLearningError) -> FeedbackReceipt {
         let event: StoredEvent?, features: EventFeatures?
         do {
             event = try journal.event(id)
@@ -150,7 +165,17 @@ public final class PolicyLearning: @unchecked Sendable {
         let said = features.diagnosis
         let eventClass = event.flatMap { Self.diagnosisClass(of: $0, schema: schema) } ?? said
         return try store(samples: features.samples, sensor: features.sensor, eventID: id, modelSaid: said, eventClass: eventClass,
-                         modelAction: features.action, margin: features.margin, input)
+                         modelAction: features.action, margin: features.margin, input, audit: audit)
+    }
+
+    /// Takes back `operatorName`'s verdict on event `id`: its samples are deleted, so no later update
+    /// learns from it (a deployed version that already did stays until the next update or a rollback).
+    /// Returns the withdrawn feedback's id.
+    public func withdrawFeedback(event id: Int64, operatorName: String, audit: AuditEntry? = nil) throws(PolicyLearningError) -> Int64 {
+        let withdrawn: Int64?
+        do { withdrawn = try journal.withdrawFeedback(event: id, operatorName: operatorName, audit: audit) } catch { throw .journal(error) }
+        guard let withdrawn else { throw .nothingToWithdraw(event: id, operatorName: operatorName) }
+        return withdrawn
     }
 
     /// Feedback on a time window of a sensor, with the samples a running controller's history holds.
@@ -161,7 +186,7 @@ public final class PolicyLearning: @unchecked Sendable {
     }
 
     private func store(samples: [[Float]], sensor: String, eventID: Int64?, modelSaid: String?, eventClass: String?,
-                       modelAction: String?, margin: Int?, _ input: FeedbackInput) throws(PolicyLearningError) -> FeedbackReceipt {
+                       modelAction: String?, margin: Int?, _ input: FeedbackInput, audit: AuditEntry? = nil) throws(PolicyLearningError) -> FeedbackReceipt {
         let schema = try deployedSchema()
         let label: String
         let verdict: FeedbackVerdict
@@ -189,9 +214,10 @@ public final class PolicyLearning: @unchecked Sendable {
         let feedback = OperatorFeedback(wallNanoseconds: input.wallNanoseconds, operatorName: input.operatorName, subject: sensor,
                                         eventID: eventID, verdict: verdict, correctedClass: corrected, actionRating: input.rating,
                                         note: input.note)
-        let id: Int64
-        do { id = try journal.recordFeedback(feedback, samples: labelled) } catch { throw .journal(error) }
-        return FeedbackReceipt(feedbackID: id, sensor: sensor, label: label, samples: labelled.count, bucket: bucket, modelSaid: modelSaid)
+        let written: Journal.FeedbackWrite
+        do { written = try journal.recordFeedback(feedback, samples: labelled, audit: audit) } catch { throw .journal(error) }
+        return FeedbackReceipt(feedbackID: written.id, sensor: sensor, label: label, samples: labelled.count, bucket: bucket, modelSaid: modelSaid,
+                               replaced: written.replaced)
     }
 
     private func deployedSchema() throws(PolicyLearningError) -> ModelSchema {
@@ -225,29 +251,30 @@ public final class PolicyLearning: @unchecked Sendable {
 
     // MARK: Updates
 
-    /// Runs one update over every stored feedback sample and records it. Deploys on a pass.
+    /// Runs one update and records it; deploys on a pass. It trains on the newest
+    /// `options.maxFeedbackSamples` samples of pending and learned feedback (so its cost stays bounded
+    /// however much feedback accumulates) and settles the pending verdicts: learned when the
+    /// candidate is deployed, rejected (left out of later updates) when the gate refuses it. At most
+    /// `options.maxUpdatesPerHour` updates train in any hour before `now` (postponed ones do not
+    /// count); nothing runs without pending feedback. `now` is the caller's wall clock.
     public func update(wallNanoseconds now: Int64) throws(PolicyLearningError) -> PolicyUpdateResult {
         updating.lock()
         defer { updating.unlock() }
         let clock = ContinuousClock.now
-        let stored: [(feedbackID: Int64, sample: FeedbackSample)]
-        let recent: [ModelUpdateRecord]
+        let hour: Int64 = 3_600_000_000_000
+        let limit = max(options.maxUpdatesPerHour, 1)
+        let runs: [Int64], pending: [Int64]
         do {
-            stored = try journal.feedbackSamples()
-            recent = try journal.modelUpdates(limit: 1_000)
+            runs = try journal.updateRuns(after: now - hour)
+            pending = try journal.pendingFeedback()
         } catch { throw .journal(error) }
-        guard let lastID = stored.last?.feedbackID else { return .nothingToLearn }
+        guard !pending.isEmpty else { return .nothingToLearn }
+        if runs.count >= limit { return .rateLimited(nextAllowedWallNanoseconds: runs[runs.count - limit] + hour) }
+        let stored: [(feedbackID: Int64, sample: FeedbackSample)]
+        do { stored = try journal.feedbackSamples(limit: max(options.maxFeedbackSamples, 1)) } catch { throw .journal(error) }
+        guard let lastID = stored.map(\.feedbackID).max() else { return .nothingToLearn }
         let (deployed, record): (PolicyModel, ModelVersion)
         do { (deployed, record) = try store.loadDeployed() } catch { throw .store(error) }
-
-        let hour: Int64 = 3_600_000_000_000
-        let runs = recent.filter { $0.outcome != .rateLimited && now - $0.wallNanoseconds < hour }.map(\.wallNanoseconds).sorted()
-        if runs.count >= max(options.maxUpdatesPerHour, 1) {
-            let next = runs[runs.count - options.maxUpdatesPerHour] + hour
-            _ = try? journal.recordModelUpdate(ModelUpdateRecord(wallNanoseconds: now, baseVersion: record.version, lastFeedbackID: lastID,
-                                                                  outcome: .rateLimited, reasons: "hourly limit of \(options.maxUpdatesPerHour) updates"))
-            return .rateLimited(nextAllowedWallNanoseconds: next)
-        }
 
         // The lineage's first model is the gate's second reference: many small accepted updates may
         // not add up to more than the margin below it.
@@ -266,9 +293,18 @@ public final class PolicyLearning: @unchecked Sendable {
             learner.add(FeedbackExample(features: s.features, label: label, action: action,
                                         good: s.reward.map { $0 > 0 }, bucket: bucket))
         }
+        beforeTraining?()
         let outcome = learner.update(nowNanoseconds: UInt64(max(now, 0)))
         let d = ContinuousClock.now - clock
         let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        // An engineer's rollback (or another process's update) while this one trained wins: the
+        // candidate was trained on a model that is no longer deployed.
+        if let current = try? journal.deployedModel(), current.version != record.version {
+            return .postponed("the deployed model changed to v\(current.version) while the update trained from v\(record.version)")
+        }
+        // The pending verdicts this update trained on (older ones beyond the sample cap are not settled).
+        let oldest = stored.first?.feedbackID ?? 0
+        let settled = pending.filter { $0 >= oldest && $0 <= lastID }
         switch outcome {
         case .accepted(let model, let report):
             let version: ModelVersion
@@ -280,12 +316,16 @@ public final class PolicyLearning: @unchecked Sendable {
             } catch { throw .store(error) }
             _ = try? journal.recordModelUpdate(ModelUpdateRecord(wallNanoseconds: now, baseVersion: record.version, lastFeedbackID: lastID,
                                                                   outcome: .accepted, newVersion: version.version,
-                                                                  reportJSON: Self.json(report), durationMilliseconds: ms))
+                                                                  reportJSON: Self.json(report), durationMilliseconds: ms),
+                                               settling: settled)
             return .deployed(version: version.version, parent: record.version, report: report, milliseconds: ms)
         case .rejected(let report):
-            _ = try? journal.recordModelUpdate(ModelUpdateRecord(wallNanoseconds: now, baseVersion: record.version, lastFeedbackID: lastID,
-                                                                  outcome: .rejected, reasons: report.reasons.joined(separator: "\n"),
-                                                                  reportJSON: Self.json(report), durationMilliseconds: ms))
+            do {
+                try journal.recordModelUpdate(ModelUpdateRecord(wallNanoseconds: now, baseVersion: record.version, lastFeedbackID: lastID,
+                                                                outcome: .rejected, reasons: report.reasons.joined(separator: "\n"),
+                                                                reportJSON: Self.json(report), durationMilliseconds: ms),
+                                              settling: settled)
+            } catch { throw .journal(error) }
             return .rejected(reasons: report.reasons, report: report, milliseconds: ms)
         case .rateLimited(let next):
             return .rateLimited(nextAllowedWallNanoseconds: Int64(next))

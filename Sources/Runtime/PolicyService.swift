@@ -15,13 +15,15 @@ import CRuntime
 ///   event hours later still has what the model saw); watches the registry and offers the
 ///   deployed version to the cycle when it changes (a rollback or a deployment by another
 ///   process), releasing the model the cycle retired.
-/// - `vigil-learner` (SCHED_IDLE, or nice 19): runs model updates over the stored operator
-///   feedback (`PolicyLearning.update`), so training competes with nothing the plant needs; on a
-///   host whose CPUs are busy it may wait long. A deployed version reaches the cycle through the
-///   registry watch above.
+/// - `vigil-learner` (nice 10): runs model updates over the stored operator feedback
+///   (`PolicyLearning.update`), below everything the plant and the operator need, yet never
+///   starved (SCHED_IDLE got no CPU for minutes on a busy host, holding the journal's write lock
+///   and the operator's verdict). An update postponed by the hourly limit runs by itself when the
+///   limit allows. A deployed version reaches the cycle through the registry watch above.
 ///
-/// Feedback itself is stored on the caller's thread (`recordFeedback`, durable when it returns),
-/// so acknowledging an operator's feedback never waits for the learner.
+/// Nothing here holds up the cycle, a safe-state command or shutdown: `stop` does not wait for a
+/// running update (the controller stops the cycle first), and feedback is stored on the caller's
+/// thread (`recordFeedback`, durable when it returns), so acknowledging it never waits for the learner.
 public final class PolicyService: @unchecked Sendable {
     public struct Configuration: Sendable {
         /// Samples of each sensor kept in memory (at the tape's ~10 Hz: 1,200 ≈ 2 minutes).
@@ -31,14 +33,16 @@ public final class PolicyService: @unchecked Sendable {
         public var pollNanoseconds: UInt64 = 50_000_000
         public var eventScanNanoseconds: UInt64 = 500_000_000
         public var registryPollNanoseconds: UInt64 = 1_000_000_000
-        /// The learner runs at background priority (SCHED_IDLE, or nice 19), below everything else
-        /// on the host. `false` keeps it at normal priority: for a caller that waits for the update
-        /// itself on a host whose CPUs are busy with other work (a test on a shared CI machine),
-        /// where a background thread may get no CPU for many minutes.
+        /// The learner runs at `BackgroundPriority.learnerNice`. `false` keeps it at normal
+        /// priority (a test that waits for the update on a busy CI machine).
         public var learnerInBackground = true
+        /// Wall clock for the updates' records and the hourly limit's retry (nanoseconds since 1970).
+        public var wallNanoseconds: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1e9) }
         public init() {}
     }
 
+    /// Told each result that concerns the request: once, or first `.rateLimited` (postponed) and
+    /// later the result of the update that runs when the limit allows.
     public typealias UpdateCompletion = @Sendable (Result<PolicyUpdateResult, PolicyLearningError>) -> Void
 
     /// An update asked for after feedback: the wall time it is recorded under, who to tell.
@@ -61,6 +65,8 @@ public final class PolicyService: @unchecked Sendable {
     private let requests = Mutex<[UpdateRequest]>([])
     private let requestSignal = DispatchSemaphore(value: 0)
     private let stopRequested = Atomic<Bool>(false)
+    private let updateRunning = Atomic<Bool>(false)
+    private let learnerFinished = DispatchSemaphore(value: 0)
     private var serviceThread: JoinableThread?
     private var learnerThread: JoinableThread?
     /// The version the cycle runs or has been offered (service thread).
@@ -94,22 +100,31 @@ public final class PolicyService: @unchecked Sendable {
         learnerThread = try JoinableThread(name: "vigil-learner") { [self] in learnerLoop() }
     }
 
+    /// Stops the service thread (joined) and tells the learner to stop; a running update is not
+    /// waited for: it finishes (or is cut short by the process ending) on its own thread, and its
+    /// journal writes are transactions, all or nothing.
     func stop() {
         stopRequested.store(true, ordering: .releasing)
         requestSignal.signal()
         serviceThread?.join()
-        learnerThread?.join()
         serviceThread = nil
+        if let learnerThread, learnerFinished.wait(timeout: .now() + .milliseconds(200)) == .success {
+            learnerThread.join()
+        }
         learnerThread = nil
     }
+
+    /// Whether the learner is running an update now (for tests and the console).
+    public var isUpdating: Bool { updateRunning.load(ordering: .acquiring) }
 
     // MARK: Feedback (any thread but the cycle's)
 
     /// Stores feedback on a journalled event with the feature samples recorded for it, on the
-    /// calling thread; durable when it returns. Ask for the model update with `requestUpdate`.
-    public func recordFeedback(event id: Int64, _ input: FeedbackInput) throws(PolicyLearningError) -> FeedbackReceipt {
+    /// calling thread, with `audit` (the command that gave it) in the same transaction; durable when
+    /// it returns. Ask for the model update with `requestUpdate`.
+    public func recordFeedback(event id: Int64, _ input: FeedbackInput, audit: AuditEntry? = nil) throws(PolicyLearningError) -> FeedbackReceipt {
         guard let learning else { throw .learningSet(path: "(none)", "this controller runs without a learning set") }
-        return try learning.recordFeedback(event: id, input)
+        return try learning.recordFeedback(event: id, input, audit: audit)
     }
 
     /// Asks the learner for a model update over all stored feedback. Requests waiting together are
@@ -219,20 +234,45 @@ public final class PolicyService: @unchecked Sendable {
     // MARK: Learner thread
 
     private func learnerLoop() {
-        if configuration.learnerInBackground { BackgroundPriority.applyToCurrentThread() }
+        defer { learnerFinished.signal() }
+        if configuration.learnerInBackground { BackgroundPriority.applyNice() }
+        var deferred: [UpdateRequest] = []
+        var retryAt: Int64?
         while !stopRequested.load(ordering: .acquiring) {
-            requestSignal.wait()
-            let waiting = requests.withLock { r in defer { r.removeAll() }; return r }
-            guard let newest = waiting.last else { continue }
+            if let retryAt {
+                let wait = max(0, retryAt - configuration.wallNanoseconds())
+                _ = requestSignal.wait(timeout: .now() + .nanoseconds(Int(min(wait, 60_000_000_000))))
+            } else {
+                requestSignal.wait()
+            }
+            if stopRequested.load(ordering: .acquiring) { break }
+            let fresh = requests.withLock { r in defer { r.removeAll() }; return r }
+            let now = configuration.wallNanoseconds()
+            if let next = retryAt, now < next {
+                // Postponed by the hourly limit: these join the update that runs when it allows.
+                for request in fresh { request.completion(.success(.rateLimited(nextAllowedWallNanoseconds: next))) }
+                deferred += fresh
+                continue
+            }
+            let waiting = deferred + fresh
+            deferred = []
+            retryAt = nil
+            guard !waiting.isEmpty else { continue }
             let result: Result<PolicyUpdateResult, PolicyLearningError>
+            updateRunning.store(true, ordering: .releasing)
             if let learning {
                 do throws(PolicyLearningError) {
-                    result = .success(try learning.update(wallNanoseconds: newest.wallNanoseconds))
+                    result = .success(try learning.update(wallNanoseconds: max(now, waiting.map(\.wallNanoseconds).max() ?? now)))
                 } catch {
                     result = .failure(error)
                 }
             } else {
                 result = .failure(.learningSet(path: "(none)", "this controller runs without a learning set"))
+            }
+            updateRunning.store(false, ordering: .releasing)
+            if case .success(.rateLimited(let next)) = result {
+                retryAt = next
+                deferred = waiting
             }
             for request in waiting { request.completion(result) }
         }

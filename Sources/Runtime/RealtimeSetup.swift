@@ -39,6 +39,19 @@ enum RealtimeSetup {
 
 /// Background work beside the cycle (the policy learner, benchmarks of it).
 public enum BackgroundPriority {
+    /// Nice value of the learner: below the console, the journal and the bus threads (nice 0 has
+    /// about ten times its CPU share under contention), yet never starved. SCHED_IDLE (or nice 19)
+    /// got no CPU for minutes on a busy host while it held the journal's write lock or the
+    /// operator waited for a verdict.
+    public static let learnerNice: Int32 = 10
+
+    /// Moves the calling thread to `nice` (a lower priority than normal, still scheduled); says which.
+    @discardableResult
+    public static func applyNice(_ nice: Int32 = learnerNice) -> String {
+        let r = vigil_rt_set_thread_nice(nice)
+        return r == 0 ? "nice \(nice)" : "normal priority (nice \(nice) refused: errno \(-r))"
+    }
+
     /// Moves the calling thread to SCHED_IDLE, or nice 19 where that is refused; says which.
     @discardableResult
     public static func applyToCurrentThread() -> String {

@@ -27,6 +27,13 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     private let updateNews = Mutex<[String]>([])
     /// Outputs put in manual from this console (their loops do not publish their mode).
     private var manualOutputs: Set<String> = []
+    /// Set when a command's audit entry was committed in the same transaction as what it did
+    /// (feedback, rollback): the first words of that command. The session's next `audit` call,
+    /// when it is for that command, then writes nothing; any other is written as usual.
+    private var auditedWithCommand: [String]?
+    private var recorder: AuditRecorder
+    /// System alarms already announced (their sequence numbers).
+    private var announcedSystem: Set<Int> = []
 
     private let text: EventText
 
@@ -34,7 +41,8 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         self.controller = controller
         text = EventText(names: controller.subjects)
         self.plant = controller.plant
-        self.store = store
+        self.store = store ?? controller.modelRegistry
+        recorder = AuditRecorder(journal: controller.journal)
     }
 
     private var wallNanoseconds: Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }
@@ -53,6 +61,7 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         let trust = s.trustScore.map { String(format: "%.2f", $0) } ?? "- (no repairs or escalations yet)"
         let model = controller.policyModelVersion.map { "v\($0) (\(plant.monitor.policyModel.assist ? "assisting the monitor" : "advisory"))" } ?? "none"
         lines.append("alarms: \(s.annunciatedAlarms) shown, \(s.activeAlarms) active   trust score: \(trust)")
+        for a in controller.systemAlarms.active { lines.append("SYSTEM ALARM: \(a.text)") }
         lines.append("policy model: \(model)" + (s.journalDropped > 0 ? "   journal events dropped: \(s.journalDropped)" : ""))
         let manual = s.groupIDs.compactMap { g in s.operatorSource(g).map { "\(g) on \($0)" } } + manualOutputs.sorted().map { "\($0) manual" }
         if !manual.isEmpty { lines.append("manual: " + manual.joined(separator: ", ")) }
@@ -92,7 +101,8 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
 
     func alarms() -> String {
         let list = controller.alarms().filter { $0.state != .cleared }
-        guard !list.isEmpty else { return "no open alarms" }
+        let system = controller.systemAlarms.active.map { "SYSTEM ALARM (\($0.key)): \($0.text)" }
+        guard !list.isEmpty else { return system.isEmpty ? "no open alarms" : system.joined(separator: "\n") }
         let now = vigil_rt_monotonic_ns()
         var rows = [["ALARM", "STATE", "SEVERITY", "SUBJECT", "DIAGNOSIS", "SINCE", "COUNT", "EVIDENCE"]]
         for a in list {
@@ -109,7 +119,7 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
             rows.append(["\(a.id)", state, "\(a.severity)", subject(of: a.key), diagnosis, since,
                          "\(a.occurrences)" + (a.absorbedAlarms > 0 ? " (+\(a.absorbedAlarms) folded in)" : ""), evidence(a)])
         }
-        return table(rows)
+        return (system + [table(rows)]).joined(separator: "\n")
     }
 
     func events(limit: Int) -> String {
@@ -168,7 +178,7 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
             lines.append("  teach it: 'feedback \(id) confirm', 'feedback \(id) false-alarm' or 'feedback \(id) class CLASS'")
         } else if e.kind == .modelVerdict || e.subject.map({ s in plant.sensors.contains { $0.id == s } }) == true {
             let recent = vigil_rt_monotonic_ns() < e.monotonicNanoseconds &+ 10_000_000_000
-            lines.append(recent ? "policy model: its samples for this event are still being stored (a second or two); feedback waits for them"
+            lines.append(recent ? "policy model: its samples for this event are still being stored (a second or two); feedback is refused until then"
                                 : "policy model: no samples stored for this event (only sensor events after the model's warm-up have them)")
         }
         return .done(lines.joined(separator: "\n"))
@@ -200,35 +210,59 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     // MARK: Teaching
 
     func feedback(event id: Int64, verdict: ConsoleVerdict, note: String, by: ConsoleActor) -> ConsoleOutcome {
-        let v: FeedbackVerdictInput = switch verdict {
-        case .confirm: .confirm
-        case .falseAlarm: .falseAlarm
-        case .correctClass(let c): .correct(c)
+        let v: FeedbackVerdictInput
+        let words: String
+        switch verdict {
+        case .confirm: v = .confirm; words = "confirm"
+        case .falseAlarm: v = .falseAlarm; words = "false-alarm"
+        case .correctClass(let c): v = .correct(c); words = "class \(c)"
+        case .withdraw: return withdraw(event: id, by: by)
         }
-        return teach(event: id, FeedbackInput(verdict: v, note: note, operatorName: "\(by.source) \(by.role)", wallNanoseconds: wallNanoseconds))
+        return teach(event: id, command: "feedback \(id) \(words)" + (note.isEmpty ? "" : " \(note)"),
+                     FeedbackInput(verdict: v, note: note, operatorName: Self.operatorName(by), wallNanoseconds: wallNanoseconds), by: by)
     }
 
     func rate(event id: Int64, good: Bool, note: String, by: ConsoleActor) -> ConsoleOutcome {
-        teach(event: id, FeedbackInput(verdict: .confirm, rating: good ? .good : .bad, note: note, operatorName: "\(by.source) \(by.role)",
-                                       wallNanoseconds: wallNanoseconds))
+        teach(event: id, command: "rate \(id) \(good ? "good" : "bad")" + (note.isEmpty ? "" : " \(note)"),
+              FeedbackInput(verdict: .confirm, rating: good ? .good : .bad, note: note, operatorName: Self.operatorName(by),
+                            wallNanoseconds: wallNanoseconds), by: by)
     }
 
-    /// Stores the feedback (durably, before the reply) and asks the learner for a model update;
-    /// the update's result is announced as news when the learner has run it (it yields to the
-    /// plant, so on a busy host that can take a while), never awaited here.
-    private func teach(event id: Int64, _ input: FeedbackInput) -> ConsoleOutcome {
+    /// The first `n` words of a command line, lower-cased.
+    static func words(_ line: String, _ n: Int) -> [String] {
+        line.split(whereSeparator: \.isWhitespace).prefix(n).map { $0.lowercased() }
+    }
+
+    /// Who gave a verdict: one verdict per event and this name.
+    static func operatorName(_ by: ConsoleActor) -> String { "\(by.source) \(by.role)" }
+
+    /// The audit entry of a command whose audit commits with what it does, as the session would write it.
+    private func auditEntry(_ command: String, _ outcome: ConsoleOutcome, by: ConsoleActor) -> AuditEntry {
+        AuditEntry(wallNanoseconds: wallNanoseconds, source: by.source, command: String(command.prefix(200)),
+                   result: (outcome.isDone ? "ok: " : "refused: ") + String(outcome.text.prefix(200)).split(separator: "\n").joined(separator: " | "),
+                   role: by.role.description)
+    }
+
+    /// Stores the feedback with its audit entry (one transaction, durable before the reply) and asks
+    /// the learner for a model update; the update's result is announced as news when the learner
+    /// has run it, never awaited here. Nothing on this path waits: feedback on an event whose
+    /// samples are not stored yet (within a second or two of it) is refused with a "say it again".
+    private func teach(event id: Int64, command: String, _ input: FeedbackInput, by: ConsoleActor) -> ConsoleOutcome {
         guard let policy = controller.policy else {
-            return .refused("no policy model is running on this controller; the feedback was not stored")
+            let why = controller.policyModelAbsence.map { " (\($0))" } ?? ""
+            return .refused("no policy model is running on this controller\(why); the feedback was not stored")
         }
-        // The policy service stores an event's samples once its history reaches 200 ms past the
-        // event (it scans twice a second): feedback typed right after an alarm waits for them.
-        if let e = try? journal.event(id), vigil_rt_monotonic_ns() < e.monotonicNanoseconds &+ 10_000_000_000 {
-            let deadline = Date().addingTimeInterval(5)
-            while (try? journal.eventFeatures(id)) == nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        if (try? journal.eventFeatures(id)) == nil, let e = try? journal.event(id),
+           vigil_rt_monotonic_ns() < e.monotonicNanoseconds &+ 10_000_000_000 {
+            return .refused("event \(id)'s feature samples are still being stored (a second or two after the event); "
+                            + "nothing was stored: give the verdict again in a moment")
         }
+        // The reply is known before the write but for the feedback id: the audit row says the same.
         let receipt: FeedbackReceipt
         do throws(PolicyLearningError) {
-            receipt = try policy.recordFeedback(event: id, input)
+            let audit = auditEntry(command, .done("feedback on event \(id) stored (\(input.verdict), by \(input.operatorName))"), by: by)
+            receipt = try policy.recordFeedback(event: id, input, audit: audit)
+            auditedWithCommand = Self.words(command, 2)
         } catch {
             return .refused("feedback on event \(id) not taken: \(error)")
         }
@@ -242,8 +276,24 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         }
         let text = "feedback \(receipt.feedbackID) stored: \(receipt.sensor) labelled \(receipt.label) (\(receipt.samples) samples, \(receipt.bucket))"
             + (receipt.modelSaid.map { "; the model had said \($0)" } ?? "")
-            + "\nmodel update queued: the learner runs it beside the plant at the lowest priority and its result is announced here"
+            + (receipt.replaced.map { "; it replaces your earlier verdict \($0) on event \(id)" } ?? "")
+            + "\nmodel update queued: the learner runs it beside the plant at low priority and its result is announced here"
         return .done(text)
+    }
+
+    private func withdraw(event id: Int64, by: ConsoleActor) -> ConsoleOutcome {
+        guard let policy = controller.policy, let learning = policy.learning else {
+            return .refused("no policy model learns on this controller: there is no feedback to withdraw")
+        }
+        let name = Self.operatorName(by)
+        do throws(PolicyLearningError) {
+            let withdrawn = try learning.withdrawFeedback(event: id, operatorName: name,
+                                                          audit: auditEntry("feedback \(id) withdraw", .done("feedback on event \(id) withdrawn"), by: by))
+            auditedWithCommand = ["feedback", "\(id)"]
+            return .done("feedback \(withdrawn) on event \(id) withdrawn: its samples are deleted and no later update learns from it")
+        } catch {
+            return .refused("feedback on event \(id) not withdrawn: \(error)")
+        }
     }
 
     // MARK: Control
@@ -355,7 +405,10 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     // MARK: Model
 
     func model() -> String {
-        guard let running = controller.policyModelVersion else { return "no policy model is running; the monitor's rules decide alone" }
+        guard let running = controller.policyModelVersion else {
+            return "no policy model is running; the monitor's rules decide alone"
+                + (controller.policyModelAbsence.map { ": \($0)" } ?? "")
+        }
         var lines = ["policy model v\(running) running on the cycle (\(plant.monitor.policyModel.assist ? "assisting the monitor" : "advisory: verdicts are journalled, rules decide"))"]
         let history = (try? journal.modelHistory()) ?? []
         if let record = history.first(where: { $0.version == Int(running) }) {
@@ -364,6 +417,8 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         if let deployed = history.first(where: \.deployed), deployed.version != Int(running) {
             lines.append("  v\(deployed.version) is deployed in the registry: the cycle takes it at a boundary within about a second")
         }
+        for m in history where m.damaged != nil { lines.append("  v\(m.version) is damaged: \(m.damaged!)") }
+        for a in controller.systemAlarms.active where a.key == "policy-model" { lines.append("SYSTEM ALARM: \(a.text)") }
         if let updates = try? journal.modelUpdates(limit: 3), !updates.isEmpty {
             lines.append("recent updates:")
             for u in updates {
@@ -378,8 +433,9 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         var rows = [["VERSION", "PARENT", "DEPLOYED", "CREATED", "SUMMARY"]]
         let f = ISO8601DateFormatter()
         for m in history {
-            rows.append(["v\(m.version)", m.parentVersion.map { "v\($0)" } ?? "-", m.deployed ? "yes" : "",
-                         f.string(from: Date(timeIntervalSince1970: Double(m.createdWallNanoseconds) / 1e9)), String(m.trainingSummary.prefix(60))])
+            rows.append(["v\(m.version)", m.parentVersion.map { "v\($0)" } ?? "-", m.damaged != nil ? "DAMAGED" : m.deployed ? "yes" : "",
+                         f.string(from: Date(timeIntervalSince1970: Double(m.createdWallNanoseconds) / 1e9)),
+                         m.damaged.map { "does not load: " + String($0.prefix(60)) } ?? String(m.trainingSummary.prefix(60))])
         }
         return table(rows)
     }
@@ -397,14 +453,17 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
 
     func rollback(version: Int, by: ConsoleActor) -> ConsoleOutcome {
         guard let store else { return .refused("no model registry on this controller") }
-        do { try store.rollback(to: version) } catch { return .refused("rollback to v\(version) refused: \(error)") }
-        // The policy service follows the registry about once a second.
-        let deadline = Date().addingTimeInterval(5)
-        while Date() < deadline {
-            if controller.policyModelVersion == UInt32(version) { return .done("policy model v\(version) deployed and running on the cycle") }
-            Thread.sleep(forTimeInterval: 0.05)
+        let done = "policy model v\(version) deployed in the registry"
+        do { try store.rollback(to: version, audit: auditEntry("model rollback \(version)", .done(done), by: by)) } catch {
+            return .refused("rollback to v\(version) refused: \(error)")
         }
-        return .done("policy model v\(version) deployed in the registry; the cycle has not taken it yet ('model' shows when it has)")
+        auditedWithCommand = ["model", "rollback", "\(version)"]
+        controller.systemAlarms.clear(key: "policy-model")
+        guard controller.policy != nil else {
+            return .done("\(done); this controller started without a model and takes it at its next start")
+        }
+        // The policy service follows the registry about once a second; the console does not wait for it.
+        return .done("\(done); the cycle takes it at a boundary within about a second ('model' shows when it has)")
     }
 
     // MARK: News, audit
@@ -417,12 +476,19 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
             for a in list { announced[a.id] = a.state }
             announcedModel = controller.policyModelVersion
             newsPrimed = true
-            return nil
+            // A system alarm standing when the session starts is announced once all the same.
+            let standing = controller.systemAlarms.active
+            for a in standing { announcedSystem.insert(a.sequence) }
+            return standing.isEmpty ? nil : standing.map { "*** SYSTEM ALARM \($0.key): \($0.text)" }.joined(separator: "\n")
         }
         for a in list where a.state == .unacknowledged && announced[a.id] != .unacknowledged && a.isAnnunciated {
             lines.append("*** ALARM \(a.id) \(a.severity) \(subject(of: a.key)): \(Self.cause(a.cause))\(a.reason.map { ", " + Self.reason($0) } ?? "") — \(evidence(a)). 'alarms' lists, 'ack \(a.id)' acknowledges")
         }
         announced = Dictionary(uniqueKeysWithValues: list.map { ($0.id, $0.state) })
+        for a in controller.systemAlarms.active where !announcedSystem.contains(a.sequence) {
+            lines.append("*** SYSTEM ALARM \(a.key): \(a.text)")
+            announcedSystem.insert(a.sequence)
+        }
         lines += updateNews.withLock { news in defer { news.removeAll() }; return news }
         let model = controller.policyModelVersion
         if model != announcedModel {
@@ -433,9 +499,15 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     }
 
     func audit(by: ConsoleActor, command: String, result: String) -> Bool {
+        let expected = auditedWithCommand
+        auditedWithCommand = nil
+        if let expected, Self.words(command, expected.count) == expected {
+            return true // committed with the feedback or the rollback it records
+        }
         do {
-            try journal.recordCommand(AuditEntry(wallNanoseconds: wallNanoseconds, source: by.source, command: command, result: result,
-                                                 role: by.role.description))
+            try recorder.record(AuditEntry(wallNanoseconds: wallNanoseconds, source: by.source, command: command, result: result,
+                                           role: by.role.description, privileged: !ConsoleCommand.auditIsReadOnly(command)),
+                                now: vigil_rt_monotonic_ns())
             return true
         } catch {
             return false

@@ -5,6 +5,7 @@ import VigilCore
 import Fieldbus
 import HIL
 import Runtime
+import Console
 import CommandSupport
 
 /// `vigil demo`: the controller against the simulated demo plant, with a live terminal view.
@@ -69,10 +70,11 @@ struct DemoCommand: ParsableCommand {
         defer { if let modelDirectory { try? FileManager.default.removeItem(atPath: modelDirectory) } }
         let controller = try startController(plant: rig.plant, board: loaded.board, gpio: gpio, journalPath: journalPath, logger: logger,
                                              modelDirectory: modelDirectory)
-        defer { controller.stop() }
+        var consoleServer: ConsoleServer?
+        // Outputs safe first: a console busy with a command (or the learner) never delays them.
+        defer { controller.stop(); consoleServer?.stop() }
         let consoleChoice = try console.map(ConsoleChoice.init) ?? .none
-        let consoleServer = try startConsole(consoleChoice, controller: controller, board: loaded.board, logger: logger)
-        defer { consoleServer?.stop() }
+        consoleServer = try startConsole(consoleChoice, controller: controller, board: loaded.board, logger: logger)
         let showView = !quiet && consoleChoice != .stdio
         if let path = consoleServer?.ptyPath {
             print("vigil demo: console on \(path) — attach with: screen \(path)")

@@ -97,7 +97,8 @@ struct ModelHistoryCommand: ParsableCommand {
         for r in history {
             let when = Date(timeIntervalSince1970: Double(r.createdWallNanoseconds) / 1e9)
             let parent = r.parentVersion.map { "v\($0)" } ?? "—"
-            print("\(r.deployed ? "*" : " ") v\(r.version)  parent \(parent)  \(ISO8601DateFormatter().string(from: when))  \(r.trainingSummary)\(r.note.isEmpty ? "" : "  (\(r.note))")")
+            print("\(r.deployed ? "*" : " ") v\(r.version)  parent \(parent)  \(ISO8601DateFormatter().string(from: when))  \(r.trainingSummary)\(r.note.isEmpty ? "" : "  (\(r.note))")"
+                  + (r.damaged.map { "  DAMAGED: \($0)" } ?? ""))
         }
     }
 }
@@ -114,7 +115,9 @@ struct ModelRollbackCommand: ParsableCommand {
     func run() throws {
         do {
             let store = try location.store()
-            _ = try store.rollback(to: version)
+            let user = ProcessInfo.processInfo.environment["USER"] ?? "?"
+            _ = try store.rollback(to: version, audit: AuditEntry(wallNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9), source: "cli:\(user)",
+                                                                  command: "vigil model rollback \(version)", result: "ok: model v\(version) deployed"))
             print("model v\(version) deployed")
         } catch {
             throw ValidationError("\(error)")
@@ -190,7 +193,10 @@ struct ModelFeedbackCommand: ParsableCommand {
     static func teach(store: ModelStore, learningSet: String, event: Int64, input: FeedbackInput, update: Bool) -> Result<[String], PolicyLearningError> {
         do throws(PolicyLearningError) {
             let learning = try PolicyLearning(store: store, learningSetPath: learningSet)
-            let receipt = try learning.recordFeedback(event: event, input)
+            let audit = AuditEntry(wallNanoseconds: input.wallNanoseconds, source: "cli:\(input.operatorName)",
+                                   command: "vigil model feedback \(event) \(input.verdict)",
+                                   result: "ok: feedback on event \(event) stored (by \(input.operatorName))")
+            let receipt = try learning.recordFeedback(event: event, input, audit: audit)
             let said = receipt.modelSaid.map { "the model said \($0)" } ?? "no model verdict recorded"
             var lines = ["feedback #\(receipt.feedbackID) recorded: \(receipt.samples) samples of \(receipt.sensor) labelled \(receipt.label) "
                          + "(\(said); filed as \(receipt.bucket.rawValue))"]

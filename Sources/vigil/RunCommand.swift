@@ -7,6 +7,7 @@ import VigilCore
 import Fieldbus
 import Journal
 import Runtime
+import Console
 import HIL
 import CommandSupport
 
@@ -58,10 +59,11 @@ struct RunCommand: ParsableCommand {
         if mockGPIO { logger.warning("GPIO: mock chips, no real lines are read or driven") }
         let gpio = try openGPIO(plant: loaded.plant, board: gpioBoard, logger: logger)
         let controller = try startController(plant: loaded.plant, board: loaded.board, gpio: gpio, journalPath: journal, logger: logger)
-        defer { controller.stop() }
+        var consoleServer: ConsoleServer?
+        // Outputs safe first: a console busy with a command (or the learner) never delays them.
+        defer { controller.stop(); consoleServer?.stop() }
         let consoleChoice = try console.map(ConsoleChoice.init) ?? (loaded.plant.console == nil ? .none : .config)
-        let consoleServer = try startConsole(consoleChoice, controller: controller, board: loaded.board, logger: logger)
-        defer { consoleServer?.stop() }
+        consoleServer = try startConsole(consoleChoice, controller: controller, board: loaded.board, logger: logger)
         if let path = consoleServer?.ptyPath { print("vigil run: console on \(path)"); fflush(nil) }
         if !controller.waitUntilReady(timeoutNanoseconds: 30_000_000_000) {
             logger.warning("no good cycle after 30 s: outputs stay in start-up safe state until every interlock input and control input reads good")
@@ -90,28 +92,34 @@ func openGPIO(plant: PlantConfig, board: GPIOBoard?, logger: Logger) throws -> G
 }
 
 /// Opens the journal and starts a controller, or exits with a clear message. The policy model is
-/// the registry's deployed one (the shipped file installed into an empty registry first); a model
-/// that does not load is logged and the controller runs on its rules alone. With a model, the
-/// policy service follows the registry and, when the shipped learning set is there, learns from
-/// operator feedback.
+/// the registry's deployed one (the shipped file installed into an empty registry first); when its
+/// file is damaged, the newest intact version of its lineage takes its place and a system alarm
+/// says so; when none loads, the controller runs on its rules alone and says why. With a model,
+/// the policy service follows the registry and, when the shipped learning set is there, learns
+/// from operator feedback.
 func startController(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, journalPath: String, logger: Logger,
                      modelDirectory: String? = nil, shippedModel: String? = "models/default.vglm") throws -> Controller {
     do {
         let journal = try Journal(path: journalPath)
-        let loaded = loadPolicyModel(journal: journal, journalPath: journalPath, directory: modelDirectory, shipped: shippedModel, logger: logger)
+        let policy = loadPolicyModel(journal: journal, journalPath: journalPath, directory: modelDirectory, shipped: shippedModel, logger: logger)
+        let loaded = policy.loaded
         let controller = try Controller(plant: plant, board: board, gpio: gpio, journal: journal, logger: logger, policyModel: loaded?.model)
+        controller.setModelRegistry(policy.store, absence: policy.absence)
+        if let alarm = loaded?.alarmText ?? (policy.damaged ? policy.absence : nil) {
+            controller.systemAlarms.raise(key: "policy-model", text: alarm, wallNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
+        }
         try controller.start()
-        if let loaded {
+        if let loaded, let store = policy.store {
             var learning: PolicyLearning?
             if let shippedModel {
                 let setPath = LearningSetFile.path(forModel: shippedModel)
                 do {
-                    learning = try PolicyLearning(store: loaded.store, learningSetPath: setPath)
+                    learning = try PolicyLearning(store: store, learningSetPath: setPath)
                 } catch {
                     logger.warning("policy model: not learning from feedback: \(error)")
                 }
             }
-            try controller.startPolicyService(store: loaded.store, learning: learning, runningVersion: loaded.version)
+            try controller.startPolicyService(store: store, learning: learning, runningVersion: loaded.record.version)
         }
         return controller
     } catch let error as JournalError {
@@ -123,6 +131,15 @@ func startController(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, 
     }
 }
 
+/// What `loadPolicyModel` found: the registry (nil only when it cannot be opened), the model to
+/// run (nil: rules alone) and why there is none, and whether a damaged file is the reason.
+struct PolicyStartup {
+    var store: ModelStore?
+    var loaded: StartupModel?
+    var absence: String?
+    var damaged = false
+}
+
 /// The models directory of a journal: `--models`, or `models/` beside the journal.
 func modelDirectory(journalPath: String, directory: String?) -> String {
     directory ?? {
@@ -131,22 +148,39 @@ func modelDirectory(journalPath: String, directory: String?) -> String {
     }()
 }
 
-/// The deployed policy model with its store and version, or nil (logged) when there is none or it does not load.
-func loadPolicyModel(journal: Journal, journalPath: String, directory: String?, shipped: String?,
-                     logger: Logger) -> (model: PolicyModel, store: ModelStore, version: Int)? {
+/// The deployed policy model (or the newest intact version of its lineage when its file is
+/// damaged) with its store; logged either way.
+func loadPolicyModel(journal: Journal, journalPath: String, directory: String?, shipped: String?, logger: Logger) -> PolicyStartup {
+    let store: ModelStore
     do {
-        let store = try ModelStore(directory: modelDirectory(journalPath: journalPath, directory: directory), journal: journal,
-                                   expectedFeatures: SensorFeatures.names)
-        if let shipped, FileManager.default.fileExists(atPath: shipped), try store.installIfEmpty(shippedModelAt: shipped, wallNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)) {
-            logger.notice("policy model: installed the shipped model \(shipped) as v1")
-        }
-        let (model, record) = try store.loadDeployed()
-        logger.notice("policy model v\(record.version) loaded (it diagnoses every sensor each cycle; rules and interlocks decide)")
-        return (model, store, record.version)
-    } catch ModelStoreError.noDeployedModel {
-        logger.notice("policy model: none deployed; running on the monitor's rules alone")
+        store = try ModelStore(directory: modelDirectory(journalPath: journalPath, directory: directory), journal: journal,
+                               expectedFeatures: SensorFeatures.names)
     } catch {
         logger.warning("policy model not loaded, running on the monitor's rules alone: \(error)")
+        return PolicyStartup(store: nil, loaded: nil, absence: "the model registry cannot be opened: \(error)")
     }
-    return nil
+    let now = Int64(Date().timeIntervalSince1970 * 1e9)
+    do {
+        if let shipped, FileManager.default.fileExists(atPath: shipped), try store.installIfEmpty(shippedModelAt: shipped, wallNanoseconds: now) {
+            logger.notice("policy model: installed the shipped model \(shipped) as v1")
+        }
+        let loaded = try store.loadDeployedOrFallback(wallNanoseconds: now)
+        if let alarm = loaded.alarmText {
+            logger.critical("policy model: \(alarm)")
+        } else {
+            logger.notice("policy model v\(loaded.record.version) loaded (it diagnoses every sensor each cycle; rules and interlocks decide)")
+        }
+        return PolicyStartup(store: store, loaded: loaded)
+    } catch ModelStoreError.noDeployedModel {
+        logger.notice("policy model: none deployed; running on the monitor's rules alone")
+        return PolicyStartup(store: store, loaded: nil, absence: "no model is deployed in the registry")
+    } catch ModelStoreError.noIntactVersion(let damaged) {
+        let why = "no version of the deployed lineage loads (" + damaged.map { "v\($0.version): \($0.reason)" }.joined(separator: "; ")
+            + "); running on the monitor's rules alone. Restore a file, or roll back to another version (engineer) and restart"
+        logger.critical("policy model: \(why)")
+        return PolicyStartup(store: store, loaded: nil, absence: why, damaged: true)
+    } catch {
+        logger.warning("policy model not loaded, running on the monitor's rules alone: \(error)")
+        return PolicyStartup(store: store, loaded: nil, absence: "the model did not load: \(error)")
+    }
 }

@@ -36,7 +36,7 @@ import Testing
             ("ack 0", "ALARM must be a positive whole number"), ("ack 1 2", "too many arguments"),
             ("shelve 1 30m", "a REASON is required"), ("shelve 1 soon x", "DURATION must be seconds"),
             ("shelve 1 8d x", "DURATION must be seconds"), ("shelve 1 999999999999h x", "DURATION must be"),
-            ("feedback 1 maybe", "the verdict is confirm, false-alarm or class CLASS"), ("feedback 1 class", "class needs the right CLASS"),
+            ("feedback 1 maybe", "the verdict is confirm, false-alarm, class CLASS or withdraw"), ("feedback 1 class", "class needs the right CLASS"),
             ("rate 1 meh", "the rating is good or bad"), ("output x nan", "VALUE must be a finite number"),
             ("output x 1e999", "VALUE must be a finite number"), ("safe-state maybe", "say enter or exit"),
             ("model delete 3", "say history or rollback VERSION"), ("model rollback", "rollback needs a VERSION"),

@@ -19,6 +19,7 @@ rtu-temps timeout at 30s"` (the water temperature pair loses both sources: an op
 import argparse
 import os
 import re
+import time
 import sys
 import termios
 import tty
@@ -158,7 +159,13 @@ def main():
         command(f"explain {event}", r"stuck(.|\n)*policy model")
 
         step("feedback: confirm the diagnosis; stored at once, the model update queued")
-        reply = command(f"feedback {event} confirm frozen transmitter, replaced", r"feedback \d+ stored", timeout=60)
+        # Right after the event its feature samples are still being stored: the console refuses at
+        # once (it never waits) and says to give the verdict again in a moment.
+        for _ in range(20):
+            reply = command(f"feedback {event} confirm frozen transmitter, replaced", r"feedback \d+ stored|give the verdict again", timeout=60)
+            if "give the verdict again" not in reply:
+                break
+            time.sleep(1)
         feedback_id = re.search(r"feedback (\d+) stored", reply).group(1)
         if "model update queued" not in reply:
             raise Step(f"the feedback reply should say the model update is queued: {reply!r}")

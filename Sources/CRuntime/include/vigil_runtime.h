@@ -10,6 +10,8 @@ int vigil_rt_pin_to_cpu(int cpu);
 int vigil_rt_set_fifo(int priority);
 /// Background work (the policy learner): SCHED_IDLE for the calling thread, or nice 19 where that
 /// is refused. Returns 0 when SCHED_IDLE took, 1 for nice, or -errno.
+/// Sets the calling thread's nice value (Linux: per thread). 0 on success, -errno otherwise.
+int vigil_rt_set_thread_nice(int nice);
 int vigil_rt_make_background(void);
 /// mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT): pages stay resident once touched. Returns 0 or -errno.
 int vigil_rt_lock_memory(void);
