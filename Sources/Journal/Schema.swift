@@ -122,6 +122,20 @@ enum JournalSchema {
             // and simulation and replay number their reports by it.
             try db.execute(sql: "ALTER TABLE event ADD COLUMN cycle INTEGER")
         }
+        migrator.registerMigration("console login failures") { db in
+            // Wrong console PINs in a row per endpoint and role, and the lockout they started (wall time),
+            // so a restart does not reset a lockout. A right PIN deletes the row.
+            try db.execute(sql: """
+                CREATE TABLE login_failure (
+                    source TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    failures INTEGER NOT NULL,
+                    last_failure_wall_ns INTEGER NOT NULL,
+                    locked_until_wall_ns INTEGER NOT NULL,
+                    PRIMARY KEY (source, role)
+                )
+                """)
+        }
         return migrator
     }
 }

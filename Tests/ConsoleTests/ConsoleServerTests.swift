@@ -221,13 +221,13 @@ struct ConsoleServerTests {
         peer.send("status\r")
         #expect(peer.expect("status\r\nstate: running\r\nalarms: 0\r\nvigil> "))
         #expect(recorder.calls == ["begin 1", "line status"])
-        // The line is raw: no canonical mode, no echo by the kernel, no output processing, VMIN=0.
+        // The line is raw: no canonical mode, no echo by the kernel, no output processing, VMIN=1 (a read of 0 is a hang-up).
         var t = termios()
         #expect(tcgetattr(peer.fd, &t) == 0)
         #expect(t.c_lflag & tcflag_t(ICANON | ECHO | ISIG) == 0)
         #expect(t.c_oflag & tcflag_t(OPOST) == 0)
         #expect(t.c_iflag & tcflag_t(IXON | ICRNL) == 0)
-        #expect(withUnsafeBytes(of: t.c_cc) { $0[Int(VMIN)] } == 0)
+        #expect(withUnsafeBytes(of: t.c_cc) { $0[Int(VMIN)] } == 1)
         #expect(cfgetospeed(&t) == speed_t(B9600))
     }
 
@@ -380,21 +380,23 @@ struct ConsoleServerTests {
         let console = server(.pty, recorder, logs)
         try console.start()
         defer { console.stop() }
-        // 400 kB of alarms while nobody is attached: the kernel's pty buffers and the server's 64 KiB take
-        // some, the rest is dropped and counted.
-        let chunk = String(repeating: "x", count: 50_000)
-        for _ in 0..<8 { recorder.push(unsolicited: chunk) }
-        #expect(eventually { recorder.pendingUnsolicited == 0 })
-        #expect(eventually { console.bytesDropped > 400_000 - ConsoleServer.outputCapacity - 150_000 })
-        #expect(console.isServing)
-
-        // Someone attaches: the server still answers.
+        // A terminal attaches and never reads.
         let path = try #require(console.ptyPath)
         let fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK)
         try #require(fd >= 0)
         makeRaw(fd)
         let peer = Peer(fd: fd)
         defer { peer.close() }
+        #expect(recorder.wait { $0 == ["begin 1"] })
+        // 400 kB of alarms: the kernel's pty buffers and the server's 64 KiB take some, the rest is dropped
+        // and counted.
+        let chunk = String(repeating: "x", count: 50_000)
+        for _ in 0..<8 { recorder.push(unsolicited: chunk) }
+        #expect(eventually { recorder.pendingUnsolicited == 0 })
+        #expect(eventually { console.bytesDropped > 400_000 - ConsoleServer.outputCapacity - 150_000 })
+        #expect(console.isServing)
+
+        // It starts reading: the server still answers.
         peer.send("\u{3}hello\r")
         #expect(peer.expect("hello\r\nok: hello\r\nvigil> ", timeout: 10))
         #expect(recorder.calls.contains("line hello"))
@@ -482,8 +484,12 @@ struct ConsoleServerTests {
         let before = consoleThreads()
         let console = server(.pty, recorder, logs)
         try console.start()
+        #expect(eventually { consoleThreads() == before + 1 })
+        // The session begins when a terminal attaches.
+        let fd = open(try #require(console.ptyPath), O_RDWR | O_NOCTTY | O_NONBLOCK)
+        try #require(fd >= 0)
+        defer { close(fd) }
         #expect(recorder.wait { $0 == ["begin 1"] })
-        #expect(consoleThreads() == before + 1)
         console.stop()
         console.stop()
         #expect(recorder.calls == ["begin 1", "end 1"])
