@@ -107,10 +107,10 @@ public enum PINPolicy {
         if Set(chars).count == 1 { return "it is one character repeated" }
         let steps = zip(chars, chars.dropFirst()).map { Int($1.value) - Int($0.value) }
         if steps.allSatisfy({ $0 == 1 }) || steps.allSatisfy({ $0 == -1 }) {
-            return "it is a straight run of characters (like 123456 or 654321)"
+            return "it is a straight run of characters, up or down"
         }
         for period in 1...3 where chars.count % period == 0 && chars.count / period >= 2 {
-            if chars.indices.allSatisfy({ chars[$0] == chars[$0 % period] }) { return "it is a short pattern repeated (like 121212)" }
+            if chars.indices.allSatisfy({ chars[$0] == chars[$0 % period] }) { return "it is a short pattern repeated" }
         }
         let word = String(String.UnicodeScalarView(chars))
         if ConsoleRole(name: word) != nil || CommandLanguage.isCommandWord(word) || ["password", "vigil", "admin"].contains(word) {

@@ -174,8 +174,8 @@ struct HashPINCommand: ParsableCommand {
         }
         if let weakness = PINPolicy.weakness(of: pin) {
             printToStandardError("vigil console hash-pin: refused: this PIN is too easy to guess (\(weakness)); choose at least "
-                                 + "\(PINPolicy.minimumLength) characters that are not one repeated character, a straight run such as "
-                                 + "123456 or 654321, a repeated short pattern such as 121212, or a role or command name; nothing printed")
+                                 + "\(PINPolicy.minimumLength) characters that are not one repeated character, a straight run up or down, "
+                                 + "a repeated short pattern, or a role or command name; nothing printed")
             throw ExitCode(1)
         }
         do {

@@ -21,6 +21,8 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     private var journal: Journal { controller.journal }
     /// Alarms already announced as news (id → the state announced).
     private var announced: [UInt64: AlarmState] = [:]
+    /// The severity each alarm was last announced with: a rise (major → safety) is announced again.
+    private var announcedSeverity: [UInt64: DiagnosisSeverity] = [:]
     private var announcedModel: UInt32?
     private var newsPrimed = false
     /// Results of model updates asked for from this console, waiting to be announced (learner thread → console thread).
@@ -414,15 +416,24 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         let list = controller.alarms()
         if !newsPrimed {
             // Alarms raised before this session are in 'alarms'; only new ones are announced.
-            for a in list { announced[a.id] = a.state }
+            for a in list { announced[a.id] = a.state; announcedSeverity[a.id] = a.severity }
             announcedModel = controller.policyModelVersion
             newsPrimed = true
             return nil
         }
-        for a in list where a.state == .unacknowledged && announced[a.id] != .unacknowledged && a.isAnnunciated {
-            lines.append("*** ALARM \(a.id) \(a.severity) \(subject(of: a.key)): \(Self.cause(a.cause))\(a.reason.map { ", " + Self.reason($0) } ?? "") — \(evidence(a)). 'alarms' lists, 'ack \(a.id)' acknowledges")
+        for a in list where a.isAnnunciated && a.state != .cleared {
+            let what = "\(subject(of: a.key)): \(Self.cause(a.cause))\(a.reason.map { ", " + Self.reason($0) } ?? "") — \(evidence(a))"
+            if a.state == .unacknowledged && announced[a.id] != .unacknowledged {
+                lines.append("*** ALARM \(a.id) \(a.severity) \(what). 'alarms' lists, 'ack \(a.id)' acknowledges")
+                announcedSeverity[a.id] = a.severity
+            } else if let was = announcedSeverity[a.id], a.severity > was {
+                // The list shows the alarm's highest severity: say so when it rises after the announcement.
+                lines.append("*** ALARM \(a.id) raised from \(was) to \(a.severity): \(what)")
+                announcedSeverity[a.id] = a.severity
+            }
         }
         announced = Dictionary(uniqueKeysWithValues: list.map { ($0.id, $0.state) })
+        announcedSeverity = announcedSeverity.filter { announced[$0.key] != nil }
         lines += updateNews.withLock { news in defer { news.removeAll() }; return news }
         let model = controller.policyModelVersion
         if model != announcedModel {
@@ -465,6 +476,10 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         if a.key.scope == .group && f.statistic == 0 && f.threshold == 0 {
             return a.reason == .noHealthySource ? "no usable member left: holding the last good value, then the group's safe action"
                                                 : "group-level: see 'events' for its members"
+        }
+        if f.statistic == 0 && f.threshold == 0 {
+            // Raised from the bus's own state (a device stopped answering), not from a detector's statistic.
+            return "\(Self.finding(f.kind)) reported by the bus (no detector statistic); 'events' shows its history"
         }
         return String(format: "%@ %.3g (limit %.3g)", Self.finding(f.kind), f.statistic, f.threshold)
     }

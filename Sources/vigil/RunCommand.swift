@@ -95,7 +95,7 @@ func openGPIO(plant: PlantConfig, board: GPIOBoard?, logger: Logger) throws -> G
 /// policy service follows the registry and, when the shipped learning set is there, learns from
 /// operator feedback.
 func startController(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, journalPath: String, logger: Logger,
-                     modelDirectory: String? = nil, shippedModel: String? = "models/default.vglm") throws -> Controller {
+                     modelDirectory: String? = nil, shippedModel: String? = shippedPolicyModelPath) throws -> Controller {
     do {
         let journal = try Journal(path: journalPath)
         let loaded = loadPolicyModel(journal: journal, journalPath: journalPath, directory: modelDirectory, shipped: shippedModel, logger: logger)
@@ -122,6 +122,9 @@ func startController(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, 
         throw ExitCode(1)
     }
 }
+
+/// The policy model that ships with Vigil, installed into an empty registry on the first start.
+let shippedPolicyModelPath = "models/default.vglm"
 
 /// The models directory of a journal: `--models`, or `models/` beside the journal.
 func modelDirectory(journalPath: String, directory: String?) -> String {
