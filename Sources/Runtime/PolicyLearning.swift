@@ -19,7 +19,7 @@ public enum PolicyLearningError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .learningSet(let path, let why):
             return "learning set \(path): \(why) (it ships beside the model; regenerate both with `vigil model train --out models/default.vglm`)"
-        case .noSuchEvent(let id): return "there is no event \(id) in the journal (see `vigil events` or the console's `events`)"
+        case .noSuchEvent(let id): return "there is no event \(id) in the journal (the console's `events` lists recent ones)"
         case .noFeatures(let id, let kind):
             return "event \(id) (\(kind)) has no recorded model features: only detections, diagnoses, escalations and model verdicts "
                 + "about a sensor, journalled by a controller running the policy model, have them"
