@@ -292,6 +292,7 @@ public final class ConsoleServer: @unchecked Sendable {
     private static let second: UInt64 = 1_000_000_000
     private static let pollPeriod: UInt64 = 100_000_000
     private static let readsPerIteration = 16
+    private static let attachSettle: UInt64 = 200_000_000
 
     /// The console thread's nice value: below the cycle (and the bus threads) when CPUs are short,
     /// above the learner (SCHED_IDLE); a person typing still gets answers in milliseconds.
@@ -322,6 +323,8 @@ public final class ConsoleServer: @unchecked Sendable {
             connection = .lost(since: lastPoll, retryAt: lastPoll &+ Self.second, lastError: nil)
         }
         var readBuffer = [UInt8](repeating: 0, count: 1024)
+        /// When a terminal was first seen on a waiting pty.
+        var attachedAt: UInt64?
 
         loop: while !stopping.load(ordering: .acquiring) {
             switch connection {
@@ -439,7 +442,13 @@ public final class ConsoleServer: @unchecked Sendable {
                         continue
                     }
                 }
-                guard peerPresent(link) else { continue }
+                guard peerPresent(link) else { attachedAt = nil; continue }
+                // A terminal program sets its line up right after opening it (`TCSAFLUSH` would throw
+                // away a banner already sent): the session begins once the terminal has been there a moment.
+                let seen = attachedAt ?? monotonicNow()
+                attachedAt = seen
+                guard link.kind != .pty || monotonicNow() &- seen >= Self.attachSettle else { continue }
+                attachedAt = nil
                 log(link.kind == .pty ? "console \(link.path): a terminal attached; new session"
                                       : "console \(link.path): carrier up; new session")
                 let h = makeHandler()

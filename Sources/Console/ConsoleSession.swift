@@ -102,7 +102,7 @@ public final class ConsoleSession: ConsoleLineHandler {
             return ""
         case .tooLong(let limit): reply = "line too long (at most \(limit) bytes); ignored"
         case .invalidUTF8: reply = "line is not valid UTF-8; ignored"
-        case .bidiControl: reply = "line has a bidirectional-text control character (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C); ignored"
+        case .bidiControl: reply = "line has a bidirectional-text control character (such as U+202E); ignored"
         }
         if case .pin(let r) = pending {
             pending = nil

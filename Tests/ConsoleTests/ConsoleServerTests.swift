@@ -453,7 +453,7 @@ struct ConsoleServerTests {
         let path = try #require(console.ptyPath)
         #expect(FileManager.default.fileExists(atPath: path))
 
-        // Attach like `screen PATH` would: open the slave and make it raw. The banner waited for us.
+        // Attach like `screen PATH` would: open the slave and make it raw. The session (and its banner) begins now.
         let fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK)
         try #require(fd >= 0)
         makeRaw(fd)
