@@ -19,10 +19,8 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     let plant: PlantConfig
     let store: ModelStore?
     private var journal: Journal { controller.journal }
-    /// Alarms already announced as news (id → the state announced).
-    private var announced: [UInt64: AlarmState] = [:]
-    /// The severity each alarm was last announced with: a rise (major → safety) is announced again.
-    private var announcedSeverity: [UInt64: DiagnosisSeverity] = [:]
+    /// Which alarms were announced, and at what severity.
+    private var announcer = AlarmAnnouncer<DiagnosisSeverity>()
     private var announcedModel: UInt32?
     private var newsPrimed = false
     /// Results of model updates asked for from this console, waiting to be announced (learner thread → console thread).
@@ -414,26 +412,25 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     func news() -> String? {
         var lines: [String] = []
         let list = controller.alarms()
+        let shown = list.filter { $0.isAnnunciated && $0.state != .cleared }
+        // The first call learns the list: alarms raised before this session are in 'alarms', not news.
+        let announcements = announcer.update(shown.map { .init(id: $0.id, unacknowledged: $0.state == .unacknowledged, severity: $0.severity) })
         if !newsPrimed {
-            // Alarms raised before this session are in 'alarms'; only new ones are announced.
-            for a in list { announced[a.id] = a.state; announcedSeverity[a.id] = a.severity }
             announcedModel = controller.policyModelVersion
             newsPrimed = true
             return nil
         }
-        for a in list where a.isAnnunciated && a.state != .cleared {
-            let what = "\(subject(of: a.key)): \(Self.cause(a.cause))\(a.reason.map { ", " + Self.reason($0) } ?? "") — \(evidence(a))"
-            if a.state == .unacknowledged && announced[a.id] != .unacknowledged {
-                lines.append("*** ALARM \(a.id) \(a.severity) \(what). 'alarms' lists, 'ack \(a.id)' acknowledges")
-                announcedSeverity[a.id] = a.severity
-            } else if let was = announcedSeverity[a.id], a.severity > was {
-                // The list shows the alarm's highest severity: say so when it rises after the announcement.
-                lines.append("*** ALARM \(a.id) raised from \(was) to \(a.severity): \(what)")
-                announcedSeverity[a.id] = a.severity
+        let byID = Dictionary(shown.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        for announcement in announcements {
+            switch announcement {
+            case .raised(let id, let severity):
+                guard let a = byID[id] else { continue }
+                lines.append("*** ALARM \(id) \(severity) \(alarmLine(a)). 'alarms' lists, 'ack \(id)' acknowledges")
+            case .severityRose(let id, let from, let to):
+                guard let a = byID[id] else { continue }
+                lines.append("*** ALARM \(id) raised from \(from) to \(to): \(alarmLine(a))")
             }
         }
-        announced = Dictionary(uniqueKeysWithValues: list.map { ($0.id, $0.state) })
-        announcedSeverity = announcedSeverity.filter { announced[$0.key] != nil }
         lines += updateNews.withLock { news in defer { news.removeAll() }; return news }
         let model = controller.policyModelVersion
         if model != announcedModel {
@@ -468,6 +465,11 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         case .group: return i >= 0 && i < plant.redundancyGroups.count ? "group " + plant.redundancyGroups[i].id : "group \(i)"
         case .section: return i >= 0 && i < plant.sections.count ? "section " + plant.sections[i].id : "section \(i)"
         }
+    }
+
+    /// An announced alarm: subject, cause, reason, first evidence.
+    private func alarmLine(_ a: Alarm) -> String {
+        "\(subject(of: a.key)): \(Self.cause(a.cause))\(a.reason.map { ", " + Self.reason($0) } ?? "") — \(evidence(a))"
     }
 
     /// The first finding in words; a group-level escalation carries no detector statistic.
