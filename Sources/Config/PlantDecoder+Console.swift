@@ -5,7 +5,7 @@ import Yams
 /// The `console:` section: the serial operator console's line, timers, lockout and PIN hashes.
 /// Every key but `port` is optional and keeps `ConsoleConfig`'s default; a wrong value is reported.
 extension PlantDecoder {
-    static let consoleKeys = ["port", "baud", "framing", "colour", "idle_logout_s", "confirm_s", "lockout", "pins"]
+    static let consoleKeys = ["port", "baud", "framing", "carrier_detect", "colour", "idle_logout_s", "confirm_s", "lockout", "pins"]
     static let consolePortExpected = "a serial port name from the board file or an absolute device path (/dev/...)"
 
     /// Nil (after diagnostics) when the section is not a mapping or has no usable `port`.
@@ -26,14 +26,16 @@ extension PlantDecoder {
             }
         }
         if let colour = map.bool("colour") { console.colour = colour }
+        if let carrier = map.bool("carrier_detect") { console.carrierDetect = carrier }
         if let idle = map.int("idle_logout_s", expected: "0 (never) or an integer in 30...86400", isValid: { $0 == 0 || (30...86_400).contains($0) }) {
             console.idleLogoutSeconds = idle
         }
         if let confirm = map.int("confirm_s", in: 5...600) { console.confirmSeconds = confirm }
         if map.has("lockout"),
-           let lockout = MappingReader(map.node("lockout", expected: ""), path: path.key("lockout"), allowed: ["attempts", "seconds"], sink: sink) {
+           let lockout = MappingReader(map.node("lockout", expected: ""), path: path.key("lockout"), allowed: ["attempts", "seconds", "max_seconds"], sink: sink) {
             if let attempts = lockout.int("attempts", in: 1...100) { console.lockoutAttempts = attempts }
             if let seconds = lockout.int("seconds", in: 1...86_400) { console.lockoutSeconds = seconds }
+            if let max = lockout.int("max_seconds", in: 1...604_800) { console.lockoutMaxSeconds = max }
         }
         if map.has("pins") { console.pins = decodePins(map.node("pins", expected: ""), path: path.key("pins"), sink: sink) }
         return port == nil ? nil : console

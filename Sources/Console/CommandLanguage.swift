@@ -21,7 +21,8 @@ public enum ConsoleCommand: Sendable, Hashable {
     case model
     case modelHistory
     case modelRollback(version: Int)
-    case login(ConsoleRole)
+    /// `login ROLE`, or `login ROLE PIN` on one line (the PIN masked as it is typed).
+    case login(ConsoleRole, pin: SecretText?)
     case logout
     case whoami
 
@@ -63,6 +64,16 @@ public enum ConsoleCommand: Sendable, Hashable {
     }
 }
 
+/// Text that must never be shown or stored: a PIN. Printing it, in any way, gives `<withheld>`; only
+/// the console module reads `value` (to check it against the PIN hash).
+public struct SecretText: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    let value: String
+    init(_ value: String) { self.value = value }
+    public var description: String { "<withheld>" }
+    public var debugDescription: String { "<withheld>" }
+    public var customMirror: Mirror { Mirror(self, children: []) }
+}
+
 /// Why a line is not a command.
 public enum ConsoleParseError: Error, Sendable, Hashable, CustomStringConvertible {
     case unknownCommand(String, suggestion: String?)
@@ -71,11 +82,11 @@ public enum ConsoleParseError: Error, Sendable, Hashable, CustomStringConvertibl
 
     public var description: String {
         switch self {
-        case .unknownCommand(let word, let suggestion):
-            let shown = word.count > 24 ? String(word.prefix(24)) + "…" : word
-            return "unknown command '\(shown)'" + (suggestion.map { " (did you mean '\($0)'?)" } ?? "") + "; 'help' lists the commands"
+        case .unknownCommand(_, let suggestion):
+            // The word is not repeated: an unknown word may be a PIN typed at the wrong prompt.
+            return "the first word is not a command" + (suggestion.map { " (did you mean '\($0)'?)" } ?? "") + "; 'help' lists the commands"
         case .usage(let command, let problem):
-            let usage = CommandLanguage.entry(command)?.usage ?? command
+            let usage = CommandLanguage.usage(of: command) ?? command
             return "\(problem). Usage: \(usage)"
         }
     }
@@ -83,73 +94,156 @@ public enum ConsoleParseError: Error, Sendable, Hashable, CustomStringConvertibl
 
 /// The console's command language: the table behind `help`, the tokenizer and the parser.
 public enum CommandLanguage {
+    /// One line of `help`. The role it shows is not written here but found by parsing `example`
+    /// (`ConsoleCommand.requiredRole`), so the help cannot drift from the rules that are enforced.
     public struct Entry: Sendable {
+        /// The command word (`safe-state`); several entries may share it (`safe-state enter`, `safe-state exit`).
         public var name: String
         public var usage: String
         public var summary: String
-        public var role: ConsoleRole
         public var detail: String
+        /// A line of this shape that parses.
+        public var example: String
+
+        init(name: String, usage: String, summary: String, example: String, detail: String) {
+            self.name = name
+            self.usage = usage
+            self.summary = summary
+            self.detail = detail
+            self.example = example
+        }
+
+        /// The role the example needs, as the session enforces it.
+        public var role: ConsoleRole {
+            guard let command = try? CommandLanguage.parse(example) else { return .engineer }
+            return command.requiredRole
+        }
     }
 
     /// Every command, in the order `help` lists them.
     public static let entries: [Entry] = [
-        Entry(name: "help", usage: "help [COMMAND]", summary: "list the commands, or explain one", role: .viewer,
+        Entry(name: "help", usage: "help [COMMAND]", summary: "list the commands, or explain one", example: "help",
               detail: "Without an argument: every command with the role it needs. With one: its usage and details."),
-        Entry(name: "status", usage: "status", summary: "cycle, lateness, overruns, safe state, trust score, model", role: .viewer,
+        Entry(name: "status", usage: "status", summary: "cycle, lateness, overruns, safe state, trust score, model", example: "status",
               detail: "The scan cycle's count and period, p99 and worst lateness, overruns, watchdog stalls, safe-state reasons, "
                   + "tripped interlocks, the trust score, the policy model version and the alarm counts."),
-        Entry(name: "sensors", usage: "sensors [GROUP]", summary: "value, unit, quality, health and active source", role: .viewer,
+        Entry(name: "sensors", usage: "sensors [GROUP]", summary: "value, unit, quality, health and active source", example: "sensors",
               detail: "Every sensor (or a redundancy group's members) with its value, unit, quality and health state; groups show "
                   + "the value control uses and its active source (marked * in the member list; 'manual' after a failover command)."),
-        Entry(name: "alarms", usage: "alarms", summary: "open alarms with diagnosis and evidence", role: .viewer,
+        Entry(name: "alarms", usage: "alarms", summary: "open alarms with diagnosis and evidence", example: "alarms",
               detail: "Alarm id, state (UNACK / ack / RTN unack / shelved), severity, subject, diagnosis and the first evidence. "
                   + "Acknowledge with 'ack ALARM'."),
-        Entry(name: "events", usage: "events [N]", summary: "the newest N journalled events (default 20, at most 200)", role: .viewer,
+        Entry(name: "events", usage: "events [N]", summary: "the newest N journalled events (default 20, at most 200)", example: "events",
               detail: "Each line starts with the event id that 'explain', 'feedback' and 'rate' take."),
-        Entry(name: "explain", usage: "explain EVENT", summary: "why: detectors, statistics, what the model said", role: .viewer,
+        Entry(name: "explain", usage: "explain EVENT", summary: "why: detectors, statistics, what the model said", example: "explain 1",
               detail: "For a detection, diagnosis, health change, failover or escalation: the findings around it with their statistic "
                   + "and threshold, the diagnosis, the policy decision and the policy model's verdict on the sensor."),
-        Entry(name: "ack", usage: "ack ALARM", summary: "acknowledge an alarm", role: .operator,
+        Entry(name: "ack", usage: "ack ALARM", summary: "acknowledge an alarm", example: "ack 1",
               detail: "An active alarm stays listed as acknowledged until its condition clears; a returned one is cleared."),
-        Entry(name: "shelve", usage: "shelve ALARM DURATION REASON", summary: "hide an alarm for a while (e.g. 30m, 2h)", role: .operator,
-              detail: "DURATION is seconds or a number with s, m or h. REASON is required and goes to the audit log. Safety alarms "
-                  + "cannot be shelved; a shelved alarm returns by itself when the time is up."),
-        Entry(name: "unshelve", usage: "unshelve ALARM", summary: "show a shelved alarm again", role: .operator, detail: ""),
+        Entry(name: "shelve", usage: "shelve ALARM DURATION REASON", summary: "hide an alarm for a while (e.g. 30m, 2h)", example: "shelve 1 30m why",
+              detail: "DURATION is seconds or a number with s, m or h, from 1 s up to the plant's shelving limit (SHELVE_LIMIT). "
+                  + "REASON is required and goes to the audit log. Safety alarms cannot be shelved; a shelved alarm returns by "
+                  + "itself when the time is up."),
+        Entry(name: "unshelve", usage: "unshelve ALARM", summary: "show a shelved alarm again", example: "unshelve 1", detail: ""),
         Entry(name: "feedback", usage: "feedback EVENT confirm|false-alarm|withdraw|class CLASS [NOTE]",
-              summary: "teach the model: was Vigil right about this event?", role: .operator,
+              summary: "teach the model: was Vigil right about this event?", example: "feedback 1 confirm",
               detail: "confirm: the diagnosis was right. false-alarm: nothing was wrong. class CLASS: the right diagnosis was CLASS "
                   + "(healthy, stuck, drift, spike, noise, dropout, excursion). withdraw: take your verdict back. One verdict per "
-                  + "event and operator: a later one replaces the earlier. The feedback is stored durably before the reply; the "
-                  + "model update it asks for runs beside the plant at low priority (at most the hourly limit of updates), and its "
-                  + "result (deployed, or why it was rejected or postponed) is announced on the console when done. A rejected "
-                  + "verdict is set aside: later updates leave it out until you give it again."),
-        Entry(name: "rate", usage: "rate EVENT good|bad [NOTE]", summary: "rate an action Vigil took (failover, repair, escalation)",
-              role: .operator, detail: "Trains the reward model behind the policy model's recommended action; same gate as feedback."),
-        Entry(name: "failover", usage: "failover GROUP SENSOR", summary: "put a group's control on one member (manual)", role: .engineer,
+                  + "event and operator: a later one replaces the earlier. Only sensor events the policy model saw have the "
+                  + "samples it learns from (detections, diagnoses, escalations and model verdicts about a sensor; 'explain EVENT' "
+                  + "says whether one does). The feedback is stored durably before the reply; the model update it asks for runs "
+                  + "beside the plant at low priority (at most the hourly limit of updates), and its result (deployed, or why it "
+                  + "was rejected or postponed) is announced on the console when done. A rejected verdict is set aside: later "
+                  + "updates leave it out until you give it again."),
+        Entry(name: "rate", usage: "rate EVENT good|bad [NOTE]", summary: "rate the action the model recommended on a sensor event",
+              example: "rate 1 good",
+              detail: "Trains the reward behind the policy model's recommended action. Takes the same events as feedback (a "
+                  + "detection, diagnosis, escalation or model verdict about a sensor, with the model's samples; 'explain EVENT' "
+                  + "says whether one has them), not failover or repair events; same gate as feedback."),
+        Entry(name: "failover", usage: "failover GROUP SENSOR", summary: "put a group's control on one member (manual)",
+              example: "failover g s",
               detail: "Control follows SENSOR alone until 'release GROUP' or until SENSOR goes out of service. Asks for confirmation."),
-        Entry(name: "release", usage: "release GROUP", summary: "give a group back to automatic source selection", role: .engineer,
+        Entry(name: "release", usage: "release GROUP", summary: "give a group back to automatic source selection", example: "release g",
               detail: "Asks for confirmation."),
-        Entry(name: "output", usage: "output NAME VALUE", summary: "drive an output by hand (its loop goes to manual)", role: .engineer,
+        Entry(name: "output", usage: "output NAME VALUE", summary: "drive an output by hand (its loop goes to manual)", example: "output o 1",
               detail: "Refused while an interlock on NAME holds or the plant is in safe state. Asks for confirmation."),
-        Entry(name: "auto", usage: "auto NAME", summary: "give an output back to its control loop", role: .engineer,
+        Entry(name: "auto", usage: "auto NAME", summary: "give an output back to its control loop", example: "auto o",
               detail: "Asks for confirmation."),
-        Entry(name: "safe-state", usage: "safe-state enter|exit", summary: "every output to its safe value, or back", role: .operator,
-              detail: "enter needs an operator and takes effect at once. exit needs an engineer, asks for confirmation and is refused "
-                  + "while an interlock holds."),
-        Entry(name: "model", usage: "model [history | rollback VERSION]", summary: "policy model: running version, history, rollback",
-              role: .viewer, detail: "rollback needs an engineer and asks for confirmation; the cycle takes the version at a boundary."),
-        Entry(name: "login", usage: "login ROLE", summary: "operator or engineer (asks for the PIN)", role: .viewer,
-              detail: "Repeated wrong PINs lock the role out for a while. Idle sessions fall back to viewer."),
-        Entry(name: "logout", usage: "logout", summary: "back to viewer", role: .viewer, detail: ""),
-        Entry(name: "whoami", usage: "whoami", summary: "the session's role and endpoint", role: .viewer, detail: ""),
+        Entry(name: "safe-state", usage: "safe-state enter", summary: "every output to its safe value, at once", example: "safe-state enter",
+              detail: "Entering is the safe direction: no question."),
+        Entry(name: "safe-state", usage: "safe-state exit", summary: "leave safe state (confirmation)", example: "safe-state exit",
+              detail: "Asks for confirmation and is refused while an interlock holds."),
+        Entry(name: "model", usage: "model [history]", summary: "policy model: running version, history", example: "model history",
+              detail: "The running version, its lineage and the last updates; 'history' lists every registered version."),
+        Entry(name: "model", usage: "model rollback VERSION", summary: "deploy an earlier policy model version", example: "model rollback 1",
+              detail: "Asks for confirmation; the cycle takes the version at a boundary."),
+        Entry(name: "login", usage: "login ROLE", summary: "operator or engineer (asks for the PIN)", example: "login operator",
+              detail: "The PIN is never shown (typed at the PIN prompt, or after the role on the same line, it echoes as *) and never "
+                  + "recorded. Wrong PINs lock the role on this console for a while, longer after each further wrong PIN; an "
+                  + "empty PIN cancels without counting. Idle sessions, and sessions whose terminal went away, fall back to viewer."),
+        Entry(name: "logout", usage: "logout", summary: "back to viewer", example: "logout", detail: ""),
+        Entry(name: "whoami", usage: "whoami", summary: "the session's role and endpoint", example: "whoami", detail: ""),
     ]
 
     public static func entry(_ name: String) -> Entry? { entries.first { $0.name == name } }
 
+    /// The usage lines of a command word (`safe-state enter | safe-state exit`).
+    static func usage(of name: String) -> String? {
+        let found = entries.filter { $0.name == name }
+        return found.isEmpty ? nil : found.map(\.usage).joined(separator: " | ")
+    }
+
     /// Longest identifier (alarm, group, sensor, output) accepted.
     public static let maxIdentifierLength = 64
-    /// Longest shelving the language accepts (the alarm manager may allow less).
-    public static let maxShelveSeconds = 7 * 86_400
+    /// The alarm manager's default shelving limit; the session is told the plant's own.
+    public static let defaultMaxShelveSeconds = 8 * 3600
+
+    /// Role names as `login` takes them.
+    static let roleNames = ConsoleRole.allCases.map(\.description)
+
+    /// Where the secret part of a (partial) line starts, as a byte offset, or nil when it has none: the
+    /// PIN of `login ROLE PIN`. Whatever follows `login` stops being shown at the first character that
+    /// cannot continue a role name, and everything after a complete second word is secret. The line
+    /// editor masks echo from here and `redacted` withholds it from the audit log: one rule for both.
+    public static func secretStart<C: Collection<UInt8>>(in line: C) -> Int? where C.Index == Int {
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
+        let start = line.startIndex, end = line.endIndex
+        var i = start
+        while i < end, isSpace(line[i]) { i += 1 }
+        let w0 = i
+        while i < end, !isSpace(line[i]) { i += 1 }
+        let login: [UInt8] = Array("login".utf8)
+        guard i - w0 == login.count, zip(line[w0..<i], login).allSatisfy({ ($0 | 0x20) == $1 }), i < end else { return nil }
+        while i < end, isSpace(line[i]) { i += 1 }
+        let w1 = i
+        while i < end, !isSpace(line[i]) {
+            let prefix = line[w1...i].map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+            guard roleNames.contains(where: { $0.utf8.starts(with: prefix) }) else { return i - start }
+            i += 1
+        }
+        guard i < end else { return nil }
+        while i < end, isSpace(line[i]) { i += 1 }
+        return i - start
+    }
+
+    /// `line` as the audit log may hold it: the secret part (`secretStart`) withheld, and a line whose
+    /// first word is not a command reduced to its length (it may be a PIN typed at the wrong prompt).
+    public static func redacted(_ line: String) -> String {
+        let bytes = Array(line.utf8)
+        if let cut = secretStart(in: bytes) {
+            let kept = String(decoding: bytes[..<cut], as: UTF8.self)
+            return cut < bytes.count ? kept + (kept.last == " " ? "" : " ") + "<withheld>" : kept
+        }
+        let (words, _) = tokenize(line)
+        guard let first = words.first else { return line }
+        guard isCommandWord(first.lowercased()) else { return "(not a command: \(line.count) characters withheld)" }
+        return line
+    }
+
+    /// Whether `word` (lowercased) names a command.
+    static func isCommandWord(_ word: String) -> Bool {
+        word == "?" || word == "safestate" || word == "safe_state" || entries.contains { $0.name == word }
+    }
 
     /// Splits a line into words; the first word is lowercased. Returns the words and, for each,
     /// the rest of the line from it (for free-text NOTE and REASON).
@@ -170,7 +264,7 @@ public enum CommandLanguage {
     }
 
     /// Parses one line (already free of control characters). An empty line is nil.
-    public static func parse(_ line: String) throws(ConsoleParseError) -> ConsoleCommand? {
+    public static func parse(_ line: String, maxShelveSeconds: Int = defaultMaxShelveSeconds) throws(ConsoleParseError) -> ConsoleCommand? {
         let (words, rests) = tokenize(line)
         guard let first = words.first else { return nil }
         let name = first.lowercased()
@@ -235,7 +329,9 @@ public enum CommandLanguage {
             guard let seconds = duration(args[1]) else {
                 throw usage("DURATION must be seconds or a number with s, m or h (e.g. 90, 30m, 2h), got '\(args[1].prefix(24))'")
             }
-            guard seconds > 0 && seconds <= maxShelveSeconds else { throw usage("DURATION must be between 1 s and 7 days") }
+            guard seconds > 0 && seconds <= maxShelveSeconds else {
+                throw usage("DURATION must be between 1 s and \(durationText(maxShelveSeconds)) (the plant's shelving limit)")
+            }
             return .shelve(alarm: alarm, seconds: seconds, reason: note(from: 1))
         case "feedback":
             guard args.count >= 2 else { throw usage("missing argument") }
@@ -295,11 +391,11 @@ public enum CommandLanguage {
             default: throw usage("say history or rollback VERSION, got '\(args[0].prefix(24))'")
             }
         case "login":
-            try count(1...1)
-            guard let role = ConsoleRole(name: String(args[0])) else {
-                throw usage("ROLE is operator or engineer, got '\(args[0].prefix(24))'")
-            }
-            return .login(role)
+            // Nothing typed after `login` is repeated: it may be a PIN.
+            guard !args.isEmpty else { throw usage("missing argument") }
+            guard let role = ConsoleRole(name: String(args[0])) else { throw usage("ROLE is operator or engineer") }
+            guard args.count <= 2 else { throw usage("too many arguments (the PIN has no spaces)") }
+            return .login(role, pin: args.count == 2 ? SecretText(String(args[1])) : nil)
         case "logout":
             try count(0...0)
             return .logout
@@ -309,6 +405,11 @@ public enum CommandLanguage {
         default:
             throw .unknownCommand(String(first), suggestion: suggestion(for: name))
         }
+    }
+
+    /// `8 h`, `90 min`, `45 s`.
+    static func durationText(_ seconds: Int) -> String {
+        seconds % 3600 == 0 ? "\(seconds / 3600) h" : seconds % 60 == 0 ? "\(seconds / 60) min" : "\(seconds) s"
     }
 
     /// Seconds in `90`, `90s`, `30m`, `2h`; nil when it is none of those.
@@ -350,14 +451,19 @@ public enum CommandLanguage {
     }
 
     /// `help` or `help COMMAND`, as text.
-    public static func help(_ command: String?, role: ConsoleRole) -> String {
+    public static func help(_ command: String?, role: ConsoleRole, maxShelveSeconds: Int = defaultMaxShelveSeconds) -> String {
         if let command {
-            guard let e = entry(command) else {
-                return "no command '\(command.prefix(24))'" + (suggestion(for: command).map { " (did you mean '\($0)'?)" } ?? "")
+            let found = entries.filter { $0.name == command }
+            guard !found.isEmpty else {
+                return "no such command" + (suggestion(for: command).map { " (did you mean '\($0)'?)" } ?? "")
             }
-            var lines = [e.usage]
-            lines += wrap("\(e.summary). Needs: \(e.role).", indent: 2)
-            if !e.detail.isEmpty { lines += wrap(e.detail, indent: 2) }
+            var lines: [String] = []
+            for e in found {
+                lines.append(e.usage)
+                lines += wrap("\(e.summary). Needs: \(e.role).", indent: 2)
+                let detail = e.detail.replacing("SHELVE_LIMIT", with: durationText(maxShelveSeconds))
+                if !detail.isEmpty { lines += wrap(detail, indent: 2) }
+            }
             return lines.joined(separator: "\n")
         }
         // Fits an 80-column terminal (screen's and most panels' default): a usage wider than the

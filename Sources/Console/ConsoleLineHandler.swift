@@ -6,6 +6,9 @@ public enum LineProblem: Sendable, Hashable {
     case invalidUTF8
     /// Ctrl-C: the operator abandoned the line.
     case cancelled
+    /// The line holds a bidirectional-text control (U+202E …), which could make what is shown differ
+    /// from what is stored; it is refused, never stored.
+    case bidiControl
 }
 
 /// One operator session on a console endpoint: the transport (`ConsoleServer`) owns the bytes,

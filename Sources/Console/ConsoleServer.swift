@@ -8,9 +8,12 @@ import Synchronization
 
 /// Where the operator console listens.
 public enum ConsoleEndpoint: Sendable {
-    /// A serial port (USB adapter, UART); reopened after it goes away.
+    /// A serial port (USB adapter, UART); reopened after it goes away (and, with `carrierDetect`,
+    /// after its carrier drops).
     case serial(SerialSettings)
     /// A new pseudo-terminal; its slave path (`ConsoleServer.ptyPath`) is what `screen`/`picocom` attach to.
+    /// A session lasts while a terminal holds the slave open: when the last one closes it, the session
+    /// ends and the next terminal to open it starts a new one.
     case pty
     /// Standard input and output (raw mode when stdin is a terminal); EOF ends the console.
     case stdio
@@ -18,6 +21,11 @@ public enum ConsoleEndpoint: Sendable {
 
 /// Serves one console endpoint on its own thread ("vigil-console"): bytes in through a `LineEditor`,
 /// lines to a `ConsoleLineHandler`, replies and unsolicited text out through a bounded buffer.
+///
+/// A session never outlives its terminal: a hang-up, an end of file or an I/O error on a serial line,
+/// a carrier drop (with `carrierDetect`), or the last terminal closing a pty ends it (`handler.end`),
+/// and the next terminal gets a fresh handler from `makeHandler`, with nothing of the last one's output
+/// or input left in the line.
 ///
 /// Never blocks on output: what the peer does not read waits in a 64 KiB buffer, beyond that it is
 /// dropped and counted. Call `stop()` before releasing the server.
@@ -33,11 +41,14 @@ public final class ConsoleServer: @unchecked Sendable {
     /// Descriptors the `.stdio` endpoint uses (tests pass a pipe or pty).
     private let stdioInput: Int32
     private let stdioOutput: Int32
+    /// The carrier of a serial line (`SerialPort.carrier`; tests pass their own), nil without modem lines.
+    private let carrier: @Sendable (Int32) -> Bool?
 
     private let inCount = Atomic<Int>(0)
     private let droppedCount = Atomic<Int>(0)
     private let lineCount = Atomic<Int>(0)
     private let reopenCount = Atomic<Int>(0)
+    private let sessionCount = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private let servingFlag = Atomic<Bool>(false)
 
@@ -62,7 +73,8 @@ public final class ConsoleServer: @unchecked Sendable {
 
     init(endpoint: ConsoleEndpoint, makeHandler: @escaping @Sendable () -> ConsoleLineHandler, maxLineBytes: Int,
          monotonicNow: @escaping @Sendable () -> UInt64, log: @escaping @Sendable (String) -> Void,
-         stdioInput: Int32, stdioOutput: Int32) {
+         stdioInput: Int32, stdioOutput: Int32, carrier: @escaping @Sendable (Int32) -> Bool? = { SerialPort.carrier($0) }) {
+        self.carrier = carrier
         self.endpoint = endpoint
         self.makeHandler = makeHandler
         self.maxLineBytes = maxLineBytes
@@ -80,6 +92,8 @@ public final class ConsoleServer: @unchecked Sendable {
     public var linesHandled: Int { lineCount.load(ordering: .relaxed) }
     /// Times a lost serial port was opened again.
     public var reopens: Int { reopenCount.load(ordering: .relaxed) }
+    /// Sessions begun (a terminal attached, a port opened with its carrier up).
+    public var sessionsBegun: Int { sessionCount.load(ordering: .relaxed) }
     /// Whether the thread is still serving (false after `stop()`, and after EOF on `.stdio`).
     public var isServing: Bool { servingFlag.load(ordering: .acquiring) }
     /// The pty slave path for `.pty`, known once `start()` returned.
@@ -181,8 +195,7 @@ public final class ConsoleServer: @unchecked Sendable {
     private func openEndpoint() throws(ConsoleTransportError) -> ConsoleLink {
         switch endpoint {
         case .serial(let settings):
-            let port = try SerialPort.open(settings)
-            return ConsoleLink(kind: .serial, readFD: port.descriptor, writeFD: port.descriptor, owned: [port.descriptor])
+            return try openSerial(settings)
         case .pty:
             return try openPTY()
         case .stdio:
@@ -197,28 +210,42 @@ public final class ConsoleServer: @unchecked Sendable {
         _ = fcntl(master, F_SETFD, FD_CLOEXEC)
         _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK)
         let path = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        // Held open and never read: the master sees no hang-up while nobody is attached, and the slave
-        // is raw, so its line discipline does not echo our own output back to us.
-        let slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC)
-        guard slave >= 0 else {
-            let detail = "open \(path): \(String(cString: strerror(errno)))"
-            close(master)
-            throw .pty(detail: detail)
-        }
         do {
-            try configureRaw(slave, path: path)
+            try Self.resetPTY(master: master, path: path)
         } catch {
             close(master)
-            close(slave)
             throw .pty(detail: error.description)
         }
         state.withLock { $0.ptyPath = path }
-        return ConsoleLink(kind: .pty, readFD: master, writeFD: master, owned: [master, slave])
+        return ConsoleLink(kind: .pty, readFD: master, writeFD: master, owned: [master], path: path)
+    }
+
+    /// Makes the pty's slave raw (so its line discipline does not echo our own output back to us) and
+    /// empties both directions, by opening the slave for a moment: nothing a detached terminal typed or
+    /// was shown reaches the next one. Not held open: the master sees a hang-up when the last terminal
+    /// closes the slave, and that ends the session.
+    private static func resetPTY(master: Int32, path: String) throws(ConsoleTransportError) {
+        let slave = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
+        guard slave >= 0 else { throw .pty(detail: "open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(slave) }
+        try configureRaw(slave, path: path)
+        _ = tcflush(slave, TCIOFLUSH)
+        _ = tcflush(master, TCIOFLUSH)
+        var b = [UInt8](repeating: 0, count: 1024)
+        while read(master, &b, b.count) > 0 {}
+    }
+
+    private func openSerial(_ settings: SerialSettings) throws(ConsoleTransportError) -> ConsoleLink {
+        let port = try SerialPort.open(settings)
+        if settings.carrierDetect, carrier(port.descriptor) == nil {
+            log("console \(settings.path): carrier detect is on but the device reports no modem lines; only a hang-up ends a session")
+        }
+        return ConsoleLink(kind: .serial, readFD: port.descriptor, writeFD: port.descriptor, owned: [port.descriptor], path: settings.path)
     }
 
     private func openStdio() throws(ConsoleTransportError) -> ConsoleLink {
         let input = stdioInput
-        var link = ConsoleLink(kind: .stdio, readFD: input, writeFD: stdioOutput, echo: false, owned: [])
+        var link = ConsoleLink(kind: .stdio, readFD: input, writeFD: stdioOutput, echo: false, owned: [], path: "stdin")
         if isatty(input) == 1 {
             var saved = termios()
             guard tcgetattr(input, &saved) == 0 else { throw .stdio(detail: "tcgetattr: \(String(cString: strerror(errno)))") }
@@ -255,6 +282,9 @@ public final class ConsoleServer: @unchecked Sendable {
 
     private enum Connection {
         case connected(ConsoleLink)
+        /// Open, and nobody there: a pty whose last terminal detached, a serial line whose carrier is
+        /// down. No session runs; one begins when a terminal attaches (the carrier comes up).
+        case waiting(ConsoleLink)
         /// A serial port gone: retried at `retryAt`; `since` for the recovery line, `lastError` logged once.
         case lost(since: UInt64, retryAt: UInt64, lastError: String?)
     }
@@ -262,6 +292,7 @@ public final class ConsoleServer: @unchecked Sendable {
     private static let second: UInt64 = 1_000_000_000
     private static let pollPeriod: UInt64 = 100_000_000
     private static let readsPerIteration = 16
+    private static let attachSettle: UInt64 = 200_000_000
 
     /// The console thread's nice value: below the cycle (and the bus threads) when CPUs are short,
     /// above the learner (SCHED_IDLE); a person typing still gets answers in milliseconds.
@@ -279,14 +310,21 @@ public final class ConsoleServer: @unchecked Sendable {
         var handler: ConsoleLineHandler?
         var lastPoll = monotonicNow()
         if let initial {
-            connection = .connected(initial)
-            handler = makeHandler()
-            session.begin(handler!, link: initial, now: lastPoll)
+            if peerPresent(initial) {
+                connection = .connected(initial)
+                handler = makeHandler()
+                sessionCount.add(1, ordering: .relaxed)
+                session.begin(handler!, link: initial, now: lastPoll)
+            } else {
+                connection = .waiting(initial)
+            }
         } else {
             // Started without its port (`waitingForPort`): the first session begins once it opens.
             connection = .lost(since: lastPoll, retryAt: lastPoll &+ Self.second, lastError: nil)
         }
         var readBuffer = [UInt8](repeating: 0, count: 1024)
+        /// When a terminal was first seen on a waiting pty.
+        var attachedAt: UInt64?
 
         loop: while !stopping.load(ordering: .acquiring) {
             switch connection {
@@ -319,9 +357,12 @@ public final class ConsoleServer: @unchecked Sendable {
                 var failure: String?
                 let readEvents = fds[1].revents
                 if link.kind != .stdio, readEvents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
-                    // Serial: unplugged, or the pty pair behind it closed. Pty master: cannot happen while
-                    // the slave is held, so something broke.
-                    failure = readEvents & Int16(POLLHUP) != 0 ? "hang-up" : "poll error"
+                    // Serial: unplugged, hung up (carrier lost), or the pty pair behind it closed.
+                    // Pty master: the last terminal closed the slave.
+                    failure = readEvents & Int16(POLLNVAL) != 0 ? "descriptor closed"
+                        : readEvents & Int16(POLLHUP) != 0 ? "hang-up" : "poll error"
+                } else if carrierLost(link) {
+                    failure = "carrier lost"
                 } else if readEvents & Int16(POLLNVAL) != 0 {
                     failure = "descriptor closed"
                 } else if readEvents & Int16(POLLIN | POLLHUP | POLLERR) != 0, let h = handler {
@@ -332,8 +373,8 @@ public final class ConsoleServer: @unchecked Sendable {
                             session.feed(readBuffer[0..<r], handler: h, link: link, now: monotonicNow())
                             if r < readBuffer.count { break }
                         } else if r == 0 {
-                            // A raw tty with VMIN=0 reads 0 when empty; only stdin means EOF by it.
-                            if link.kind == .stdio { failure = "end of input" }
+                            // VMIN=1 on a non-blocking tty: empty reads EAGAIN, so 0 is a hang-up (or stdin's EOF).
+                            failure = link.kind == .stdio ? "end of input" : "end of file (hang-up)"
                             break
                         } else {
                             let e = errno
@@ -363,9 +404,19 @@ public final class ConsoleServer: @unchecked Sendable {
 
                 handler?.end(nowNanoseconds: monotonicNow())
                 handler = nil
-                link.close()
                 droppedCount.add(session.output.count, ordering: .relaxed)
                 session.reset()
+                if link.kind == .pty, failure != "descriptor closed" {
+                    do {
+                        try Self.resetPTY(master: link.readFD, path: link.path)
+                        log("console \(link.path): the terminal detached (\(failure)); session ended, waiting for the next terminal")
+                        connection = .waiting(link)
+                        continue
+                    } catch {
+                        log("console \(link.path): the terminal detached and the pty cannot be reset: \(error); console stopped")
+                    }
+                }
+                link.close()
                 guard link.kind == .serial, case .serial(let settings) = endpoint else {
                     log(link.raw ? "console lost: \(failure); console stopped" : "console: standard input ended (\(failure)); session ended")
                     connection = .lost(since: 0, retryAt: .max, lastError: nil)
@@ -374,6 +425,38 @@ public final class ConsoleServer: @unchecked Sendable {
                 log("console \(settings.path) lost: \(failure); retrying every 1 s")
                 let now = monotonicNow()
                 connection = .lost(since: now, retryAt: now &+ Self.second, lastError: nil)
+
+            case .waiting(let link):
+                var fds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
+                _ = poll(&fds, 1, Int32(Self.pollPeriod / 1_000_000))
+                if fds[0].revents != 0 { drain(wakeFD) }
+                if stopping.load(ordering: .acquiring) { break loop }
+                if link.kind == .serial {
+                    // Waiting for the carrier: the adapter may still be unplugged meanwhile.
+                    var p = pollfd(fd: link.readFD, events: 0, revents: 0)
+                    if poll(&p, 1, 0) == 1, p.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
+                        link.close()
+                        log("console \(link.path) lost while waiting for the carrier; retrying every 1 s")
+                        let now = monotonicNow()
+                        connection = .lost(since: now, retryAt: now &+ Self.second, lastError: nil)
+                        continue
+                    }
+                }
+                guard peerPresent(link) else { attachedAt = nil; continue }
+                // A terminal program sets its line up right after opening it (`TCSAFLUSH` would throw
+                // away a banner already sent): the session begins once the terminal has been there a moment.
+                let seen = attachedAt ?? monotonicNow()
+                attachedAt = seen
+                guard link.kind != .pty || monotonicNow() &- seen >= Self.attachSettle else { continue }
+                attachedAt = nil
+                log(link.kind == .pty ? "console \(link.path): a terminal attached; new session"
+                                      : "console \(link.path): carrier up; new session")
+                let h = makeHandler()
+                handler = h
+                lastPoll = monotonicNow()
+                sessionCount.add(1, ordering: .relaxed)
+                session.begin(h, link: link, now: lastPoll)
+                connection = .connected(link)
 
             case let .lost(since, retryAt, lastError):
                 guard case .serial(let settings) = endpoint else { break loop }
@@ -385,14 +468,19 @@ public final class ConsoleServer: @unchecked Sendable {
                     continue
                 }
                 do {
-                    let port = try SerialPort.open(settings)
-                    let link = ConsoleLink(kind: .serial, readFD: port.descriptor, writeFD: port.descriptor, owned: [port.descriptor])
+                    let link = try openSerial(settings)
                     reopenCount.add(1, ordering: .relaxed)
                     let seconds = Double((now &- since) / 1_000_000) / 1000
+                    guard peerPresent(link) else {
+                        log("console \(settings.path) reopened after \(seconds) s; waiting for the carrier")
+                        connection = .waiting(link)
+                        continue
+                    }
                     log("console \(settings.path) reopened after \(seconds) s; new session")
                     let h = makeHandler()
                     handler = h
                     lastPoll = monotonicNow()
+                    sessionCount.add(1, ordering: .relaxed)
                     session.begin(h, link: link, now: lastPoll)
                     connection = .connected(link)
                 } catch {
@@ -405,12 +493,38 @@ public final class ConsoleServer: @unchecked Sendable {
 
         handler?.end(nowNanoseconds: monotonicNow())
         publish(&session)
-        if case .connected(let link) = connection {
+        switch connection {
+        case .connected(let link):
             // What was already queued goes if the peer takes it now; nothing new is printed.
             _ = session.output.write(to: link.writeFD, mayBlock: link.outputMayBlock)
             droppedCount.add(session.output.count, ordering: .relaxed)
             link.close()
+        case .waiting(let link):
+            link.close()
+        case .lost:
+            break
         }
+    }
+
+    /// Whether someone is at the far end: a terminal holds the pty's slave (the master reports no
+    /// hang-up), a carrier-detect line has its carrier. Lines without a notion of it always are.
+    private func peerPresent(_ link: ConsoleLink) -> Bool {
+        switch link.kind {
+        case .pty:
+            var p = pollfd(fd: link.readFD, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, 0)
+            return p.revents & Int16(POLLHUP) == 0
+        case .serial:
+            return !carrierLost(link)
+        case .stdio:
+            return true
+        }
+    }
+
+    /// A carrier-detect serial line whose carrier is down.
+    private func carrierLost(_ link: ConsoleLink) -> Bool {
+        guard link.kind == .serial, case .serial(let settings) = endpoint, settings.carrierDetect else { return false }
+        return carrier(link.readFD) == false
     }
 
     /// Moves the session's counts to the atomics the status and tests read.
@@ -439,6 +553,8 @@ private struct ConsoleLink: Sendable {
     var outputMayBlock = false
     /// Everything to close at the end.
     var owned: [Int32]
+    /// The device or pty path, for the log.
+    var path: String
 
     func close() { for fd in owned { Glibc.close(fd) } }
 }

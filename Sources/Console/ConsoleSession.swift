@@ -1,53 +1,11 @@
-import Synchronization
-
-/// Failed logins per role, shared by every session of a console, so re-plugging the cable does
-/// not reset a lockout. Thread-safe.
-public final class LoginGuard: Sendable {
-    private struct Record {
-        var failures = 0
-        var lockedUntil: UInt64 = 0
-    }
-    private let records = Mutex<[ConsoleRole: Record]>([:])
-    public let attempts: Int
-    public let lockoutNanoseconds: UInt64
-
-    public init(attempts: Int, lockoutNanoseconds: UInt64) {
-        self.attempts = max(1, attempts)
-        self.lockoutNanoseconds = lockoutNanoseconds
-    }
-
-    /// Seconds left of a role's lockout at `now`, 0 when not locked.
-    public func lockedSeconds(_ role: ConsoleRole, now: UInt64) -> Int {
-        records.withLock { r in
-            let until = r[role]?.lockedUntil ?? 0
-            return now < until ? Int((until - now + 999_999_999) / 1_000_000_000) : 0
-        }
-    }
-
-    /// Records a failed PIN; returns the seconds of the lockout it started (0: none yet).
-    public func failed(_ role: ConsoleRole, now: UInt64) -> Int {
-        records.withLock { r in
-            var rec = r[role] ?? Record()
-            rec.failures += 1
-            var locked = 0
-            if rec.failures >= attempts {
-                rec.failures = 0
-                rec.lockedUntil = now &+ lockoutNanoseconds
-                locked = Int(lockoutNanoseconds / 1_000_000_000)
-            }
-            r[role] = rec
-            return locked
-        }
-    }
-
-    public func succeeded(_ role: ConsoleRole) {
-        records.withLock { $0[role] = Record() }
-    }
-}
-
 /// One operator's session: parses lines, checks roles, asks for PINs and confirmations, runs
 /// commands on the backend and writes every command with its result to the audit log before the
 /// reply is shown. Pure logic over the backend; the clock comes in with every call.
+///
+/// No PIN reaches the screen or the audit log: the PIN prompt's line and the line right after a
+/// login that did not succeed (a PIN typed after the prompt has gone) are secret (echoed as `*`;
+/// withheld unless they are a command), `login ROLE PIN` has its PIN masked as it is typed, and
+/// every line is audited as `AuditLine`, which only `CommandLanguage.redacted` makes.
 public final class ConsoleSession: ConsoleLineHandler {
     public struct Settings: Sendable {
         /// The endpoint for the audit log, e.g. `console:/dev/ttyS0`.
@@ -61,9 +19,13 @@ public final class ConsoleSession: ConsoleLineHandler {
         public var colour: Bool
         /// The first line of the banner (plant and controller).
         public var title: String
+        /// The alarm manager's shelving limit, for `shelve`'s check and `help`.
+        public var maxShelveSeconds: Int
 
         public init(source: String, pins: [ConsoleRole: PINHash], idleLogoutNanoseconds: UInt64 = 600_000_000_000,
-                    confirmNanoseconds: UInt64 = 30_000_000_000, colour: Bool = false, title: String = "Vigil console") {
+                    confirmNanoseconds: UInt64 = 30_000_000_000, colour: Bool = false, title: String = "Vigil console",
+                    maxShelveSeconds: Int = CommandLanguage.defaultMaxShelveSeconds) {
+            self.maxShelveSeconds = maxShelveSeconds
             self.source = source
             self.pins = pins
             self.idleLogoutNanoseconds = idleLogoutNanoseconds
@@ -77,7 +39,7 @@ public final class ConsoleSession: ConsoleLineHandler {
         /// `login ROLE` asked for the PIN.
         case pin(ConsoleRole)
         /// A command waits for `yes` until the deadline.
-        case confirmation(ConsoleCommand, line: String, deadline: UInt64)
+        case confirmation(ConsoleCommand, line: AuditLine, deadline: UInt64)
     }
 
     private let backend: ConsoleBackend
@@ -85,6 +47,8 @@ public final class ConsoleSession: ConsoleLineHandler {
     private let guardian: LoginGuard
     public private(set) var role: ConsoleRole = .viewer
     private var pending: Pending?
+    /// The PIN prompt went without a right PIN (or a login was refused): the next line may be a PIN.
+    private var guardNextLine = false
     private var lastInput: UInt64 = 0
     /// Refused unparseable lines are audited at most this many per window; the rest are counted and
     /// summarised, so a flood of noise does not turn into a flood of journal writes.
@@ -116,7 +80,10 @@ public final class ConsoleSession: ConsoleLineHandler {
         }
     }
 
-    public var nextLineIsSecret: Bool { if case .pin = pending { true } else { false } }
+    public var nextLineIsSecret: Bool {
+        if case .pin = pending { return true }
+        return guardNextLine
+    }
 
     public func handle(problem: LineProblem, nowNanoseconds now: UInt64) -> String {
         lastInput = now
@@ -125,18 +92,25 @@ public final class ConsoleSession: ConsoleLineHandler {
         case .cancelled:
             if case .confirmation(let command, _, _) = pending {
                 pending = nil
-                return record("(Ctrl-C)", refused("\(command.name) cancelled"), parsed: true, now: now)
+                return record(.fixed("(Ctrl-C)"), refused("\(command.name) cancelled"), parsed: true, now: now)
             }
-            pending = nil
+            if case .pin(let r) = pending {
+                pending = nil
+                guardNextLine = true
+                return record(.fixed("login \(r)"), refused("login \(r) cancelled"), parsed: true, now: now)
+            }
             return ""
         case .tooLong(let limit): reply = "line too long (at most \(limit) bytes); ignored"
         case .invalidUTF8: reply = "line is not valid UTF-8; ignored"
+        case .bidiControl: reply = "line has a bidirectional-text control character (such as U+202E); ignored"
         }
         if case .pin(let r) = pending {
             pending = nil
-            return record("login \(r)", refused("login \(r) failed: \(reply)"), parsed: true, now: now)
+            guardNextLine = true
+            return record(.fixed("login \(r)"), refused("login \(r) failed: \(reply)"), parsed: true, now: now)
         }
-        return record("(unreadable line)", refused(reply), parsed: false, now: now)
+        guardNextLine = false
+        return record(.fixed("(unreadable line)"), refused(reply), parsed: false, now: now)
     }
 
     public func handle(line raw: String, nowNanoseconds now: UInt64) -> String {
@@ -163,20 +137,24 @@ public final class ConsoleSession: ConsoleLineHandler {
         if role != .viewer { _ = backend.audit(by: actor, command: "(session ended)", result: "logged out: the terminal went away") }
         role = .viewer
         pending = nil
+        guardNextLine = false
     }
 
     // MARK: Lines
 
-    private func dispatch(_ line: String, now: UInt64) -> String {
+    private func dispatch(_ typed: String, now: UInt64) -> String {
         switch pending {
         case .pin(let r):
             pending = nil
-            return login(r, pin: line, now: now)
+            return login(r, pin: SecretText(typed), now: now)
         case .confirmation(let command, let original, let deadline):
             pending = nil
-            let answer = line.trimmingWhitespace.lowercased()
+            // Only the word the question asks for: not `y`, not `YES`.
+            let answer = typed.trimmingWhitespace
             guard now < deadline else { return record(original, refused("confirmation came too late: \(command.name) not done"), parsed: true, now: now) }
-            guard answer == "yes" || answer == "y" else { return record(original, refused("\(command.name) cancelled"), parsed: true, now: now) }
+            guard answer == "yes" else {
+                return record(original, refused("\(command.name) cancelled (only yes confirms)"), parsed: true, now: now)
+            }
             guard role >= command.requiredRole else {
                 return record(original, refused("\(command.name) needs \(command.requiredRole); you are \(role)"), parsed: true, now: now)
             }
@@ -184,32 +162,44 @@ public final class ConsoleSession: ConsoleLineHandler {
         case nil:
             break
         }
+        let line = AuditLine(redacting: typed)
         let command: ConsoleCommand?
         do throws(ConsoleParseError) {
-            command = try CommandLanguage.parse(line)
+            command = try CommandLanguage.parse(typed, maxShelveSeconds: settings.maxShelveSeconds)
         } catch {
+            if guardNextLine {
+                // Typed where a PIN prompt was, or just after one: it may be a PIN. Not echoed, not recorded.
+                guardNextLine = false
+                return record(.fixed("(line after a login prompt, withheld)"),
+                              refused("not a command; that line was not shown or recorded, as it may be a PIN. 'login ROLE' asks for the PIN"),
+                              parsed: true, now: now)
+            }
             let parsedShape: Bool
             if case .usage = error { parsedShape = true } else { parsedShape = false }
             return record(line, refused(error.description), parsed: parsedShape, now: now)
         }
         guard let command else { return "" }
+        guardNextLine = false
         guard role >= command.requiredRole else {
             let hint = command.requiredRole == .operator ? "'login operator' (or engineer)" : "'login engineer'"
             return record(line, refused("\(command.name) needs \(command.requiredRole); you are \(role). \(hint) first"), parsed: true, now: now)
         }
         switch command {
-        case .login(let r):
+        case .login(let r, let pin):
             if r == .viewer {
                 role = .viewer
                 return record(line, .done("you are viewer"), parsed: true, now: now)
             }
             guard settings.pins[r] != nil else {
+                guardNextLine = true
                 return record(line, refused("no PIN is configured for \(r) (console.pins.\(r) in the plant config)"), parsed: true, now: now)
             }
-            let locked = guardian.lockedSeconds(r, now: now)
+            let locked = guardian.lockedSeconds(source: settings.source, role: r)
             guard locked == 0 else {
-                return record(line, refused("login \(r) is locked for \(locked) s after repeated wrong PINs"), parsed: true, now: now)
+                guardNextLine = true
+                return record(line, refused("login \(r) is locked for \(locked) s after repeated wrong PINs on this console"), parsed: true, now: now)
             }
+            if let pin { return login(r, pin: pin, now: now) }
             pending = .pin(r)
             return ""
         default:
@@ -227,19 +217,28 @@ public final class ConsoleSession: ConsoleLineHandler {
         return record(line, execute(command), parsed: true, now: now)
     }
 
-    private func login(_ r: ConsoleRole, pin: String, now: UInt64) -> String {
-        let command = "login \(r)"
+    private func login(_ r: ConsoleRole, pin: SecretText, now: UInt64) -> String {
+        let command = AuditLine.fixed("login \(r)")
         guard let hash = settings.pins[r] else { return record(command, refused("no PIN configured for \(r)"), parsed: true, now: now) }
-        let locked = guardian.lockedSeconds(r, now: now)
-        guard locked == 0 else { return record(command, refused("login \(r) is locked for \(locked) s"), parsed: true, now: now) }
-        if hash.verify(pin) {
-            guardian.succeeded(r)
+        guard !pin.value.trimmingWhitespace.isEmpty else {
+            // Enter alone is no guess: nothing is counted.
+            guardNextLine = true
+            return record(command, refused("no PIN typed; login \(r) cancelled"), parsed: true, now: now)
+        }
+        let locked = guardian.lockedSeconds(source: settings.source, role: r)
+        guard locked == 0 else {
+            guardNextLine = true
+            return record(command, refused("login \(r) is locked for \(locked) s"), parsed: true, now: now)
+        }
+        if hash.verify(pin.value) {
+            guardian.succeeded(source: settings.source, role: r)
             let reply = record(command, .done("logged in as \(r)"), parsed: true, now: now) // audited as the role that asked
             role = r
             return reply
         }
-        let lockout = guardian.failed(r, now: now)
-        let why = lockout > 0 ? "wrong PIN; \(r) is locked for \(lockout) s after \(guardian.attempts) failures" : "wrong PIN"
+        guardNextLine = true
+        let lockout = guardian.failed(source: settings.source, role: r)
+        let why = lockout > 0 ? "wrong PIN; \(r) is locked for \(lockout) s on this console" : "wrong PIN"
         return record(command, refused(why), parsed: true, now: now)
     }
 
@@ -260,7 +259,7 @@ public final class ConsoleSession: ConsoleLineHandler {
     private func execute(_ command: ConsoleCommand) -> ConsoleOutcome {
         let by = actor
         switch command {
-        case .help(let name): return .done(CommandLanguage.help(name, role: role))
+        case .help(let name): return .done(CommandLanguage.help(name, role: role, maxShelveSeconds: settings.maxShelveSeconds))
         case .status: return .done(backend.status())
         case .sensors(let group): return backend.sensors(group: group)
         case .alarms: return .done(backend.alarms())
@@ -295,9 +294,9 @@ public final class ConsoleSession: ConsoleLineHandler {
 
     /// Writes the audit record (durably, before the reply) and returns the reply text. Unparseable
     /// lines beyond the budget are counted, not written one by one.
-    private func record(_ command: String, _ outcome: ConsoleOutcome, parsed: Bool, now: UInt64) -> String {
+    private func record(_ command: AuditLine, _ outcome: ConsoleOutcome, parsed: Bool, now: UInt64) -> String {
         let result = (outcome.isDone ? "ok: " : "refused: ") + String(outcome.text.prefix(200)).replacingNewlines
-        let shown = String(command.prefix(200))
+        let shown = String(command.text.prefix(200))
         if !parsed {
             if now &- auditWindowStart >= Self.auditWindow {
                 auditWindowStart = now
@@ -332,6 +331,7 @@ public final class ConsoleSession: ConsoleLineHandler {
         guard role != .viewer, settings.idleLogoutNanoseconds > 0, now &- lastInput >= settings.idleLogoutNanoseconds else { return nil }
         let was = role
         role = .viewer
+        if case .pin = pending { guardNextLine = true }
         pending = nil
         let seconds = settings.idleLogoutNanoseconds / 1_000_000_000
         _ = backend.audit(by: ConsoleActor(source: settings.source, role: was), command: "(idle)",
@@ -349,4 +349,17 @@ extension String {
     }
 
     var replacingNewlines: String { String(map { $0 == "\n" ? " | " : String($0) }.joined()) }
+}
+
+/// A line as the audit log may hold it: made only by redacting what was typed (secret arguments and
+/// unknown words withheld, `CommandLanguage.redacted`) or from text the console wrote itself.
+struct AuditLine: Sendable, Hashable {
+    let text: String
+
+    init(redacting typed: String) { text = CommandLanguage.redacted(typed) }
+
+    private init(text: String) { self.text = text }
+
+    /// Text the console composed (never a typed line).
+    static func fixed(_ text: String) -> AuditLine { AuditLine(text: text) }
 }

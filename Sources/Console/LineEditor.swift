@@ -3,6 +3,11 @@
 ///
 /// Pure value type: the transport feeds bytes and writes the echo; nothing here does I/O. Storage is
 /// reserved once (`maxLineBytes`); an over-long line is counted, not stored.
+///
+/// Echo never shows a secret: a secret line (`secret:`, the PIN prompt) echoes `*` per character, and
+/// so does the part of any line that `CommandLanguage.secretStart` marks (the PIN of `login ROLE PIN`).
+/// A bidirectional-text control (U+202E …) is echoed as U+FFFD and its line refused (`.bidiControl`),
+/// so it can neither reorder what the operator sees nor be stored.
 public struct LineEditor: Sendable {
     /// What a finished line turned into.
     public enum Event: Equatable, Sendable {
@@ -48,18 +53,49 @@ public struct LineEditor: Sendable {
     /// The partial line typed so far (its raw bytes).
     public var pendingBytes: [UInt8] { buffer }
 
-    /// Bytes that redraw the partial line after other output (`*` per character when `secret`).
+    /// Bytes that redraw the partial line after other output (`*` per secret character).
     public func redraw(secret: Bool) -> [UInt8] {
         var out: [UInt8] = []
+        let cut = secret ? 0 : CommandLanguage.secretStart(in: buffer) ?? Int.max
         var i = 0
         while i < buffer.count {
             let end = Self.unitEnd(buffer, from: i)
-            if Self.isComplete(buffer[i..<end]) {
-                if secret { out.append(UInt8(ascii: "*")) } else { out.append(contentsOf: buffer[i..<end]) }
-            }
+            if Self.isComplete(buffer[i..<end]) { Self.appendShown(buffer[i..<end], masked: i >= cut, to: &out) }
             i = end
         }
         return out
+    }
+
+    private static let replacement: [UInt8] = [0xEF, 0xBF, 0xBD]
+
+    /// What the terminal shows for one complete unit: `*` when masked, U+FFFD for a bidi control.
+    private static func appendShown(_ unit: ArraySlice<UInt8>, masked: Bool, to out: inout [UInt8]) {
+        if masked {
+            out.append(UInt8(ascii: "*"))
+        } else if isBidiControl(unit) {
+            out.append(contentsOf: replacement)
+        } else {
+            out.append(contentsOf: unit)
+        }
+    }
+
+    /// U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069 in UTF-8.
+    static func isBidiControl(_ unit: ArraySlice<UInt8>) -> Bool {
+        let i = unit.startIndex
+        if unit.count == 2 { return unit[i] == 0xD8 && unit[i + 1] == 0x9C }
+        guard unit.count == 3, unit[i] == 0xE2 else { return false }
+        let last = unit[i + 2]
+        if unit[i + 1] == 0x80 { return last == 0x8E || last == 0x8F || (0xAA...0xAE).contains(last) }
+        if unit[i + 1] == 0x81 { return (0xA6...0xA9).contains(last) }
+        return false
+    }
+
+    /// Whether a scalar is a bidirectional-text control: U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069.
+    public static func isBidiControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: return true
+        default: return false
+        }
     }
 
     /// Takes one byte; appends what the terminal should show to `echo`. Returns an event when a line ends.
@@ -143,7 +179,8 @@ public struct LineEditor: Sendable {
 
     private mutating func shown(from start: Int, secret: Bool, echo: inout [UInt8]) {
         displayed += 1
-        if secret { echo.append(UInt8(ascii: "*")) } else { echo.append(contentsOf: buffer[start...]) }
+        let masked = secret || start >= (CommandLanguage.secretStart(in: buffer) ?? Int.max)
+        Self.appendShown(buffer[start...], masked: masked, to: &echo)
     }
 
     private mutating func backspace(echo: inout [UInt8]) {
@@ -182,6 +219,7 @@ public struct LineEditor: Sendable {
         defer { reset() }
         if overflow { return .problem(.tooLong(limit: maxLineBytes)) }
         guard let line = String(validating: buffer, as: UTF8.self) else { return .problem(.invalidUTF8) }
+        if line.unicodeScalars.contains(where: Self.isBidiControl) { return .problem(.bidiControl) }
         return .line(line)
     }
 

@@ -94,6 +94,32 @@ public struct PINHash: Sendable, Hashable {
     }
 }
 
+/// What `vigil console hash-pin` refuses as too easy to guess. `PINHash.make` itself only checks the
+/// structural rules, so existing hashes of shorter PINs still verify.
+public enum PINPolicy {
+    /// Fewest characters of a new PIN: 10⁶ values at least for digits, 200,000 PBKDF2 rounds each offline.
+    public static let minimumLength = 6
+
+    /// Why `pin` is too weak, or nil when it is acceptable. The message never contains the PIN.
+    public static func weakness(of pin: String) -> String? {
+        let chars = Array(pin.lowercased().unicodeScalars)
+        guard chars.count >= minimumLength else { return "it has \(chars.count) characters; at least \(minimumLength) are needed" }
+        if Set(chars).count == 1 { return "it is one character repeated" }
+        let steps = zip(chars, chars.dropFirst()).map { Int($1.value) - Int($0.value) }
+        if steps.allSatisfy({ $0 == 1 }) || steps.allSatisfy({ $0 == -1 }) {
+            return "it is a straight run of characters, up or down"
+        }
+        for period in 1...3 where chars.count % period == 0 && chars.count / period >= 2 {
+            if chars.indices.allSatisfy({ chars[$0] == chars[$0 % period] }) { return "it is a short pattern repeated" }
+        }
+        let word = String(String.UnicodeScalarView(chars))
+        if ConsoleRole(name: word) != nil || CommandLanguage.isCommandWord(word) || ["password", "vigil", "admin"].contains(word) {
+            return "it is a word the console or an attacker would try first"
+        }
+        return nil
+    }
+}
+
 /// Why a PIN hash could not be read or made.
 public enum PINHashError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Not four `$`-separated fields (a plain PIN in the config lands here).

@@ -67,19 +67,26 @@ public struct SerialSettings: Sendable, Hashable {
     public var parity: Parity
     /// 1 or 2.
     public var stopBits: Int
+    /// The line has a carrier (DCD wired, e.g. a modem or a null-modem cable with DTR→DCD): `CLOCAL`
+    /// is off, a session starts only while the carrier is up and ends when it drops (the kernel hangs
+    /// the line up). Off (the default): `CLOCAL` on, the modem lines are ignored, and only a hang-up of
+    /// the device itself (an unplugged USB adapter) ends the session.
+    public var carrierDetect: Bool
 
-    public init(path: String, baud: Int = 115_200, dataBits: Int = 8, parity: Parity = .none, stopBits: Int = 1) {
+    public init(path: String, baud: Int = 115_200, dataBits: Int = 8, parity: Parity = .none, stopBits: Int = 1,
+                carrierDetect: Bool = false) {
         self.path = path
         self.baud = baud
         self.dataBits = dataBits
         self.parity = parity
         self.stopBits = stopBits
+        self.carrierDetect = carrierDetect
     }
 
     /// Settings from a framing string such as `8N1`.
-    public init(path: String, baud: Int, framing: String) throws(ConsoleTransportError) {
+    public init(path: String, baud: Int, framing: String, carrierDetect: Bool = false) throws(ConsoleTransportError) {
         let f = try Self.framing(framing)
-        self.init(path: path, baud: baud, dataBits: f.dataBits, parity: f.parity, stopBits: f.stopBits)
+        self.init(path: path, baud: baud, dataBits: f.dataBits, parity: f.parity, stopBits: f.stopBits, carrierDetect: carrierDetect)
     }
 
     /// Parses `8N1`, `7E1`, `8E2`, `8o1` …: data bits, parity (N/E/O), stop bits.
@@ -118,7 +125,8 @@ public struct SerialPort: Sendable {
     let descriptor: Int32
 
     /// Opens and configures the device: `open(O_RDWR|O_NOCTTY|O_NONBLOCK|O_CLOEXEC)`, `isatty`, termios raw
-    /// (`cfmakeraw`, CLOCAL|CREAD, VMIN=0/VTIME=0), speed, framing, then `tcflush`.
+    /// (`cfmakeraw`, CREAD, CLOCAL unless `carrierDetect` (then HUPCL), VMIN=1/VTIME=0 so an empty read
+    /// is EAGAIN and a read of 0 means hang-up), speed, framing, then `tcflush`.
     public static func open(_ settings: SerialSettings) throws(ConsoleTransportError) -> SerialPort {
         let path = settings.path
         guard let speed = SerialSettings.bauds.first(where: { $0.baud == settings.baud })?.speed else {
@@ -140,6 +148,11 @@ public struct SerialPort: Sendable {
             try configureRaw(fd, path: path) { t throws(ConsoleTransportError) in
                 t.c_cflag &= ~(tcflag_t(CSIZE) | tcflag_t(PARENB) | tcflag_t(PARODD) | tcflag_t(CSTOPB) | tcflag_t(CRTSCTS))
                 t.c_cflag |= tcflag_t(CLOCAL | CREAD)
+                if settings.carrierDetect {
+                    // Carrier loss hangs the line up; closing drops DTR, so the far end's modem hangs up too.
+                    t.c_cflag &= ~tcflag_t(CLOCAL)
+                    t.c_cflag |= tcflag_t(HUPCL)
+                }
                 switch settings.dataBits {
                 case 5: t.c_cflag |= tcflag_t(CS5)
                 case 6: t.c_cflag |= tcflag_t(CS6)
@@ -175,6 +188,13 @@ public struct SerialPort: Sendable {
         Glibc.close(descriptor)
     }
 
+    /// Whether the line's carrier (DCD) is up (`TIOCMGET`); nil when the device has no modem lines (a pty).
+    static func carrier(_ fd: Int32) -> Bool? {
+        var bits: Int32 = 0
+        guard ioctl(fd, UInt(TIOCMGET), &bits) == 0 else { return nil }
+        return bits & TIOCM_CAR != 0
+    }
+
     static func openError(path: String, errno e: Int32) -> ConsoleTransportError {
         let detail = String(cString: strerror(e))
         switch e {
@@ -189,8 +209,9 @@ private func termiosError(_ path: String, _ call: String) -> ConsoleTransportErr
     .termios(path: path, call: call, detail: String(cString: strerror(errno)))
 }
 
-/// `cfmakeraw` semantics (no echo, no canonical mode, no OPOST, no ISIG, no IXON/IXOFF), VMIN=0/VTIME=0,
-/// then `adjust`, applied with `tcsetattr(TCSANOW)`.
+/// `cfmakeraw` semantics (no echo, no canonical mode, no OPOST, no ISIG, no IXON/IXOFF), VMIN=1/VTIME=0
+/// (on a non-blocking descriptor an empty line reads EAGAIN, so a read of 0 is a hang-up), then `adjust`,
+/// applied with `tcsetattr(TCSANOW)`.
 func configureRaw(_ fd: Int32, path: String,
                   adjust: (inout termios) throws(ConsoleTransportError) -> Void = { _ in }) throws(ConsoleTransportError) {
     var t = termios()
@@ -199,7 +220,7 @@ func configureRaw(_ fd: Int32, path: String,
     t.c_iflag &= ~tcflag_t(IXOFF | IXANY)
     t.c_cflag |= tcflag_t(CLOCAL | CREAD)
     withUnsafeMutableBytes(of: &t.c_cc) { cc in
-        cc[Int(VMIN)] = 0
+        cc[Int(VMIN)] = 1
         cc[Int(VTIME)] = 0
     }
     try adjust(&t)

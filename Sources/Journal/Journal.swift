@@ -297,6 +297,33 @@ public final class Journal: Sendable {
         }
     }
 
+    /// The console's failed-login rows (`LoginFailureRow`), for the login guard at start.
+    public func loginFailures() throws(JournalError) -> [LoginFailureRow] {
+        try read("read login failures") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM login_failure ORDER BY source, role").map { row in
+                LoginFailureRow(source: row["source"], role: row["role"], failures: row["failures"],
+                                lastFailureWallNanoseconds: row["last_failure_wall_ns"], lockedUntilWallNanoseconds: row["locked_until_wall_ns"])
+            }
+        }
+    }
+
+    /// Inserts or replaces the failed-login row of `row.source` and `row.role`, committed before it returns.
+    public func recordLoginFailure(_ row: LoginFailureRow) throws(JournalError) {
+        try write("record login failure") { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO login_failure (source, role, failures, last_failure_wall_ns, locked_until_wall_ns)
+                VALUES (?, ?, ?, ?, ?)
+                """, arguments: [row.source, row.role, row.failures, row.lastFailureWallNanoseconds, row.lockedUntilWallNanoseconds])
+        }
+    }
+
+    /// Forgets the failed logins of `source` and `role` (a right PIN).
+    public func clearLoginFailures(source: String, role: String) throws(JournalError) {
+        try write("clear login failures") { db in
+            try db.execute(sql: "DELETE FROM login_failure WHERE source = ? AND role = ?", arguments: [source, role])
+        }
+    }
+
     /// Registers a model version once committed and fsynced. If `model.deployed` is true, every
     /// other version is marked not deployed in the same transaction.
     public func registerModel(_ model: ModelVersion) throws(JournalError) {
@@ -569,5 +596,22 @@ public final class Journal: Sendable {
             version: row["version"], parentVersion: row["parent_version"], createdWallNanoseconds: row["created_wall_ns"],
             filePath: row["file_path"], sha256: row["sha256"], trainingSummary: row["training_summary"],
             validationJSON: row["validation_json"], deployed: row["deployed"], note: row["note"], damaged: row["damaged"])
+    }
+}
+
+/// Wrong console PINs in a row for one endpoint and role, and the lockout they started (wall clock).
+public struct LoginFailureRow: Sendable, Hashable {
+    public var source: String
+    public var role: String
+    public var failures: Int
+    public var lastFailureWallNanoseconds: Int64
+    public var lockedUntilWallNanoseconds: Int64
+
+    public init(source: String, role: String, failures: Int, lastFailureWallNanoseconds: Int64, lockedUntilWallNanoseconds: Int64) {
+        self.source = source
+        self.role = role
+        self.failures = failures
+        self.lastFailureWallNanoseconds = lastFailureWallNanoseconds
+        self.lockedUntilWallNanoseconds = lockedUntilWallNanoseconds
     }
 }

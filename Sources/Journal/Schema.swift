@@ -144,6 +144,20 @@ enum JournalSchema {
                 CREATE INDEX model_update_outcome_wall ON model_update(outcome, wall_ns);
                 """)
         }
+        migrator.registerMigration("v6 console login failures") { db in
+            // Wrong console PINs in a row per endpoint and role, and the lockout they started (wall time),
+            // so a restart does not reset a lockout. A right PIN deletes the row.
+            try db.execute(sql: """
+                CREATE TABLE login_failure (
+                    source TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    failures INTEGER NOT NULL,
+                    last_failure_wall_ns INTEGER NOT NULL,
+                    locked_until_wall_ns INTEGER NOT NULL,
+                    PRIMARY KEY (source, role)
+                )
+                """)
+        }
         return migrator
     }
 }

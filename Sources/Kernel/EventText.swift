@@ -1,5 +1,6 @@
 import VigilCore
 import Monitor
+import Policy
 
 /// Events in words, one line each, for the people reading the log at 3 a.m., the console and
 /// replay reports. The only place an event becomes a sentence.
@@ -51,7 +52,7 @@ public struct EventText: Sendable {
         case .escalation(let subject, let reason):
             return "ESCALATION \(names.name(subject)): \(Self.reason(reason))"
         case .modelVerdict(let sensor, let diagnosis, let action, _):
-            return "model verdict \(names.name(.sensor, sensor)): class \(diagnosis), action \(action)"
+            return "model verdict \(names.name(.sensor, sensor)): \(Self.label(diagnosis, PolicyLabels.diagnoses)), recommends \(Self.label(action, PolicyLabels.actions))"
         case .modelAssist(let sensor, let assist, let rule, _):
             let what = assist == .suppressedFalseAlarm ? "held back a known false alarm" : "attributed the pair's disagreement to it"
             return "model assist \(names.name(.sensor, sensor)): \(what) (\(Self.finding(rule)))"
@@ -72,6 +73,11 @@ public struct EventText: Sendable {
         case .commandApplied(let c): return "command applied: \(c)"
         case .commandRefused(let c, let r): return "command refused: \(c): \(r)"
         }
+    }
+
+    /// A policy model class or action by its name (the shipped model's lists); a number outside them stays a number.
+    static func label(_ index: Int32, _ names: [String]) -> String {
+        index >= 0 && Int(index) < names.count ? names[Int(index)].replacing("_", with: " ") : "#\(index)"
     }
 
     /// A number as people read it: up to four significant digits.

@@ -15,8 +15,12 @@ public struct ConsoleConfig: Sendable, Hashable {
     public var idleLogoutSeconds: Int
     /// Wrong PINs in a row that lock logins.
     public var lockoutAttempts: Int
-    /// How long logins stay locked after `lockoutAttempts` wrong PINs.
+    /// How long logins stay locked after `lockoutAttempts` wrong PINs; each further wrong PIN doubles it.
     public var lockoutSeconds: Int
+    /// The longest a lockout grows to.
+    public var lockoutMaxSeconds: Int
+    /// The line has a carrier (DCD): CLOCAL off, a session ends when the carrier drops.
+    public var carrierDetect: Bool
     /// How long a command waiting for confirmation waits for `yes`.
     public var confirmSeconds: Int
     /// PIN hash (`pbkdf2-sha256$ITERATIONS$SALT$DIGEST`) by role name (`operator`, `engineer`).
@@ -24,7 +28,9 @@ public struct ConsoleConfig: Sendable, Hashable {
 
     public init(port: String, baud: Int = 115_200, framing: String = "8N1", colour: Bool = false,
                 idleLogoutSeconds: Int = 600, lockoutAttempts: Int = 5, lockoutSeconds: Int = 300,
-                confirmSeconds: Int = 30, pins: [String: String] = [:]) {
+                confirmSeconds: Int = 30, pins: [String: String] = [:], lockoutMaxSeconds: Int = 86_400, carrierDetect: Bool = false) {
+        self.lockoutMaxSeconds = lockoutMaxSeconds
+        self.carrierDetect = carrierDetect
         self.port = port
         self.baud = baud
         self.framing = framing

@@ -6,6 +6,7 @@ import Runtime
 import Console
 import CRuntime
 import CommandSupport
+import Journal
 
 /// Where `--console` asks the operator console to listen.
 enum ConsoleChoice: Equatable {
@@ -46,7 +47,8 @@ func startConsole(_ choice: ConsoleChoice, controller: Controller, board: BoardC
     let source: String
     func serial(_ path: String) throws -> ConsoleEndpoint {
         do {
-            return .serial(try SerialSettings(path: path, baud: config?.baud ?? 115_200, framing: config?.framing ?? "8N1"))
+            return .serial(try SerialSettings(path: path, baud: config?.baud ?? 115_200, framing: config?.framing ?? "8N1",
+                                              carrierDetect: config?.carrierDetect ?? false))
         } catch {
             logger.critical("console: \(error)")
             throw ExitCode(1)
@@ -91,9 +93,14 @@ func startConsole(_ choice: ConsoleChoice, controller: Controller, board: BoardC
         idleLogoutNanoseconds: UInt64(max(0, config?.idleLogoutSeconds ?? 600)) * 1_000_000_000,
         confirmNanoseconds: UInt64(max(1, config?.confirmSeconds ?? 30)) * 1_000_000_000,
         colour: config?.colour ?? false,
-        title: "Vigil console — plant \(plant.name)")
+        title: "Vigil console — plant \(plant.name)",
+        maxShelveSeconds: Int(controller.maximumShelveNanoseconds / 1_000_000_000))
     let loginGuard = LoginGuard(attempts: config?.lockoutAttempts ?? 5,
-                                lockoutNanoseconds: UInt64(max(1, config?.lockoutSeconds ?? 300)) * 1_000_000_000)
+                                lockoutNanoseconds: UInt64(max(1, config?.lockoutSeconds ?? 300)) * 1_000_000_000,
+                                maxLockoutNanoseconds: UInt64(max(1, config?.lockoutMaxSeconds ?? 86_400)) * 1_000_000_000,
+                                wallClock: { Int64(Date().timeIntervalSince1970 * 1e9) },
+                                store: JournalLoginFailures(journal: controller.journal),
+                                log: { [logger] line in logger.warning("\(line)") })
     let backend = ControllerConsole(controller: controller, store: controller.policy?.store)
     let server = ConsoleServer(endpoint: endpoint,
                                makeHandler: { ConsoleSession(backend: backend, settings: settings, loginGuard: loginGuard) },
@@ -129,7 +136,9 @@ struct HashPINCommand: ParsableCommand {
         abstract: "Print the salted PBKDF2-SHA256 hash of a PIN for console.pins in the plant file.",
         discussion: """
         Reads the PIN from standard input (typed twice without echo on a terminal, or one piped line), so it never \
-        appears in the shell history or the process list. Paste the printed line into the plant \
+        appears in the shell history or the process list. Refuses PINs that are too easy to guess: fewer than 6 \
+        characters, one character repeated, a straight run (123456, 654321), a repeated short pattern (121212), or \
+        a role or command name. Paste the printed line into the plant \
         file, e.g. `pins: { engineer: "pbkdf2-sha256$…" }`. The PIN itself is stored nowhere.
         """
     )
@@ -163,11 +172,42 @@ struct HashPINCommand: ParsableCommand {
         } else {
             pin = readLine(strippingNewline: true) ?? ""
         }
+        if let weakness = PINPolicy.weakness(of: pin) {
+            printToStandardError("vigil console hash-pin: refused: this PIN is too easy to guess (\(weakness)); choose at least "
+                                 + "\(PINPolicy.minimumLength) characters that are not one repeated character, a straight run up or down, "
+                                 + "a repeated short pattern, or a role or command name; nothing printed")
+            throw ExitCode(1)
+        }
         do {
             print(try PINHash.make(pin: pin, iterations: iterations).encoded)
         } catch {
             printToStandardError("vigil console hash-pin: \(error)")
             throw ExitCode(1)
         }
+    }
+}
+
+/// The login guard's records in the journal's `login_failure` table.
+struct JournalLoginFailures: LoginFailureStore {
+    let journal: Journal
+
+    func loadLoginFailures() throws -> [LoginFailureRecord] {
+        try journal.loginFailures().compactMap { row in
+            ConsoleRole(name: row.role).map {
+                LoginFailureRecord(source: row.source, role: $0, failures: row.failures,
+                                   lastFailureWallNanoseconds: row.lastFailureWallNanoseconds,
+                                   lockedUntilWallNanoseconds: row.lockedUntilWallNanoseconds)
+            }
+        }
+    }
+
+    func saveLoginFailure(_ r: LoginFailureRecord) throws {
+        try journal.recordLoginFailure(LoginFailureRow(source: r.source, role: r.role.description, failures: r.failures,
+                                                       lastFailureWallNanoseconds: r.lastFailureWallNanoseconds,
+                                                       lockedUntilWallNanoseconds: r.lockedUntilWallNanoseconds))
+    }
+
+    func clearLoginFailures(source: String, role: ConsoleRole) throws {
+        try journal.clearLoginFailures(source: source, role: role.description)
     }
 }

@@ -19,8 +19,8 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     let plant: PlantConfig
     let store: ModelStore?
     private var journal: Journal { controller.journal }
-    /// Alarms already announced as news (id → the state announced).
-    private var announced: [UInt64: AlarmState] = [:]
+    /// Which alarms were announced, and at what severity.
+    private var announcer = AlarmAnnouncer<DiagnosisSeverity>()
     private var announcedModel: UInt32?
     private var newsPrimed = false
     /// Results of model updates asked for from this console, waiting to be announced (learner thread → console thread).
@@ -471,9 +471,10 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     func news() -> String? {
         var lines: [String] = []
         let list = controller.alarms()
+        let shown = list.filter { $0.isAnnunciated && $0.state != .cleared }
+        // The first call learns the list: alarms raised before this session are in 'alarms', not news.
+        let announcements = announcer.update(shown.map { .init(id: $0.id, unacknowledged: $0.state == .unacknowledged, severity: $0.severity) })
         if !newsPrimed {
-            // Alarms raised before this session are in 'alarms'; only new ones are announced.
-            for a in list { announced[a.id] = a.state }
             announcedModel = controller.policyModelVersion
             newsPrimed = true
             // A system alarm standing when the session starts is announced once all the same.
@@ -481,10 +482,17 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
             for a in standing { announcedSystem.insert(a.sequence) }
             return standing.isEmpty ? nil : standing.map { "*** SYSTEM ALARM \($0.key): \($0.text)" }.joined(separator: "\n")
         }
-        for a in list where a.state == .unacknowledged && announced[a.id] != .unacknowledged && a.isAnnunciated {
-            lines.append("*** ALARM \(a.id) \(a.severity) \(subject(of: a.key)): \(Self.cause(a.cause))\(a.reason.map { ", " + Self.reason($0) } ?? "") — \(evidence(a)). 'alarms' lists, 'ack \(a.id)' acknowledges")
+        let byID = Dictionary(shown.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        for announcement in announcements {
+            switch announcement {
+            case .raised(let id, let severity):
+                guard let a = byID[id] else { continue }
+                lines.append("*** ALARM \(id) \(severity) \(alarmLine(a)). 'alarms' lists, 'ack \(id)' acknowledges")
+            case .severityRose(let id, let from, let to):
+                guard let a = byID[id] else { continue }
+                lines.append("*** ALARM \(id) raised from \(from) to \(to): \(alarmLine(a))")
+            }
         }
-        announced = Dictionary(uniqueKeysWithValues: list.map { ($0.id, $0.state) })
         for a in controller.systemAlarms.active where !announcedSystem.contains(a.sequence) {
             lines.append("*** SYSTEM ALARM \(a.key): \(a.text)")
             announcedSystem.insert(a.sequence)
@@ -531,12 +539,21 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         }
     }
 
+    /// An announced alarm: subject, cause, reason, first evidence.
+    private func alarmLine(_ a: Alarm) -> String {
+        "\(subject(of: a.key)): \(Self.cause(a.cause))\(a.reason.map { ", " + Self.reason($0) } ?? "") — \(evidence(a))"
+    }
+
     /// The first finding in words; a group-level escalation carries no detector statistic.
     private func evidence(_ a: Alarm) -> String {
         let f = a.firstFinding
         if a.key.scope == .group && f.statistic == 0 && f.threshold == 0 {
             return a.reason == .noHealthySource ? "no usable member left: holding the last good value, then the group's safe action"
                                                 : "group-level: see 'events' for its members"
+        }
+        if f.statistic == 0 && f.threshold == 0 {
+            // Raised from the bus's own state (a device stopped answering), not from a detector's statistic.
+            return "\(Self.finding(f.kind)) reported by the bus (no detector statistic); 'events' shows its history"
         }
         return String(format: "%@ %.3g (limit %.3g)", Self.finding(f.kind), f.statistic, f.threshold)
     }

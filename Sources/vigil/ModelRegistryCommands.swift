@@ -54,8 +54,22 @@ struct ModelInfoCommand: ParsableCommand {
                 let loaded = try version.map { try store.load(version: $0) } ?? store.loadDeployed()
                 model = loaded.model
                 record = loaded.record
+            } catch ModelStoreError.noDeployedModel where version == nil {
+                // A fresh checkout: nothing is registered until `vigil run` installs the shipped model.
+                let shipped: PolicyModel
+                do { shipped = try ModelFile.decode(DurableFile.read(shippedPolicyModelPath)) } catch {
+                    printToStandardError("vigil model info: no model is deployed in \(location.journal), and the shipped model "
+                                         + "\(shippedPolicyModelPath) cannot be read: \(error)")
+                    throw ExitCode(1)
+                }
+                print("no model is deployed in \(location.journal) yet; `vigil run` installs the shipped model on its first start:")
+                print("shipped \(shippedPolicyModelPath)")
+                print(Self.describe(shipped, record: nil))
+                return
             } catch {
-                throw ValidationError("\(error)")
+                // A real failure (not a mistyped command): no usage text.
+                printToStandardError("vigil model info: \(error)")
+                throw ExitCode(1)
             }
         }
         print(Self.describe(model, record: record))

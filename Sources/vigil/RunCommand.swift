@@ -98,7 +98,7 @@ func openGPIO(plant: PlantConfig, board: GPIOBoard?, logger: Logger) throws -> G
 /// the policy service follows the registry and, when the shipped learning set is there, learns
 /// from operator feedback.
 func startController(plant: PlantConfig, board: BoardConfig?, gpio: GPIOPlant?, journalPath: String, logger: Logger,
-                     modelDirectory: String? = nil, shippedModel: String? = "models/default.vglm") throws -> Controller {
+                     modelDirectory: String? = nil, shippedModel: String? = shippedPolicyModelPath) throws -> Controller {
     do {
         let journal = try Journal(path: journalPath)
         let policy = loadPolicyModel(journal: journal, journalPath: journalPath, directory: modelDirectory, shipped: shippedModel, logger: logger)
@@ -139,6 +139,9 @@ struct PolicyStartup {
     var absence: String?
     var damaged = false
 }
+
+/// The policy model that ships with Vigil, installed into an empty registry on the first start.
+let shippedPolicyModelPath = "models/default.vglm"
 
 /// The models directory of a journal: `--models`, or `models/` beside the journal.
 func modelDirectory(journalPath: String, directory: String?) -> String {

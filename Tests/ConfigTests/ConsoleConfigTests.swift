@@ -51,10 +51,11 @@ import VigilCore
               port: console
               baud: 9600
               framing: 7E2
+              carrier_detect: true
               colour: true
               idle_logout_s: 0
               confirm_s: 45
-              lockout: { attempts: 3, seconds: 900 }
+              lockout: { attempts: 3, seconds: 900, max_seconds: 7200 }
               pins:
                 operator: "\(Self.operatorHash)"
                 engineer: "\(Self.engineerHash)"
@@ -62,7 +63,8 @@ import VigilCore
             """)
         #expect(console == ConsoleConfig(port: "console", baud: 9600, framing: "7E2", colour: true, idleLogoutSeconds: 0,
                                          lockoutAttempts: 3, lockoutSeconds: 900, confirmSeconds: 45,
-                                         pins: ["operator": Self.operatorHash, "engineer": Self.engineerHash]))
+                                         pins: ["operator": Self.operatorHash, "engineer": Self.engineerHash],
+                                         lockoutMaxSeconds: 7200, carrierDetect: true))
         #expect(console?.line.map { "\($0.dataBits) \($0.parity) \($0.stopBits)" } == "7 even 2")
     }
 
@@ -72,6 +74,7 @@ import VigilCore
         #expect(console.baud == 115_200 && console.framing == "8N1" && !console.colour)
         #expect(console.idleLogoutSeconds == 600 && console.confirmSeconds == 30)
         #expect(console.lockoutAttempts == 5 && console.lockoutSeconds == 300 && console.pins.isEmpty)
+        #expect(console.lockoutMaxSeconds == 86_400 && !console.carrierDetect)
         #expect(console.devicePath(board: nil) == "/dev/ttyUSB0")
     }
 
@@ -109,7 +112,7 @@ import VigilCore
         ("lockout: { seconds: 0 }", "console.lockout.seconds: found \"0\", expected an integer in 1...86400"),
         ("lockout: { seconds: 86401 }", "console.lockout.seconds: found \"86401\", expected an integer in 1...86400"),
         ("lockout: 5", "console.lockout: found \"5\", expected a mapping"),
-        ("lockout: { tries: 5 }", "console.lockout.tries: found unknown key \"tries\", expected one of attempts, seconds"),
+        ("lockout: { tries: 5 }", "console.lockout.tries: found unknown key \"tries\", expected one of attempts, seconds, max_seconds"),
         ("idle_logout: 600", "console.idle_logout: found unknown key \"idle_logout\", expected one of port, baud, framing"),
         ("pins: [1111]", "console.pins: found a list, expected a mapping of role to PIN hash (operator, engineer)"),
     ])

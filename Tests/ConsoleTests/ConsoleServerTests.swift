@@ -69,6 +69,23 @@ final class RecordingHandler: ConsoleLineHandler {
     func end(nowNanoseconds: UInt64) { recorder.record("end \(session)") }
 }
 
+/// Real sessions over one recording backend, made on the server's thread.
+final class SessionFactory: @unchecked Sendable {
+    let backend = RecordingBackend()
+    let guardian = ConsoleSessionTests.guardian()
+    func make() -> ConsoleLineHandler {
+        ConsoleSession(backend: backend,
+                       settings: .init(source: "console:test",
+                                       pins: [.operator: ConsoleSessionTests.operatorPIN, .engineer: ConsoleSessionTests.engineerPIN]),
+                       loginGuard: guardian)
+    }
+}
+
+/// The carrier a test raises and drops.
+final class CarrierLine: Sendable {
+    let up = Atomic<Bool>(false)
+}
+
 final class LogSink: @unchecked Sendable {
     private let lines = Mutex<[String]>([])
     var all: [String] { lines.withLock { $0 } }
@@ -221,13 +238,13 @@ struct ConsoleServerTests {
         peer.send("status\r")
         #expect(peer.expect("status\r\nstate: running\r\nalarms: 0\r\nvigil> "))
         #expect(recorder.calls == ["begin 1", "line status"])
-        // The line is raw: no canonical mode, no echo by the kernel, no output processing, VMIN=0.
+        // The line is raw: no canonical mode, no echo by the kernel, no output processing, VMIN=1 (a read of 0 is a hang-up).
         var t = termios()
         #expect(tcgetattr(peer.fd, &t) == 0)
         #expect(t.c_lflag & tcflag_t(ICANON | ECHO | ISIG) == 0)
         #expect(t.c_oflag & tcflag_t(OPOST) == 0)
         #expect(t.c_iflag & tcflag_t(IXON | ICRNL) == 0)
-        #expect(withUnsafeBytes(of: t.c_cc) { $0[Int(VMIN)] } == 0)
+        #expect(withUnsafeBytes(of: t.c_cc) { $0[Int(VMIN)] } == 1)
         #expect(cfgetospeed(&t) == speed_t(B9600))
     }
 
@@ -354,6 +371,80 @@ struct ConsoleServerTests {
         #expect(peer.expect("state: running"))
     }
 
+    /// The issue's case: an engineer logs in on the pty, the terminal closes; the next terminal to
+    /// attach gets a new session as viewer, is asked for a PIN, and sees nothing of the last one's.
+    @Test func aPtyTerminalThatGoesAwayTakesItsSessionWithIt() throws {
+        let sessions = SessionFactory(), logs = LogSink()
+        let console = ConsoleServer(endpoint: .pty, makeHandler: { sessions.make() }, maxLineBytes: 256,
+                                    monotonicNow: clock, log: { logs.append($0) })
+        try console.start()
+        defer { console.stop() }
+        let path = try #require(console.ptyPath)
+        func attach() throws -> Peer {
+            let fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK)
+            guard fd >= 0 else { throw TestFailure("open \(path): errno \(errno)") }
+            makeRaw(fd)
+            return Peer(fd: fd)
+        }
+        let first = try attach()
+        #expect(first.expect("You are viewer"))
+        first.send("login engineer\r")
+        #expect(first.expect("PIN: "))
+        first.send("2222\r")
+        #expect(first.expect("****\r\nlogged in as engineer\r\nvigil(engineer)# "))
+        first.send("safe-st")   // a partial line, left behind
+        first.close()
+        #expect(logs.wait(forLineContaining: "the terminal detached"))
+
+        let second = try attach()
+        defer { second.close() }
+        #expect(second.expect("You are viewer"))
+        second.send("whoami\r")
+        #expect(second.expect("whoami\r\nviewer on console:test\r\nvigil> "))
+        second.send("ate enter\r")   // the partial line did not survive: this is no command
+        #expect(second.expect("the first word is not a command"))
+        second.send("login engineer\r")
+        #expect(second.expect("PIN: "))
+        #expect(!second.text.contains("engineer#") && !second.text.contains("logged in"))
+        #expect(console.sessionsBegun == 2)
+        #expect(sessions.backend.audits.contains { $0.command == "(session ended)" && $0.actor.role == .engineer })
+    }
+
+    /// `carrier_detect`: CLOCAL is off (HUPCL on), no session runs while the carrier is down, a
+    /// carrier drop ends the session and the port is reopened fresh; the next session is a viewer's.
+    @Test func carrierLossEndsTheSessionOnALineWithCarrierDetect() throws {
+        let (peer, path) = try openPTYPair()
+        defer { peer.close() }
+        let line = CarrierLine()
+        let sessions = SessionFactory(), logs = LogSink()
+        let console = ConsoleServer(endpoint: .serial(SerialSettings(path: path, carrierDetect: true)), makeHandler: { sessions.make() },
+                                    maxLineBytes: 256, monotonicNow: clock, log: { logs.append($0) }, stdioInput: 0, stdioOutput: 1,
+                                    carrier: { _ in line.up.load(ordering: .acquiring) })
+        try console.start()
+        defer { console.stop() }
+        var t = termios()
+        #expect(tcgetattr(peer.fd, &t) == 0)   // a pty master reads its slave's settings
+        #expect(t.c_cflag & tcflag_t(CLOCAL) == 0 && t.c_cflag & tcflag_t(HUPCL) != 0)
+        usleep(300_000)   // three poll periods with the carrier down: still no session
+        #expect(console.sessionsBegun == 0 && !peer.text.contains("viewer"))
+
+        line.up.store(true, ordering: .releasing)
+        #expect(peer.expect("You are viewer"))
+        peer.send("login engineer\r")
+        #expect(peer.expect("PIN: "))
+        peer.send("2222\r")
+        #expect(peer.expect("logged in as engineer"))
+        line.up.store(false, ordering: .releasing)
+        #expect(logs.wait(forLineContaining: "lost: carrier lost"))
+        #expect(logs.wait(forLineContaining: "waiting for the carrier"))
+        #expect(sessions.backend.audits.contains { $0.command == "(session ended)" && $0.actor.role == .engineer })
+        line.up.store(true, ordering: .releasing)
+        #expect(peer.expect("You are viewer"))
+        peer.send("whoami\r")
+        #expect(peer.expect("viewer on console:test"))
+        #expect(console.sessionsBegun == 2 && console.reopens == 1)
+    }
+
     @Test func ptyEndpointServesWhoeverAttachesToItsPath() throws {
         let recorder = Recorder(), logs = LogSink()
         let console = server(.pty, recorder, logs)
@@ -362,7 +453,7 @@ struct ConsoleServerTests {
         let path = try #require(console.ptyPath)
         #expect(FileManager.default.fileExists(atPath: path))
 
-        // Attach like `screen PATH` would: open the slave and make it raw. The banner waited for us.
+        // Attach like `screen PATH` would: open the slave and make it raw. The session (and its banner) begins now.
         let fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK)
         try #require(fd >= 0)
         makeRaw(fd)
@@ -380,21 +471,23 @@ struct ConsoleServerTests {
         let console = server(.pty, recorder, logs)
         try console.start()
         defer { console.stop() }
-        // 400 kB of alarms while nobody is attached: the kernel's pty buffers and the server's 64 KiB take
-        // some, the rest is dropped and counted.
-        let chunk = String(repeating: "x", count: 50_000)
-        for _ in 0..<8 { recorder.push(unsolicited: chunk) }
-        #expect(eventually { recorder.pendingUnsolicited == 0 })
-        #expect(eventually { console.bytesDropped > 400_000 - ConsoleServer.outputCapacity - 150_000 })
-        #expect(console.isServing)
-
-        // Someone attaches: the server still answers.
+        // A terminal attaches and never reads.
         let path = try #require(console.ptyPath)
         let fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK)
         try #require(fd >= 0)
         makeRaw(fd)
         let peer = Peer(fd: fd)
         defer { peer.close() }
+        #expect(recorder.wait { $0 == ["begin 1"] })
+        // 400 kB of alarms: the kernel's pty buffers and the server's 64 KiB take some, the rest is dropped
+        // and counted.
+        let chunk = String(repeating: "x", count: 50_000)
+        for _ in 0..<8 { recorder.push(unsolicited: chunk) }
+        #expect(eventually { recorder.pendingUnsolicited == 0 })
+        #expect(eventually { console.bytesDropped > 400_000 - ConsoleServer.outputCapacity - 150_000 })
+        #expect(console.isServing)
+
+        // It starts reading: the server still answers.
         peer.send("\u{3}hello\r")
         #expect(peer.expect("hello\r\nok: hello\r\nvigil> ", timeout: 10))
         #expect(recorder.calls.contains("line hello"))
@@ -482,8 +575,12 @@ struct ConsoleServerTests {
         let before = consoleThreads()
         let console = server(.pty, recorder, logs)
         try console.start()
+        #expect(eventually { consoleThreads() == before + 1 })
+        // The session begins when a terminal attaches.
+        let fd = open(try #require(console.ptyPath), O_RDWR | O_NOCTTY | O_NONBLOCK)
+        try #require(fd >= 0)
+        defer { close(fd) }
         #expect(recorder.wait { $0 == ["begin 1"] })
-        #expect(consoleThreads() == before + 1)
         console.stop()
         console.stop()
         #expect(recorder.calls == ["begin 1", "end 1"])

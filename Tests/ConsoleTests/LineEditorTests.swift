@@ -149,6 +149,51 @@ struct LineEditorTests {
         #expect(t.echoText == "****" + erase + "\r\n")
     }
 
+    /// `login ROLE PIN` on one line: the PIN echoes as `*` while it is typed (and in a redraw), whatever
+    /// was typed before it shows as typed, and backspacing out of it shows plain text again.
+    @Test func aPINAfterLoginOnTheSameLineEchoesAsStars() {
+        var t = Typist()
+        t.type("login operator 1111")
+        #expect(t.echoText == "login operator ****")
+        #expect(t.editor.redraw(secret: false) == Array("login operator ****".utf8))
+        t.type("\r")
+        #expect(t.events == [.line("login operator 1111")])
+        // A PIN typed where the role goes is masked from its first character that cannot be a role.
+        var u = Typist()
+        u.type("login 2222\r")
+        #expect(u.echoText == "login ****\r\n")
+        var v = Typist()
+        v.type("LOGIN Engineer 2222")
+        v.type([0x7F, 0x7F, 0x7F, 0x7F, 0x7F])
+        v.type("x")   // "engineerx" is no role: from there on, masked
+        #expect(v.echoText == "LOGIN Engineer ****" + String(repeating: erase, count: 5) + "*")
+        v.type([0x7F, 0x7F])
+        v.type("R")
+        #expect(v.echoText.hasSuffix(erase + erase + "R"))
+        // Other commands echo as typed.
+        var w = Typist()
+        w.type("ack 1111")
+        #expect(w.echoText == "ack 1111")
+    }
+
+    /// Bidirectional-text controls (U+202E …) are shown as U+FFFD and their line is refused, never handed on.
+    @Test func bidiControlsAreNeitherEchoedNorTaken() {
+        for scalar in ["\u{202E}", "\u{202A}", "\u{2066}", "\u{2069}", "\u{200F}", "\u{061C}"] {
+            var t = Typist()
+            t.type("ack 1 \(scalar)gnp.exe\r")
+            #expect(t.echoText == "ack 1 \u{FFFD}gnp.exe\r\n", "\(scalar.unicodeScalars.first!.value)")
+            #expect(t.events == [.problem(.bidiControl)])
+            #expect(!t.echo.contains(0xE2) || !t.echoText.unicodeScalars.contains { LineEditor.isBidiControl($0) })
+        }
+        var t = Typist()
+        t.type("note \u{202E}x")
+        #expect(t.editor.redraw(secret: false) == Array("note \u{FFFD}x".utf8))
+        // Other non-ASCII text is untouched.
+        var u = Typist()
+        u.type("note é漢🙂\r")
+        #expect(u.events == [.line("note é漢🙂")])
+    }
+
     @Test func redrawShowsThePartialLine() {
         var t = Typist()
         t.type("set pump1 é")

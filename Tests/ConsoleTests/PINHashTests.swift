@@ -6,6 +6,15 @@ import Testing
     static func hex(_ bytes: [UInt8]) -> String { bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
 
     // RFC 7914 §11 / the widely published PBKDF2-HMAC-SHA256 vectors for "password" / "salt", dkLen 32.
+    /// What `vigil console hash-pin` refuses, and what it takes.
+    @Test func weakPINsAreNamedAndOthersPass() {
+        for pin in ["1111", "12345", "000000", "123456", "987654", "abcdef", "121212", "123123", "operator", "STATUS"] {
+            #expect(PINPolicy.weakness(of: pin) != nil, "\(pin)")
+            #expect(!(PINPolicy.weakness(of: pin) ?? "").contains(pin), "\(pin) repeated in the message")
+        }
+        for pin in ["583920", "hunter2x", "7391-44", "271828"] { #expect(PINPolicy.weakness(of: pin) == nil, "\(pin)") }
+    }
+
     @Test func pbkdf2MatchesThePublishedVectors() throws {
         let salt = Array("salt".utf8)
         #expect(Self.hex(try PINHash.derive(pin: "password", salt: salt, iterations: 1))

@@ -12,7 +12,7 @@ import VigilCore
         let path = dir.path("journal.sqlite")
         do {
             let journal = try Journal(path: path)
-            #expect(try journal.appliedMigrations() == ["v1", "v2 policy feedback", "v3 audit role", "v4 event cycle", "v5 feedback status, audit privilege, damaged models"])
+            #expect(try journal.appliedMigrations() == ["v1", "v2 policy feedback", "v3 audit role", "v4 event cycle", "v5 feedback status, audit privilege, damaged models", "v6 console login failures"])
             let counts = try journal.counts()
             #expect(counts.events == 0 && counts.feedback == 0 && counts.auditEntries == 0 && counts.models == 0)
             #expect(try journal.droppedEventCounts().values.allSatisfy { $0 == 0 })
@@ -20,9 +20,31 @@ import VigilCore
             #expect(journal.integrityCheck())
         }
         let reopened = try Journal(path: path)
-        #expect(try reopened.appliedMigrations() == ["v1", "v2 policy feedback", "v3 audit role", "v4 event cycle", "v5 feedback status, audit privilege, damaged models"])
+        #expect(try reopened.appliedMigrations() == ["v1", "v2 policy feedback", "v3 audit role", "v4 event cycle", "v5 feedback status, audit privilege, damaged models", "v6 console login failures"])
         #expect(try reopened.counts().auditEntries == 1)
         #expect(reopened.integrityCheck())
+    }
+
+    /// The console's failed logins survive a reopen (a restart, `kill -9`: every write is committed
+    /// before it returns); one row per endpoint and role, replaced by the next failure, deleted by a right PIN.
+    @Test func loginFailuresSurviveAReopenPerEndpointAndRole() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let path = dir.path("journal.sqlite")
+        let a = LoginFailureRow(source: "console:/dev/ttyS0", role: "engineer", failures: 5, lastFailureWallNanoseconds: 10,
+                                lockedUntilWallNanoseconds: 300_000_000_010)
+        let b = LoginFailureRow(source: "console:pty", role: "engineer", failures: 1, lastFailureWallNanoseconds: 11, lockedUntilWallNanoseconds: 0)
+        do {
+            let journal = try Journal(path: path)
+            try journal.recordLoginFailure(LoginFailureRow(source: a.source, role: a.role, failures: 4, lastFailureWallNanoseconds: 9,
+                                                           lockedUntilWallNanoseconds: 0))
+            try journal.recordLoginFailure(a)
+            try journal.recordLoginFailure(b)
+        }
+        let reopened = try Journal(path: path)
+        #expect(try reopened.loginFailures() == [a, b])
+        try reopened.clearLoginFailures(source: b.source, role: b.role)
+        #expect(try reopened.loginFailures() == [a])
     }
 
     @Test func feedbackRoundTripsWithEveryField() throws {

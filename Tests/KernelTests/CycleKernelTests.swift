@@ -66,6 +66,9 @@ import Monitor
         #expect(round == [.firstRound(waitedNanoseconds: (cycles - 1) * P.period, unread: 1, firstUnread: 2)])
         #expect((cycles - 1) * P.period >= deadline && (cycles - 2) * P.period < deadline)
         #expect(EventText(names: SubjectTable(plant: plant)).describe(round[0]).contains("LT still unread"))
+        // Policy model classes and actions in words, not numbers.
+        let verdict = EventText(names: SubjectTable(plant: plant)).describe(.modelVerdict(sensor: 0, diagnosis: 3, action: 1, logit: 0))
+        #expect(verdict.hasSuffix(": bias, recommends fail over"), "\(verdict)")
     }
 
     /// Whichever front end a command comes from (console, a script, a future SCADA write), the

@@ -25,6 +25,35 @@ import Glibc
         return false
     }
 
+    /// `hil/console/session-security.py` against the real `vigil demo --console pty`: an engineer's
+    /// terminal closes and the next one is a viewer's; the PIN attempt set leaves no PIN in
+    /// the audit log, the log output or anything the terminal showed; a lockout survives `kill -9`
+    /// and a restart on the same journal.
+    @Test func sessionSecurityEndToEnd() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: RunBinaryTests.binary), "build the binary first: swift build")
+        let dir = NSTemporaryDirectory() + "vigil-session-security-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        client.arguments = [Self.root + "/hil/console/session-security.py", "--vigil", RunBinaryTests.binary, "--workdir", dir]
+        let out = Pipe(), err = Pipe()
+        client.standardOutput = out
+        client.standardError = err
+        try client.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        client.waitUntilExit()
+        try #require(client.terminationStatus == 0, "session-security.py failed: \(stderr.suffix(2000))")
+        let result = try #require(try JSONSerialization.jsonObject(with: stdout) as? [String: Any])
+        #expect(result["role_after_reattach"] as? String == "viewer")
+        #expect(result["locked_before_restart"] as? Bool == true)
+        #expect(result["locked_after_kill_and_restart"] as? Bool == true)
+        let pins = try #require(result["pin_occurrences"] as? [String: Int])
+        #expect(pins == ["audit_log": 0, "log": 0, "terminal": 0])
+        #expect((result["audit_rows"] as? Int ?? 0) >= 15, "the attempt set is audited")
+    }
+
     @Test func operatorSessionOverASocatPtyPair() throws {
         let dir = NSTemporaryDirectory() + "vigil-console-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

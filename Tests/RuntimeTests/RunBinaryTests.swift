@@ -82,6 +82,43 @@ import Glibc
 
     /// The controller that runs a plant carries no test or benchmark instrumentation: neither the
     /// malloc interposer that counts allocations nor the C reference loops (they live in `vigil-bench`).
+    /// `vigil model info` with an empty registry (a fresh checkout) describes the shipped model that
+    /// `vigil run` would install, and prints no usage text.
+    @Test func modelInfoWithAnEmptyRegistryDescribesTheShippedModel() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
+        let journal = NSTemporaryDirectory() + "vigil-info-\(UUID().uuidString.prefix(8)).sqlite"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: journal + s) } }
+        let out = try Child(["model", "info", "--journal", journal]).wait()
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.contains("no model is deployed in \(journal) yet; `vigil run` installs the shipped model"))
+        #expect(out.stdout.contains("shipped models/default.vglm") && out.stdout.contains("diagnoses: healthy"))
+        #expect(!out.stdout.contains("Usage") && !out.stderr.contains("Usage"))
+    }
+
+    /// `vigil console hash-pin` refuses trivially weak PINs with a message that never repeats the PIN.
+    @Test func hashPINRefusesWeakPINs() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
+        for (pin, why) in [("1111", "it has 4 characters"), ("777777", "one character repeated"), ("123456", "straight run"),
+                           ("654321", "straight run"), ("121212", "short pattern repeated"), ("abcdef", "straight run"), ("engineer", "a word")] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Self.binary)
+            p.arguments = ["console", "hash-pin", "--iterations", "10000"]
+            let input = Pipe(), output = Pipe(), error = Pipe()
+            p.standardInput = input
+            p.standardOutput = output
+            p.standardError = error
+            try p.run()
+            input.fileHandleForWriting.write(Data((pin + "\n").utf8))
+            try input.fileHandleForWriting.close()
+            let stdout = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let stderr = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 1 && stdout.isEmpty, "\(pin)")
+            #expect(stderr.contains("too easy to guess") && stderr.contains(why), "\(pin): \(stderr)")
+            #expect(!stderr.contains(pin), "the message repeats the PIN \(pin)")
+        }
+    }
+
     @Test func theControllerBinaryCarriesNoAllocationCounterAndNoBenchmark() throws {
         let bytes = try Data(contentsOf: URL(fileURLWithPath: Self.binary))
         for symbol in ["vigil_thread_allocations", "vigil_alloc_counter_active", "vigil_bench_c_sleep_loop"] {
