@@ -154,7 +154,15 @@ def main():
             raise Step(f"the alarm should be about water-temperature: {reply!r}")
 
         step("find and explain the detection")
-        reply = command("events 80", r"detection TT-301A: stuck")
+        # On a busy machine the alarm can come first (a slow RTU line's own findings, say) and the
+        # stuck detection a little later, or still be on its way to the journal: ask again a while.
+        deadline = time.monotonic() + 45
+        reply = command("events 80")
+        while not re.search(r"detection TT-301A: stuck", reply) and time.monotonic() < deadline:
+            time.sleep(1)
+            reply = command("events 80")
+        if not re.search(r"detection TT-301A: stuck", reply):
+            raise Step(f"step '{step_name[0]}': 'events 80' should answer /detection TT-301A: stuck/ within 45 s, answered: {reply[-800:]!r}")
         event = re.findall(r"#(\d+) \S+ \S+ detection TT-301A: stuck", reply)[-1]
         command(f"explain {event}", r"stuck(.|\n)*policy model")
 
