@@ -94,6 +94,7 @@ let package = Package(
         .executableTarget(name: "fuzz-recording", dependencies: ["FuzzSupport", "Config", "Replay", "VigilCore"]),
         .executableTarget(name: "fuzz-rtu", dependencies: ["FuzzSupport", "HIL"]),
         .executableTarget(name: "fuzz-reply", dependencies: ["FuzzSupport", "Fieldbus", "VigilCore"]),
+        .executableTarget(name: "fuzz-console", dependencies: ["FuzzSupport", "Console"]),
 
         // Counts heap allocations per thread by interposing malloc; linked only into `vigil-bench` and the
         // runtime tests, to prove the cycle allocates nothing. Never into the controller that runs a plant.
