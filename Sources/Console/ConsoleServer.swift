@@ -309,12 +309,18 @@ public final class ConsoleServer: @unchecked Sendable {
         var connection: Connection
         var handler: ConsoleLineHandler?
         var lastPoll = monotonicNow()
+        /// A fresh session (a viewer, nothing inherited) on a link whose far end is there.
+        func beginSession(on link: ConsoleLink) -> Connection {
+            let h = makeHandler()
+            handler = h
+            lastPoll = monotonicNow()
+            sessionCount.add(1, ordering: .relaxed)
+            session.begin(h, link: link, now: lastPoll)
+            return .connected(link)
+        }
         if let initial {
             if peerPresent(initial) {
-                connection = .connected(initial)
-                handler = makeHandler()
-                sessionCount.add(1, ordering: .relaxed)
-                session.begin(handler!, link: initial, now: lastPoll)
+                connection = beginSession(on: initial)
             } else {
                 connection = .waiting(initial)
             }
@@ -451,12 +457,7 @@ public final class ConsoleServer: @unchecked Sendable {
                 attachedAt = nil
                 log(link.kind == .pty ? "console \(link.path): a terminal attached; new session"
                                       : "console \(link.path): carrier up; new session")
-                let h = makeHandler()
-                handler = h
-                lastPoll = monotonicNow()
-                sessionCount.add(1, ordering: .relaxed)
-                session.begin(h, link: link, now: lastPoll)
-                connection = .connected(link)
+                connection = beginSession(on: link)
 
             case let .lost(since, retryAt, lastError):
                 guard case .serial(let settings) = endpoint else { break loop }
@@ -477,12 +478,7 @@ public final class ConsoleServer: @unchecked Sendable {
                         continue
                     }
                     log("console \(settings.path) reopened after \(seconds) s; new session")
-                    let h = makeHandler()
-                    handler = h
-                    lastPoll = monotonicNow()
-                    sessionCount.add(1, ordering: .relaxed)
-                    session.begin(h, link: link, now: lastPoll)
-                    connection = .connected(link)
+                    connection = beginSession(on: link)
                 } catch {
                     let text = error.description
                     if text != lastError { log("console \(settings.path): \(text); still retrying every 1 s") }

@@ -33,14 +33,7 @@ import Glibc
         let kills = 10
         for _ in 0..<kills {
             let demo = try RunBinaryTests.Child(["demo", "--console", "pty", "--quiet", "--journal", journalPath, "--duration", "300"])
-            var path: String?
-            let deadline = Date().addingTimeInterval(120)
-            while path == nil && Date() < deadline {
-                let out = (try? String(contentsOfFile: demo.outPath, encoding: .utf8)) ?? ""
-                if let r = out.range(of: #"console on (/dev/pts/\d+)"#, options: .regularExpression) {
-                    path = String(out[r].dropFirst("console on ".count))
-                } else { usleep(50_000) } // polling a file with a deadline
-            }
+            let path = demo.consolePty()
             let fd = open(try #require(path, "no console pty"), O_RDWR | O_NOCTTY | O_NONBLOCK)
             try #require(fd >= 0)
             var seen = ""

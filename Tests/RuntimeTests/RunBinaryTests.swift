@@ -33,6 +33,19 @@ import Glibc
             process.standardError = FileHandle(forWritingAtPath: errPath)
             try process.run()
         }
+        /// The pty `vigil demo --console pty` printed it serves the console on, once it has (nil
+        /// after `seconds`: a deadline, not a synchronisation).
+        func consolePty(within seconds: Double = 120) -> String? {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+                if let r = out.range(of: #"console on (/dev/pts/\d+)"#, options: .regularExpression) {
+                    return String(out[r].dropFirst("console on ".count))
+                }
+                usleep(50_000) // polling a file with a deadline
+            }
+            return nil
+        }
         func wait() -> Output {
             process.waitUntilExit()
             defer { try? FileManager.default.removeItem(atPath: outPath); try? FileManager.default.removeItem(atPath: errPath) }

@@ -35,14 +35,7 @@ import Glibc
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let journalPath = dir + "/journal.sqlite"
         let demo = try RunBinaryTests.Child(["demo", "--console", "pty", "--quiet", "--journal", journalPath, "--duration", "300"])
-        var path: String?
-        let deadline = Date().addingTimeInterval(120)
-        while path == nil && Date() < deadline {
-            let out = (try? String(contentsOfFile: demo.outPath, encoding: .utf8)) ?? ""
-            if let r = out.range(of: #"console on (/dev/pts/\d+)"#, options: .regularExpression) {
-                path = String(out[r].dropFirst("console on ".count))
-            } else { usleep(100_000) } // polling a file with a deadline
-        }
+        let path = demo.consolePty()
         let pty = try #require(path, "vigil demo printed no console pty")
         let fd = open(pty, O_RDWR | O_NOCTTY)
         try #require(fd >= 0)
