@@ -23,11 +23,7 @@ public enum ConfigChecker {
         }
         let sink = DiagnosticSink(file: path)
         guard let root = ConfigLoader.readDocument(path, sink: sink) else { return sink.diagnostics }
-        if hasBoardKeys(root) {
-            _ = BoardDecoder.decode(root, sink: sink)
-            return ConfigLoader.sorted(sink.diagnostics)
-        }
-        return ConfigLoader.checkPlant(root, path: path, boardPath: boardPath, sink: sink).diagnostics
+        return check(root, path: path, boardPath: boardPath, sink: sink)
     }
 
     /// Diagnostics for YAML text as if read from `path` (a board by its keys, else a plant whose
@@ -35,11 +31,16 @@ public enum ConfigChecker {
     public static func check(text: String, path: String) -> [ConfigDiagnostic] {
         let sink = DiagnosticSink(file: path)
         guard let root = parseDocument(text, sink: sink) else { return sink.diagnostics }
+        return check(root, path: path, boardPath: nil, sink: sink)
+    }
+
+    /// A parsed document: a board by its keys, else a plant.
+    private static func check(_ root: Node, path: String, boardPath: String?, sink: DiagnosticSink) -> [ConfigDiagnostic] {
         if hasBoardKeys(root) {
             _ = BoardDecoder.decode(root, sink: sink)
             return ConfigLoader.sorted(sink.diagnostics)
         }
-        return ConfigLoader.checkPlant(root, path: path, boardPath: nil, sink: sink).diagnostics
+        return ConfigLoader.checkPlant(root, path: path, boardPath: boardPath, sink: sink).diagnostics
     }
 
     static func inBoardsFolder(_ path: String) -> Bool { path.split(separator: "/").dropLast().last == "boards" }

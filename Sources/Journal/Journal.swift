@@ -357,7 +357,7 @@ public final class Journal: Sendable {
         if !found { throw .unknownModelVersion(path: path, version: version) }
     }
 
-    /// Records why `version`'s file no longer loads (history shows it), durably.
+    /// Records durably why `version`'s file does not load; `model history` shows it.
     public func markDamaged(version: Int, reason: String) throws(JournalError) {
         try write("mark model \(version) damaged") { db in
             try db.execute(sql: "UPDATE model_version SET damaged = ? WHERE version = ?", arguments: [reason, version])

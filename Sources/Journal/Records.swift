@@ -145,7 +145,7 @@ public struct ModelVersion: Sendable, Hashable {
     public var validationJSON: String
     public var deployed: Bool
     public var note: String
-    /// Why the file no longer loads (found at a load and recorded), or nil.
+    /// Why the file does not load (recorded when a load failed), or nil when it is intact as far as known.
     public var damaged: String?
 
     public init(version: Int, parentVersion: Int?, createdWallNanoseconds: Int64, filePath: String, sha256: String,
