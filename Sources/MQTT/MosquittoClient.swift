@@ -69,10 +69,14 @@ final class MosquittoConnection: @unchecked Sendable {
     let core: MosquittoCore
     /// The instance; nil once destroyed. Calls into it hold this lock, so none runs after `mosquitto_destroy`.
     let handle: Mutex<OpaquePointer?>
-    /// Set before the network thread starts, read only by the teardown that follows.
+    /// Whether the network thread runs, and whether teardown has begun: both only under `handle`'s lock,
+    /// so a teardown racing a connect either stops the thread the connect started or keeps it from starting.
     var loopStarted = false
+    var retired = false
     /// True once the broker accepted this connection (so teardown says goodbye with a DISCONNECT).
     let established = Mutex(false)
+    /// The first TLS error libmosquitto logged for this connection (e.g. "certificate verify failed").
+    let tlsError = Mutex<String?>(nil)
 
     init(broker: MQTTBrokerAddress, core: MosquittoCore, mosq: sending OpaquePointer) {
         self.broker = broker
@@ -233,7 +237,6 @@ final class MosquittoCore: @unchecked Sendable {
         }
         guard let connection else { return }
         if onHandlerThread() {
-            connection.stopReconnecting()
             DispatchQueue.global().async { self.teardown(connection) }
         } else {
             teardown(connection)
@@ -308,13 +311,17 @@ final class MosquittoCore: @unchecked Sendable {
                 }
             }
         }
-        mosquitto_connect_with_flags_callback_set(mosq) { _, userdata, rc, _ in
+        // Callbacks run on the network thread, which teardown joins before destroying the instance: the
+        // `mosq` they get is alive, and they never take the handle lock (an owner's call may hold it
+        // while it waits for one of libmosquitto's own locks).
+        mosquitto_connect_with_flags_callback_set(mosq) { mosq, userdata, rc, _ in
             let c = MosquittoConnection.from(userdata)
-            c.core.didConnect(c, code: rc)
+            c.core.didConnect(c, mosq: mosq!, code: rc)
         }
-        mosquitto_disconnect_callback_set(mosq) { _, userdata, rc in
+        mosquitto_disconnect_callback_set(mosq) { mosq, userdata, rc in
+            let e = errno
             let c = MosquittoConnection.from(userdata)
-            c.core.didDisconnect(c, code: rc, errno: errno)
+            c.core.didDisconnect(c, mosq: mosq!, code: rc, errno: e)
         }
         mosquitto_publish_v5_callback_set(mosq) { _, userdata, mid, reason, _ in
             let c = MosquittoConnection.from(userdata)
@@ -329,6 +336,13 @@ final class MosquittoCore: @unchecked Sendable {
                 : []
             let qos = MQTTQoS(rawValue: Int(m.qos)) ?? .atMostOnce
             c.core.deliver(c, .message(MQTTMessage(topic: String(cString: topic), payload: payload, qos: qos, retain: m.retain)))
+        }
+        // libmosquitto sometimes ends its loop on a failed TLS handshake without a disconnect
+        // callback; its error log is then the only sign, and says why.
+        mosquitto_log_callback_set(mosq) { _, userdata, level, text in
+            guard level == MOSQ_LOG_ERR, let text else { return }
+            let c = MosquittoConnection.from(userdata)
+            c.core.didLogError(c, String(cString: text))
         }
         mosquitto_subscribe_callback_set(mosq) { _, userdata, mid, count, granted in
             let c = MosquittoConnection.from(userdata)
@@ -346,7 +360,7 @@ final class MosquittoCore: @unchecked Sendable {
         let keepAlive = Int32(BrokerRotation.nanoseconds(options.keepAlive) / 1_000_000_000)
         var failure: (code: Int32, errno: Int32)?
         connection.handle.withLock { h in
-            guard let h else { return }
+            guard let h, !connection.retired else { return }
             let rc = mosquitto_connect_bind_async(h, connection.broker.host, Int32(connection.broker.port), keepAlive, nil)
             let e = errno
             if rc != MOSQ_ERR_SUCCESS.rawValue {
@@ -386,15 +400,18 @@ final class MosquittoCore: @unchecked Sendable {
 
     /// Joins the network thread and destroys the instance; no callback of it runs afterwards.
     private func teardown(_ connection: MosquittoConnection) {
-        let mosq = connection.handle.withLock { $0 }
+        let (mosq, loopStarted) = connection.handle.withLock { h -> (OpaquePointer?, Bool) in
+            connection.retired = true
+            return (h, connection.loopStarted)
+        }
         guard let mosq else { return }
-        if connection.loopStarted {
-            if mosquitto_socket(mosq) >= 0 {
-                // Clean DISCONNECT when the session is up; a connect in progress is cut off.
-                connection.handle.withLock { h in _ = h.map { mosquitto_disconnect($0) } }
-                if !connection.established.withLock({ $0 }) { connection.abort() }
-            } else {
+        if loopStarted {
+            if connection.established.withLock({ $0 }) {
+                // A clean DISCONNECT (the will is discarded); the loop stops once it is written.
                 connection.stopReconnecting()
+            } else {
+                // A connect in progress is cut off (a TCP connect could otherwise take minutes to fail).
+                connection.abort()
             }
             _ = mosquitto_loop_stop(mosq, false)
         }
@@ -406,7 +423,7 @@ final class MosquittoCore: @unchecked Sendable {
 
     // MARK: Network thread callbacks
 
-    fileprivate func didConnect(_ connection: MosquittoConnection, code: Int32) {
+    fileprivate func didConnect(_ connection: MosquittoConnection, mosq: OpaquePointer, code: Int32) {
         let event = state.withLock { s -> MQTTEvent? in
             guard s.connection === connection, s.phase == .connecting else { return nil }
             if code == 0 {
@@ -419,17 +436,20 @@ final class MosquittoCore: @unchecked Sendable {
         if code == 0 { connection.established.withLock { $0 = true } }
         if code != 0 || event == nil {
             // Refused, or accepted after the attempt was given up: this instance ends here.
-            connection.stopReconnecting()
+            _ = mosquitto_disconnect(mosq)
         }
         if let event { emit(event) }
     }
 
-    fileprivate func didDisconnect(_ connection: MosquittoConnection, code: Int32, errno e: Int32) {
+    fileprivate func didDisconnect(_ connection: MosquittoConnection, mosq: OpaquePointer, code: Int32, errno e: Int32) {
         let event = state.withLock { s -> MQTTEvent? in
             guard s.connection === connection else { return nil }
             switch s.phase {
             case .connecting:
                 s.phase = .ended
+                if let tls = connection.tlsError.withLock({ $0 }) {
+                    return .connectionRefused(broker: connection.broker, reason: .tlsFailure(tls))
+                }
                 return .connectionRefused(broker: connection.broker, reason: Self.refusal(fromError: code, errno: e))
             case .connected:
                 s.phase = .ended
@@ -441,8 +461,25 @@ final class MosquittoCore: @unchecked Sendable {
                 return nil
             }
         }
-        connection.stopReconnecting()
+        // Keeps libmosquitto's loop from reconnecting this instance: it stops once the socket is gone.
+        _ = mosquitto_disconnect(mosq)
         if let event { emit(event) }
+    }
+
+    fileprivate func didLogError(_ connection: MosquittoConnection, _ text: String) {
+        let prefix = "OpenSSL Error"
+        guard text.hasPrefix(prefix) else { return }
+        let detail = text.split(separator: ":").last.map { String($0.drop(while: { $0 == " " })) } ?? text
+        let first = connection.tlsError.withLock { e -> Bool in
+            guard e == nil else { return false }
+            e = detail
+            return true
+        }
+        let connecting = state.withLock { s in s.connection === connection && s.phase == .connecting }
+        // giveUp takes the handle lock, which the network thread must not: reported from another thread.
+        if first && connecting {
+            DispatchQueue.global().async { self.giveUp(connection, .tlsFailure(detail)) }
+        }
     }
 
     fileprivate func deliver(_ connection: MosquittoConnection, _ event: MQTTEvent) {

@@ -236,10 +236,11 @@ struct MosquittoClientTests {
         defer { untrusting.destroy() }
         try untrusting.connect(to: url, will: nil)
         #expect(log.wait { !$0.refusals.isEmpty })
-        guard case .tlsFailure = log.refusals.first else {
+        guard case .tlsFailure(let detail) = log.refusals.first else {
             Issue.record("expected a TLS failure, got \(log.all)")
             return
         }
+        #expect(detail.contains("certificate"), "\(detail)")
     }
 
     @Test func anUnreadableCAFileIsAnOptionsError() throws {
