@@ -131,7 +131,7 @@ let package = Package(
             name: "vigil-bench",
             dependencies: [
                 "VigilCore", "Kernel", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Journal", "Runtime", "CAllocCounter", "Monitor",
-                "Scenarios", "Policy", "CommandSupport", "TEPBenchmark",
+                "Scenarios", "Policy", "CommandSupport", "TEPBenchmark", "MQTT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

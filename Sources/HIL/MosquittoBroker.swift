@@ -117,7 +117,7 @@ public final class MosquittoBroker: @unchecked Sendable {
         (try? String(contentsOfFile: directory + "/mosquitto.log", encoding: .utf8)) ?? ""
     }
 
-    /// SIGTERM and wait (SIGKILL after 20 s): clients get a clean close (MQTT 5 clients a DISCONNECT).
+    /// SIGTERM and wait (SIGKILL after 20 s): the broker shuts down in order and closes every connection.
     public func stop() {
         end(signal: SIGTERM, killAfterSeconds: 20)
     }

@@ -16,8 +16,9 @@ import Darwin
 /// one without a `.delivered` event was not acknowledged and is the caller's to send again.
 ///
 /// `connect` resolves a host name on the caller's thread (`getaddrinfo`); the TCP connect, TLS
-/// handshake and everything after happen on the network thread. libmosquitto waits with `select()`,
-/// so a process with 1024 or more open descriptors cannot connect (refused as `.other`).
+/// handshake and everything after happen on the network thread. libmosquitto waits with `select()`:
+/// a connection whose socket gets descriptor 1024 or above ends its loop at once, which shows as
+/// `.connectionRefused(reason: .timedOut)` after the connect timeout.
 public final class MosquittoClient: MQTTClient, @unchecked Sendable {
     private let core: MosquittoCore
 
