@@ -525,7 +525,7 @@ public final class Journal: Sendable {
 
     // MARK: Internals
 
-    private func write<T>(_ operation: @autoclosure () -> String, _ body: (Database) throws -> T) throws(JournalError) -> T {
+    func write<T>(_ operation: @autoclosure () -> String, _ body: (Database) throws -> T) throws(JournalError) -> T {
         do {
             return try pool.write(body)
         } catch let error as JournalError {
@@ -536,7 +536,7 @@ public final class Journal: Sendable {
         }
     }
 
-    private func read<T>(_ operation: @autoclosure () -> String, _ body: (Database) throws -> T) throws(JournalError) -> T {
+    func read<T>(_ operation: @autoclosure () -> String, _ body: (Database) throws -> T) throws(JournalError) -> T {
         do {
             return try pool.read(body)
         } catch {
