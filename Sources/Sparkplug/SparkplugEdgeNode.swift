@@ -16,6 +16,9 @@ public struct SparkplugEdgeNode: Sendable {
     private var sessionStarted = false
     private var nodeValues: [SparkplugValue]
     private var deviceValues: [[SparkplugValue]]
+    /// Where `Events/Monitor` and `Events/Alarm` are in `layout.nodeMetrics`.
+    private let monitorEventIndex: Int
+    private let alarmEventIndex: Int
 
     /// `firstBdSeq`: the `bdSeq` of the first session (a restarted controller may continue its last one + 1).
     public init(layout: SparkplugLayout, firstBdSeq: UInt8 = 0) {
@@ -24,6 +27,9 @@ public struct SparkplugEdgeNode: Sendable {
         nextBdSeq = firstBdSeq
         nodeValues = layout.nodeMetrics.map { Self.initialValue($0) }
         deviceValues = layout.devices.map { $0.metrics.map { Self.initialValue($0) } }
+        // Every layout has both event metrics (SparkplugLayout.init).
+        monitorEventIndex = layout.nodeMetrics.firstIndex { $0.role == .monitorEvent } ?? layout.nodeMetrics.count
+        alarmEventIndex = layout.nodeMetrics.firstIndex { $0.role == .alarmEvent } ?? layout.nodeMetrics.count
     }
 
     private static func initialValue(_ metric: SparkplugMetric) -> SparkplugValue {
@@ -47,16 +53,17 @@ public struct SparkplugEdgeNode: Sendable {
     public func death(timestamp: UInt64) -> SparkplugMessage {
         var payload = SparkplugPayload()
         payload.timestamp = timestamp
-        payload.metrics = [bdSeqMetric(timestamp: timestamp)]
+        payload.metrics = [bdSeqMetric(timestamp: timestamp, form: .death)]
         return SparkplugMessage(topic: layout.topic(.ndeath).string, payload: serialize(payload))
     }
 
-    private func bdSeqMetric(timestamp: UInt64) -> SparkplugPayload.Metric {
-        SparkplugPayload.Metric(layout.nodeMetrics[0], value: .int64(Int64(bdSeq)), timestamp: timestamp, birth: true)
+    private func bdSeqMetric(timestamp: UInt64, form: SparkplugPayload.Metric.Form) -> SparkplugPayload.Metric {
+        SparkplugPayload.Metric(layout.nodeMetrics[0], value: .int64(Int64(bdSeq)), timestamp: timestamp, form: form)
     }
 
     /// NBIRTH (`seq` 0, every node metric with its current value) then one DBIRTH per device, sequenced:
-    /// after connecting, and again on a rebirth request. The sample becomes the reference for report by exception.
+    /// after connecting, and again on a rebirth request (same `bdSeq`). The sample becomes the reference
+    /// for report by exception. Without an earlier `newSession`, the first birth starts the first session.
     public mutating func birth(_ sample: EdgeSample) throws(SparkplugSampleError) -> [SparkplugMessage] {
         try sample.check(against: layout)
         if !sessionStarted {
@@ -72,8 +79,8 @@ public struct SparkplugEdgeNode: Sendable {
         var node = SparkplugPayload()
         node.timestamp = t
         node.metrics = layout.nodeMetrics.enumerated().map { i, metric in
-            metric.role == .bdSeq ? bdSeqMetric(timestamp: t)
-                : SparkplugPayload.Metric(metric, value: nodeValues[i], timestamp: t, birth: true)
+            metric.role == .bdSeq ? bdSeqMetric(timestamp: t, form: .birth)
+                : SparkplugPayload.Metric(metric, value: nodeValues[i], timestamp: t, form: .birth)
         }
         var out = [stamp(node, topic: layout.topic(.nbirth))]
         for (d, device) in layout.devices.enumerated() {
@@ -83,7 +90,7 @@ public struct SparkplugEdgeNode: Sendable {
             var payload = SparkplugPayload()
             payload.timestamp = t
             payload.metrics = device.metrics.enumerated().map { i, metric in
-                SparkplugPayload.Metric(metric, value: deviceValues[d][i], timestamp: t, birth: true)
+                SparkplugPayload.Metric(metric, value: deviceValues[d][i], timestamp: t, form: .birth)
             }
             out.append(stamp(payload, topic: layout.topic(.dbirth, device: device.id)))
         }
@@ -101,7 +108,7 @@ public struct SparkplugEdgeNode: Sendable {
         for (i, metric) in layout.nodeMetrics.enumerated() {
             guard let v = sample.value(of: metric.role), Self.reports(v, over: nodeValues[i], deadband: metric.deadband) else { continue }
             nodeValues[i] = v
-            nodeMetrics.append(SparkplugPayload.Metric(metric, value: v, timestamp: t, birth: false))
+            nodeMetrics.append(SparkplugPayload.Metric(metric, value: v, timestamp: t, form: .data))
         }
         if !nodeMetrics.isEmpty { out.append(data(nodeMetrics, timestamp: t, topic: layout.topic(.ndata), alarm: false)) }
         for (d, device) in layout.devices.enumerated() {
@@ -120,7 +127,7 @@ public struct SparkplugEdgeNode: Sendable {
                 if case .sensorValue(let s) = metric.role, forced.contains(s) { report = true }
                 guard report else { continue }
                 deviceValues[d][i] = v
-                metrics.append(SparkplugPayload.Metric(metric, value: v, timestamp: t, birth: false))
+                metrics.append(SparkplugPayload.Metric(metric, value: v, timestamp: t, form: .data))
             }
             if !metrics.isEmpty { out.append(data(metrics, timestamp: t, topic: layout.topic(.ddata, device: device.id), alarm: false)) }
         }
@@ -138,9 +145,9 @@ public struct SparkplugEdgeNode: Sendable {
     }
 
     private mutating func event(_ text: String, role: SparkplugMetricRole, timestamp: UInt64) -> SparkplugUnsequenced {
-        let i = layout.nodeMetrics.firstIndex { $0.role == role }!
+        let i = role == .alarmEvent ? alarmEventIndex : monitorEventIndex
         nodeValues[i] = .string(text)
-        let metric = SparkplugPayload.Metric(layout.nodeMetrics[i], value: .string(text), timestamp: timestamp, birth: false)
+        let metric = SparkplugPayload.Metric(layout.nodeMetrics[i], value: .string(text), timestamp: timestamp, form: .data)
         return data([metric], timestamp: timestamp, topic: layout.topic(.ndata), alarm: role == .alarmEvent)
     }
 

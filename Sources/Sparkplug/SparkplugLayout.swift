@@ -41,8 +41,8 @@ public enum SparkplugMetricRole: Sendable, Hashable {
 /// One metric of the edge node or of one of its devices.
 public struct SparkplugMetric: Sendable, Hashable {
     public var name: String
-    /// Sent with the name in BIRTH messages and alone in DATA; nil for `bdSeq`, which is sent by name.
-    public var alias: UInt64?
+    /// Sent with the name in BIRTH messages and alone in DATA (unique across the node and its devices, from 1).
+    public var alias: UInt64
     public var type: SparkplugMetricType
     public var role: SparkplugMetricRole
     /// Engineering unit, sent as the `engUnit` property in BIRTH messages.
@@ -136,7 +136,7 @@ public struct SparkplugLayout: Sendable, Hashable {
                                    writable: writable, deadband: deadband)
         }
 
-        var node = [SparkplugMetric(name: "bdSeq", alias: nil, type: .int64, role: .bdSeq, writable: false, deadband: 0)]
+        var node = [metric("bdSeq", .int64, .bdSeq)]
         node.append(metric("Node Control/Rebirth", .boolean, .rebirth, writable: true))
         node.append(metric("Controller/Safe State", .boolean, .safeState))
         node.append(metric("Controller/Safe State Reasons", .string, .safeStateReasons))

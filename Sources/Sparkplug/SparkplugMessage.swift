@@ -89,14 +89,16 @@ func serialize(_ payload: SparkplugPayload) -> [UInt8] {
 }
 
 extension SparkplugPayload.Metric {
-    /// A metric of the layout with a value; BIRTH metrics carry name, alias and properties, DATA
-    /// metrics the alias alone (the name when there is no alias).
-    init(_ metric: SparkplugMetric, value: SparkplugValue, timestamp: UInt64, birth: Bool) {
+    /// How a metric is sent: in a BIRTH (name, alias, datatype, properties), in DATA (alias alone,
+    /// no datatype: specification 6.4.4), or in NDEATH (`bdSeq` by name and datatype).
+    enum Form { case birth, data, death }
+
+    init(_ metric: SparkplugMetric, value: SparkplugValue, timestamp: UInt64, form: Form) {
         self.init()
-        if birth || metric.alias == nil { name = metric.name }
-        if let alias = metric.alias { self.alias = alias }
+        if form != .data { name = metric.name }
+        if form != .death { alias = metric.alias }
         self.timestamp = timestamp
-        datatype = metric.type.rawValue
+        if form != .data { datatype = metric.type.rawValue }
         switch value {
         case .null: isNull = true
         case .boolean(let b): booleanValue = b
@@ -105,7 +107,7 @@ extension SparkplugPayload.Metric {
         case .double(let d): doubleValue = d
         case .string(let s): stringValue = s
         }
-        guard birth else { return }
+        guard form == .birth else { return }
         var properties = SparkplugPayload.PropertySet()
         func add(_ key: String, _ value: SparkplugPayload.PropertyValue) {
             properties.keys.append(key)

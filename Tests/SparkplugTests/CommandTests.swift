@@ -7,7 +7,7 @@ import Testing
     let pumpCmd = "spBv1.0/plant/DCMD/vigil-1/pump"
 
     func alias(_ name: String, _ layout: SparkplugLayout) -> UInt64 {
-        (layout.nodeMetrics + layout.devices.flatMap(\.metrics)).first { $0.name == name }!.alias!
+        (layout.nodeMetrics + layout.devices.flatMap(\.metrics)).first { $0.name == name }!.alias
     }
 
     @Test func rebirthByNameOrAlias() throws {

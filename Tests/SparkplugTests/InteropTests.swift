@@ -7,11 +7,32 @@ import Testing
 @Suite struct InteropTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Runs the decoder on the messages, in order; returns its JSON, one object per message.
-    func decodeWithPysparkplug(_ messages: [SparkplugMessage]) throws -> [[String: Any]] {
+    /// The venv's Python; a failed requirement (not a skip) when scripts/install-deps has not made it.
+    func python() throws -> URL {
         let python = Self.root.appendingPathComponent(".build-py/bin/python")
         try #require(FileManager.default.isExecutableFile(atPath: python.path),
                      "no .build-py venv with pysparkplug: run scripts/install-deps (it runs `/usr/bin/python3 -m venv .build-py && .build-py/bin/pip install pysparkplug==0.6.1`)")
+        return python
+    }
+
+    /// Runs the venv's Python with these arguments; returns its standard output, requiring exit status 0.
+    func runPython(_ arguments: [String]) throws -> Data {
+        let process = Process()
+        process.executableURL = try python()
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "python \(arguments.first ?? ""): \(String(decoding: stderr, as: UTF8.self))")
+        return stdout
+    }
+
+    /// Runs the decoder on the messages, in order; returns its JSON, one object per message.
+    func decodeWithPysparkplug(_ messages: [SparkplugMessage]) throws -> [[String: Any]] {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparkplug-interop-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -21,18 +42,7 @@ import Testing
             try Data(message.payload).write(to: file)
             arguments.append("\(message.topic)=\(file.path)")
         }
-        let process = Process()
-        process.executableURL = python
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "sparkplug-decode.py failed: \(String(decoding: stderr, as: UTF8.self))")
-        return try #require(try JSONSerialization.jsonObject(with: stdout) as? [[String: Any]])
+        return try #require(try JSONSerialization.jsonObject(with: try runPython(arguments)) as? [[String: Any]])
     }
 
     func metrics(_ message: [String: Any]) -> [[String: Any]] { message["metrics"] as? [[String: Any]] ?? [] }
@@ -69,7 +79,7 @@ import Testing
         #expect(named(nbirth, "Groups/pressure/Active Source")?["value"] as? String == "pt1")
         let group = try #require(named(nbirth, "Groups/pressure/Value"))
         #expect((group["properties"] as? [String: Any])?["engUnit"] as? String == "bar")
-        #expect(group["alias"] as? Int == layout.nodeMetrics.first { $0.name == "Groups/pressure/Value" }?.alias.map(Int.init))
+        #expect(group["alias"] as? Int == layout.nodeMetrics.first { $0.name == "Groups/pressure/Value" }.map { Int($0.alias) })
 
         for d in 0 ..< layout.devices.count {
             let dbirth = decoded[1 + d]
@@ -92,6 +102,7 @@ import Testing
                 == ["Sensors/pt1/Value", "Sensors/pt2/Value", "Sensors/pt2/Quality", "Outputs/speed/Value"])
         #expect(named(ddata, "Sensors/pt2/Quality")?["value"] as? String == "bad: timeout")
         #expect(named(ddata, "Outputs/speed/Value")?["value"] as? Double == 47)
+        #expect(named(ddata, "Outputs/speed/Value")?["datatype_id"] as? Int == 10) // left out of DATA, known from the DBIRTH
         #expect(metrics(ddata).allSatisfy { $0["is_historical"] as? Bool == false && $0["timestamp"] as? Int == 1_700_000_000_200 })
         let alarm = decoded[births + 2]
         #expect(named(alarm, "Events/Alarm")?["value"] as? String == "lt1 low raised")
@@ -110,5 +121,35 @@ import Testing
         let ndeath = try #require(decoded.last)
         #expect(ndeath["message_type"] as? String == "NDEATH")
         #expect(named(ndeath, "bdSeq")?["value"] as? Int == 5)
+    }
+
+    /// The other direction: commands a host encodes with pysparkplug (by name, by alias, with and
+    /// without datatypes, as its encoder chooses) decode to the same commands here.
+    @Test func commandsEncodedByPysparkplugDecode() throws {
+        let layout = try testLayout()
+        let speed = try #require(layout.devices[0].metrics.first { $0.name == "Outputs/speed/Value" }).alias
+        let script = """
+            import pysparkplug as psp
+            def cmd(kind, metric, dtypes):
+                print(kind(timestamp=1700000000000, metrics=(metric,)).encode(include_dtypes=dtypes).hex())
+            cmd(psp.NCmd, psp.Metric(timestamp=None, name="Node Control/Rebirth", datatype=psp.DataType.BOOLEAN, value=True), True)
+            cmd(psp.DCmd, psp.Metric(timestamp=None, name="Outputs/speed/Value", datatype=psp.DataType.DOUBLE, value=42.5), False)
+            cmd(psp.DCmd, psp.Metric(timestamp=None, name=None, alias=\(speed), datatype=psp.DataType.INT32, value=-3), True)
+            cmd(psp.DCmd, psp.Metric(timestamp=None, name="Outputs/speed/Value", datatype=psp.DataType.STRING, value="7"), True)
+            """
+        let lines = String(decoding: try runPython(["-c", script]), as: UTF8.self).split(separator: "\n")
+        try #require(lines.count == 4)
+        let payloads = lines.map { line in
+            let hex = Array(line.utf8)
+            return stride(from: 0, to: hex.count - 1, by: 2).compactMap { UInt8(String(decoding: hex[$0 ... $0 + 1], as: UTF8.self), radix: 16) }
+        }
+        #expect(zip(payloads, lines).allSatisfy { $0.count * 2 == $1.count })
+        let ncmd = "spBv1.0/plant/NCMD/vigil-1", dcmd = "spBv1.0/plant/DCMD/vigil-1/pump"
+        #expect(try layout.decodeCommand(topic: ncmd, payload: payloads[0]) == [.rebirth])
+        #expect(try layout.decodeCommand(topic: dcmd, payload: payloads[1]) == [.writeOutput(device: "pump", output: "speed", value: 42.5)])
+        #expect(try layout.decodeCommand(topic: dcmd, payload: payloads[2]) == [.writeOutput(device: "pump", output: "speed", value: -3)])
+        #expect(throws: HostCommandError.wrongDataType(metric: "Outputs/speed/Value", datatype: 12)) {
+            try layout.decodeCommand(topic: dcmd, payload: payloads[3])
+        }
     }
 }

@@ -35,7 +35,7 @@ func decodePayload(_ bytes: [UInt8]) throws -> SparkplugPayload { try SparkplugP
 /// The metric of a decoded payload with this name (BIRTH) or the alias of this name in `layout` (DATA).
 func metric(_ payload: SparkplugPayload, _ name: String, in layout: SparkplugLayout) -> SparkplugPayload.Metric? {
     let alias = (layout.nodeMetrics + layout.devices.flatMap(\.metrics)).first { $0.name == name }?.alias
-    return payload.metrics.first { ($0.hasName && $0.name == name) || (!$0.hasName && alias != nil && $0.alias == alias) }
+    return payload.metrics.first { ($0.hasName && $0.name == name) || (!$0.hasName && $0.hasAlias && $0.alias == alias) }
 }
 
 func commandPayload(_ metrics: [SparkplugPayload.Metric]) throws -> [UInt8] {
