@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // C seams
@@ -59,6 +60,11 @@ let package = Package(
         // the serial line (termios), pty and stdio transports. Knows the controller only through
         // the `ConsoleBackend` protocol the executable implements.
         .target(name: "Console", dependencies: ["VigilCore", "COpenSSL", "HILShim"]),
+        // Sparkplug B 3.0: topics, the edge node's metric layout, births, deaths, data by exception,
+        // sequencing (store-and-forward), host commands. Pure logic; payloads through swift-protobuf
+        // (schema in Proto/, generated code in Generated/ by scripts/gen-sparkplug).
+        .target(name: "Sparkplug", dependencies: ["VigilCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["Proto"]),
         // Control laws, interlocks and the safe-state decision: pure logic, deterministic.
         .target(name: "Control", dependencies: ["VigilCore"]),
         // The cycle kernel: one scan cycle as a pure step (monitor, sections, policy model, alarms,
@@ -95,6 +101,7 @@ let package = Package(
         .executableTarget(name: "fuzz-rtu", dependencies: ["FuzzSupport", "HIL"]),
         .executableTarget(name: "fuzz-reply", dependencies: ["FuzzSupport", "Fieldbus", "VigilCore"]),
         .executableTarget(name: "fuzz-console", dependencies: ["FuzzSupport", "Console"]),
+        .executableTarget(name: "fuzz-sparkplug", dependencies: ["FuzzSupport", "Sparkplug", "VigilCore"]),
 
         // Counts heap allocations per thread by interposing malloc; linked only into `vigil-bench` and the
         // runtime tests, to prove the cycle allocates nothing. Never into the controller that runs a plant.
@@ -143,6 +150,7 @@ let package = Package(
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Kernel", "Monitor", "VigilCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "Kernel", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus", "Monitor", "Policy"]),
         .testTarget(name: "TEPBenchmarkTests", dependencies: ["TEPBenchmark", "Monitor", "Kernel", "VigilCore"]),
+        .testTarget(name: "SparkplugTests", dependencies: ["Sparkplug", "VigilCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
     ],
     swiftLanguageModes: [.v6]
