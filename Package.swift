@@ -36,6 +36,11 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
         // Every libgpiod call goes through this shim, so the v1 -> v2 API change stays inside one C file.
         .target(name: "GPIODShim", dependencies: ["CGPIOD"]),
         // The plain C reference loops `vigil-bench` measures Vigil's read path against.
@@ -50,6 +55,9 @@ let package = Package(
         // I/O
         .target(name: "Fieldbus", dependencies: ["VigilCore", "CModbus", "GPIODShim"]),
         .target(name: "HIL", dependencies: ["VigilCore", "Fieldbus", "CModbus", "HILShim"]),
+        // MQTT transport: the `MQTTClient` protocol, libmosquitto backend (one instance per connection),
+        // broker addresses and fallback rotation, and an in-memory broker for deterministic tests.
+        .target(name: "MQTT", dependencies: ["VigilCore", "CMosquitto"]),
         // The self-healing monitor: detectors, diagnosis, health states, failover, repair, policy. Pure logic.
         .target(name: "Monitor", dependencies: ["VigilCore"]),
         // The policy model: int8-quantized MLP inference (reference and SIMD kernels), float
@@ -149,6 +157,7 @@ let package = Package(
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Kernel", "Monitor", "Config", "HIL", "VigilCore", "CAllocCounter"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Kernel", "Monitor", "VigilCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "Kernel", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus", "Monitor", "Policy"]),
+        .testTarget(name: "MQTTTests", dependencies: ["MQTT", "HIL", "VigilCore"]),
         .testTarget(name: "TEPBenchmarkTests", dependencies: ["TEPBenchmark", "Monitor", "Kernel", "VigilCore"]),
         .testTarget(name: "SparkplugTests", dependencies: ["Sparkplug", "VigilCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
