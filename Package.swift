@@ -98,6 +98,11 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The Sparkplug B edge node beside a running controller: its thread samples the controller's
+        // snapshot and the journal's events, publishes by exception, keeps an outbox in the journal
+        // while no broker is reachable, and carries out host commands through the console's checks.
+        .target(name: "EdgeNode", dependencies: ["VigilCore", "Kernel", "Journal", "Runtime", "Fieldbus", "Sparkplug", "MQTT",
+                                                 .product(name: "Logging", package: "swift-log")]),
         // prctl, sched_setaffinity, mlockall and CPU sets: variadic or macro-heavy C that Swift cannot call.
         .target(name: "CRuntime"),
         // libFuzzer harnesses for the parsers of outside bytes (scripts/fuzz builds them with
@@ -123,7 +128,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilCore", "Kernel", "Config", "Fieldbus", "HIL", "Control", "Journal", "Runtime", "Monitor", "Scenarios", "Policy", "Console",
-                "Replay", "CommandSupport",
+                "Replay", "CommandSupport", "EdgeNode", "MQTT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -160,6 +165,8 @@ let package = Package(
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "HIL", "VigilCore"]),
         .testTarget(name: "TEPBenchmarkTests", dependencies: ["TEPBenchmark", "Monitor", "Kernel", "VigilCore"]),
         .testTarget(name: "SparkplugTests", dependencies: ["Sparkplug", "VigilCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode", "Sparkplug", "MQTT", "Journal", "Config", "VigilCore", "Runtime", "HIL",
+                                                        .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
     ],
     swiftLanguageModes: [.v6]

@@ -22,10 +22,15 @@ extension PlantDecoder {
                     sink.report(.wrongType, at: item.node.mark, item.path, found: describe(item.node), expected: brokerExpected)
                     continue
                 }
-                if BrokerURL(parsing: text) == nil {
-                    sink.report(.outOfRange, at: item.node.mark, item.path, found: quoted(text), expected: brokerExpected)
-                } else {
+                do {
+                    _ = try MQTTBrokerAddress(parsing: text)
                     brokers.append(text)
+                } catch .credentialsInAddress {
+                    // The address is not repeated: it holds a password.
+                    sink.report(.outOfRange, at: item.node.mark, item.path, found: "an address with credentials (user@host)",
+                                expected: brokerExpected + "; the username and password go in credentials_file")
+                } catch {
+                    sink.report(.outOfRange, at: item.node.mark, item.path, found: quoted(text), expected: brokerExpected)
                 }
             }
         }
@@ -131,7 +136,7 @@ extension PlantValidator {
         for (i, id) in mqtt.writableOutputs.enumerated() where !outputIDs.contains(id) {
             sink.report(.unresolvedReference, "mqtt.writable_outputs".index(i), found: quoted(id), expected: "an output id of this plant")
         }
-        let tlsBrokers = mqtt.brokers.filter { BrokerURL(parsing: $0)?.tls == true }
+        let tlsBrokers = mqtt.brokers.filter { (try? MQTTBrokerAddress(parsing: $0))?.usesTLS == true }
         if !tlsBrokers.isEmpty, mqtt.tlsCAFile == nil {
             sink.report(.inconsistent, "mqtt.brokers", found: "\(tlsBrokers[0]) without a tls: section",
                         expected: "tls.ca_file for mqtts:// brokers")

@@ -72,8 +72,8 @@ import VigilCore
             """)
         #expect(loaded.diagnostics == [])
         let mqtt = try #require(loaded.plant?.mqtt)
-        #expect(mqtt.brokers.compactMap(BrokerURL.init(parsing:)) == [BrokerURL(host: "broker-a.plant", port: 8884, tls: true),
-                                                                     BrokerURL(host: "::1", port: 8883, tls: true)])
+        #expect(mqtt.brokers.compactMap { try? MQTTBrokerAddress(parsing: $0) } == [MQTTBrokerAddress(scheme: .mqtts, host: "broker-a.plant", port: 8884),
+                                                                                 MQTTBrokerAddress(scheme: .mqtts, host: "::1")])
         #expect(mqtt.clientID == "pump-1" && mqtt.protocolVersion == .v311 && mqtt.keepAliveSeconds == 60)
         #expect(mqtt.tlsCAFile == "/etc/vigil/ca.pem" && mqtt.tlsCertFile == "/etc/vigil/node.pem" && mqtt.tlsKeyFile == "/etc/vigil/node.key")
         #expect(mqtt.credentialsFile == "/etc/vigil/mqtt-credentials")
@@ -105,20 +105,10 @@ import VigilCore
         #expect(loaded.diagnostics.contains { $0.contains("mqtt.edge_node: found nothing") })
     }
 
-    @Test(arguments: [
-        ("mqtt://host", BrokerURL(host: "host", port: 1883, tls: false)),
-        ("mqtt://10.0.0.5:11883", BrokerURL(host: "10.0.0.5", port: 11883, tls: false)),
-        ("mqtts://h.example", BrokerURL(host: "h.example", port: 8883, tls: true)),
-        ("mqtt://[fe80::1]:1884", BrokerURL(host: "fe80::1", port: 1884, tls: false)),
-    ])
-    func brokerURLsParse(text: String, expected: BrokerURL) {
-        #expect(BrokerURL(parsing: text) == expected)
-        #expect(BrokerURL(parsing: expected.description) == expected)
-    }
-
-    @Test(arguments: ["", "host:1883", "tcp://host", "mqtt://", "mqtt://host:", "mqtt://host:0", "mqtt://host:65536", "mqtt://a:b:c",
-                      "mqtt://host/path", "mqtt://[::1", "mqtt://[::1]x", "mqtt://host:+80", "mqtt://ho st"])
-    func malformedBrokerURLsAreRefused(text: String) {
-        #expect(BrokerURL(parsing: text) == nil)
+    @Test func anAddressWithCredentialsIsRefusedWithoutRepeatingIt() throws {
+        let loaded = try load("mqtt: { brokers: [\"mqtt://anna:s3cret@broker\"], group: g, edge_node: n }\n")
+        #expect(loaded.diagnostics.count == 1)
+        #expect(loaded.diagnostics.first?.contains("found an address with credentials (user@host)") == true)
+        #expect(loaded.diagnostics.allSatisfy { !$0.contains("s3cret") })
     }
 }
