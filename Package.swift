@@ -61,6 +61,9 @@ let package = Package(
         .target(name: "Console", dependencies: ["VigilCore", "COpenSSL", "HILShim"]),
         // Control laws, interlocks and the safe-state decision: pure logic, deterministic.
         .target(name: "Control", dependencies: ["VigilCore"]),
+        // Learning across sites: Ed25519 (libcrypto), the fleet wire formats (feedback sample, signed
+        // model envelope, verdict report), the fleet learner and the controller's gate for fleet models.
+        .target(name: "Fleet", dependencies: ["VigilCore", "Policy", "COpenSSL", "Journal", "Runtime"]),
         // The cycle kernel: one scan cycle as a pure step (monitor, sections, policy model, alarms,
         // commands, control, interlocks, safe state), the typed `ControllerEvent` and its one journal
         // codec. No threads, no clock, no I/O: production, simulation and replay drive the same code.
@@ -95,6 +98,7 @@ let package = Package(
         .executableTarget(name: "fuzz-rtu", dependencies: ["FuzzSupport", "HIL"]),
         .executableTarget(name: "fuzz-reply", dependencies: ["FuzzSupport", "Fieldbus", "VigilCore"]),
         .executableTarget(name: "fuzz-console", dependencies: ["FuzzSupport", "Console"]),
+        .executableTarget(name: "fuzz-fleet", dependencies: ["FuzzSupport", "Fleet"]),
 
         // Counts heap allocations per thread by interposing malloc; linked only into `vigil-bench` and the
         // runtime tests, to prove the cycle allocates nothing. Never into the controller that runs a plant.
@@ -108,7 +112,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilCore", "Kernel", "Config", "Fieldbus", "HIL", "Control", "Journal", "Runtime", "Monitor", "Scenarios", "Policy", "Console",
-                "Replay", "CommandSupport",
+                "Replay", "CommandSupport", "Fleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -143,6 +147,7 @@ let package = Package(
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Kernel", "Monitor", "VigilCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "Kernel", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus", "Monitor", "Policy"]),
         .testTarget(name: "TEPBenchmarkTests", dependencies: ["TEPBenchmark", "Monitor", "Kernel", "VigilCore"]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "Policy", "Runtime", "Journal", "VigilCore"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
     ],
     swiftLanguageModes: [.v6]
