@@ -61,9 +61,6 @@ let package = Package(
         .target(name: "Console", dependencies: ["VigilCore", "COpenSSL", "HILShim"]),
         // Control laws, interlocks and the safe-state decision: pure logic, deterministic.
         .target(name: "Control", dependencies: ["VigilCore"]),
-        // Learning across sites: Ed25519 (libcrypto), the fleet wire formats (feedback sample, signed
-        // model envelope, verdict report), the fleet learner and the controller's gate for fleet models.
-        .target(name: "Fleet", dependencies: ["VigilCore", "Policy", "COpenSSL", "Journal", "Runtime"]),
         // The cycle kernel: one scan cycle as a pure step (monitor, sections, policy model, alarms,
         // commands, control, interlocks, safe state), the typed `ControllerEvent` and its one journal
         // codec. No threads, no clock, no I/O: production, simulation and replay drive the same code.
@@ -75,9 +72,13 @@ let package = Package(
         .target(name: "Journal", dependencies: ["VigilCore", "Kernel", .product(name: "GRDB", package: "GRDB.swift")]),
         // Crash-safety rig: records durably and prints `ACK` lines until killed (JournalTests kill -9 it).
         .executableTarget(name: "journal-stress", dependencies: ["Journal", "Kernel", "VigilCore"]),
+        // Learning across sites: Ed25519 (libcrypto) and key files, the fleet wire formats (feedback
+        // sample, signed model envelope, verdict report), the fleet learner, the controller's gate over
+        // a `FleetModelRegistry` (Runtime's ModelStore is one). No journal, no runtime.
+        .target(name: "Fleet", dependencies: ["VigilCore", "Policy", "COpenSSL"]),
         // The scan cycle: cycle thread, watchdog, safe state, systemd notify, wiring from config.
         .target(name: "Runtime", dependencies: [
-            "VigilCore", "Kernel", "Fieldbus", "Control", "Journal", "Monitor", "Policy", "CRuntime",
+            "VigilCore", "Kernel", "Fieldbus", "Control", "Journal", "Monitor", "Policy", "CRuntime", "Fleet",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -190,8 +190,12 @@ struct FleetAdmitCommand: ParsableCommand {
         do { publicKey = try FleetKeyFile.readPublicKey(key) } catch { throw fail("\(error)") }
         do { set = try LearningSetFile.decode(DurableFile.read(learningSet)) } catch { throw fail("\(learningSet): \(error)") }
         do { bytes = try DurableFile.read(file) } catch { throw fail("\(file): \(error)") }
-        let gate = FleetModelGate(site: site, trustedKey: publicKey, store: try location.store(), learningSet: set)
-        let result = gate.admit(bytes, wallNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
+        let store = try location.store()
+        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        // A registry no controller has started on yet holds the shipped model, as `vigil run` installs it.
+        do { try store.installIfEmpty(shippedModelAt: shippedPolicyModelPath, wallNanoseconds: now) } catch { throw fail("\(error)") }
+        let gate = FleetModelGate(site: site, trustedKey: publicKey, registry: store, learningSet: set)
+        let result = gate.admit(bytes, wallNanoseconds: now)
         if let report {
             do { try DurableFile.write(result.report.encode(), to: report) } catch { throw fail("\(report): \(error)") }
         }

@@ -88,11 +88,12 @@ import Runtime
         let bPattern = Self.slowLine(Self.learningSet.calibration.filter { $0.label == 0 }, count: 400, seed: 2026)
         let before = Self.faultShare(Self.shipped, bPattern)
         #expect(before > 0.5, "B's false alarms on the pattern with the shipped model: \(before)")
-        let gate = FleetModelGate(site: "B", trustedKey: Self.key.publicKey, store: b.store, learningSet: Self.learningSet)
+        let gate = FleetModelGate(site: "B", trustedKey: Self.key.publicKey, registry: b.store, learningSet: Self.learningSet)
         let result = gate.admit(bytes, wallNanoseconds: 10_000)
-        let deployed = try #require(result.deployed, "\(result)")
-        #expect(result.refusal == nil && result.report.deployed && result.report.localVersion == 2)
-        #expect(deployed.parentVersion == 1 && FleetModelGate.fleetVersion(in: deployed) == 1)
+        let version = try #require(result.deployedVersion, "\(result)")
+        #expect(result.refusal == nil && result.report.deployed && result.report.localVersion == 2 && version == 2)
+        let deployed = try b.store.load(version: version).record
+        #expect(deployed.parentVersion == 1 && ModelStore.fleetVersion(in: deployed) == 1)
         #expect(deployed.trainingSummary.contains("fleet model v1"))
         let running = try b.store.loadDeployed()
         #expect(running.record.version == 2)
@@ -138,7 +139,7 @@ import Runtime
         let header = FleetModelHeader(fleetVersion: 3, parentFleetVersion: 2, createdWallNanoseconds: 1, lineage: [],
                                       shippedGolden: FleetGoldenFigure(set: "shipped", samples: 0, parentAccuracy: .nan, candidateAccuracy: .nan),
                                       siteGolden: [])
-        let gate = FleetModelGate(site: "B", trustedKey: Self.key.publicKey, store: b.store, learningSet: Self.learningSet)
+        let gate = FleetModelGate(site: "B", trustedKey: Self.key.publicKey, registry: b.store, learningSet: Self.learningSet)
         let result = gate.admit(try FleetModelEnvelope.signed(header: header, model: worse, key: Self.key).encode(), wallNanoseconds: 2)
         #expect(Self.refusal(result) { if case .localGate(let reasons) = $0 { !reasons.isEmpty } else { false } })
         #expect(result.report.goldenAfter < result.report.goldenBefore - 0.01, "\(result.report)")
@@ -176,6 +177,24 @@ import Runtime
         let split = learner.split(a.reversed())
         #expect(split.count == 1 && split[0].golden.map(\.eventID) == [104, 109] && split[0].training.count == 8)
         #expect(learner.split(a) == split)
+    }
+
+    /// The registry entry's JSON is valid whatever the site ids hold, and names the fleet version.
+    @Test func theRegistryEntryNamesTheFleetVersionInValidJSON() throws {
+        let header = FleetModelHeader(fleetVersion: 9, parentFleetVersion: 8, createdWallNanoseconds: -1,
+                                      lineage: [FleetSiteContribution(site: "plant \"A\"\\\n\u{1}é", trainingSamples: 1, goldenSamples: 2)],
+                                      shippedGolden: FleetGoldenFigure(set: "shipped", samples: 3, parentAccuracy: .nan, candidateAccuracy: 0.5),
+                                      siteGolden: [])
+        let gate = IncrementalLearner(deployed: Self.shipped, learningSet: Self.learningSet).gate(Self.shipped, corrections: [])
+        let json = FleetModelGate<ModelStore>.json(header, gate: gate)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], "\(json)")
+        #expect((object["lineage"] as? [[String: Any]])?.first?["site"] as? String == "plant \"A\"\\\n\u{1}é")
+        let record = ModelVersion(version: 4, parentVersion: 3, createdWallNanoseconds: 0, filePath: "", sha256: "", trainingSummary: "",
+                                  validationJSON: json, deployed: true, note: "")
+        #expect(ModelStore.fleetVersion(in: record) == 9)
+        #expect(ModelStore.fleetVersion(of: ModelVersion(version: 5, parentVersion: 4, createdWallNanoseconds: 0, filePath: "", sha256: "",
+                                                         trainingSummary: "", validationJSON: "{}", deployed: true, note: ""),
+                                        history: [record]) == 9, "a local update of a fleet model descends from it")
     }
 
     static func refusal(_ r: FleetGateResult, _ matches: (FleetRefusal) -> Bool) -> Bool {
