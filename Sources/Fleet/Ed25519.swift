@@ -83,7 +83,7 @@ public struct Ed25519PrivateKey: Sendable, CustomStringConvertible, CustomDebugS
     }
 
     /// The key as a key file holds it (base64 of the 32 raw bytes). Only for writing that file.
-    public var base64ForKeyFile: String { Base64.encode(seed) }
+    var base64ForKeyFile: String { Base64.encode(seed) }
 
     /// The Ed25519 signature (64 bytes) of `message`; deterministic (RFC 8032).
     public func sign(_ message: [UInt8]) throws(Ed25519Error) -> [UInt8] {

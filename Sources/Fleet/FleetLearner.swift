@@ -139,7 +139,6 @@ public struct FleetLearner: Sendable {
 
         var learnerOptions = options
         learnerOptions.maxUpdatesPerHour = max(learnerOptions.maxUpdatesPerHour, 1)
-        learnerOptions.maxFeedbackSamples = max(learnerOptions.maxFeedbackSamples, all.count)
         var learner = IncrementalLearner(deployed: input.parent, learningSet: input.learningSet, options: learnerOptions, seed: input.seed,
                                          reference: input.reference)
         for e in all { learner.add(e) }

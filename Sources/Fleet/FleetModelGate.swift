@@ -133,9 +133,11 @@ public struct FleetModelGate<Registry: FleetModelRegistry>: Sendable {
               candidate.schema.actions == deployed.model.schema.actions else {
             return refuse(.featureSchema(expected: expected, found: candidate.schema.features))
         }
-        let before = deployed.registeredFleetVersions.contains(header.fleetVersion)
-        if before || header.fleetVersion <= (deployed.fleetVersion ?? 0) {
-            return refuse(.notNewer(fleetVersion: header.fleetVersion, deployed: deployed.fleetVersion, registeredBefore: before))
+        if header.fleetVersion <= (deployed.fleetVersion ?? 0) {
+            return refuse(.notNewer(fleetVersion: header.fleetVersion, deployed: deployed.fleetVersion, registeredBefore: false))
+        }
+        if deployed.registeredFleetVersions.contains(header.fleetVersion) {
+            return refuse(.notNewer(fleetVersion: header.fleetVersion, deployed: deployed.fleetVersion, registeredBefore: true))
         }
 
         let local = localFeedback ?? registry.localFeedback(schema: deployed.model.schema, limit: options.maxFeedbackSamples)

@@ -107,7 +107,7 @@ import Runtime
         #expect(report == result.report && report.site == "B" && report.fleetVersion == 1)
 
         // The same envelope again, older ones, damaged ones: refused, and the deployed version stays.
-        #expect(Self.refusal(gate.admit(bytes, wallNanoseconds: 11_000)) { if case .notNewer = $0 { true } else { false } })
+        #expect(Self.refusal(gate.admit(bytes, wallNanoseconds: 11_000)) { if case .notNewer(1, 1, false) = $0 { true } else { false } })
         var tampered = bytes
         tampered[tampered.count / 2] ^= 0x04
         #expect(Self.refusal(gate.admit(tampered, wallNanoseconds: 11_000)) { if case .badSignature = $0 { true } else { if case .malformed = $0 { true } else { false } } })
@@ -120,8 +120,10 @@ import Runtime
         #expect(Self.refusal(gate.admit(Array(bytes.prefix(100)), wallNanoseconds: 11_000)) { if case .malformed = $0 { true } else { false } })
         #expect(try b.store.loadDeployed().record.version == 2)
 
-        // A rollback works as for a local version.
+        // A rollback works as for a local version, and the rolled-back fleet version is not taken again.
         try b.store.rollback(to: 1)
+        #expect(try b.store.loadDeployed().record.version == 1)
+        #expect(Self.refusal(gate.admit(bytes, wallNanoseconds: 12_000)) { if case .notNewer(1, nil, true) = $0 { true } else { false } })
         #expect(try b.store.loadDeployed().record.version == 1)
     }
 
