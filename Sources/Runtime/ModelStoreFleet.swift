@@ -38,6 +38,30 @@ extension ModelStore: FleetModelRegistry {
         } catch { throw FleetRegistryError("\(error)") }
     }
 
+    /// This site's operator feedback as fleet feedback samples, one per verdict (pending or learned;
+    /// withdrawn and rejected ones are left out), oldest first, over the newest `limit` stored
+    /// feature vectors. `modelVersion` and `fleetVersion` are those of the version deployed now
+    /// (the journal does not keep which version a verdict was given on).
+    public func fleetFeedbackSamples(site: String, limit: Int = 1_000) throws(FleetRegistryError) -> [FleetFeedbackSample] {
+        let stored: [(feedbackID: Int64, sample: FeedbackSample)], verdicts: [JournalRecord<OperatorFeedback>], history: [ModelVersion]
+        do {
+            stored = try journal.feedbackSamples(limit: max(limit, 1))
+            verdicts = try journal.feedback(limit: max(limit, 1))
+            history = try journal.modelHistory()
+        } catch { throw FleetRegistryError("\(error)") }
+        let deployed = history.first(where: \.deployed)
+        let fleet = deployed.flatMap { Self.fleetVersion(of: $0, history: history) } ?? 0
+        var byID: [Int64: [FeedbackSample]] = [:]
+        for (id, sample) in stored { byID[id, default: []].append(sample) }
+        return verdicts.reversed().compactMap { record in
+            guard let samples = byID[record.id], let first = samples.first else { return nil }
+            let bucket: FeedbackExample.Bucket = first.bucket == .success ? .success : first.bucket == .failure ? .failure : .edgeCase
+            return FleetFeedbackSample(site: site, eventID: record.value.eventID, sensor: record.value.subject, window: samples.map(\.features),
+                                       label: first.label, modelSaid: nil, bucket: bucket, modelVersion: UInt32(clamping: deployed?.version ?? 0),
+                                       fleetVersion: fleet, wallNanoseconds: record.value.wallNanoseconds)
+        }
+    }
+
     /// The fleet version a registry entry was deployed from (its validation JSON's `fleet_version`), if any.
     public static func fleetVersion(in record: ModelVersion) -> UInt32? {
         guard let data = record.validationJSON.data(using: .utf8),

@@ -12,7 +12,7 @@ struct FleetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet",
         abstract: "Learning across sites: signing key, fleet learner, signed fleet models.",
-        subcommands: [FleetKeygenCommand.self, FleetLearnCommand.self, FleetVerifyCommand.self, FleetAdmitCommand.self]
+        subcommands: [FleetKeygenCommand.self, FleetExportCommand.self, FleetLearnCommand.self, FleetVerifyCommand.self, FleetAdmitCommand.self]
     )
 }
 
@@ -35,6 +35,33 @@ struct FleetKeygenCommand: ParsableCommand {
             printToStandardError("vigil fleet keygen: private key in \(out) (mode 0600, keep it on the fleet learner), public key in \(out).pub")
         } catch {
             printToStandardError("vigil fleet keygen: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `vigil fleet export`: a controller's operator feedback as fleet feedback sample files.
+struct FleetExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write this controller's operator feedback as fleet feedback samples, one file per verdict, for `vigil fleet learn --from`.")
+
+    @OptionGroup var location: ModelLocation
+    @Option(help: "This site's id.")
+    var site: String
+    @Option(help: ArgumentHelp("Directory to write the sample files into (SITE-feedback-N.vgfs; existing ones are replaced).", valueName: "DIR"))
+    var out: String
+
+    func run() throws {
+        do {
+            let samples = try location.store().fleetFeedbackSamples(site: site)
+            try DurableFile.makeDirectories(out)
+            for (i, s) in samples.enumerated() { try DurableFile.write(s.encode(), to: "\(out)/\(site)-feedback-\(i + 1).vgfs") }
+            print("vigil fleet export: \(samples.count) verdicts (\(samples.reduce(0) { $0 + $1.window.count }) feature vectors) of site \(site) in \(out)")
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            printToStandardError("vigil fleet export: \(error)")
             throw ExitCode(1)
         }
     }

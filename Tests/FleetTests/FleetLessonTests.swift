@@ -65,7 +65,19 @@ import Runtime
     }
 
     @Test func aFalseAlarmTaughtAtSiteAIsGoneAtSiteBAfterBDeploysTheSignedFleetModel() throws {
-        let feedback = Self.siteAFeedback(events: 20)
+        // Site A's operators give their verdicts through the controller's own feedback path; the
+        // controller exports them as fleet samples, which travel as bytes.
+        let a = try Self.site("A")
+        defer { a.remove() }
+        let learning = try PolicyLearning(store: a.store, learningSetPath: Self.root.appendingPathComponent("models/default.vgls").path)
+        for s in Self.siteAFeedback(events: 20) {
+            _ = try learning.recordFeedback(sensor: s.sensor, samples: s.window, modelSaid: s.modelSaid, modelAction: nil, margin: nil,
+                                            FeedbackInput(verdict: .falseAlarm, operatorName: "op-a", wallNanoseconds: s.wallNanoseconds))
+        }
+        let exported = try a.store.fleetFeedbackSamples(site: "A")
+        #expect(exported.count == 20 && exported.allSatisfy { $0.window.count == 2 && $0.label == "healthy" && $0.modelVersion == 1 })
+        #expect(exported.map(\.wallNanoseconds) == (0..<20).map { 1_000 + Int64($0) }, "one sample per verdict, oldest first")
+        let feedback = try exported.map { try FleetFeedbackSample.decode($0.encode()) }
         #expect(feedback.filter { $0.bucket == .failure }.count >= 12, "the shipped model calls the pattern a fault")
         let input = FleetLearningInput(parent: Self.shipped, parentFleetVersion: 0, learningSet: Self.learningSet, samples: feedback,
                                        fleetVersion: 1, createdWallNanoseconds: 5_000, seed: 7)
