@@ -45,19 +45,18 @@ public struct Ed25519PublicKey: Sendable, Hashable, CustomStringConvertible {
         guard let ctx = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(ctx) }
         guard EVP_DigestVerifyInit(ctx, nil, nil, nil, key) == 1 else { return false }
+        // libcrypto wants a non-null pointer even for an empty message.
+        let data = message.isEmpty ? [0] : message
         let ok = signature.withUnsafeBufferPointer { sig in
-            message.withUnsafeBufferPointer { m in
-                // libcrypto wants a non-null pointer even for an empty message.
-                var empty: UInt8 = 0
-                return EVP_DigestVerify(ctx, sig.baseAddress, sig.count, m.baseAddress ?? withUnsafePointer(to: &empty) { $0 }, m.count)
-            }
+            data.withUnsafeBufferPointer { m in EVP_DigestVerify(ctx, sig.baseAddress, sig.count, m.baseAddress, message.count) }
         }
         return ok == 1
     }
 }
 
-/// An Ed25519 private key (the 32-byte seed). Its `description` never shows the key.
-public struct Ed25519PrivateKey: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+/// An Ed25519 private key (the 32-byte seed). Neither its description nor its reflection (`dump`)
+/// shows the key.
+public struct Ed25519PrivateKey: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     let seed: [UInt8]
     public let publicKey: Ed25519PublicKey
 
@@ -95,11 +94,9 @@ public struct Ed25519PrivateKey: Sendable, CustomStringConvertible, CustomDebugS
         guard EVP_DigestSignInit(ctx, nil, nil, nil, key) == 1 else { throw .libcrypto(function: "EVP_DigestSignInit") }
         var signature = [UInt8](repeating: 0, count: Ed25519.signatureBytes)
         var length = Ed25519.signatureBytes
-        var empty: UInt8 = 0
+        let data = message.isEmpty ? [0] : message
         let ok = signature.withUnsafeMutableBufferPointer { sig in
-            message.withUnsafeBufferPointer { m in
-                EVP_DigestSign(ctx, sig.baseAddress, &length, m.baseAddress ?? withUnsafePointer(to: &empty) { $0 }, m.count)
-            }
+            data.withUnsafeBufferPointer { m in EVP_DigestSign(ctx, sig.baseAddress, &length, m.baseAddress, message.count) }
         }
         guard ok == 1, length == Ed25519.signatureBytes else { throw .libcrypto(function: "EVP_DigestSign") }
         return signature
@@ -107,6 +104,7 @@ public struct Ed25519PrivateKey: Sendable, CustomStringConvertible, CustomDebugS
 
     public var description: String { "Ed25519 private key (public \(publicKey.base64))" }
     public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["publicKey": publicKey]) }
 }
 
 public enum Ed25519 {

@@ -32,7 +32,13 @@ import Policy
         #expect(other.publicKey != Self.key.publicKey)
         #expect(!other.publicKey.verifies(signature, of: message))
         #expect(!Self.key.publicKey.verifies(Array(signature.prefix(63)), of: message))
-        #expect(!"\(Self.key)".contains(Self.key.base64ForKeyFile), "a private key's description never shows it")
+        var dumped = ""
+        dump(Self.key, to: &dumped)
+        let secret = Self.key.base64ForKeyFile, seedBytes = "\(Self.key.seed)"
+        for shown in ["\(Self.key)", String(reflecting: Self.key), dumped] {
+            #expect(!shown.contains(secret) && !shown.contains(seedBytes) && !shown.isEmpty, "a private key is never shown: \(shown)")
+        }
+        #expect(!dumped.contains("seed") && dumped.contains("publicKey"), "\(dumped)")
     }
 
     @Test func keyFilesRoundTripAndAPrivateKeyOthersCanReadIsRefused() throws {
