@@ -127,6 +127,16 @@ import Policy
         Self.expectEveryTruncationRefused(bytes, step: 13) { try FleetModelEnvelope.decode($0) }
     }
 
+    @Test func headerSummaryNamesVersionLineageFiguresAndUTCTime() {
+        #expect(FleetModelHeader.utc(0) == "1970-01-01T00:00:00Z")
+        #expect(FleetModelHeader.utc(1_796_573_588_737_868_032) == "2026-12-06T16:13:08Z")
+        #expect(FleetModelHeader.utc(951_782_400_000_000_000) == "2000-02-29T00:00:00Z")
+        #expect(FleetModelHeader.utc(-1) == "1969-12-31T23:59:59Z")
+        let summary = Self.header().summary
+        #expect(summary.contains("fleet model v4 (parent fleet v3)") && summary.contains("A (32 trained, 8 held back)")
+                && summary.contains("site A (8 samples): parent 0.0 % → candidate 100.0 %"), "\(summary)")
+    }
+
     static let headerBytes = 4 + 4 + 8 + 4 + (2 + 1 + 8) * 2 + (2 + 7 + 4 + 16) + 4 + (2 + 1 + 4 + 16)
 
     @Test func verdictReportRoundTripsAndDamageIsRefused() throws {
