@@ -86,9 +86,13 @@ let package = Package(
         .target(name: "Journal", dependencies: ["VigilCore", "Kernel", .product(name: "GRDB", package: "GRDB.swift")]),
         // Crash-safety rig: records durably and prints `ACK` lines until killed (JournalTests kill -9 it).
         .executableTarget(name: "journal-stress", dependencies: ["Journal", "Kernel", "VigilCore"]),
+        // Learning across sites: Ed25519 (libcrypto) and key files, the fleet wire formats (feedback
+        // sample, signed model envelope, verdict report), the fleet learner, the controller's gate over
+        // a `FleetModelRegistry` (Runtime's ModelStore is one). No journal, no runtime.
+        .target(name: "Fleet", dependencies: ["VigilCore", "Policy", "COpenSSL"]),
         // The scan cycle: cycle thread, watchdog, safe state, systemd notify, wiring from config.
         .target(name: "Runtime", dependencies: [
-            "VigilCore", "Kernel", "Fieldbus", "Control", "Journal", "Monitor", "Policy", "CRuntime",
+            "VigilCore", "Kernel", "Fieldbus", "Control", "Journal", "Monitor", "Policy", "CRuntime", "Fleet",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -115,6 +119,7 @@ let package = Package(
         .executableTarget(name: "fuzz-reply", dependencies: ["FuzzSupport", "Fieldbus", "VigilCore"]),
         .executableTarget(name: "fuzz-console", dependencies: ["FuzzSupport", "Console"]),
         .executableTarget(name: "fuzz-sparkplug", dependencies: ["FuzzSupport", "Sparkplug", "VigilCore"]),
+        .executableTarget(name: "fuzz-fleet", dependencies: ["FuzzSupport", "Fleet"]),
 
         // Counts heap allocations per thread by interposing malloc; linked only into `vigil-bench` and the
         // runtime tests, to prove the cycle allocates nothing. Never into the controller that runs a plant.
@@ -128,7 +133,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilCore", "Kernel", "Config", "Fieldbus", "HIL", "Control", "Journal", "Runtime", "Monitor", "Scenarios", "Policy", "Console",
-                "Replay", "CommandSupport", "EdgeNode", "MQTT",
+                "Replay", "CommandSupport", "EdgeNode", "MQTT", "Fleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -167,6 +172,7 @@ let package = Package(
         .testTarget(name: "SparkplugTests", dependencies: ["Sparkplug", "VigilCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode", "Sparkplug", "MQTT", "Journal", "Config", "VigilCore", "Runtime", "HIL",
                                                         .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "Policy", "Runtime", "Journal", "VigilCore"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
     ],
     swiftLanguageModes: [.v6]
