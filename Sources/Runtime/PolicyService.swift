@@ -38,6 +38,10 @@ public final class PolicyService: @unchecked Sendable {
         public var learnerInBackground = true
         /// Wall clock for the updates' records and the hourly limit's retry (nanoseconds since 1970).
         public var wallNanoseconds: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1e9) }
+        /// The model watch's settings (nil: the plant's `monitor.policy_model.watch_*`).
+        public var watch: ModelWatchSettings?
+        /// The lineage label of versions this controller learns itself.
+        public var watchLineage = "site"
         public init() {}
     }
 
@@ -78,9 +82,12 @@ public final class PolicyService: @unchecked Sendable {
     public let deploymentsTaken = Atomic<Int>(0)
     /// Told (on the service thread) when the cycle is offered another version from the registry.
     var onDeployment: (@Sendable (Int) -> Void)?
+    /// Each version's live agreement with what the plant proved, and the rollbacks and model errors
+    /// it leads to (service thread; figures readable from any thread).
+    let keeper: ModelWatchKeeper
 
     init(watch: PolicyWatch, tape: FeatureTape, journal: Journal, store: ModelStore, learning: PolicyLearning?, sensorIDs: [String],
-         model: PolicyModel, runningVersion: Int, configuration: Configuration) {
+         model: PolicyModel, runningVersion: Int, configuration: Configuration, watchSettings: ModelWatchSettings) {
         self.watch = watch
         self.tape = tape
         self.journal = journal
@@ -92,10 +99,15 @@ public final class PolicyService: @unchecked Sendable {
         self.configuration = configuration
         history = Mutex(FeatureHistory(sensors: sensorIDs.count, features: model.schema.features.count, capacity: configuration.historySamples))
         offeredVersion = runningVersion
+        keeper = ModelWatchKeeper(journal: journal, store: store, schema: model.schema, sensorIDs: sensorIDs,
+                                  settings: configuration.watch ?? watchSettings, lineage: configuration.watchLineage,
+                                  wall: configuration.wallNanoseconds,
+                                  withdraw: { [watch] in watch.withdraw() }, reinstate: { [watch] in watch.reinstate() })
     }
 
     func start() throws(ThreadStartError) {
         lastEventID = (try? journal.lastEventID()) ?? 0
+        keeper.start(deployed: offeredVersion)
         serviceThread = try JoinableThread(name: "vigil-policy") { [self] in serviceLoop() }
         learnerThread = try JoinableThread(name: "vigil-learner") { [self] in learnerLoop() }
     }
@@ -143,6 +155,20 @@ public final class PolicyService: @unchecked Sendable {
         }
     }
 
+    // MARK: The model watch (any thread)
+
+    /// Every version's live figures (outcomes, agreement, baseline, state), oldest version first.
+    public var watchFigures: [ModelWatchFigures] { keeper.figures }
+
+    /// Records which lineage a version belongs to and, for one from the fleet learner, its fleet
+    /// version number (kept with its figures, durably).
+    public func setLineage(version: Int, lineage: String?, fleetVersion: Int?) {
+        keeper.setLineage(version: version, lineage: lineage, fleetVersion: fleetVersion)
+    }
+
+    /// Whether a model error has taken the model off the cycle (the rules decide alone).
+    public var modelWithdrawn: Bool { watch.isWithdrawn }
+
     // MARK: Service thread
 
     private func serviceLoop() {
@@ -152,6 +178,7 @@ public final class PolicyService: @unchecked Sendable {
             drainTape()
             if now >= nextEvents {
                 recordEventFeatures()
+                if keeper.scan(through: lastEventID) { followRegistry() }
                 nextEvents = now &+ configuration.eventScanNanoseconds
             }
             if now >= nextRegistry {
@@ -227,6 +254,7 @@ public final class PolicyService: @unchecked Sendable {
         if watch.offer(model) {
             offeredVersion = deployed.version
             deploymentsTaken.add(1, ordering: .relaxed)
+            keeper.deploymentChanged(to: deployed.version)
             onDeployment?(deployed.version)
         }
     }
