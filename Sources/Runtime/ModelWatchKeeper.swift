@@ -126,18 +126,18 @@ final class ModelWatchKeeper: @unchecked Sendable {
         }
     }
 
-    /// Counts what the plant proved since the last scan, for events up to `through` (whose model
-    /// opinions are recorded). Returns true when it deployed another version (a rollback).
+    /// Counts what the plant proved since the last scan: operator verdicts, and confirmed faults and
+    /// verified repairs up to event `through` (the model's opinions before it are recorded). Returns
+    /// true when it deployed another version (a rollback).
     @discardableResult
     func scan(through: Int64) -> Bool {
         var rolledBack = false
         if let feedback = try? journal.feedback(after: feedbackCursor) {
             var done = feedbackCursor
+            // A verdict is taken only on an event whose opinion is recorded (PolicyLearning refuses others).
             for record in feedback {
-                if let eventID = record.value.eventID {
-                    // The event's opinion is not recorded yet: this verdict and the later ones wait.
-                    guard eventID <= through else { break }
-                    if let outcome = operatorOutcome(record.value, event: eventID) { rolledBack = count(outcome, event: eventID) || rolledBack }
+                if let eventID = record.value.eventID, let outcome = operatorOutcome(record.value, event: eventID) {
+                    rolledBack = count(outcome, event: eventID) || rolledBack
                 }
                 done = record.id
             }

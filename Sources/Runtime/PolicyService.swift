@@ -203,9 +203,14 @@ public final class PolicyService: @unchecked Sendable {
     /// second before to 200 ms after (once the history reaches that far), the newest few; for a
     /// model verdict, those on which the model gave that verdict.
     private func recordEventFeatures() {
-        guard let events = try? journal.events(after: lastEventID, kinds: [.detection, .diagnosis, .escalation, .modelVerdict]) else { return }
+        // Read first: every event of these kinds up to it is in the query below.
+        let ceiling = (try? journal.lastEventID()) ?? 0
+        let limit = 500
+        guard let events = try? journal.events(after: lastEventID, kinds: [.detection, .diagnosis, .escalation, .modelVerdict], limit: limit)
+        else { return }
         var records: [EventFeatures] = []
         var done = lastEventID
+        var waiting = events.count >= limit
         let before: UInt64 = 1_000_000_000, after: UInt64 = 200_000_000, patience: UInt64 = 3_000_000_000
         let now = vigil_rt_monotonic_ns()
         for e in events {
@@ -218,7 +223,7 @@ public final class PolicyService: @unchecked Sendable {
                 // not for ever: a sensor whose device stopped answering brings no new samples, and
                 // its events must not hold back everybody else's (it gets what there is).
                 let caughtUp = newest.map { $0 >= e.monotonicNanoseconds &+ after } ?? false
-                guard caughtUp || now >= e.monotonicNanoseconds &+ patience else { break }
+                guard caughtUp || now >= e.monotonicNanoseconds &+ patience else { waiting = true; break }
                 var chosen = window
                 if e.kind == .modelVerdict {
                     let same = window.filter { $0.diagnosis == Int(e.code) }
@@ -234,6 +239,9 @@ public final class PolicyService: @unchecked Sendable {
             }
             done = e.id
         }
+        // Nothing of these kinds left to wait for: the events of other kinds up to the ceiling are
+        // behind us too (the model watch reads up to here).
+        if !waiting { done = max(done, ceiling) }
         do {
             try journal.recordEventFeatures(records)
             eventsWithFeatures.add(records.count, ordering: .relaxed)
