@@ -276,8 +276,8 @@ public struct MonitorSettings: Sendable, Hashable {
                       "a soft finding the model holds back is confirmed after this many samples anyway"),
              .number("watch_margin", \.watchMargin, .within(0.01...1, "a fraction"),
                      "the deployed version is rolled back to its parent when its live agreement with what the plant proved "
-                     + "(operator verdicts, confirmed faults, verified repairs) falls this far below its baseline; a second drop "
-                     + "after such a rollback raises `model_error` and leaves the rules alone"),
+                     + "(operator verdicts, confirmed faults, verified repairs) falls this far below its baseline; a drop of a version "
+                     + "with no parent, or of one such a rollback deployed, raises `model_error` and leaves the rules alone"),
              .integer("watch_window", \.watchWindow, 5...10_000, "outcomes the live agreement is measured over (the newest)"),
              .integer("watch_min_outcomes", \.watchMinOutcomes, 1...10_000,
                       "outcomes in the window before a version is judged (at most `watch_window`; the first full count sets the "
