@@ -32,7 +32,7 @@ enum ModelWatchText {
     }
 
     private static func lineage(_ f: ModelWatchFigures) -> String {
-        (f.lineage ?? "-") + (f.fleetVersion.map { " fleet v\($0)" } ?? "")
+        (f.lineage ?? "-") + (f.fleetVersion.map { " #\($0)" } ?? "")
     }
 
     private static func pct(_ v: Double) -> String { "\(Int((v * 100).rounded()))%" }
