@@ -49,6 +49,17 @@ extension Journal {
         }
     }
 
+    /// The outcomes counted, newest first, with the event whose opinion each judged.
+    public func modelOutcomes(limit: Int = 100) throws(JournalError) -> [(eventID: Int64, outcome: ModelOutcome)] {
+        try read("query model outcomes") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM model_watch_outcome ORDER BY id DESC LIMIT ?", arguments: [limit]).compactMap { row in
+                guard let proof = ModelOutcome.Proof(rawValue: row["proof"]) else { return nil }
+                return (row["event_id"], ModelOutcome(version: row["version"], proof: proof, modelSaid: row["model_said"],
+                                                      truth: row["truth"], margin: row["margin"]))
+            }
+        }
+    }
+
     /// A model watch cursor (nil: never set).
     public func modelWatchCursor(_ name: String) throws(JournalError) -> Int64? {
         try read("query model watch cursor") { db in

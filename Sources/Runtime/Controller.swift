@@ -170,13 +170,13 @@ public final class Controller: @unchecked Sendable {
                 logger.warning("\(notice.text)")
                 systemAlarms.raise(key: Self.modelWatchAlarmKey, text: notice.text, wallNanoseconds: wall())
             case .modelError:
+                self?.registry.withLock { $0.absence = notice.text }
                 logger.error("\(notice.text) (intervention policy: \(decision))")
                 systemAlarms.raise(key: Self.modelErrorAlarmKey, text: notice.text + " (intervention policy: \(decision))", wallNanoseconds: wall())
-                self?.registry.withLock { $0.absence = notice.text }
             case .resumed:
+                self?.registry.withLock { $0.absence = nil }
                 logger.notice("\(notice.text)")
                 systemAlarms.clear(key: Self.modelErrorAlarmKey)
-                self?.registry.withLock { $0.absence = nil }
             }
         }
         do { try service.start() } catch { throw .thread(error) }

@@ -36,7 +36,7 @@ final class ModelWatchKeeper: @unchecked Sendable {
     private let journal: Journal
     private let store: ModelStore
     private let schema: ModelSchema
-    private let sensorIDs: Set<String>
+    private let sensorIDs: [String]
     private let wall: @Sendable () -> Int64
     private let withdraw: @Sendable () -> Void
     private let reinstate: @Sendable () -> Void
@@ -63,7 +63,7 @@ final class ModelWatchKeeper: @unchecked Sendable {
         self.journal = journal
         self.store = store
         self.schema = schema
-        self.sensorIDs = Set(sensorIDs)
+        self.sensorIDs = sensorIDs
         self.wall = wall
         self.withdraw = withdraw
         self.reinstate = reinstate
@@ -143,7 +143,7 @@ final class ModelWatchKeeper: @unchecked Sendable {
             }
             if done != feedbackCursor, (try? journal.setModelWatchCursor("feedback", done)) != nil { feedbackCursor = done }
         }
-        if eventCursor < through, let events = try? journal.events(after: eventCursor, kinds: [.healthChanged, .repair], limit: Self.eventBatch) {
+        if eventCursor < through, let events = try? journal.events(after: eventCursor, kinds: [.healthChanged, .failover, .repair], limit: Self.eventBatch) {
             var done = eventCursor
             // Every proof up to `through` is read when the query came back short or went past it.
             var complete = events.count < Self.eventBatch
@@ -173,18 +173,24 @@ final class ModelWatchKeeper: @unchecked Sendable {
                             truth: truth, margin: features.margin)
     }
 
-    /// A hard fault the monitor confirmed on a sensor, or a verified repair of one: the model's
-    /// latest opinion on that sensor before it is judged against "a fault".
+    /// A hard fault the monitor confirmed on a sensor (faulty, quarantined, failed over from), or a
+    /// verified repair of one: the model's latest opinion on that sensor before it is judged against
+    /// "a fault". A failover and the health change behind it judge the same opinion once.
     private func plantOutcome(_ e: StoredEvent) -> (outcome: ModelOutcome, event: Int64)? {
-        guard let sensor = e.subject, sensorIDs.contains(sensor) else { return nil }
+        let sensor: String
         let proof: ModelOutcome.Proof
         switch e.kind {
         case .healthChanged:
-            guard e.code == HealthState.faulty.rawValue || e.code == HealthState.quarantined.rawValue else { return nil }
-            proof = .confirmedFault
+            guard e.code == HealthState.faulty.rawValue || e.code == HealthState.quarantined.rawValue,
+                  let s = e.subject, sensorIDs.contains(s) else { return nil }
+            (sensor, proof) = (s, .confirmedFault)
+        case .failover:
+            // The monitor's own failover leaves a member it found faulty (`code`: its index).
+            guard e.value2 == 0, e.code >= 0, Int(e.code) < sensorIDs.count else { return nil }
+            (sensor, proof) = (sensorIDs[Int(e.code)], .confirmedFault)
         case .repair:
-            guard e.value == Double(RepairPhase.verified.rawValue), e.detail == "sensor" else { return nil }
-            proof = .verifiedRepair
+            guard e.value == Double(RepairPhase.verified.rawValue), e.detail == "sensor", let s = e.subject, sensorIDs.contains(s) else { return nil }
+            (sensor, proof) = (s, .verifiedRepair)
         default: return nil
         }
         guard let features = try? journal.latestEventFeatures(sensor: sensor, atOrBefore: e.monotonicNanoseconds &+ Self.opinionSlack,

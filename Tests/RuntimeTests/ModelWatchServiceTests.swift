@@ -93,9 +93,14 @@ import Kernel
         #expect(alarm.text.contains("rolled back to v1 automatically"))
         #expect(!service.modelWithdrawn)
 
-        // Persisted: a fresh read of the journal (what a restart loads) has v2's figures and state.
+        // Persisted: a fresh read of the journal (what a restart loads) has v2's figures and state,
+        // and v1's once the service has taken it up (just after offering it to the cycle).
         let reopened = try Journal(path: h.journalPath)
-        let figures = try reopened.modelWatchFigures()
+        var figures: [ModelWatchFigures] = []
+        #expect(eventually(within: 30) {
+            figures = (try? reopened.modelWatchFigures()) ?? []
+            return figures.contains { $0.version == 1 }
+        })
         let v2 = try #require(figures.first { $0.version == 2 })
         #expect(v2.state == .rolledBack && v2.baseline == 1.0 && v2.outcomes >= 4 && v2.lineage == "site")
         #expect(v2.reason.contains("rolled back to v1"))
@@ -105,6 +110,41 @@ import Kernel
         #expect(try reopened.modelWatchCursor("feedback") != nil)
         #expect(try !reopened.recordModelOutcome(ModelOutcome(version: 2, proof: .operatorVerdict, modelSaid: "x", truth: "x", margin: 0),
                                                  eventID: events[0].eventID, wallNanoseconds: 9))
+    }
+
+    @Test func aConfirmedHardFaultJudgesTheModelsLatestOpinionOnTheSensorOnce() throws {
+        let (h, _, _, directory) = try Self.start(withUpdate: false)
+        defer {
+            h.shutdown()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 10_000_000_000))
+        let detection = try #require(try Self.detections(h, count: 1).first)
+        let sensor = try #require(h.controller.plant.sensors.firstIndex { $0.id == "PT-101A" })
+        // The monitor confirms the fault (as the journal records it), then fails over away from it.
+        let group = try #require(h.controller.plant.redundancyGroups.firstIndex { $0.members.contains("PT-101A") })
+        let other = try #require(h.controller.plant.sensors.firstIndex { $0.id != "PT-101A" && h.controller.plant.redundancyGroups[group].members.contains($0.id) })
+        let t = Self.monotonicNow()
+        try h.controller.journal.appendEvents([
+            TimedEvent(plantNanoseconds: t, cycle: 1, event: .healthChanged(sensor: Int32(sensor), from: .suspect, to: .faulty)),
+            TimedEvent(plantNanoseconds: t + 1, cycle: 1, event: .failover(group: Int32(group), from: Int32(sensor), to: Int32(other), byOperator: false)),
+        ], codec: h.controller.codec, wallOffsetNanoseconds: 0)
+        var judged: [(eventID: Int64, outcome: ModelOutcome)] = []
+        #expect(eventually(within: 30) {
+            judged = ((try? h.controller.journal.modelOutcomes()) ?? []).filter { $0.outcome.proof == .confirmedFault }
+            return !judged.isEmpty
+        }, "the confirmed fault is counted")
+        // Its opinion is the latest recorded on PT-101A before the fault: the detection's or a later verdict's.
+        let (eventID, outcome) = try #require(judged.first)
+        let opinion = try #require(try h.controller.journal.eventFeatures(eventID))
+        #expect(eventID >= detection.eventID && opinion.sensor == "PT-101A")
+        #expect(outcome.modelSaid == opinion.diagnosis && outcome.version == 1 && outcome.truth == nil)
+        #expect(outcome.agrees == (opinion.diagnosis != "healthy"))
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try h.controller.journal.modelOutcomes().filter { $0.outcome.proof == .confirmedFault }.count == 1,
+                "the failover judges the same opinion as the health change: counted once")
+        let figures = try #require(try h.controller.journal.modelWatchFigures().first { $0.version == 1 })
+        #expect(figures.outcomes == 1 && figures.agreed == (outcome.agrees ? 1 : 0))
     }
 
     @Test func aModelErrorLeavesTheCycleOnTheRulesAloneUntilAnotherVersionIsDeployed() throws {
@@ -121,6 +161,8 @@ import Kernel
         for (k, e) in events.enumerated() { try Self.verdict(h, on: e, agreeing: k < 3, classes: classes) }
 
         #expect(eventually(within: 30) { service.modelWithdrawn }, "the model is taken off the cycle")
+        #expect(eventually(within: 30) { h.controller.systemAlarms.active.contains { $0.key == Controller.modelErrorAlarmKey } },
+                "the operator is told (just after the model is withdrawn)")
         #expect(h.controller.policyModelVersion == nil)
         #expect(h.controller.policyModelAbsence?.contains("model_error") == true)
         let alarm = try #require(h.controller.systemAlarms.active.first { $0.key == Controller.modelErrorAlarmKey })
@@ -141,7 +183,8 @@ import Kernel
         try store.add(model, parent: 1, trainingSummary: "retrained", validationJSON: "{}", deploy: true, wallNanoseconds: 3)
         #expect(eventually(within: 30) { h.controller.policyModelVersion == 2 }, "the cycle runs v2")
         #expect(!service.modelWithdrawn)
-        #expect(!h.controller.systemAlarms.active.contains { $0.key == Controller.modelErrorAlarmKey })
+        #expect(eventually(within: 30) { !h.controller.systemAlarms.active.contains { $0.key == Controller.modelErrorAlarmKey } },
+                "the model error's alarm is cleared")
         #expect(eventually(within: 30) { service.samplesTaken.load(ordering: .relaxed) > taken }, "the cycle scores the sensors again")
     }
 }
