@@ -102,7 +102,10 @@ final class ModelWatchKeeper: @unchecked Sendable {
     private func take(version: Int, history: [ModelVersion], byWatch: Bool, atStart: Bool) {
         let parent = history.first { $0.version == version }?.parentVersion
         let figures: ModelWatchFigures = state.withLock { w in
-            let baseline = parent.flatMap { p in w.judgedAgreement(of: p).map { ($0, "parent v\(p)") } }
+            // The parent's live agreement is the bar, unless the parent itself failed the watch.
+            let baseline = parent.flatMap { p in
+                w.figures[p]?.state == .watching ? w.judgedAgreement(of: p).map { ($0, "parent v\(p)") } : nil
+            }
             let before = w.figures[version]
             w.deploy(version: version, previous: parent, baseline: baseline, lineage: before?.lineage == nil ? lineage : nil,
                      byRollback: byWatch)

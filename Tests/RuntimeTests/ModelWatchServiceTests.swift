@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import Journal
 import Monitor
@@ -110,6 +111,42 @@ import Kernel
         #expect(try reopened.modelWatchCursor("feedback") != nil)
         #expect(try !reopened.recordModelOutcome(ModelOutcome(version: 2, proof: .operatorVerdict, modelSaid: "x", truth: "x", margin: 0),
                                                  eventID: events[0].eventID, wallNanoseconds: 9))
+    }
+
+    @Test func aModelErrorStandsAcrossARestartUntilAnotherVersionIsDeployed() throws {
+        let directory = NSTemporaryDirectory() + "vigil-model-watch-restart-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try DurableFile.makeDirectories(directory)
+        let journal = try Journal(path: directory + "/journal.sqlite")
+        let store = try ModelStore(directory: directory + "/models", journal: journal, expectedFeatures: SensorFeatures.names)
+        try store.installIfEmpty(shippedModelAt: Self.shipped, wallNanoseconds: 1)
+        let model = try store.loadDeployed().model
+        // What the previous run left: v1 raised a model error.
+        try journal.recordModelWatch([ModelWatchFigures(version: 1, lineage: "site", recent: [false, false, false], outcomes: 3,
+                                                        contradictions: 3, state: .modelError,
+                                                        reason: "model_error: it called 3 confirmed hard faults healthy with a confident margin")],
+                                     wallNanoseconds: 1)
+        let withdrawals = Atomic<Int>(0), reinstatements = Atomic<Int>(0)
+        let notices = Mutex<[ModelWatchNotice]>([])
+        let keeper = ModelWatchKeeper(journal: journal, store: store, schema: model.schema, sensorIDs: ["PT-101A"], settings: Self.settings,
+                                      wall: { 5 }, withdraw: { withdrawals.add(1, ordering: .relaxed) },
+                                      reinstate: { reinstatements.add(1, ordering: .relaxed) })
+        keeper.notify = { n in notices.withLock { $0.append(n) } }
+        keeper.start(deployed: 1)
+        #expect(withdrawals.load(ordering: .relaxed) == 1, "the model stays off the cycle")
+        guard case .modelError(1, let cause, _)? = notices.withLock({ $0.first }) else {
+            Issue.record("the model error is raised again at start: \(notices.withLock { $0 })")
+            return
+        }
+        #expect(cause == "it called 3 confirmed hard faults healthy with a confident margin")
+
+        try store.add(model, parent: 1, trainingSummary: "retrained", validationJSON: "{}", deploy: true, wallNanoseconds: 6)
+        keeper.deploymentChanged(to: 2)
+        #expect(reinstatements.load(ordering: .relaxed) == 1)
+        #expect(notices.withLock { $0.last } == .resumed(version: 2))
+        let v2 = try #require(try journal.modelWatchFigures().first { $0.version == 2 })
+        #expect(v2.state == .watching && v2.baseline == nil && v2.lineage == "site", "v1 was never judged: v2's first window sets its baseline")
+        #expect(try journal.modelWatchFigures().first { $0.version == 1 }?.state == .modelError, "v1's record stays")
     }
 
     @Test func aConfirmedHardFaultJudgesTheModelsLatestOpinionOnTheSensorOnce() throws {
