@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // C seams
@@ -35,6 +36,11 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
         // Every libgpiod call goes through this shim, so the v1 -> v2 API change stays inside one C file.
         .target(name: "GPIODShim", dependencies: ["CGPIOD"]),
         // The plain C reference loops `vigil-bench` measures Vigil's read path against.
@@ -49,6 +55,9 @@ let package = Package(
         // I/O
         .target(name: "Fieldbus", dependencies: ["VigilCore", "CModbus", "GPIODShim"]),
         .target(name: "HIL", dependencies: ["VigilCore", "Fieldbus", "CModbus", "HILShim"]),
+        // MQTT transport: the `MQTTClient` protocol, libmosquitto backend (one instance per connection),
+        // broker addresses and fallback rotation, and an in-memory broker for deterministic tests.
+        .target(name: "MQTT", dependencies: ["VigilCore", "CMosquitto"]),
         // The self-healing monitor: detectors, diagnosis, health states, failover, repair, policy. Pure logic.
         .target(name: "Monitor", dependencies: ["VigilCore"]),
         // The policy model: int8-quantized MLP inference (reference and SIMD kernels), float
@@ -59,6 +68,11 @@ let package = Package(
         // the serial line (termios), pty and stdio transports. Knows the controller only through
         // the `ConsoleBackend` protocol the executable implements.
         .target(name: "Console", dependencies: ["VigilCore", "COpenSSL", "HILShim"]),
+        // Sparkplug B 3.0: topics, the edge node's metric layout, births, deaths, data by exception,
+        // sequencing (store-and-forward), host commands. Pure logic; payloads through swift-protobuf
+        // (schema in Proto/, generated code in Generated/ by scripts/gen-sparkplug).
+        .target(name: "Sparkplug", dependencies: ["VigilCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["Proto"]),
         // Control laws, interlocks and the safe-state decision: pure logic, deterministic.
         .target(name: "Control", dependencies: ["VigilCore"]),
         // The cycle kernel: one scan cycle as a pure step (monitor, sections, policy model, alarms,
@@ -95,6 +109,7 @@ let package = Package(
         .executableTarget(name: "fuzz-rtu", dependencies: ["FuzzSupport", "HIL"]),
         .executableTarget(name: "fuzz-reply", dependencies: ["FuzzSupport", "Fieldbus", "VigilCore"]),
         .executableTarget(name: "fuzz-console", dependencies: ["FuzzSupport", "Console"]),
+        .executableTarget(name: "fuzz-sparkplug", dependencies: ["FuzzSupport", "Sparkplug", "VigilCore"]),
 
         // Counts heap allocations per thread by interposing malloc; linked only into `vigil-bench` and the
         // runtime tests, to prove the cycle allocates nothing. Never into the controller that runs a plant.
@@ -142,7 +157,9 @@ let package = Package(
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Kernel", "Monitor", "Config", "HIL", "VigilCore", "CAllocCounter"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Kernel", "Monitor", "VigilCore"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "Kernel", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus", "Monitor", "Policy"]),
+        .testTarget(name: "MQTTTests", dependencies: ["MQTT", "HIL", "VigilCore"]),
         .testTarget(name: "TEPBenchmarkTests", dependencies: ["TEPBenchmark", "Monitor", "Kernel", "VigilCore"]),
+        .testTarget(name: "SparkplugTests", dependencies: ["Sparkplug", "VigilCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
     ],
     swiftLanguageModes: [.v6]

@@ -158,6 +158,31 @@ enum JournalSchema {
                 )
                 """)
         }
+        migrator.registerMigration("v7 mqtt outbox") { db in
+            // Sparkplug messages kept while no broker is reachable, oldest first: the topic, the payload
+            // without its seq (given at send time), and whether it carries an event or alarm (those go
+            // last when the outbox is full). One state row: rows kept, rows dropped for space, and the
+            // last journal event handed to the edge node.
+            try db.execute(sql: """
+                CREATE TABLE mqtt_outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    topic TEXT NOT NULL,
+                    payload BLOB NOT NULL,
+                    important INTEGER NOT NULL,
+                    wall_ns INTEGER NOT NULL
+                )
+                """)
+            try db.execute(sql: "CREATE INDEX mqtt_outbox_plain ON mqtt_outbox (important, id)")
+            try db.execute(sql: """
+                CREATE TABLE mqtt_outbox_state (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    kept INTEGER NOT NULL,
+                    dropped INTEGER NOT NULL,
+                    event_cursor INTEGER
+                )
+                """)
+            try db.execute(sql: "INSERT INTO mqtt_outbox_state (id, kept, dropped, event_cursor) VALUES (1, 0, 0, NULL)")
+        }
         migrator.registerMigration("v8 model watch") { db in
             try db.execute(sql: """
                 -- Each model version's live agreement with what the plant proved (operator verdicts,
