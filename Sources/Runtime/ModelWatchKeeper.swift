@@ -215,9 +215,11 @@ final class ModelWatchKeeper: @unchecked Sendable {
         case .rollback(let from, let to, let f):
             let audit = AuditEntry(wallNanoseconds: now, source: "vigil", command: "(model watch)",
                                    result: "v\(from) rolled back to v\(to): \(f.summary)", role: "system")
+            // The rollback (with its audit entry) first: a crash before the figures are stored leaves
+            // the earlier version deployed and the dropped one merely unjudged, never the reverse.
             do {
-                try journal.recordModelWatch([f], wallNanoseconds: now)
                 try store.rollback(to: to, audit: audit)
+                try? journal.recordModelWatch([f], wallNanoseconds: now)
             } catch {
                 // The earlier version does not deploy (damaged, unknown): the rules alone are left.
                 let cause = "dropped (\(f.summary)) and its earlier version v\(to) cannot be deployed: \(error)"
