@@ -259,7 +259,8 @@ public final class Journal: Sendable {
         try write("record command") { db in try Self.insertAudit(db, entry) }
     }
 
-    private static func insertAudit(_ db: Database, _ entry: AuditEntry) throws -> Int64 {
+    @discardableResult
+    static func insertAudit(_ db: Database, _ entry: AuditEntry) throws -> Int64 {
         try db.execute(sql: "INSERT INTO audit_log (wall_ns, source, role, command, result, privileged) VALUES (?, ?, ?, ?, ?, ?)",
                        arguments: [entry.wallNanoseconds, entry.source, entry.role, entry.command, entry.result, entry.privileged])
         return db.lastInsertedRowID
