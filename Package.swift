@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // C seams
@@ -67,6 +68,11 @@ let package = Package(
         // the serial line (termios), pty and stdio transports. Knows the controller only through
         // the `ConsoleBackend` protocol the executable implements.
         .target(name: "Console", dependencies: ["VigilCore", "COpenSSL", "HILShim"]),
+        // Sparkplug B 3.0: topics, the edge node's metric layout, births, deaths, data by exception,
+        // sequencing (store-and-forward), host commands. Pure logic; payloads through swift-protobuf
+        // (schema in Proto/, generated code in Generated/ by scripts/gen-sparkplug).
+        .target(name: "Sparkplug", dependencies: ["VigilCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["Proto"]),
         // Control laws, interlocks and the safe-state decision: pure logic, deterministic.
         .target(name: "Control", dependencies: ["VigilCore"]),
         // The cycle kernel: one scan cycle as a pure step (monitor, sections, policy model, alarms,
@@ -80,9 +86,13 @@ let package = Package(
         .target(name: "Journal", dependencies: ["VigilCore", "Kernel", .product(name: "GRDB", package: "GRDB.swift")]),
         // Crash-safety rig: records durably and prints `ACK` lines until killed (JournalTests kill -9 it).
         .executableTarget(name: "journal-stress", dependencies: ["Journal", "Kernel", "VigilCore"]),
+        // Learning across sites: Ed25519 (libcrypto) and key files, the fleet wire formats (feedback
+        // sample, signed model envelope, verdict report), the fleet learner, the controller's gate over
+        // a `FleetModelRegistry` (Runtime's ModelStore is one). No journal, no runtime.
+        .target(name: "Fleet", dependencies: ["VigilCore", "Policy", "COpenSSL"]),
         // The scan cycle: cycle thread, watchdog, safe state, systemd notify, wiring from config.
         .target(name: "Runtime", dependencies: [
-            "VigilCore", "Kernel", "Fieldbus", "Control", "Journal", "Monitor", "Policy", "CRuntime",
+            "VigilCore", "Kernel", "Fieldbus", "Control", "Journal", "Monitor", "Policy", "CRuntime", "Fleet",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -92,6 +102,11 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The Sparkplug B edge node beside a running controller: its thread samples the controller's
+        // snapshot and the journal's events, publishes by exception, keeps an outbox in the journal
+        // while no broker is reachable, and carries out host commands through the console's checks.
+        .target(name: "EdgeNode", dependencies: ["VigilCore", "Kernel", "Journal", "Runtime", "Fieldbus", "Sparkplug", "MQTT",
+                                                 .product(name: "Logging", package: "swift-log")]),
         // prctl, sched_setaffinity, mlockall and CPU sets: variadic or macro-heavy C that Swift cannot call.
         .target(name: "CRuntime"),
         // libFuzzer harnesses for the parsers of outside bytes (scripts/fuzz builds them with
@@ -103,6 +118,8 @@ let package = Package(
         .executableTarget(name: "fuzz-rtu", dependencies: ["FuzzSupport", "HIL"]),
         .executableTarget(name: "fuzz-reply", dependencies: ["FuzzSupport", "Fieldbus", "VigilCore"]),
         .executableTarget(name: "fuzz-console", dependencies: ["FuzzSupport", "Console"]),
+        .executableTarget(name: "fuzz-sparkplug", dependencies: ["FuzzSupport", "Sparkplug", "VigilCore"]),
+        .executableTarget(name: "fuzz-fleet", dependencies: ["FuzzSupport", "Fleet"]),
 
         // Counts heap allocations per thread by interposing malloc; linked only into `vigil-bench` and the
         // runtime tests, to prove the cycle allocates nothing. Never into the controller that runs a plant.
@@ -116,7 +133,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilCore", "Kernel", "Config", "Fieldbus", "HIL", "Control", "Journal", "Runtime", "Monitor", "Scenarios", "Policy", "Console",
-                "Replay", "CommandSupport",
+                "Replay", "CommandSupport", "EdgeNode", "MQTT", "Fleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -152,6 +169,10 @@ let package = Package(
         .testTarget(name: "ScenarioTests", dependencies: ["Scenarios", "Kernel", "HIL", "Runtime", "Config", "VigilCore", "Fieldbus", "Monitor", "Policy"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "HIL", "VigilCore"]),
         .testTarget(name: "TEPBenchmarkTests", dependencies: ["TEPBenchmark", "Monitor", "Kernel", "VigilCore"]),
+        .testTarget(name: "SparkplugTests", dependencies: ["Sparkplug", "VigilCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode", "Sparkplug", "MQTT", "Journal", "Config", "VigilCore", "Runtime", "HIL",
+                                                        .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "Policy", "Runtime", "Journal", "VigilCore"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
     ],
     swiftLanguageModes: [.v6]

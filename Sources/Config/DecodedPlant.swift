@@ -16,6 +16,7 @@ struct DecodedPlant {
     var monitor = MonitorSettings()
     var sections: [(SectionConfig, path: String)] = []
     var console: ConsoleConfig?
+    var mqtt: MQTTConfig?
     /// Ids of elements that exist in the file but failed to decode (`device:x`, `point:dev/x`,
     /// `sensor:x`, `output:x`, `signal:x`): references to them are not reported again.
     var broken: Set<String> = []
@@ -36,6 +37,7 @@ struct DecodedPlant {
         plant.monitor = monitor
         plant.sections = sections.map(\.0)
         plant.console = console
+        plant.mqtt = mqtt
         return plant
     }
 }

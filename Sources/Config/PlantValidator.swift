@@ -63,6 +63,7 @@ struct PlantValidator {
         checkGPIOLines()
         checkSections()
         checkConsole()
+        checkMQTT()
     }
 
     /// Limits name either a sensor or a group as their subject, so the two share the `sensor` namespace.

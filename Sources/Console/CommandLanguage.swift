@@ -173,8 +173,10 @@ public enum CommandLanguage {
               detail: "Entering is the safe direction: no question."),
         Entry(name: "safe-state", usage: "safe-state exit", summary: "leave safe state (confirmation)", example: "safe-state exit",
               detail: "Asks for confirmation and is refused while an interlock holds."),
-        Entry(name: "model", usage: "model [history]", summary: "policy model: running version, history", example: "model history",
-              detail: "The running version, its lineage and the last updates; 'history' lists every registered version."),
+        Entry(name: "model", usage: "model [info|history]", summary: "policy model: running version, live agreement, history", example: "model history",
+              detail: "The running version, its lineage, the last updates and each recent version's live agreement with what the plant "
+                  + "proved (outcomes, agreement, baseline, state: watching, rolled back, model error); 'history' lists every "
+                  + "registered version."),
         Entry(name: "model", usage: "model rollback VERSION", summary: "deploy an earlier policy model version", example: "model rollback 1",
               detail: "Asks for confirmation; the cycle takes the version at a boundary."),
         Entry(name: "login", usage: "login ROLE", summary: "operator or engineer (asks for the PIN)", example: "login operator",
@@ -380,6 +382,9 @@ public enum CommandLanguage {
         case "model":
             if args.isEmpty { return .model }
             switch args[0].lowercased() {
+            case "info":
+                guard args.count == 1 else { throw usage("too many arguments") }
+                return .model
             case "history":
                 guard args.count == 1 else { throw usage("too many arguments") }
                 return .modelHistory
@@ -388,7 +393,7 @@ public enum CommandLanguage {
                 let w = args[1].hasPrefix("v") ? args[1].dropFirst() : args[1]
                 guard let v = Int(w), v > 0 else { throw usage("VERSION must be a positive whole number, got '\(args[1].prefix(24))'") }
                 return .modelRollback(version: v)
-            default: throw usage("say history or rollback VERSION, got '\(args[0].prefix(24))'")
+            default: throw usage("say info, history or rollback VERSION, got '\(args[0].prefix(24))'")
             }
         case "login":
             // Nothing typed after `login` is repeated: it may be a PIN.

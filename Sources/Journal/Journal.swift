@@ -259,7 +259,8 @@ public final class Journal: Sendable {
         try write("record command") { db in try Self.insertAudit(db, entry) }
     }
 
-    private static func insertAudit(_ db: Database, _ entry: AuditEntry) throws -> Int64 {
+    @discardableResult
+    static func insertAudit(_ db: Database, _ entry: AuditEntry) throws -> Int64 {
         try db.execute(sql: "INSERT INTO audit_log (wall_ns, source, role, command, result, privileged) VALUES (?, ?, ?, ?, ?, ?)",
                        arguments: [entry.wallNanoseconds, entry.source, entry.role, entry.command, entry.result, entry.privileged])
         return db.lastInsertedRowID
@@ -525,7 +526,7 @@ public final class Journal: Sendable {
 
     // MARK: Internals
 
-    private func write<T>(_ operation: @autoclosure () -> String, _ body: (Database) throws -> T) throws(JournalError) -> T {
+    func write<T>(_ operation: @autoclosure () -> String, _ body: (Database) throws -> T) throws(JournalError) -> T {
         do {
             return try pool.write(body)
         } catch let error as JournalError {
@@ -536,7 +537,7 @@ public final class Journal: Sendable {
         }
     }
 
-    private func read<T>(_ operation: @autoclosure () -> String, _ body: (Database) throws -> T) throws(JournalError) -> T {
+    func read<T>(_ operation: @autoclosure () -> String, _ body: (Database) throws -> T) throws(JournalError) -> T {
         do {
             return try pool.read(body)
         } catch {

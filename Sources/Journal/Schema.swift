@@ -158,6 +158,75 @@ enum JournalSchema {
                 )
                 """)
         }
+        migrator.registerMigration("v7 mqtt outbox") { db in
+            // Sparkplug messages kept while no broker is reachable, oldest first: the topic, the payload
+            // without its seq (given at send time), and whether it carries an event or alarm (those go
+            // last when the outbox is full). One state row: rows kept, rows dropped for space, and the
+            // last journal event handed to the edge node.
+            try db.execute(sql: """
+                CREATE TABLE mqtt_outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    topic TEXT NOT NULL,
+                    payload BLOB NOT NULL,
+                    important INTEGER NOT NULL,
+                    wall_ns INTEGER NOT NULL
+                )
+                """)
+            try db.execute(sql: "CREATE INDEX mqtt_outbox_plain ON mqtt_outbox (important, id)")
+            try db.execute(sql: """
+                CREATE TABLE mqtt_outbox_state (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    kept INTEGER NOT NULL,
+                    dropped INTEGER NOT NULL,
+                    event_cursor INTEGER
+                )
+                """)
+            try db.execute(sql: "INSERT INTO mqtt_outbox_state (id, kept, dropped, event_cursor) VALUES (1, 0, 0, NULL)")
+        }
+        migrator.registerMigration("v8 model watch") { db in
+            try db.execute(sql: """
+                -- Each model version's live agreement with what the plant proved (operator verdicts,
+                -- confirmed faults, verified repairs, false alarms), its baseline and where the watch
+                -- left it (watching, rolled back, model error). `recent` is the running window, oldest
+                -- first, one character per outcome: 1 agreed, 0 did not.
+                CREATE TABLE model_watch (
+                    version INTEGER PRIMARY KEY,
+                    lineage TEXT,
+                    fleet_version INTEGER,
+                    baseline REAL,
+                    baseline_source TEXT,
+                    recent TEXT NOT NULL DEFAULT '',
+                    outcomes INTEGER NOT NULL DEFAULT 0,
+                    agreed INTEGER NOT NULL DEFAULT 0,
+                    contradictions INTEGER NOT NULL DEFAULT 0,
+                    state TEXT NOT NULL DEFAULT 'watching' CHECK (state IN ('watching', 'rolled_back', 'model_error')),
+                    after_rollback INTEGER NOT NULL DEFAULT 0,
+                    reason TEXT NOT NULL DEFAULT '',
+                    updated_wall_ns INTEGER NOT NULL DEFAULT 0
+                );
+
+                -- Every outcome counted, once per event and kind of proof (a restart does not count one twice).
+                CREATE TABLE model_watch_outcome (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    event_id INTEGER NOT NULL,
+                    proof TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    model_said TEXT NOT NULL,
+                    truth TEXT,                     -- NULL: a fault of any kind
+                    margin INTEGER,
+                    agreed INTEGER NOT NULL CHECK (agreed IN (0, 1)),
+                    wall_ns INTEGER NOT NULL,
+                    UNIQUE (event_id, proof)
+                );
+                CREATE INDEX model_watch_outcome_version ON model_watch_outcome(version, id);
+
+                -- How far the watch has read the event and feedback tables.
+                CREATE TABLE model_watch_cursor (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    value INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

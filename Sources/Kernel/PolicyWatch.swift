@@ -36,6 +36,9 @@ public final class PolicyWatch: @unchecked Sendable {
     private var classMap: [Int8]
     /// The model version in use (read by other threads).
     public let version = Atomic<UInt32>(0)
+    /// Set from another thread to take the model off the cycle (a model error): from the next
+    /// boundary no sensor is scored, no verdict reported and the monitor gets no opinion.
+    private let withdrawnFlag = Atomic<Bool>(false)
     /// Every `tape.stride` cycles each sensor's features and verdict go to the policy service.
     public let tape: FeatureTape?
     private var tick = 0
@@ -71,6 +74,15 @@ public final class PolicyWatch: @unchecked Sendable {
         return true
     }
 
+    /// Takes the model off the cycle at its next boundary (any thread): the rules decide alone.
+    public func withdraw() { withdrawnFlag.store(true, ordering: .releasing) }
+
+    /// Puts the model back on the cycle at its next boundary (any thread).
+    public func reinstate() { withdrawnFlag.store(false, ordering: .releasing) }
+
+    /// Whether the model is off the cycle (`withdraw`).
+    public var isWithdrawn: Bool { withdrawnFlag.load(ordering: .acquiring) }
+
     /// Releases the model the cycle replaced (any thread but the cycle's). True when there was one.
     @discardableResult
     public func collectRetired() -> Bool {
@@ -92,6 +104,11 @@ public final class PolicyWatch: @unchecked Sendable {
             version.store(model.lineage.version, ordering: .relaxed)
             for i in 0..<sensorCount { held[i] = 0; candidate[i] = -1 }
             state.store(Self.retired, ordering: .releasing)
+        }
+        if withdrawnFlag.load(ordering: .acquiring) {
+            // Off the cycle: no opinion, and a reinstated model starts its verdicts afresh.
+            for i in 0..<sensorCount { held[i] = 0; candidate[i] = -1; confident[i] = -1; reported[i] = -1 }
+            return
         }
         let n = model.schema.features.count
         let input = UnsafeBufferPointer(rebasing: features[0..<n])

@@ -1,3 +1,5 @@
+import VigilCore
+
 /// How quickly to retry after connections fail.
 public struct ReconnectPolicy: Sendable, Hashable {
     /// The wait after the first round in which every broker failed.

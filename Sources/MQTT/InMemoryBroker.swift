@@ -1,3 +1,4 @@
+import VigilCore
 import Synchronization
 
 /// A broker in memory, for deterministic tests of what sits above `MQTTClient`.

@@ -1,3 +1,5 @@
+import VigilCore
+
 /// An MQTT connection as the edge node sees it: connect to one broker, publish, subscribe, disconnect.
 ///
 /// Every call returns at once; what happens on the network arrives later as `MQTTEvent`s through the

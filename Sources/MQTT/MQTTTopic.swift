@@ -1,3 +1,5 @@
+import VigilCore
+
 /// MQTT topic names and filters (MQTT 3.1.1 §4.7): validation and wildcard matching. Pure.
 public enum MQTTTopic {
     /// Why `topic` cannot be published to, or nil when it can.

@@ -1,3 +1,5 @@
+import VigilCore
+
 /// MQTT quality of service.
 public enum MQTTQoS: Int, Sendable, Hashable, Comparable, CaseIterable {
     case atMostOnce = 0

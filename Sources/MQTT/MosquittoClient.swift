@@ -1,3 +1,4 @@
+import VigilCore
 import CMosquitto
 import Dispatch
 import Synchronization

@@ -117,8 +117,11 @@ public final class Controller: @unchecked Sendable {
         cycle.safetyEventsLost = { [queue] in queue.droppedCount(.safety) }
     }
 
-    /// The policy model version running on the cycle (nil: none).
-    public var policyModelVersion: UInt32? { cycle.kernel.policyWatch?.version.load(ordering: .relaxed) }
+    /// The policy model version running on the cycle (nil: none, or taken off by a model error).
+    public var policyModelVersion: UInt32? {
+        guard let watch = cycle.kernel.policyWatch, !watch.isWithdrawn else { return nil }
+        return watch.version.load(ordering: .relaxed)
+    }
 
     /// Offers a new policy model (a deployment or a rollback); the cycle swaps it in at its next
     /// boundary. Call from any thread but the cycle's; false while an earlier offer is pending.
@@ -140,6 +143,11 @@ public final class Controller: @unchecked Sendable {
         registry.withLock { $0 = (store, absence) }
     }
 
+    /// The system alarm of the model watch's last automatic rollback.
+    public static let modelWatchAlarmKey = "policy-model-watch"
+    /// The system alarm of a model error (the cycle runs on the rules alone).
+    public static let modelErrorAlarmKey = "model-error"
+
     /// The policy service (feature history, event features, registry watch, learner), once started.
     public var policy: PolicyService? { policyService }
 
@@ -151,8 +159,26 @@ public final class Controller: @unchecked Sendable {
         guard policyService == nil, let watch = cycle.kernel.policyWatch, let tape = watch.tape, let model = initialModel else { return }
         let service = PolicyService(watch: watch, tape: tape, journal: journal, store: store, learning: learning,
                                     sensorIDs: plant.sensors.map(\.id), model: model, runningVersion: runningVersion,
-                                    configuration: configuration)
+                                    configuration: configuration, watchSettings: ModelWatchSettings(plant.monitor.policyModel))
         service.onDeployment = { [logger] v in logger.notice("policy model v\(v) deployed in the registry: the cycle takes it at its next boundary") }
+        // What a model error asks of the operator, from the intervention policy's `model_error` row.
+        let decision = InterventionPolicy(settings: plant.monitor).decision(for: .modelError)
+        let wall = configuration.wallNanoseconds
+        service.keeper.notify = { [logger, systemAlarms, weak self] notice in
+            switch notice {
+            case .rolledBack:
+                logger.warning("\(notice.text)")
+                systemAlarms.raise(key: Self.modelWatchAlarmKey, text: notice.text, wallNanoseconds: wall())
+            case .modelError:
+                self?.registry.withLock { $0.absence = notice.text }
+                logger.error("\(notice.text) (intervention policy: \(decision))")
+                systemAlarms.raise(key: Self.modelErrorAlarmKey, text: notice.text + " (intervention policy: \(decision))", wallNanoseconds: wall())
+            case .resumed:
+                self?.registry.withLock { $0.absence = nil }
+                logger.notice("\(notice.text)")
+                systemAlarms.clear(key: Self.modelErrorAlarmKey)
+            }
+        }
         do { try service.start() } catch { throw .thread(error) }
         policyService = service
     }

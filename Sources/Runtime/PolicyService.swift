@@ -38,6 +38,10 @@ public final class PolicyService: @unchecked Sendable {
         public var learnerInBackground = true
         /// Wall clock for the updates' records and the hourly limit's retry (nanoseconds since 1970).
         public var wallNanoseconds: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1e9) }
+        /// The model watch's settings (nil: the plant's `monitor.policy_model.watch_*`).
+        public var watch: ModelWatchSettings?
+        /// The lineage label of versions this controller learns itself.
+        public var watchLineage = "site"
         public init() {}
     }
 
@@ -78,9 +82,12 @@ public final class PolicyService: @unchecked Sendable {
     public let deploymentsTaken = Atomic<Int>(0)
     /// Told (on the service thread) when the cycle is offered another version from the registry.
     var onDeployment: (@Sendable (Int) -> Void)?
+    /// Each version's live agreement with what the plant proved, and the rollbacks and model errors
+    /// it leads to (service thread; figures readable from any thread).
+    let keeper: ModelWatchKeeper
 
     init(watch: PolicyWatch, tape: FeatureTape, journal: Journal, store: ModelStore, learning: PolicyLearning?, sensorIDs: [String],
-         model: PolicyModel, runningVersion: Int, configuration: Configuration) {
+         model: PolicyModel, runningVersion: Int, configuration: Configuration, watchSettings: ModelWatchSettings) {
         self.watch = watch
         self.tape = tape
         self.journal = journal
@@ -92,10 +99,15 @@ public final class PolicyService: @unchecked Sendable {
         self.configuration = configuration
         history = Mutex(FeatureHistory(sensors: sensorIDs.count, features: model.schema.features.count, capacity: configuration.historySamples))
         offeredVersion = runningVersion
+        keeper = ModelWatchKeeper(journal: journal, store: store, schema: model.schema, sensorIDs: sensorIDs,
+                                  settings: configuration.watch ?? watchSettings, lineage: configuration.watchLineage,
+                                  wall: configuration.wallNanoseconds,
+                                  withdraw: { [watch] in watch.withdraw() }, reinstate: { [watch] in watch.reinstate() })
     }
 
     func start() throws(ThreadStartError) {
         lastEventID = (try? journal.lastEventID()) ?? 0
+        keeper.start(deployed: offeredVersion)
         serviceThread = try JoinableThread(name: "vigil-policy") { [self] in serviceLoop() }
         learnerThread = try JoinableThread(name: "vigil-learner") { [self] in learnerLoop() }
     }
@@ -143,6 +155,20 @@ public final class PolicyService: @unchecked Sendable {
         }
     }
 
+    // MARK: The model watch (any thread)
+
+    /// Every version's live figures (outcomes, agreement, baseline, state), oldest version first.
+    public var watchFigures: [ModelWatchFigures] { keeper.figures }
+
+    /// Records which lineage a version belongs to and, for one from the fleet learner, its fleet
+    /// version number (kept with its figures, durably).
+    public func setLineage(version: Int, lineage: String?, fleetVersion: Int?) {
+        keeper.setLineage(version: version, lineage: lineage, fleetVersion: fleetVersion)
+    }
+
+    /// Whether a model error has taken the model off the cycle (the rules decide alone).
+    public var modelWithdrawn: Bool { watch.isWithdrawn }
+
     // MARK: Service thread
 
     private func serviceLoop() {
@@ -152,6 +178,7 @@ public final class PolicyService: @unchecked Sendable {
             drainTape()
             if now >= nextEvents {
                 recordEventFeatures()
+                if keeper.scan(through: lastEventID) { followRegistry() }
                 nextEvents = now &+ configuration.eventScanNanoseconds
             }
             if now >= nextRegistry {
@@ -176,9 +203,14 @@ public final class PolicyService: @unchecked Sendable {
     /// second before to 200 ms after (once the history reaches that far), the newest few; for a
     /// model verdict, those on which the model gave that verdict.
     private func recordEventFeatures() {
-        guard let events = try? journal.events(after: lastEventID, kinds: [.detection, .diagnosis, .escalation, .modelVerdict]) else { return }
+        // Read first: every event of these kinds up to it is in the query below.
+        let ceiling = (try? journal.lastEventID()) ?? 0
+        let limit = 500
+        guard let events = try? journal.events(after: lastEventID, kinds: [.detection, .diagnosis, .escalation, .modelVerdict], limit: limit)
+        else { return }
         var records: [EventFeatures] = []
         var done = lastEventID
+        var waiting = events.count >= limit
         let before: UInt64 = 1_000_000_000, after: UInt64 = 200_000_000, patience: UInt64 = 3_000_000_000
         let now = vigil_rt_monotonic_ns()
         for e in events {
@@ -191,7 +223,7 @@ public final class PolicyService: @unchecked Sendable {
                 // not for ever: a sensor whose device stopped answering brings no new samples, and
                 // its events must not hold back everybody else's (it gets what there is).
                 let caughtUp = newest.map { $0 >= e.monotonicNanoseconds &+ after } ?? false
-                guard caughtUp || now >= e.monotonicNanoseconds &+ patience else { break }
+                guard caughtUp || now >= e.monotonicNanoseconds &+ patience else { waiting = true; break }
                 var chosen = window
                 if e.kind == .modelVerdict {
                     let same = window.filter { $0.diagnosis == Int(e.code) }
@@ -207,6 +239,9 @@ public final class PolicyService: @unchecked Sendable {
             }
             done = e.id
         }
+        // Nothing of these kinds left to wait for: the events of other kinds up to the ceiling are
+        // behind us too (the model watch reads up to here).
+        if !waiting { done = max(done, ceiling) }
         do {
             try journal.recordEventFeatures(records)
             eventsWithFeatures.add(records.count, ordering: .relaxed)
@@ -227,6 +262,7 @@ public final class PolicyService: @unchecked Sendable {
         if watch.offer(model) {
             offeredVersion = deployed.version
             deploymentsTaken.add(1, ordering: .relaxed)
+            keeper.deploymentChanged(to: deployed.version)
             onDeployment?(deployed.version)
         }
     }

@@ -250,6 +250,17 @@ public struct MonitorSettings: Sendable, Hashable {
         public var minMargin = 16
         public var confirmNanoseconds: UInt64 = 50_000_000
         public var maxSuppressionSamples = 3_000
+        /// The model watch: a deployed version whose live agreement with what the plant proved
+        /// falls more than `watchMargin` (a fraction) below its baseline is rolled back.
+        public var watchMargin = 0.15
+        /// Outcomes in the running window the agreement is measured over.
+        public var watchWindow = 50
+        /// Outcomes in the window before a version is judged.
+        public var watchMinOutcomes = 20
+        /// Confirmed hard faults the model called healthy with a confident margin before `model_error`.
+        public var watchContradictions = 3
+        /// The margin (int8 steps) above which a "healthy" verdict on a confirmed hard fault is a contradiction.
+        public var watchContradictionMargin = 32
 
         public init() {}
 
@@ -262,7 +273,19 @@ public struct MonitorSettings: Sendable, Hashable {
                       "… and has held this long in plant time (also when a changed verdict is journalled)"),
              .renamed("confirm_cycles", to: "confirm_seconds", hint: "5 cycles at 10 ms = 0.05"),
              .integer("max_suppression_samples", \.maxSuppressionSamples, 0...Int.max,
-                      "a soft finding the model holds back is confirmed after this many samples anyway")]
+                      "a soft finding the model holds back is confirmed after this many samples anyway"),
+             .number("watch_margin", \.watchMargin, .within(0.01...1, "a fraction"),
+                     "the deployed version is rolled back to its parent when its live agreement with what the plant proved "
+                     + "(operator verdicts, confirmed faults, verified repairs) falls this far below its baseline; a drop of a version "
+                     + "with no parent, or of one such a rollback deployed, raises `model_error` and leaves the rules alone"),
+             .integer("watch_window", \.watchWindow, 5...10_000, "outcomes the live agreement is measured over (the newest)"),
+             .integer("watch_min_outcomes", \.watchMinOutcomes, 1...10_000,
+                      "outcomes in the window before a version is judged (at most `watch_window`; the first full count sets the "
+                      + "baseline when the parent has none)"),
+             .integer("watch_contradictions", \.watchContradictions, 1...1_000,
+                      "confirmed hard faults (faulty, quarantined) the model called healthy with a confident margin before `model_error`"),
+             .integer("watch_contradiction_margin", \.watchContradictionMargin, 0...255,
+                      "a healthy verdict counts as contradicting a confirmed hard fault from this margin (int8 steps) up")]
         }
     }
 

@@ -23,6 +23,8 @@ public struct PlantConfig: Sendable, Hashable {
     public var sections: [SectionConfig]
     /// The serial operator console (`console:`); nil when the plant has none.
     public var console: ConsoleConfig? = nil
+    /// The MQTT Sparkplug B edge node (`mqtt:`); nil when the plant publishes nothing.
+    public var mqtt: MQTTConfig? = nil
 
     public init(name: String, board: String? = nil, devices: [DeviceConfig] = [], sensors: [SensorConfig] = [],
                 redundancyGroups: [RedundancyGroupConfig] = [], outputs: [OutputConfig] = [], limits: [LimitConfig] = [],

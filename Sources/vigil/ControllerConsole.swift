@@ -405,9 +405,13 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
     // MARK: Model
 
     func model() -> String {
+        var watch: [String] = []
+        if let figures = controller.policy?.watchFigures ?? (try? journal.modelWatchFigures()) {
+            watch = ModelWatchText.lines(figures, deployed: (try? journal.deployedModel())?.version, settings: plant.monitor.policyModel)
+        }
         guard let running = controller.policyModelVersion else {
-            return "no policy model is running; the monitor's rules decide alone"
-                + (controller.policyModelAbsence.map { ": \($0)" } ?? "")
+            return (["no policy model is running; the monitor's rules decide alone"
+                     + (controller.policyModelAbsence.map { ": \($0)" } ?? "")] + watch).joined(separator: "\n")
         }
         var lines = ["policy model v\(running) running on the cycle (\(plant.monitor.policyModel.assist ? "assisting the monitor" : "advisory: verdicts are journalled, rules decide"))"]
         let history = (try? journal.modelHistory()) ?? []
@@ -418,7 +422,10 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
             lines.append("  v\(deployed.version) is deployed in the registry: the cycle takes it at a boundary within about a second")
         }
         for m in history where m.damaged != nil { lines.append("  v\(m.version) is damaged: \(m.damaged!)") }
-        for a in controller.systemAlarms.active where a.key == "policy-model" { lines.append("SYSTEM ALARM: \(a.text)") }
+        for a in controller.systemAlarms.active where a.key == "policy-model" || a.key == Controller.modelWatchAlarmKey {
+            lines.append("SYSTEM ALARM: \(a.text)")
+        }
+        lines += watch
         if let updates = try? journal.modelUpdates(limit: 3), !updates.isEmpty {
             lines.append("recent updates:")
             for u in updates {
@@ -459,6 +466,7 @@ final class ControllerConsole: ConsoleBackend, @unchecked Sendable {
         }
         auditedWithCommand = ["model", "rollback", "\(version)"]
         controller.systemAlarms.clear(key: "policy-model")
+        controller.systemAlarms.clear(key: Controller.modelWatchAlarmKey)
         guard controller.policy != nil else {
             return .done("\(done); this controller started without a model and takes it at its next start")
         }

@@ -7,6 +7,7 @@ import HIL
 import Runtime
 import Console
 import CommandSupport
+import EdgeNode
 
 /// `vigil demo`: the controller against the simulated demo plant, with a live terminal view.
 struct DemoCommand: ParsableCommand {
@@ -44,8 +45,14 @@ struct DemoCommand: ParsableCommand {
     @Flag(name: .long, help: "No live view (the console, logs and the final line only).")
     var quiet = false
 
+    @Option(name: .long, help: ArgumentHelp("Publish the demo as a Sparkplug B edge node (group vigil-demo, edge node pump-station) on this broker, e.g. mqtt://127.0.0.1:1883. The plant file's mqtt: section is used when it has one.", valueName: "URL"))
+    var broker: String?
+
     func validate() throws {
         if let console { _ = try ConsoleChoice(console) }
+        if let broker {
+            do { _ = try MQTTBrokerAddress(parsing: broker) } catch { throw ValidationError("--broker: \(error)") }
+        }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive, got \(duration)") }
         if !(refresh > 0 && refresh <= 50) { throw ValidationError("--refresh must be in (0, 50], got \(refresh)") }
     }
@@ -71,10 +78,14 @@ struct DemoCommand: ParsableCommand {
         let controller = try startController(plant: rig.plant, board: loaded.board, gpio: gpio, journalPath: journalPath, logger: logger,
                                              modelDirectory: modelDirectory)
         var consoleServer: ConsoleServer?
-        // Outputs safe first: a console busy with a command (or the learner) never delays them.
-        defer { controller.stop(); consoleServer?.stop() }
+        var edgeNode: EdgeNodeService?
+        // Outputs safe first: a console busy with a command, the learner or a broker never delays them.
+        defer { controller.stop(); edgeNode?.stop(); consoleServer?.stop() }
         let consoleChoice = try console.map(ConsoleChoice.init) ?? .none
         consoleServer = try startConsole(consoleChoice, controller: controller, board: loaded.board, logger: logger)
+        if let mqtt = broker.map({ MQTTConfig(brokers: [$0], groupID: "vigil-demo", edgeNodeID: "pump-station") }) ?? loaded.plant.mqtt {
+            edgeNode = try startEdgeNode(mqtt, controller: controller, plantFile: config, logger: logger)
+        }
         let showView = !quiet && consoleChoice != .stdio
         if let path = consoleServer?.ptyPath {
             print("vigil demo: console on \(path) — attach with: screen \(path)")

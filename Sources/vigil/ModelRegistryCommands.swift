@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Journal
+import Kernel
 import Policy
 import Runtime
 import Monitor
@@ -42,6 +43,8 @@ struct ModelInfoCommand: ParsableCommand {
     var file: String?
     @Argument(help: "A registered version (default: the deployed one).")
     var version: Int?
+    @Option(help: ArgumentHelp("The plant file, for the model watch's margin and window in the live figures.", valueName: "FILE"))
+    var config: String?
 
     func run() throws {
         let model: PolicyModel
@@ -73,6 +76,16 @@ struct ModelInfoCommand: ParsableCommand {
             }
         }
         print(Self.describe(model, record: record))
+        if file == nil {
+            let journal = try location.store().journal
+            let settings = try config.map { try loadPlantOrExit(path: $0, boardPath: nil).plant.monitor.policyModel }
+            let figures: [ModelWatchFigures]
+            do { figures = try journal.modelWatchFigures() } catch {
+                printToStandardError("vigil model info: \(error)")
+                throw ExitCode(1)
+            }
+            print(ModelWatchText.lines(figures, deployed: (try? journal.deployedModel())?.version, settings: settings).joined(separator: "\n"))
+        }
     }
 
     static func describe(_ model: PolicyModel, record: ModelVersion?) -> String {

@@ -10,6 +10,7 @@ import Runtime
 import Console
 import HIL
 import CommandSupport
+import EdgeNode
 
 /// `vigil run`: the controller against real hardware.
 struct RunCommand: ParsableCommand {
@@ -60,10 +61,12 @@ struct RunCommand: ParsableCommand {
         let gpio = try openGPIO(plant: loaded.plant, board: gpioBoard, logger: logger)
         let controller = try startController(plant: loaded.plant, board: loaded.board, gpio: gpio, journalPath: journal, logger: logger)
         var consoleServer: ConsoleServer?
-        // Outputs safe first: a console busy with a command (or the learner) never delays them.
-        defer { controller.stop(); consoleServer?.stop() }
+        var edgeNode: EdgeNodeService?
+        // Outputs safe first: a console busy with a command, the learner or a broker never delays them.
+        defer { controller.stop(); edgeNode?.stop(); consoleServer?.stop() }
         let consoleChoice = try console.map(ConsoleChoice.init) ?? (loaded.plant.console == nil ? .none : .config)
         consoleServer = try startConsole(consoleChoice, controller: controller, board: loaded.board, logger: logger)
+        if let mqtt = loaded.plant.mqtt { edgeNode = try startEdgeNode(mqtt, controller: controller, plantFile: config, logger: logger) }
         if let path = consoleServer?.ptyPath { print("vigil run: console on \(path)"); fflush(nil) }
         if !controller.waitUntilReady(timeoutNanoseconds: 30_000_000_000) {
             logger.warning("no good cycle after 30 s: outputs stay in start-up safe state until every interlock input and control input reads good")

@@ -14,6 +14,7 @@ struct Vigil: ParsableCommand {
             HILCommand.self,
             ReplayCommand.self,
             ModelCommand.self,
+            FleetCommand.self,
             ConsoleCommandGroup.self,
         ]
     )

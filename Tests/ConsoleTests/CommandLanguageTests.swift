@@ -19,7 +19,7 @@ import Testing
             ("failover g s", .failover(group: "g", sensor: "s")), ("release g", .release(group: "g")),
             ("output FV-101 40.5", .output(name: "FV-101", value: 40.5)), ("auto FV-101", .auto(name: "FV-101")),
             ("safe-state enter", .safeStateEnter), ("safe-state EXIT", .safeStateExit), ("model", .model),
-            ("model history", .modelHistory), ("model rollback v3", .modelRollback(version: 3)), ("model rollback 3", .modelRollback(version: 3)),
+            ("model history", .modelHistory), ("model info", .model), ("model rollback v3", .modelRollback(version: 3)), ("model rollback 3", .modelRollback(version: 3)),
             ("login operator", .login(.operator, pin: nil)), ("login ENGINEER", .login(.engineer, pin: nil)),
             ("login operator 1234", .login(.operator, pin: SecretText("1234"))), ("logout", .logout), ("whoami", .whoami),
             ("   status   ", .status),
@@ -41,7 +41,7 @@ import Testing
             ("feedback 1 maybe", "the verdict is confirm, false-alarm, class CLASS or withdraw"), ("feedback 1 class", "class needs the right CLASS"),
             ("rate 1 meh", "the rating is good or bad"), ("output x nan", "VALUE must be a finite number"),
             ("output x 1e999", "VALUE must be a finite number"), ("safe-state maybe", "say enter or exit"),
-            ("model delete 3", "say history or rollback VERSION"), ("model rollback", "rollback needs a VERSION"),
+            ("model delete 3", "say info, history or rollback VERSION"), ("model rollback", "rollback needs a VERSION"),
             ("login root", "ROLE is operator or engineer"), ("events 500", "N is at most 200"),
             ("sensors \(String(repeating: "g", count: 65))", "GROUP must be a name of printable ASCII characters"),
         ]

@@ -1,3 +1,4 @@
+import VigilCore
 import MQTT
 import Testing
 
@@ -27,6 +28,7 @@ struct BrokerAddressTests {
         #expect(throws: MQTTAddressError.invalidPort(found: "0", text: "mqtt://h:0")) { try MQTTBrokerAddress(parsing: "mqtt://h:0") }
         #expect(throws: MQTTAddressError.invalidPort(found: "70000", text: "mqtt://h:70000")) { try MQTTBrokerAddress(parsing: "mqtt://h:70000") }
         #expect(throws: MQTTAddressError.invalidPort(found: "x", text: "mqtt://h:x")) { try MQTTBrokerAddress(parsing: "mqtt://h:x") }
+        #expect(throws: MQTTAddressError.invalidPort(found: "+80", text: "mqtt://h:+80")) { try MQTTBrokerAddress(parsing: "mqtt://h:+80") }
         #expect(throws: MQTTAddressError.missingHost(text: "mqtt://:1883")) { try MQTTBrokerAddress(parsing: "mqtt://:1883") }
         #expect(throws: MQTTAddressError.unclosedBracket(text: "mqtt://[::1:1883")) { try MQTTBrokerAddress(parsing: "mqtt://[::1:1883") }
         #expect(throws: MQTTAddressError.invalidHost(found: "::1", text: "mqtt://::1")) { try MQTTBrokerAddress(parsing: "mqtt://::1") }

@@ -1,3 +1,4 @@
+import VigilCore
 import Foundation
 import MQTT
 import Synchronization

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Journal
+import Kernel
 import Policy
 import Monitor
 @testable import Runtime
@@ -25,6 +26,10 @@ import Glibc
             try store.add(model, parent: 1, trainingSummary: "branch", validationJSON: "{}", deploy: false, wallNanoseconds: 3)
             try ModelFallbackTests.damage(store.path(version: 2))
             try ModelFallbackTests.damage(store.path(version: 1))
+            // The live figures v2 earned before its file was damaged (the model watch's record).
+            try store.journal.recordModelWatch([ModelWatchFigures(version: 2, lineage: "site", baseline: 0.9, baselineSource: "first window",
+                                                                  recent: Array(repeating: true, count: 16) + Array(repeating: false, count: 4),
+                                                                  outcomes: 20, agreed: 16)], wallNanoseconds: 2)
         }
         let demo = try RunBinaryTests.Child(["demo", "--console", "pty", "--quiet", "--journal", journalPath, "--duration", "300"])
         defer { if demo.process.isRunning { demo.process.terminate() }; _ = demo.wait() }
@@ -47,6 +52,9 @@ import Glibc
         let model = say("model", expect: "no policy model is running")
         #expect(model.contains("no policy model is running") && model.contains("no version of the deployed lineage loads")
                 && model.contains("v2:") && model.contains("SHA-256"), "model: \(model)")
+        let info = say("model info", expect: "live agreement")
+        #expect(info.contains("no policy model is running") && info.contains("80%") && info.contains("90% (first window)")
+                && info.contains("watching"), "model info: \(info)")
         let alarms = say("alarms", expect: "SYSTEM ALARM")
         #expect(alarms.contains("SYSTEM ALARM"), "alarms: \(alarms)")
         let history = say("model history", expect: "VERSION")

@@ -58,7 +58,7 @@ public struct MQTTBrokerAddress: Sendable, Hashable, CustomStringConvertible {
         guard !host.isEmpty else { throw .missingHost(text: s) }
         var port = scheme.defaultPort
         if let portText {
-            guard let p = Int(portText), (1...65_535).contains(p) else { throw .invalidPort(found: String(portText), text: s) }
+            guard portText.allSatisfy({ $0.isASCII && $0.isNumber }), let p = Int(portText), (1...65_535).contains(p) else { throw .invalidPort(found: String(portText), text: s) }
             port = p
         }
         self.init(scheme: scheme, host: String(host), port: port)
