@@ -1,6 +1,7 @@
 import Foundation
 import HIL
 import MQTT
+import VigilCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
