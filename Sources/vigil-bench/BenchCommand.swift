@@ -29,7 +29,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds per round.", valueName: "SECONDS"))
     var seconds = 0.4
 
-    @Option(name: .long, help: "Cases to run, comma-separated: tcp, rtu, paced, lateness, compute, rss.")
+    @Option(name: .long, help: "Cases to run, comma-separated: tcp, rtu, paced, lateness, compute, rss, rss-mqtt (rss, then with the Sparkplug edge node on a loopback Mosquitto).")
     var only = "tcp,rtu,paced,lateness,compute"
 
     @Option(name: .long, help: ArgumentHelp("How long the rss case runs vigil run.", valueName: "SECONDS"))
@@ -56,7 +56,7 @@ struct BenchCommand: ParsableCommand {
         let cycle = CycleBench(rounds: max(1, min(rounds, 3)))
         if cases.contains("lateness") { try cycle.lateness() }
         if cases.contains("compute") { try cycle.computeCost() }
-        if cases.contains("rss") { try cycle.peakRSS(seconds: rssSeconds) }
+        if cases.contains("rss") || cases.contains("rss-mqtt") { try cycle.peakRSS(seconds: rssSeconds, mqtt: cases.contains("rss-mqtt")) }
     }
 
     // MARK: Cases

@@ -165,13 +165,30 @@ struct CycleBench {
     }
 
     /// Peak RSS (VmHWM) of a `vigil run` child polling an in-process rig for `seconds`.
-    func peakRSS(seconds: Double) throws {
+    /// Peak RSS of `vigil run` on the demo config; with `mqtt`, once more with its Sparkplug edge node
+    /// publishing to a Mosquitto broker on loopback, and the difference.
+    func peakRSS(seconds: Double, mqtt: Bool = false) throws {
+        let plain = try runForRSS(seconds: seconds, broker: nil)
+        print("  vigil run on the demo config for \(Int(seconds)) s: peak RSS (VmHWM) \(plain.peak), RSS now \(plain.now) (target ≤ 32 MiB); exit \(plain.status)")
+        guard mqtt else { return }
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let withMQTT = try runForRSS(seconds: seconds, broker: broker.url)
+        let delta = (Self.kilobytes(withMQTT.peak) ?? 0) - (Self.kilobytes(plain.peak) ?? 0)
+        print("  the same with MQTT (Sparkplug edge node on \(broker.url)): peak RSS (VmHWM) \(withMQTT.peak), RSS now \(withMQTT.now); "
+              + "the edge node costs \(delta) kB of peak RSS; exit \(withMQTT.status)")
+    }
+
+    private static func kilobytes(_ field: String) -> Int? { Int(field.split(separator: " ").first ?? "") }
+
+    private func runForRSS(seconds: Double, broker: String?) throws -> (peak: String, now: String, status: Int32) {
         let plant = try ConfigLoader.loadPlant(path: "configs/demo-pump-station.yaml").plant
         let rig = try SimulatedRig(plant: plant, ports: .ephemeral, pacing: nil, seed: 1)
         defer { rig.stop() }
         let cwd = FileManager.default.currentDirectoryPath
-        let text = rig.configText(rewriting: try String(contentsOfFile: "configs/demo-pump-station.yaml", encoding: .utf8),
+        var text = rig.configText(rewriting: try String(contentsOfFile: "configs/demo-pump-station.yaml", encoding: .utf8),
                                   configDirectory: cwd + "/configs")
+        if let broker { text += "\nmqtt: { brokers: [\"\(broker)\"], group: bench, edge_node: rss }\n" }
         let config = NSTemporaryDirectory() + "vigil-rss-\(getpid()).yaml"
         let journal = NSTemporaryDirectory() + "vigil-rss-\(getpid()).sqlite"
         try text.write(toFile: config, atomically: true, encoding: .utf8)
@@ -185,8 +202,9 @@ struct CycleBench {
         Shutdown.sleep(nanoseconds: UInt64(seconds * 1e9))
         let status = (try? String(contentsOfFile: "/proc/\(child.processIdentifier)/status", encoding: .utf8)) ?? ""
         let field = { (name: String) in status.split(separator: "\n").first { $0.hasPrefix(name) }.map { String($0.dropFirst(name.count)).trimmingCharacters(in: .whitespaces) } ?? "?" }
+        let result = (field("VmHWM:"), field("VmRSS:"))
         child.terminate()
         child.waitUntilExit()
-        print("  vigil run on the demo config for \(Int(seconds)) s: peak RSS (VmHWM) \(field("VmHWM:")), RSS now \(field("VmRSS:")) (target ≤ 32 MiB); exit \(child.terminationStatus)")
+        return (result.0, result.1, child.terminationStatus)
     }
 }
