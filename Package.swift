@@ -176,7 +176,7 @@ let package = Package(
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Policy", "Runtime", "Journal", "VigilCore"]),
         .testTarget(name: "FleetLinkTests", dependencies: ["FleetLink", "EdgeNode", "Fleet", "Policy", "Runtime", "Journal", "MQTT", "HIL", "Config",
-                                                         "Fieldbus", "VigilCore", .product(name: "Logging", package: "swift-log")]),
+                                                         "Fieldbus", "Sparkplug", "VigilCore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
     ],
     swiftLanguageModes: [.v6]
