@@ -66,8 +66,9 @@ public final class FleetSiteLink: EdgeSideChannel, @unchecked Sendable {
         }
     }
 
-    /// `store` and `learningSet` are needed to admit fleet models (without them, or without a
-    /// `model_key`, none is subscribed to); `policy` gives the running policy service, if any.
+    /// `store` and `learningSet` are needed to admit fleet models (without them, which is logged,
+    /// or without a `model_key`, none is subscribed to); `policy` gives the running policy service, if any.
+    /// Throws for a site id that is not one topic level and a `model_key` that is not an Ed25519 public key.
     public init(config: FleetConfig, group: String, journal: Journal, store: ModelStore?, learningSet: LearningSet?,
                 policy: @escaping @Sendable () -> PolicyService?, logger: Logger,
                 wall: @escaping @Sendable () -> Int64, batch: Int = 64) throws(EdgeNodeError) {
@@ -83,10 +84,12 @@ public final class FleetSiteLink: EdgeSideChannel, @unchecked Sendable {
         if let text = config.modelKey {
             let key: Ed25519PublicKey
             do { key = try Ed25519PublicKey(base64: text) } catch { throw .fleet("model_key: \(error)") }
-            guard let store, let learningSet else {
-                throw .fleet("model_key is set but this controller has no model registry or learning set to validate fleet models on")
+            if let store, let learningSet {
+                admission = Admission(gate: FleetModelGate(site: site, trustedKey: key, registry: store, learningSet: learningSet), policy: policy)
+            } else {
+                logger.error("fleet: model_key is set but this controller has no \(store == nil ? "model registry" : "learning set") to validate fleet models on: fleet models are not taken")
+                admission = nil
             }
-            admission = Admission(gate: FleetModelGate(site: site, trustedKey: key, registry: store, learningSet: learningSet), policy: policy)
         } else {
             admission = nil
         }

@@ -184,6 +184,7 @@ import VigilCore
         let goldenBefore = DistillationPipeline.evaluate(Self.shipped, Self.learningSet.golden).accuracy
         let goldenAfter = DistillationPipeline.evaluate(running, Self.learningSet.golden).accuracy
         #expect(goldenAfter >= goldenBefore - 0.01, "B's golden accuracy \(goldenBefore) → \(goldenAfter)")
+        Self.logger.notice("site B: false alarms on the pattern \(before) → \(after), golden accuracy \(goldenBefore) → \(goldenAfter)")
 
         // A tampered fleet v2 on the models topic (one byte of the model changed after signing).
         var newer = header
