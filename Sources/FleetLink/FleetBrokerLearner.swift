@@ -42,6 +42,8 @@ public final class FleetBrokerLearner: @unchecked Sendable {
         public var duplicates = 0
         public var rejectedMessages = 0
         public var published: [FleetModelHeader] = []
+        /// The last signed envelope published.
+        public var lastEnvelope: [UInt8]?
         /// Publications the broker acknowledged (fleet versions).
         public var acknowledged: [UInt32] = []
         public var refusedRuns: [String] = []
@@ -242,10 +244,11 @@ public final class FleetBrokerLearner: @unchecked Sendable {
             for i in publication.notes.ignored { logger.warning("fleet learner: ignored \(i)") }
             let header = publication.envelope.header
             logger.notice("fleet learner: signed \(header.summary.split(separator: "\n").joined(separator: "; "))")
-            pending = (publication.envelope.encode(), header)
+            let bytes = publication.envelope.encode()
+            pending = (bytes, header)
             parent = publication.model
             parentVersion = version
-            progressBox.withLock { $0.published.append(header) }
+            progressBox.withLock { $0.published.append(header); $0.lastEnvelope = bytes }
         } catch {
             logger.error("fleet learner: fleet v\(version) not published: \(error)")
             progressBox.withLock { $0.refusedRuns.append("\(error)") }

@@ -94,7 +94,7 @@ struct FleetLearnCommand: ParsableCommand {
     var from: String?
     @Option(help: ArgumentHelp("The fleet's private key file (mode 0600).", valueName: "FILE"))
     var key: String
-    @Option(help: ArgumentHelp("Write the signed fleet model here (with --broker: each one published).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Write the signed fleet model here (with --broker: the last one published, when it stops).", valueName: "FILE"))
     var out: String?
     @Option(help: ArgumentHelp("The broker (mqtt://host:port or mqtts://…) to learn over.", valueName: "URL"))
     var broker: String?
@@ -102,6 +102,8 @@ struct FleetLearnCommand: ParsableCommand {
     var group: String?
     @Option(help: ArgumentHelp("Broker user name and password file (two lines, mode 0600).", valueName: "FILE"))
     var credentials: String?
+    @Option(help: ArgumentHelp("With an mqtts:// broker: the CA file its certificate must chain to (default: the system's CAs).", valueName: "FILE"))
+    var tlsCA: String?
     @Option(help: "With --broker: new samples needed before a training run.")
     var minSamples = 10
     @Flag(help: "With --broker: stop after the first publication has been answered (or 120 s).")
@@ -122,6 +124,7 @@ struct FleetLearnCommand: ParsableCommand {
             guard let group else { throw ValidationError("--broker needs --group") }
             if let problem = FleetTopics.idProblem(group) { throw ValidationError("--group: \(problem)") }
             guard minSamples >= 1 else { throw ValidationError("--min-samples must be at least 1") }
+            guard version == nil else { throw ValidationError("--version is not used with --broker: each model is its parent's version + 1") }
         }
     }
 
@@ -186,7 +189,8 @@ struct FleetLearnCommand: ParsableCommand {
         }
         Shutdown.install()
         let clock = SystemMonotonicClock()
-        let options = MQTTConnectOptions(clientID: "vigil-fleet-learner-\(group)-\(getpid())", credentials: login)
+        let options = MQTTConnectOptions(clientID: "vigil-fleet-learner-\(group)-\(getpid())", credentials: login,
+                                         tls: MQTTTLSOptions(caFile: tlsCA))
         let learner = FleetBrokerLearner(
             settings: FleetBrokerLearner.Settings(group: group, broker: address, minSamples: minSamples, seed: seed, once: once),
             shipped: shipped, learningSet: set, key: key, parent: parent.map { (model: $0.0, fleetVersion: $0.1) }, preloaded: samples,
@@ -201,7 +205,13 @@ struct FleetLearnCommand: ParsableCommand {
         let progress = learner.progress
         print("vigil fleet learn: \(progress.samples) samples, \(progress.published.count) fleet models published, \(progress.verdicts.count) verdicts")
         for v in progress.verdicts { print("  \(v)") }
-        if let out, let last = progress.published.last { print("last published: fleet v\(last.fleetVersion) (\(out) not written: the broker holds it)") }
+        if let out, let last = progress.lastEnvelope {
+            do { try DurableFile.write(last, to: out) } catch {
+                printToStandardError("vigil fleet learn: \(out): \(error)")
+                throw ExitCode(1)
+            }
+            print("wrote \(out) (the last fleet model published, \(last.count) bytes)")
+        }
     }
 
     /// Every regular file of `dir` (sorted by name) decoded as a feedback sample, and what was not one.

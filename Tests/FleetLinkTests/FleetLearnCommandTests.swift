@@ -1,6 +1,7 @@
 import Fleet
 import FleetLink
 import Foundation
+import Journal
 import HIL
 import MQTT
 import Policy
@@ -87,7 +88,7 @@ import VigilCore
         let (directory, key, publicKey) = try Self.keygen()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let learner = try Child(["fleet", "learn", "--broker", broker.url, "--group", Self.group, "--key", key,
-                                 "--min-samples", "20", "--seed", "7", "--once"])
+                                 "--min-samples", "20", "--seed", "7", "--once", "--out", directory + "/fleet-v1.vgfe"])
         defer { learner.kill(); learner.remove() }
         let peer = try Peer(broker.url, id: "site-a-stand-in")
         defer { peer.client.destroy() }
@@ -115,6 +116,7 @@ import VigilCore
         _ = try peer.client.publish(topic: FleetTopics.verdicts(group: Self.group, site: "A"), payload: report.encode(), qos: .atLeastOnce, retain: true)
         let status = learner.exitStatus(within: 120)
         #expect(status == 0, "\(learner.stderr)")
+        #expect(try DurableFile.read(directory + "/fleet-v1.vgfe") == message.payload, "--out holds the published model")
         #expect(learner.stdout.contains("1 fleet models published") && learner.stdout.contains("site A: fleet model v1 deployed as v2"), "\(learner.stdout)")
         #expect(learner.stderr.contains("site A deployed fleet v1") && learner.stderr.contains("every site answered fleet v1"))
         #expect(!learner.stderr.contains(try String(contentsOfFile: key, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)),
