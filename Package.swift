@@ -105,8 +105,10 @@ let package = Package(
         // The Sparkplug B edge node beside a running controller: its thread samples the controller's
         // snapshot and the journal's events, publishes by exception, keeps an outbox in the journal
         // while no broker is reachable, and carries out host commands through the console's checks.
-        .target(name: "EdgeNode", dependencies: ["VigilCore", "Kernel", "Journal", "Runtime", "Fieldbus", "Sparkplug", "MQTT",
+        .target(name: "EdgeNode", dependencies: ["VigilCore", "Kernel", "Journal", "Runtime", "Fieldbus", "Sparkplug", "MQTT", "Fleet", "FleetLink", "Policy",
                                                  .product(name: "Logging", package: "swift-log")]),
+        // Learning across sites over MQTT: the fleet topics and the fleet learner on a broker.
+        .target(name: "FleetLink", dependencies: ["VigilCore", "Fleet", "MQTT", "Policy", .product(name: "Logging", package: "swift-log")]),
         // prctl, sched_setaffinity, mlockall and CPU sets: variadic or macro-heavy C that Swift cannot call.
         .target(name: "CRuntime"),
         // libFuzzer harnesses for the parsers of outside bytes (scripts/fuzz builds them with
@@ -133,7 +135,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilCore", "Kernel", "Config", "Fieldbus", "HIL", "Control", "Journal", "Runtime", "Monitor", "Scenarios", "Policy", "Console",
-                "Replay", "CommandSupport", "EdgeNode", "MQTT", "Fleet",
+                "Replay", "CommandSupport", "EdgeNode", "MQTT", "Fleet", "FleetLink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -173,6 +175,8 @@ let package = Package(
         .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode", "Sparkplug", "MQTT", "Journal", "Config", "VigilCore", "Runtime", "HIL",
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Policy", "Runtime", "Journal", "VigilCore"]),
+        .testTarget(name: "FleetLinkTests", dependencies: ["FleetLink", "EdgeNode", "Fleet", "Policy", "Runtime", "Journal", "MQTT", "HIL", "Config",
+                                                         "Fieldbus", "Sparkplug", "VigilCore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
     ],
     swiftLanguageModes: [.v6]

@@ -96,6 +96,8 @@ public final class EdgeNodeCore {
     private var pendingCursor: Int64?
     /// Host writes are carried out by this (nil: refused, as when no output is writable).
     public var hostWrite: HostWriteHandler?
+    /// Messages outside the Sparkplug namespace (nil: none).
+    public var sideChannel: (any EdgeSideChannel)?
 
     public init(layout: SparkplugLayout, settings: Settings, client: any MQTTClient, journal: Journal, logger: Logger,
                 firstBdSeq: UInt8 = 0) throws(JournalError) {
@@ -134,6 +136,14 @@ public final class EdgeNodeCore {
         route(messages, eventCursor: eventCursor, now: now)
         settleBacklog()
         drain(now: now)
+        sideChannel?.step(self, nowNanoseconds: now)
+    }
+
+    /// Publishes a message outside the Sparkplug namespace on the connection (not through the outbox).
+    public func publishOutsideSparkplug(topic: String, payload: [UInt8], qos: MQTTQoS, retain: Bool) throws(MQTTClientError) -> MQTTMessageID {
+        guard case .connected = link else { throw .notConnected }
+        guard !topic.hasPrefix(SparkplugTopic.namespace + "/") else { throw .invalidTopic(topic, reason: "in the Sparkplug namespace") }
+        return try client.publish(topic: topic, payload: payload, qos: qos, retain: retain)
     }
 
     /// An event from the MQTT client (delivered on the caller's thread, between steps).
@@ -149,16 +159,18 @@ public final class EdgeNodeCore {
             logger.warning("MQTT: connection to \(broker) lost: \(reason); messages are kept in the journal's outbox until a broker is back")
             lost(now: now)
         case .message(let m):
-            command(m, now: now)
+            if m.topic.hasPrefix(SparkplugTopic.namespace + "/") || sideChannel == nil { command(m, now: now) } else { sideChannel?.received(m) }
         case .delivered(let mid):
             delivered(mid)
+            sideChannel?.finished(mid, acknowledged: true)
         case .publishRefused(let mid, let code):
             counters.refusedByBroker += 1
             logger.error("MQTT: the broker refused message \(mid) (reason code 0x\(String(code, radix: 16))); it is not sent again")
             delivered(mid)
+            sideChannel?.finished(mid, acknowledged: false)
         case .subscribed(_, let granted):
             if granted.contains(where: { $0 == nil }) {
-                logger.error("MQTT: the broker refused the command subscription: rebirth requests and host writes will not arrive")
+                logger.error("MQTT: the broker refused a subscription: rebirth requests, host writes or fleet messages will not arrive")
             }
         }
     }
@@ -170,6 +182,7 @@ public final class EdgeNodeCore {
             _ = try? client.publish(topic: death.topic, payload: death.payload, qos: .atMostOnce, retain: false)
         }
         keepInFlight()
+        sideChannel?.connectionChanged(connected: false)
         if let cursor = pendingCursor { try? journal.outboxSetEventCursor(cursor) }
         try? client.disconnect(sendingWill: false)
         link = .idle(notBefore: .max)
@@ -195,7 +208,7 @@ public final class EdgeNodeCore {
         counters.connections += 1
         let layout = node.layout
         let commandTopics = [layout.topic(.ncmd).string, "\(SparkplugTopic.namespace)/\(layout.groupID)/DCMD/\(layout.edgeNodeID)/+"]
-        for filter in commandTopics {
+        for filter in commandTopics + (sideChannel?.subscriptions ?? []) {
             do { _ = try client.subscribe(to: filter, qos: .atLeastOnce) } catch {
                 logger.error("MQTT: cannot subscribe to \(filter): \(error)")
             }
@@ -204,14 +217,18 @@ public final class EdgeNodeCore {
         logger.notice("MQTT: connected to \(broker) as edge node \(layout.groupID)/\(layout.edgeNodeID) (bdSeq \(node.bdSeq))\(backlog)")
         publishBirths()
         lastBacklogSent = 0
+        sideChannel?.connectionChanged(connected: true)
     }
 
     /// Everything in flight returns to the outbox (in order, ahead of nothing newer) and the next
     /// attempt is scheduled.
     private func lost(now: UInt64) {
         if case .idle = link { return }
+        let wasConnected: Bool
+        if case .connected = link { wasConnected = true } else { wasConnected = false }
         keepInFlight()
         link = .idle(notBefore: rotation.recordFailure(atNanoseconds: now).notBeforeNanoseconds)
+        if wasConnected { sideChannel?.connectionChanged(connected: false) }
     }
 
     private func keepInFlight() {

@@ -3,6 +3,7 @@ import Fieldbus
 import Foundation
 import Journal
 import Logging
+import Policy
 import MQTT
 import Runtime
 import Sparkplug
@@ -16,6 +17,7 @@ public enum EdgeNodeError: Error, Sendable, CustomStringConvertible {
     case credentials(path: String, reason: String)
     case journal(JournalError)
     case thread(ThreadStartError)
+    case fleet(String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum EdgeNodeError: Error, Sendable, CustomStringConvertible {
         case .credentials(let path, let reason): return "credentials file \(path): \(reason)"
         case .journal(let e): return "journal: \(e)"
         case .thread(let e): return "\(e)"
+        case .fleet(let reason): return "fleet: \(reason)"
         }
     }
 }
@@ -50,11 +53,14 @@ public final class EdgeNodeService: @unchecked Sendable {
     private var core: EdgeNodeCore!
     private var thread: JoinableThread?
     private var eventCursor: Int64 = 0
+    /// The fleet link (`mqtt.fleet:`), if configured.
+    public let fleet: FleetSiteLink?
 
-    /// Builds the edge node for `controller`'s plant; connects nothing until `start()`.
+    /// Builds the edge node for `controller`'s plant; connects nothing until `start()`. With
+    /// `mqtt.fleet:`, `fleetLearningSet` is the learning set fleet models are validated on.
     public init(controller: Controller, config: MQTTConfig, credentials: MQTTCredentials?, logger: Logger,
                 hostWrite: HostWriteHandler?, makeClient: ClientFactory? = nil,
-                reconnect: ReconnectPolicy = ReconnectPolicy()) throws(EdgeNodeError) {
+                reconnect: ReconnectPolicy = ReconnectPolicy(), fleetLearningSet: LearningSet? = nil) throws(EdgeNodeError) {
         self.controller = controller
         journal = controller.journal
         self.logger = logger
@@ -77,6 +83,11 @@ public final class EdgeNodeService: @unchecked Sendable {
             keepAlive: .seconds(config.keepAliveSeconds),
             credentials: credentials,
             tls: config.tlsCAFile.map { MQTTTLSOptions(caFile: $0, certificateFile: config.tlsCertFile, keyFile: config.tlsKeyFile) })
+        fleet = try config.fleet.map { f throws(EdgeNodeError) in
+            try FleetSiteLink(config: f, group: config.groupID, journal: controller.journal, store: controller.modelRegistry,
+                              learningSet: fleetLearningSet, policy: { [weak controller] in controller?.policy }, logger: logger,
+                              wall: { Int64(Date().timeIntervalSince1970 * 1e9) })
+        }
         let inbox = self.inbox
         let handler: MQTTEventHandler = { event in inbox.push(event) }
         let client = makeClient?(options, handler) ?? MosquittoClient(options: options, events: handler)
@@ -89,6 +100,7 @@ public final class EdgeNodeService: @unchecked Sendable {
             if let saved { eventCursor = saved } else { eventCursor = try journal.lastEventID() }
         } catch { throw .journal(error) }
         core.hostWrite = hostWrite
+        core.sideChannel = fleet
     }
 
     /// What the edge node has done so far.
@@ -100,6 +112,7 @@ public final class EdgeNodeService: @unchecked Sendable {
 
     public func start() throws(EdgeNodeError) {
         guard thread == nil else { return }
+        try fleet?.start()
         do {
             thread = try JoinableThread(name: "vigil-mqtt") { [self] in run() }
         } catch { throw .thread(error) }
@@ -111,6 +124,7 @@ public final class EdgeNodeService: @unchecked Sendable {
         inbox.wake.signal()
         thread.join()
         client.destroy()
+        fleet?.stop()
     }
 
     private func run() {

@@ -227,6 +227,16 @@ enum JournalSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v9 fleet cursor") { db in
+            // How far the fleet link has had operator feedback acknowledged by the broker (the
+            // feedback table is the store: everything after the cursor is published again).
+            try db.execute(sql: """
+                CREATE TABLE fleet_cursor (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    value INTEGER NOT NULL
+                ) WITHOUT ROWID
+                """)
+        }
         return migrator
     }
 }

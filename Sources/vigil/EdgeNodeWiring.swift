@@ -4,6 +4,8 @@ import EdgeNode
 import Foundation
 import Logging
 import MQTT
+import Journal
+import Policy
 import Runtime
 import VigilCore
 
@@ -20,8 +22,17 @@ func startEdgeNode(_ config: MQTTConfig, controller: Controller, plantFile: Stri
     config.tlsKeyFile = config.tlsKeyFile.map(resolve)
     do {
         let credentials = try config.credentialsFile.map { path throws(EdgeNodeError) in try MQTTCredentials.load(path: resolve(path)) }
+        // Fleet models are validated on the shipped learning set's golden set.
+        var learningSet: LearningSet?
+        if config.fleet?.modelKey != nil {
+            let path = LearningSetFile.path(forModel: shippedPolicyModelPath)
+            do { learningSet = try LearningSetFile.decode(DurableFile.read(path)) } catch {
+                logger.error("fleet: learning set \(path) not readable (\(error)): fleet models cannot be validated")
+            }
+        }
         let service = try EdgeNodeService(controller: controller, config: config, credentials: credentials, logger: logger,
-                                          hostWrite: config.writableOutputs.isEmpty ? nil : hostWrites(controller: controller, clientID: config.clientID))
+                                          hostWrite: config.writableOutputs.isEmpty ? nil : hostWrites(controller: controller, clientID: config.clientID),
+                                          fleetLearningSet: learningSet)
         try service.start()
         logger.notice("MQTT: Sparkplug edge node \(config.groupID)/\(config.edgeNodeID) starting; brokers \(config.brokers.joined(separator: ", "))")
         return service

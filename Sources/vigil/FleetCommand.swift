@@ -5,6 +5,11 @@ import Journal
 import Policy
 import Runtime
 import CommandSupport
+import FleetLink
+import Logging
+import MQTT
+import VigilCore
+import EdgeNode
 
 /// `vigil fleet`: learning across sites (docs/FLEET.md): the signing key, the fleet learner, and
 /// checking or admitting a signed fleet model.
@@ -67,25 +72,42 @@ struct FleetExportCommand: ParsableCommand {
     }
 }
 
-/// `vigil fleet learn`: one fleet learning run over feedback sample files.
+/// `vigil fleet learn`: a fleet learning run over feedback sample files, or the fleet learner on a broker.
 struct FleetLearnCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "learn",
-        abstract: "Train a fleet model from the shipped learning set and every site's feedback; sign and write it.",
+        abstract: "Train a fleet model from the shipped learning set and every site's feedback; sign and write or publish it.",
         discussion: """
-        Reads every file of --from DIR as a fleet feedback sample (docs/FLEET.md; files that are not \
-        one are reported and skipped), trains a candidate from the parent model with the device's \
-        incremental learner, validates it on the shipped golden set and every site's held-back \
+        With --from DIR: reads every file of DIR as a fleet feedback sample (docs/FLEET.md; files that \
+        are not one are reported and skipped), trains a candidate from the parent model with the \
+        device's incremental learner, validates it on the shipped golden set and every site's held-back \
         feedback, and writes the signed envelope to --out only when it is no worse than its parent \
         anywhere (exit status 2 when it is refused).
+        With --broker URL --group G: subscribes to vigil/fleet/G/feedback/+ (start it before or beside \
+        the controllers: feedback is not retained), trains as above whenever --min-samples new samples \
+        have arrived (--from DIR adds stored ones), publishes each signed model retained on \
+        vigil/fleet/G/models and logs the verdicts on vigil/fleet/G/verdicts/+. Runs until SIGTERM or \
+        SIGINT; --once stops after the first publication has been answered by every site known.
         """)
 
     @Option(help: ArgumentHelp("Directory of feedback sample files.", valueName: "DIR"))
-    var from: String
+    var from: String?
     @Option(help: ArgumentHelp("The fleet's private key file (mode 0600).", valueName: "FILE"))
     var key: String
-    @Option(help: ArgumentHelp("Write the signed fleet model here.", valueName: "FILE"))
-    var out: String
+    @Option(help: ArgumentHelp("Write the signed fleet model here (with --broker: the last one published, when it stops).", valueName: "FILE"))
+    var out: String?
+    @Option(help: ArgumentHelp("The broker (mqtt://host:port or mqtts://…) to learn over.", valueName: "URL"))
+    var broker: String?
+    @Option(help: "The fleet's group (the plant files' mqtt.group_id).")
+    var group: String?
+    @Option(help: ArgumentHelp("Broker user name and password file (two lines, mode 0600).", valueName: "FILE"))
+    var credentials: String?
+    @Option(help: ArgumentHelp("With an mqtts:// broker: the CA file its certificate must chain to (default: the system's CAs).", valueName: "FILE"))
+    var tlsCA: String?
+    @Option(help: "With --broker: new samples needed before a training run.")
+    var minSamples = 10
+    @Flag(help: "With --broker: stop after the first publication has been answered (or 120 s).")
+    var once = false
     @Option(help: ArgumentHelp("The shipped model (its learning set is read beside it).", valueName: "FILE"))
     var model = shippedPolicyModelPath
     @Option(help: ArgumentHelp("The current fleet model (a signed envelope) to train from instead of the shipped one.", valueName: "FILE"))
@@ -94,6 +116,17 @@ struct FleetLearnCommand: ParsableCommand {
     var version: UInt32?
     @Option(help: "Seed of the learner.")
     var seed: UInt64 = 1
+
+    func validate() throws {
+        if broker == nil {
+            guard from != nil, out != nil else { throw ValidationError("give --from DIR and --out FILE, or --broker URL and --group G") }
+        } else {
+            guard let group else { throw ValidationError("--broker needs --group") }
+            if let problem = FleetTopics.idProblem(group) { throw ValidationError("--group: \(problem)") }
+            guard minSamples >= 1 else { throw ValidationError("--min-samples must be at least 1") }
+            guard version == nil else { throw ValidationError("--version is not used with --broker: each model is its parent's version + 1") }
+        }
+    }
 
     func run() throws {
         func fail(_ message: String) -> ExitCode {
@@ -115,8 +148,14 @@ struct FleetLearnCommand: ParsableCommand {
                 parentVersion = envelope.header.fleetVersion
             } catch let e as ExitCode { throw e } catch { throw fail("\(parent): \(error)") }
         }
-        let (samples, problems) = Self.readSamples(from)
+        let (samples, problems) = from.map(Self.readSamples) ?? ([], [])
         for p in problems { printToStandardError("vigil fleet learn: skipped \(p)") }
+        if let broker, let group {
+            try learnOverBroker(broker, group: group, shipped: shipped, set: set, key: privateKey,
+                                parent: self.parent == nil ? nil : (parentModel, parentVersion), samples: samples)
+            return
+        }
+        guard let out else { throw fail("--out is needed") }
         let input = FleetLearningInput(parent: parentModel, parentFleetVersion: parentVersion, learningSet: set, samples: samples,
                                        fleetVersion: version ?? parentVersion + 1, createdWallNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9),
                                        seed: seed, reference: shipped)
@@ -132,6 +171,47 @@ struct FleetLearnCommand: ParsableCommand {
         let bytes = publication.envelope.encode()
         do { try DurableFile.write(bytes, to: out) } catch { throw fail("\(out): \(error)") }
         print("wrote \(out) (\(bytes.count) bytes, signed by \(privateKey.publicKey.base64))")
+    }
+
+    /// The fleet learner on a broker until SIGTERM/SIGINT (or, with --once, the first answered publication).
+    func learnOverBroker(_ url: String, group: String, shipped: PolicyModel, set: LearningSet, key: Ed25519PrivateKey,
+                         parent: (PolicyModel, UInt32)?, samples: [FleetFeedbackSample]) throws {
+        let logger = makeLogger("vigil-fleet", level: .info)
+        let address: MQTTBrokerAddress
+        do { address = try MQTTBrokerAddress(parsing: url) } catch {
+            printToStandardError("vigil fleet learn: --broker \(url): \(error)")
+            throw ExitCode(1)
+        }
+        let login: MQTTCredentials?
+        do { login = try credentials.map { path throws(EdgeNodeError) in try MQTTCredentials.load(path: path) } } catch {
+            printToStandardError("vigil fleet learn: \(error)")
+            throw ExitCode(1)
+        }
+        Shutdown.install()
+        let clock = SystemMonotonicClock()
+        let options = MQTTConnectOptions(clientID: "vigil-fleet-learner-\(group)-\(getpid())", credentials: login,
+                                         tls: MQTTTLSOptions(caFile: tlsCA))
+        let learner = FleetBrokerLearner(
+            settings: FleetBrokerLearner.Settings(group: group, broker: address, minSamples: minSamples, seed: seed, once: once),
+            shipped: shipped, learningSet: set, key: key, parent: parent.map { (model: $0.0, fleetVersion: $0.1) }, preloaded: samples,
+            logger: logger, wall: { Int64(Date().timeIntervalSince1970 * 1e9) }, monotonic: { clock.nowNanoseconds() },
+            makeClient: { handler in MosquittoClient(options: options, events: handler) })
+        let watcher = Thread {
+            Shutdown.sleep(nanoseconds: nil)
+            learner.stop()
+        }
+        watcher.start()
+        learner.run()
+        let progress = learner.progress
+        print("vigil fleet learn: \(progress.samples) samples, \(progress.published.count) fleet models published, \(progress.verdicts.count) verdicts")
+        for v in progress.verdicts { print("  \(v)") }
+        if let out, let last = progress.lastEnvelope {
+            do { try DurableFile.write(last, to: out) } catch {
+                printToStandardError("vigil fleet learn: \(out): \(error)")
+                throw ExitCode(1)
+            }
+            print("wrote \(out) (the last fleet model published, \(last.count) bytes)")
+        }
     }
 
     /// Every regular file of `dir` (sorted by name) decoded as a feedback sample, and what was not one.
