@@ -173,7 +173,8 @@ let package = Package(
         .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode", "Sparkplug", "MQTT", "Journal", "Config", "VigilCore", "Runtime", "HIL",
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Policy", "Runtime", "Journal", "VigilCore"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy",
+                                                      "EdgeNode"]),  // EdgeNode: the Sparkplug end-to-end tests read `EdgeSampling.publishedKinds`
     ],
     swiftLanguageModes: [.v6]
 )
