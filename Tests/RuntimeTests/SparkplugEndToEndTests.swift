@@ -352,8 +352,12 @@ import Glibc
         #expect(Self.poll(within: 30) {
             hostAudit().contains { $0.command.contains("output \(Self.writable) 30") && $0.result.hasPrefix("refused") && $0.result.contains("safe state") }
         }, "audit: \(hostAudit())")
-        #expect(rig.device("pump-plc")!.currentValue(ofPoint: "pump1_speed_setpoint") == 0, "the output holds its safe value")
+        #expect(Self.poll(within: 30) { rig.device("pump-plc")!.currentValue(ofPoint: "pump1_speed_setpoint") == 0 }, "the output holds its safe value")
         #expect(run.stderr.contains("host write \(Self.writable) = 30.0 refused"), "\(run.stderr.suffix(2000))")
+
+        #expect(!host.records.contains { r in
+            Self.typeOf(r) == "DDATA" && (Self.metric(r, "Outputs/\(Self.writable)/Value")?["value"] as? Double).map { abs($0 - 30) < 1e-9 } == true
+        }, "the refused value never reached the output")
 
         // SIGTERM: NDEATH with the session's bdSeq.
         let beforeStop = host.records.count - 1
