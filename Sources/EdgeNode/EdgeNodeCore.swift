@@ -49,9 +49,10 @@ public typealias HostWriteHandler = (_ output: String, _ value: Double, _ topic:
 /// rebirth and host writes. Time comes in as arguments; the MQTT client and the journal are given.
 ///
 /// Order is kept end to end: while the outbox holds anything not yet handed to the client this
-/// connection, new messages join its tail (once all of it is, they go out live behind it); a message in flight when the connection drops goes back into the outbox
-/// ahead of anything newer. So a subscriber sees every message once the broker is back, in order
-/// (a message whose acknowledgement was lost with the connection may come twice).
+/// connection, new messages join its tail (once all of it is, they go out live behind it); a
+/// message in flight when the connection drops goes back into the outbox ahead of anything newer.
+/// So a subscriber sees every message once the broker is back, in order (a message whose
+/// acknowledgement was lost with the connection may come twice).
 public final class EdgeNodeCore {
     public struct Settings: Sendable {
         public var brokers: [MQTTBrokerAddress]
