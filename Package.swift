@@ -177,7 +177,8 @@ let package = Package(
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Policy", "Runtime", "Journal", "VigilCore"]),
         .testTarget(name: "FleetLinkTests", dependencies: ["FleetLink", "EdgeNode", "Fleet", "Policy", "Runtime", "Journal", "MQTT", "HIL", "Config",
                                                          "Fieldbus", "Sparkplug", "VigilCore", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy",
+                                                      "EdgeNode"]),  // EdgeNode: the Sparkplug end-to-end tests read `EdgeSampling.publishedKinds`
     ],
     swiftLanguageModes: [.v6]
 )

@@ -48,10 +48,11 @@ public typealias HostWriteHandler = (_ output: String, _ value: Double, _ topic:
 /// back-off), births, report by exception, events, store-and-forward through the journal's outbox,
 /// rebirth and host writes. Time comes in as arguments; the MQTT client and the journal are given.
 ///
-/// Order is kept end to end: while the outbox holds anything (or its backlog is in flight), new
-/// messages join its tail; a message in flight when the connection drops goes back into the outbox
-/// ahead of anything newer. So a subscriber sees every message once the broker is back, in order
-/// (a message whose acknowledgement was lost with the connection may come twice).
+/// Order is kept end to end: while the outbox holds anything not yet handed to the client this
+/// connection, new messages join its tail (once all of it is, they go out live behind it); a
+/// message in flight when the connection drops goes back into the outbox ahead of anything newer.
+/// So a subscriber sees every message once the broker is back, in order (a message whose
+/// acknowledgement was lost with the connection may come twice).
 public final class EdgeNodeCore {
     public struct Settings: Sendable {
         public var brokers: [MQTTBrokerAddress]
@@ -92,6 +93,9 @@ public final class EdgeNodeCore {
     private var backlog: [(id: Int64, mid: MQTTMessageID)] = []
     private var deliveredBacklog = Set<MQTTMessageID>()
     private var lastBacklogSent: Int64 = 0
+    /// Every outbox message has been handed to the client this connection (acknowledgements may be
+    /// pending): new messages then go out live behind them, in order, instead of joining the outbox.
+    private var backlogAllSent = false
     private var outboxKept: Int
     private var pendingCursor: Int64?
     /// Host writes are carried out by this (nil: refused, as when no output is writable).
@@ -217,6 +221,7 @@ public final class EdgeNodeCore {
         logger.notice("MQTT: connected to \(broker) as edge node \(layout.groupID)/\(layout.edgeNodeID) (bdSeq \(node.bdSeq))\(backlog)")
         publishBirths()
         lastBacklogSent = 0
+        backlogAllSent = false
         sideChannel?.connectionChanged(connected: true)
     }
 
@@ -237,6 +242,7 @@ public final class EdgeNodeCore {
         backlog.removeAll()
         deliveredBacklog.removeAll()
         lastBacklogSent = 0
+        backlogAllSent = false
         if !undelivered.isEmpty { store(undelivered, eventCursor: nil) }
     }
 
@@ -254,10 +260,11 @@ public final class EdgeNodeCore {
 
     // MARK: Publishing
 
-    /// Live when connected with an empty outbox; otherwise to the outbox's tail.
+    /// Live when connected with an empty outbox, or with all of it handed to the client this
+    /// connection (the client sends in order, so these follow the backlog); otherwise to the outbox's tail.
     private func route(_ messages: [SparkplugUnsequenced], eventCursor: Int64?, now: UInt64) {
         guard !messages.isEmpty || eventCursor != nil else { return }
-        guard case .connected = link, outboxKept == 0, backlog.isEmpty else {
+        guard case .connected = link, (outboxKept == 0 && backlog.isEmpty) || backlogAllSent else {
             store(messages, eventCursor: eventCursor)
             return
         }
@@ -288,6 +295,7 @@ public final class EdgeNodeCore {
         do {
             let dropped = try journal.outboxAppend(rows, capacity: settings.outboxCapacity, eventCursor: eventCursor ?? pendingCursor)
             pendingCursor = nil
+            backlogAllSent = false
             counters.stored += rows.count
             if dropped > 0 {
                 counters.droppedForSpace += dropped
@@ -327,6 +335,7 @@ public final class EdgeNodeCore {
                 return
             }
         }
+        if rows.count < room { backlogAllSent = true }
     }
 
     private func delivered(_ mid: MQTTMessageID) {

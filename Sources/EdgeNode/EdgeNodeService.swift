@@ -112,6 +112,7 @@ public final class EdgeNodeService: @unchecked Sendable {
 
     public func start() throws(EdgeNodeError) {
         guard thread == nil else { return }
+        logger.notice("MQTT: publishing journal events after #\(eventCursor)")
         try fleet?.start()
         do {
             thread = try JoinableThread(name: "vigil-mqtt") { [self] in run() }
@@ -145,8 +146,10 @@ public final class EdgeNodeService: @unchecked Sendable {
         }
         for e in inbox.take() { core.handle(e, nowNanoseconds: clock.nowNanoseconds()) }
         core.stop(timestamp: Self.wallMilliseconds())
-        countersBox.withLock { $0 = core.counters }
+        let c = core.counters
+        countersBox.withLock { $0 = c }
         outboxBox.store(core.outboxCount, ordering: .relaxed)
+        logger.notice("MQTT: edge node stopped: \(c.publishedLive) messages published live, \(c.publishedFromOutbox) from the outbox, \(c.delivered) delivered, \(c.stored) stored, \(c.droppedForSpace) dropped for space, \(c.refusedByBroker) refused by a broker; \(core.outboxCount) in the outbox")
     }
 
     private func pass(now: UInt64) {

@@ -220,6 +220,35 @@ import VigilCore
         #expect(rig.core.counters.droppedForSpace == 0)
     }
 
+    /// Readings that change on every pass while the backlog drains (a running plant) do not keep the
+    /// outbox from emptying: once the whole backlog is in flight, new data goes out live behind it.
+    @Test func theOutboxEmptiesAndDataGoesLiveAgainWhileReadingsKeepChanging() throws {
+        let broker = InMemoryBroker()
+        let rig = try Rig(brokers: [Self.primary: broker])
+        defer { rig.cleanup() }
+        rig.pass()
+        broker.takeDown()
+        var sent: [Double] = []
+        for i in 0..<50 {
+            rig.pressure = 5 + Double(i) * 0.01
+            sent.append(rig.pressure)
+            rig.pass()
+        }
+        broker.bringUp()
+        let host = try Subscriber(brokers: [Self.primary: broker], at: Self.primary)
+        for i in 50..<100 {
+            rig.pressure = 5 + Double(i) * 0.01
+            sent.append(rig.pressure)
+            rig.pass()
+        }
+        #expect(rig.core.outboxCount == 0)
+        let values = host.values(of: "Sensors/PT-1/Value")
+        #expect(values.map(\.doubleValue) == sent, "every value once, in order")
+        let live = values.drop { $0.isHistorical }
+        #expect(!live.isEmpty && live.allSatisfy { !$0.isHistorical }, "history first, then live data only")
+        #expect(live.last?.doubleValue == sent.last)
+    }
+
     @Test func aFullOutboxDropsPlainDataBeforeAlarms() throws {
         let broker = InMemoryBroker()
         let rig = try Rig(brokers: [Self.primary: broker], capacity: 100)
