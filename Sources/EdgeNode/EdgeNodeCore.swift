@@ -103,10 +103,14 @@ public final class EdgeNodeCore {
     /// Messages outside the Sparkplug namespace (nil: none).
     public var sideChannel: (any EdgeSideChannel)?
 
+    /// `firstBdSeq`: the first connection's `bdSeq`; nil continues from the journal's (the previous
+    /// connection's + 1, across restarts).
     public init(layout: SparkplugLayout, settings: Settings, client: any MQTTClient, journal: Journal, logger: Logger,
-                firstBdSeq: UInt8 = 0) throws(JournalError) {
+                firstBdSeq: UInt8? = nil) throws(JournalError) {
         precondition(!settings.brokers.isEmpty, "an edge node needs at least one broker")
-        node = SparkplugEdgeNode(layout: layout, firstBdSeq: firstBdSeq)
+        let bdSeq: UInt8
+        if let firstBdSeq { bdSeq = firstBdSeq } else { bdSeq = try journal.sparkplugNextBdSeq() }
+        node = SparkplugEdgeNode(layout: layout, firstBdSeq: bdSeq)
         self.settings = settings
         self.client = client
         self.journal = journal
@@ -197,6 +201,9 @@ public final class EdgeNodeCore {
     private func connect(now: UInt64) {
         let broker = rotation.currentBroker
         let death = node.newSession(timestamp: now / 1_000_000)
+        do { try journal.setSparkplugNextBdSeq(node.bdSeq &+ 1) } catch {
+            logger.error("MQTT: bdSeq \(node.bdSeq) not saved (\(error)); after a restart a host may take an old will for this session's")
+        }
         do {
             try client.connect(to: broker, will: MQTTWill(topic: death.topic, payload: death.payload, qos: .atLeastOnce, retain: false))
             link = .connecting(broker)

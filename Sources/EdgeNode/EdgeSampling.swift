@@ -9,8 +9,8 @@ import VigilCore
 public struct EdgeSampling: Sendable {
     /// Journal event kinds published: the monitor's findings and actions, alarm changes, safety.
     public static let monitorKinds: Set<EventKind> = [.detection, .diagnosis, .healthChanged, .failover, .failback, .repair, .escalation]
-    public static let alarmKinds: Set<EventKind> = [.alarm, .interlockTripped, .interlockCleared, .safeStateEntered, .safeStateLeft,
-                                                    .safeOutputsForced]
+    public static let alarmKinds: Set<EventKind> = [.alarm, .limitCrossed, .limitCleared, .interlockTripped, .interlockCleared,
+                                                    .safeStateEntered, .safeStateLeft, .safeOutputsForced]
     public static var publishedKinds: Set<EventKind> { monitorKinds.union(alarmKinds) }
 
     let codec: EventCodec

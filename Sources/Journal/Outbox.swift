@@ -107,4 +107,17 @@ extension Journal {
             return OutboxState(kept: row?["kept"] ?? 0, dropped: row?["dropped"] ?? 0, eventCursor: row?["event_cursor"])
         }
     }
+
+    /// The Sparkplug `bdSeq` the edge node's next connection takes (0 at first).
+    public func sparkplugNextBdSeq() throws(JournalError) -> UInt8 {
+        try read("read the Sparkplug bdSeq") { db in
+            UInt8(truncatingIfNeeded: try Int.fetchOne(db, sql: "SELECT next_bd_seq FROM mqtt_outbox_state WHERE id = 1") ?? 0)
+        }
+    }
+
+    public func setSparkplugNextBdSeq(_ value: UInt8) throws(JournalError) {
+        try write("save the Sparkplug bdSeq") { db in
+            try db.execute(sql: "UPDATE mqtt_outbox_state SET next_bd_seq = ? WHERE id = 1", arguments: [Int(value)])
+        }
+    }
 }

@@ -237,6 +237,11 @@ enum JournalSchema {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("v10 sparkplug bdSeq") { db in
+            // The bdSeq the edge node's next MQTT connection takes: Sparkplug counts it on from the
+            // previous CONNECT, across restarts, so a late will of an old session never matches a new birth.
+            try db.execute(sql: "ALTER TABLE mqtt_outbox_state ADD COLUMN next_bd_seq INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

@@ -287,6 +287,25 @@ import VigilCore
         #expect(history == (0..<20).map { 7 + Double($0) } + [26])
     }
 
+    @Test func bdSeqCountsOnAcrossARestart() throws {
+        let broker = InMemoryBroker()
+        let host = try Subscriber(brokers: [Self.primary: broker], at: Self.primary)
+        let dir = NSTemporaryDirectory() + "vigil-edge-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            let first = try Rig(brokers: [Self.primary: broker], journalDir: dir)
+            first.pass()
+            broker.dropConnection(clientID: "vigil-station-1") // as after kill -9: the will goes out
+        }
+        let second = try Rig(brokers: [Self.primary: broker], journalDir: dir)
+        second.pass()
+        let births = host.of("NBIRTH").compactMap { $0.metrics.first { $0.name == "bdSeq" }?.longValue }
+        let deaths = host.of("NDEATH").compactMap { $0.metrics.first { $0.name == "bdSeq" }?.longValue }
+        #expect(births.count == 2 && deaths.count == 1)
+        #expect(deaths == [births[0]], "the old session's will names the old session")
+        #expect(births[1] == births[0] + 1, "a new run's session does not reuse the old bdSeq")
+    }
+
     @Test func rebirthAndHostWrites() throws {
         let broker = InMemoryBroker()
         let host = try Subscriber(brokers: [Self.primary: broker], at: Self.primary)

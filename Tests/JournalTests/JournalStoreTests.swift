@@ -12,7 +12,7 @@ import VigilCore
         let path = dir.path("journal.sqlite")
         do {
             let journal = try Journal(path: path)
-            #expect(try journal.appliedMigrations() == ["v1", "v2 policy feedback", "v3 audit role", "v4 event cycle", "v5 feedback status, audit privilege, damaged models", "v6 console login failures", "v7 mqtt outbox", "v8 model watch", "v9 fleet cursor"])
+            #expect(try journal.appliedMigrations() == ["v1", "v2 policy feedback", "v3 audit role", "v4 event cycle", "v5 feedback status, audit privilege, damaged models", "v6 console login failures", "v7 mqtt outbox", "v8 model watch", "v9 fleet cursor", "v10 sparkplug bdSeq"])
             let counts = try journal.counts()
             #expect(counts.events == 0 && counts.feedback == 0 && counts.auditEntries == 0 && counts.models == 0)
             #expect(try journal.droppedEventCounts().values.allSatisfy { $0 == 0 })
@@ -20,7 +20,7 @@ import VigilCore
             #expect(journal.integrityCheck())
         }
         let reopened = try Journal(path: path)
-        #expect(try reopened.appliedMigrations() == ["v1", "v2 policy feedback", "v3 audit role", "v4 event cycle", "v5 feedback status, audit privilege, damaged models", "v6 console login failures", "v7 mqtt outbox", "v8 model watch", "v9 fleet cursor"])
+        #expect(try reopened.appliedMigrations() == ["v1", "v2 policy feedback", "v3 audit role", "v4 event cycle", "v5 feedback status, audit privilege, damaged models", "v6 console login failures", "v7 mqtt outbox", "v8 model watch", "v9 fleet cursor", "v10 sparkplug bdSeq"])
         #expect(try reopened.counts().auditEntries == 1)
         #expect(reopened.integrityCheck())
     }

@@ -373,6 +373,7 @@ import Glibc
         defer { second.kill9() }
         let secondBirth = try #require(host.first(after: beforeSecond, within: 90) { Self.typeOf($0) == "NBIRTH" }, "\(second.stderr.suffix(2000))")
         let secondBdSeq = try #require(host.records[secondBirth]["bdSeq"] as? Int)
+        #expect(secondBdSeq == bdSeq + 1, "the second run (same journal) counts bdSeq on from the first's connection")
         second.kill9()
         let will = try #require(host.first(after: secondBirth, within: 60) { Self.typeOf($0) == "NDEATH" }, "the broker published no will")
         #expect(host.records[will]["bdSeq"] as? Int == secondBdSeq)
