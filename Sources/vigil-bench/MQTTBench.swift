@@ -190,7 +190,9 @@ struct MQTTBench {
     /// (so the interval covers finding the change, encoding, publishing and the broker), one step every
     /// `intervalMicroseconds`.
     func corePath(messages: Int, intervalMicroseconds: UInt32, tag: String) throws -> Latency {
-        let node = try BenchNode(bench: self, plant: try Self.demoPlant(), groupID: "bench", nodeID: "core-\(tag)", directory: tempDirectory(tag))
+        let directory = tempDirectory(tag)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let node = try BenchNode(bench: self, plant: try Self.demoPlant(), groupID: "bench", nodeID: "core-\(tag)", directory: directory)
         defer { node.close() }
         let alias = node.sensorAlias(0)
         let device = node.sensorDevice(0)
@@ -227,7 +229,9 @@ struct MQTTBench {
     /// step (QoS 1), at most `window` messages published and not yet at the subscriber; the rate is what
     /// the subscriber received over the time to its last message.
     func throughput(seconds: Double, window: Int) throws -> Throughput {
-        let node = try BenchNode(bench: self, plant: try Self.demoPlant(), groupID: "bench", nodeID: "rate", directory: tempDirectory("rate"))
+        let directory = tempDirectory("rate")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let node = try BenchNode(bench: self, plant: try Self.demoPlant(), groupID: "bench", nodeID: "rate", directory: directory)
         defer { node.close() }
         let counts = Shared((messages: 0, metrics: 0, last: UInt64(0)))
         let subscriber = try TimedSubscriber(address: address, filter: "spBv1.0/bench/+/rate/#", name: "vigil-bench-rate") { m, at in
@@ -277,6 +281,7 @@ struct MQTTBench {
     func fleet(nodes count: Int, hertz: Double, seconds: Double) throws -> Fleet {
         let plant = try Self.demoPlant()
         let directory = tempDirectory("fleet")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         var nodes: [BenchNode] = []
         defer { for n in nodes { n.close() } }
         for i in 0..<count {
