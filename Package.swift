@@ -150,8 +150,9 @@ let package = Package(
             name: "vigil-bench",
             dependencies: [
                 "VigilCore", "Kernel", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Journal", "Runtime", "CAllocCounter", "Monitor",
-                "Scenarios", "Policy", "CommandSupport", "TEPBenchmark", "MQTT",
+                "Scenarios", "Policy", "CommandSupport", "TEPBenchmark", "MQTT", "EdgeNode", "Sparkplug",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]

@@ -141,8 +141,10 @@ public final class EdgeNodeCore {
         for e in events {
             messages.append(e.isAlarm ? node.alarmChange(e.json, timestamp: e.timestamp) : node.monitorEvent(e.json, timestamp: e.timestamp))
         }
-        route(messages, eventCursor: eventCursor, now: now)
+        // Settled first: a backlog delivered since the last pass lets this pass's messages go live
+        // (else a change every pass would keep every message going through the outbox as history).
         settleBacklog()
+        route(messages, eventCursor: eventCursor, now: now)
         drain(now: now)
         sideChannel?.step(self, nowNanoseconds: now)
     }

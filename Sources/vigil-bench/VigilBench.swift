@@ -8,7 +8,7 @@ struct VigilBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil-bench",
         abstract: "Vigil's benchmarks: the Modbus read path, the scan cycle, the policy model, the config check, each against a reference measured in the same run.",
-        subcommands: [BenchCommand.self, ModelBenchCommand.self, TEPBenchCommand.self, ConfigBenchCommand.self, MQTTTransportBenchCommand.self],
+        subcommands: [BenchCommand.self, ModelBenchCommand.self, TEPBenchCommand.self, ConfigBenchCommand.self, MQTTTransportBenchCommand.self, MQTTBenchCommand.self],
         defaultSubcommand: BenchCommand.self
     )
 }

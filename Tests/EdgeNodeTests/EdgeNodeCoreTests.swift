@@ -187,6 +187,26 @@ import VigilCore
         #expect(host.of("NBIRTH").count == 1)
     }
 
+    @Test func aChangeEveryPassGoesLiveOnceTheBacklogIsSent() throws {
+        let broker = InMemoryBroker()
+        let host = try Subscriber(brokers: [Self.primary: broker], at: Self.primary)
+        let rig = try Rig(brokers: [Self.primary: broker])
+        defer { rig.cleanup() }
+        var sent: [Double] = []
+        for i in 0..<10 {
+            rig.pressure = 5 + Double(i) / 10
+            sent.append(rig.pressure)
+            rig.pass()
+        }
+        #expect(host.values(of: "Sensors/PT-1/Value").map(\.doubleValue) == sent, "every value once, in order")
+        // The first pass sampled while connecting and went to the outbox; once that is sent, live.
+        let live = host.values(of: "Sensors/PT-1/Value", historical: false).map(\.doubleValue)
+        #expect(live.count >= 7)
+        #expect(live == Array(sent.suffix(live.count)))
+        #expect(rig.core.outboxCount == 0)
+        #expect(rig.core.counters.publishedLive >= 7)
+    }
+
     @Test func anOutageLosesNothingAndTheBacklogComesAsHistoryInOrderAfterTheBirth() throws {
         let broker = InMemoryBroker()
         let rig = try Rig(brokers: [Self.primary: broker])
