@@ -139,7 +139,7 @@ public final class EdgeNodeService: @unchecked Sendable {
             let t = clock.nowNanoseconds()
             guard t >= next, !stopping.load(ordering: .acquiring) else { continue }
             pass(now: t)
-            next = max(next &+ interval, t &+ interval / 4)
+            next = nextPass(after: t)
             countersBox.withLock { $0 = core.counters }
             outboxBox.store(core.outboxCount, ordering: .relaxed)
             connectedBox.withLock { $0 = core.connectedBroker?.description }
@@ -152,9 +152,26 @@ public final class EdgeNodeService: @unchecked Sendable {
         logger.notice("MQTT: edge node stopped: \(c.publishedLive) messages published live, \(c.publishedFromOutbox) from the outbox, \(c.delivered) delivered, \(c.stored) stored, \(c.droppedForSpace) dropped for space, \(c.refusedByBroker) refused by a broker; \(core.outboxCount) in the outbox")
     }
 
+    /// When the next pass runs: on the cycle's grid (a whole number of periods of at least the
+    /// publish interval apart), shortly after a cycle's deadline, so a pass reads what that cycle
+    /// has just published instead of a value up to a period old. Before the cycle has started: one
+    /// interval from now.
+    private func nextPass(after t: UInt64) -> UInt64 {
+        let epoch = controller.epochNanoseconds, period = controller.periodNanoseconds
+        guard epoch > 0, period > 0 else { return t &+ interval }
+        let stride = max(1, (interval + period - 1) / period) * period
+        let base = epoch &+ min(period / 2, Self.afterDeadlineNanoseconds)
+        guard t >= base else { return base }
+        return base &+ ((t - base) / stride + 1) * stride
+    }
+
+    /// How long after a cycle's deadline a pass reads the controller: past the cycle's typical
+    /// lateness and compute, so that cycle's values are on its boards.
+    static let afterDeadlineNanoseconds: UInt64 = 300_000
+
     private func pass(now: UInt64) {
         let wall = Self.wallMilliseconds()
-        let sample = EdgeSampling.sample(controller.snapshot(), modelVersion: controller.policyModelVersion.map(Int.init), timestamp: wall)
+        let sample = EdgeSampling.sample(controller.snapshot(timingPercentiles: false), modelVersion: controller.policyModelVersion.map(Int.init), timestamp: wall)
         var events: [EdgeEvent] = []
         var cursor: Int64?
         do {

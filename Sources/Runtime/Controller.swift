@@ -284,7 +284,10 @@ public final class Controller: @unchecked Sendable {
     /// Forgets the timing histograms (after warm-up).
     public func resetTiming() { cycle.statistics.resetHistograms() }
 
-    public func snapshot() -> ControllerSnapshot {
+    /// What the controller shows now. `timingPercentiles: false` leaves the lateness and duration
+    /// percentiles out (NaN; the counters stay): reading the histograms is most of a snapshot's cost,
+    /// which a frequent reader such as the edge node does not need.
+    public func snapshot(timingPercentiles: Bool = true) -> ControllerSnapshot {
         let status = cycle.statusBoard.snapshot()[0]
         let reasons = SafeStateReason.allCases.filter { status.safeStateBits & (1 << UInt32($0.rawValue)) != 0 }
         let tripped = limitIDs.indices.filter { $0 < 64 && status.interlocksTripped & (1 << UInt64($0)) != 0 }.map { limitIDs[$0] }
@@ -295,7 +298,8 @@ public final class Controller: @unchecked Sendable {
                                   operatorSources: cycle.operatorSourceBoard.snapshot().map { Int($0) },
                                   outputIDs: plant.outputs.map(\.id), outputs: cycle.outputValueBoard.snapshot(),
                                   cycle: status.cycle, safeStateReasons: reasons, trippedInterlocks: tripped,
-                                  timing: cycle.statistics.summary(), watchdogStalls: cycle.watchdog.stallCount,
+                                  timing: timingPercentiles ? cycle.statistics.summary() : cycle.statistics.counters(),
+                                  watchdogStalls: cycle.watchdog.stallCount,
                                   activeAlarms: Int(status.activeAlarms), annunciatedAlarms: Int(status.annunciatedAlarms),
                                   trustScore: status.trustScore.isNaN ? nil : status.trustScore,
                                   journalDropped: EventSeverity.allCases.reduce(0) { $0 + queue.droppedCount($1) },

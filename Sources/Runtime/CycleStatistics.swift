@@ -48,6 +48,14 @@ final class CycleStatistics: @unchecked Sendable {
         }
     }
 
+    /// The counters alone (no histogram drained or read: cheap, for frequent readers).
+    func counters() -> CycleTimingSummary {
+        CycleTimingSummary(cycles: cycles.load(ordering: .relaxed), overruns: overruns.load(ordering: .relaxed),
+                           overrunStorms: overrunStorms.load(ordering: .relaxed), latenessP50Microseconds: .nan,
+                           latenessP99Microseconds: .nan, latenessP999Microseconds: .nan, latenessMaxMicroseconds: .nan,
+                           durationP50Microseconds: .nan, durationP99Microseconds: .nan, durationMaxMicroseconds: .nan, samplesDropped: 0)
+    }
+
     func summary() -> CycleTimingSummary {
         drain()
         return histograms.withLock { h in
