@@ -70,7 +70,7 @@ public struct ModelOutcome: Sendable, Hashable {
 public enum ModelWatchState: String, Sendable, Hashable, CaseIterable {
     /// Deployed (or once deployed) and judged on every outcome.
     case watching
-    /// Rolled back automatically after a drop; no longer judged.
+    /// Rolled back automatically after a drop: its outcomes are still recorded, but it is not judged again.
     case rolledBack = "rolled_back"
     /// Raised to the operator: the cycle runs on the rules alone until another version is deployed.
     case modelError = "model_error"
