@@ -22,12 +22,12 @@ import Glibc
         let process = Process()
         let outPath = NSTemporaryDirectory() + "vigil-out-\(UUID().uuidString)"
         let errPath = NSTemporaryDirectory() + "vigil-err-\(UUID().uuidString)"
-        init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        init(_ arguments: [String], environment: [String: String] = [:], directory: String = RunBinaryTests.root) throws {
             _ = FileManager.default.createFile(atPath: outPath, contents: nil)
             _ = FileManager.default.createFile(atPath: errPath, contents: nil)
             process.executableURL = URL(fileURLWithPath: RunBinaryTests.binary)
             process.arguments = arguments
-            process.currentDirectoryURL = URL(fileURLWithPath: RunBinaryTests.root)
+            process.currentDirectoryURL = URL(fileURLWithPath: directory)
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             process.standardOutput = FileHandle(forWritingAtPath: outPath)
             process.standardError = FileHandle(forWritingAtPath: errPath)
@@ -96,15 +96,16 @@ import Glibc
     /// The controller that runs a plant carries no test or benchmark instrumentation: neither the
     /// malloc interposer that counts allocations nor the C reference loops (they live in `vigil-bench`).
     /// `vigil model info` with an empty registry (a fresh checkout) describes the shipped model that
-    /// `vigil run` would install, and prints no usage text.
+    /// `vigil run` would install, and prints no usage text. The shipped model is found beside the
+    /// executable (here: the checkout it was built in), not in the current directory.
     @Test func modelInfoWithAnEmptyRegistryDescribesTheShippedModel() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
         let journal = NSTemporaryDirectory() + "vigil-info-\(UUID().uuidString.prefix(8)).sqlite"
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: journal + s) } }
-        let out = try Child(["model", "info", "--journal", journal]).wait()
+        let out = try Child(["model", "info", "--journal", journal], directory: NSTemporaryDirectory()).wait()
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.stdout.contains("no model is deployed in \(journal) yet; `vigil run` installs the shipped model"))
-        #expect(out.stdout.contains("shipped models/default.vglm") && out.stdout.contains("diagnoses: healthy"))
+        #expect(out.stdout.contains("shipped \(Self.root)/models/default.vglm") && out.stdout.contains("diagnoses: healthy"))
         #expect(!out.stdout.contains("Usage") && !out.stderr.contains("Usage"))
     }
 
