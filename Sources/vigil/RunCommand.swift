@@ -50,6 +50,9 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if let console { _ = try ConsoleChoice(console) }
+        if let shippedModels, !FileManager.default.isReadableFile(atPath: locateShippedPolicyModel(explicitDirectory: shippedModels)) {
+            throw ValidationError("--shipped-models \(shippedModels): no readable \(ShippedModelSearch.modelFileName) in it.")
+        }
     }
 
     func run() throws {

@@ -109,6 +109,32 @@ import Glibc
         #expect(!out.stdout.contains("Usage") && !out.stderr.contains("Usage"))
     }
 
+    /// `vigil run --shipped-models DIR` installs the model found there (and its learning set beside
+    /// it), not the checkout's; a directory without one is refused before anything starts.
+    @Test func runTakesTheShippedModelFromAnExplicitDirectory() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
+        let plant = try ConfigLoader.loadPlant(path: Self.root + "/configs/demo-pump-station.yaml").plant
+        let rig = try SimulatedRig(plant: plant, ports: .ephemeral, pacing: .unpaced, seed: 5)
+        defer { rig.stop() }
+        let config = try demoConfig(for: rig)
+        let base = NSTemporaryDirectory() + "vigil-shipped-\(UUID().uuidString.prefix(8))"
+        let shipped = base + "/share", empty = base + "/empty", journal = base + "/journal.sqlite"
+        for d in [shipped, empty] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        defer { try? FileManager.default.removeItem(atPath: base); try? FileManager.default.removeItem(atPath: config) }
+        for f in ["default.vglm", "default.vgls"] { try FileManager.default.copyItem(atPath: Self.root + "/models/" + f, toPath: shipped + "/" + f) }
+
+        let refused = try Child(["run", "--config", config, "--journal", journal, "--mock-gpio", "--shipped-models", empty],
+                                directory: base).wait()
+        #expect(refused.status == 64 && refused.stderr.contains("--shipped-models \(empty): no readable default.vglm"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: journal), "nothing starts when the shipped model is missing")
+
+        let out = try Child(["run", "--config", config, "--journal", journal, "--mock-gpio", "--shipped-models", shipped, "--duration", "1"],
+                            directory: base).wait()
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stderr.contains("installed the shipped model \(shipped)/default.vglm as v1"), "\(out.stderr)")
+        #expect(!out.stderr.contains("not learning from feedback"), "the learning set beside it is read: \(out.stderr)")
+    }
+
     /// `vigil console hash-pin` refuses trivially weak PINs with a message that never repeats the PIN.
     @Test func hashPINRefusesWeakPINs() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
