@@ -180,6 +180,8 @@ let package = Package(
                                                          "Fieldbus", "Sparkplug", "VigilCore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy",
                                                       "EdgeNode"]),  // EdgeNode: the Sparkplug end-to-end tests read `EdgeSampling.publishedKinds`
+        // Where the shipped model is looked for (install prefix, source checkout, explicit directory).
+        .testTarget(name: "CommandSupportTests", dependencies: ["CommandSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -13,7 +13,8 @@ import VigilCore
 /// Relative file names (credentials, TLS) are read from beside the plant file. A host's write to an
 /// output goes through the console's own checks for an engineer's `output` command and is audited
 /// like one, with source `mqtt:<client id>`.
-func startEdgeNode(_ config: MQTTConfig, controller: Controller, plantFile: String, logger: Logger) throws -> EdgeNodeService {
+func startEdgeNode(_ config: MQTTConfig, controller: Controller, plantFile: String, logger: Logger,
+                   shippedModel: String = shippedPolicyModelPath) throws -> EdgeNodeService {
     let directory = (plantFile as NSString).deletingLastPathComponent
     func resolve(_ path: String) -> String { path.hasPrefix("/") || directory.isEmpty ? path : directory + "/" + path }
     var config = config
@@ -25,7 +26,7 @@ func startEdgeNode(_ config: MQTTConfig, controller: Controller, plantFile: Stri
         // Fleet models are validated on the shipped learning set's golden set.
         var learningSet: LearningSet?
         if config.fleet?.modelKey != nil {
-            let path = LearningSetFile.path(forModel: shippedPolicyModelPath)
+            let path = LearningSetFile.path(forModel: shippedModel)
             do { learningSet = try LearningSetFile.decode(DurableFile.read(path)) } catch {
                 logger.error("fleet: learning set \(path) not readable (\(error)): fleet models cannot be validated")
             }

@@ -170,7 +170,7 @@ struct ModelFeedbackCommand: ParsableCommand {
 
     @OptionGroup var location: ModelLocation
     @Option(help: ArgumentHelp("The learning set (replay, golden and calibration samples).", valueName: "FILE"))
-    var learningSet = "models/default.vgls"
+    var learningSet = LearningSetFile.path(forModel: shippedPolicyModelPath)
     @Argument(help: "The journal event the feedback is about.")
     var event: Int64
     @Argument(help: "confirm, false-alarm, or class followed by the right class.")
@@ -242,7 +242,7 @@ struct ModelEvalCommand: ParsableCommand {
         discussion: "The campaign is `vigil model dataset`'s with other seeds (default 90000…, far from training's 2026…); its test and validation splits are scored.")
 
     @Option(help: ArgumentHelp("The model file (default: the shipped model).", valueName: "FILE"))
-    var file = "models/default.vglm"
+    var file = shippedPolicyModelPath
     @Option(help: ArgumentHelp("Score a registered version of this journal instead of --file.", valueName: "FILE"))
     var journal: String?
     @Option(help: "With --journal: the version (default: the deployed one).")

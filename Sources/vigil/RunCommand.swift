@@ -45,8 +45,14 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: ArgumentHelp("Directory of the shipped policy model (default.vglm) and its learning set (default: <prefix>/share/vigil/models beside the executable's bin/, or a source checkout's models/).", valueName: "DIR"))
+    var shippedModels: String?
+
     func validate() throws {
         if let console { _ = try ConsoleChoice(console) }
+        if let shippedModels, !FileManager.default.isReadableFile(atPath: locateShippedPolicyModel(explicitDirectory: shippedModels)) {
+            throw ValidationError("--shipped-models \(shippedModels): no readable \(ShippedModelSearch.modelFileName) in it.")
+        }
     }
 
     func run() throws {
@@ -59,14 +65,18 @@ struct RunCommand: ParsableCommand {
         }
         if mockGPIO { logger.warning("GPIO: mock chips, no real lines are read or driven") }
         let gpio = try openGPIO(plant: loaded.plant, board: gpioBoard, logger: logger)
-        let controller = try startController(plant: loaded.plant, board: loaded.board, gpio: gpio, journalPath: journal, logger: logger)
+        let shipped = locateShippedPolicyModel(explicitDirectory: shippedModels)
+        logger.info("shipped policy model: \(shipped)")
+        let controller = try startController(plant: loaded.plant, board: loaded.board, gpio: gpio, journalPath: journal, logger: logger,
+                                             shippedModel: shipped)
         var consoleServer: ConsoleServer?
         var edgeNode: EdgeNodeService?
         // Outputs safe first: a console busy with a command, the learner or a broker never delays them.
         defer { controller.stop(); edgeNode?.stop(); consoleServer?.stop() }
         let consoleChoice = try console.map(ConsoleChoice.init) ?? (loaded.plant.console == nil ? .none : .config)
         consoleServer = try startConsole(consoleChoice, controller: controller, board: loaded.board, logger: logger)
-        if let mqtt = loaded.plant.mqtt { edgeNode = try startEdgeNode(mqtt, controller: controller, plantFile: config, logger: logger) }
+        if let mqtt = loaded.plant.mqtt { edgeNode = try startEdgeNode(mqtt, controller: controller, plantFile: config, logger: logger,
+                                                                              shippedModel: shipped) }
         if let path = consoleServer?.ptyPath { print("vigil run: console on \(path)"); fflush(nil) }
         if !controller.waitUntilReady(timeoutNanoseconds: 30_000_000_000) {
             logger.warning("no good cycle after 30 s: outputs stay in start-up safe state until every interlock input and control input reads good")
@@ -143,8 +153,18 @@ struct PolicyStartup {
     var damaged = false
 }
 
-/// The policy model that ships with Vigil, installed into an empty registry on the first start.
-let shippedPolicyModelPath = "models/default.vglm"
+/// The policy model that ships with Vigil, installed into an empty registry on the first start:
+/// under the executable's install prefix, or the source checkout it was built in (never the
+/// current directory). `--shipped-models DIR` names another directory.
+var shippedPolicyModelPath: String { locateShippedPolicyModel(explicitDirectory: nil) }
+
+/// The shipped model in `explicitDirectory`, or where `ShippedModelSearch` finds it beside this executable.
+func locateShippedPolicyModel(explicitDirectory: String?) -> String {
+    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return ShippedModelSearch.modelPath(explicit: explicitDirectory, executablePath: executable) {
+        FileManager.default.isReadableFile(atPath: $0)
+    } ?? "/usr/share/vigil/models/" + ShippedModelSearch.modelFileName
+}
 
 /// The models directory of a journal: `--models`, or `models/` beside the journal.
 func modelDirectory(journalPath: String, directory: String?) -> String {

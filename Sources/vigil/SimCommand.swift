@@ -50,6 +50,9 @@ struct SimServeCommand: ParsableCommand {
     @Option(help: "Clients each simulated TCP device serves at once; further clients are accepted and closed at once (counted, logged once per burst).")
     var maxConnections: Int = TCPServerLimits.defaultMaxConnections
 
+    @Option(help: ArgumentHelp("Write the plant file rewritten to these simulators (their ports and pty paths; the board by absolute path) here, once they listen.", valueName: "FILE"))
+    var writeConfig: String?
+
     func validate() throws {
         if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds, got \(duration).") }
         if !(-65535...65535).contains(portOffset) { throw ValidationError("--port-offset must be within -65535...65535, got \(portOffset).") }
@@ -66,6 +69,18 @@ struct SimServeCommand: ParsableCommand {
                                    notice: { printToStandardError("vigil sim: \($0)") })
         defer { rig.stop() }
 
+        if let writeConfig {
+            let text: String
+            do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
+                printToStandardError("vigil sim: cannot read \(config): \(error)")
+                throw ExitCode(1)
+            }
+            let directory = URL(fileURLWithPath: config).deletingLastPathComponent().path
+            do { try rig.configText(rewriting: text, configDirectory: directory).write(toFile: writeConfig, atomically: true, encoding: .utf8) } catch {
+                printToStandardError("vigil sim: cannot write \(writeConfig): \(error)")
+                throw ExitCode(1)
+            }
+        }
         print("vigil sim: \(plant.name), \(plant.devices.count) device(s), seed \(seed)")
         for e in rig.endpoints {
             print("  \(e.deviceID.padding(toLength: 12, withPad: " ", startingAt: 0)) \(e.listening)")

@@ -22,12 +22,12 @@ import Glibc
         let process = Process()
         let outPath = NSTemporaryDirectory() + "vigil-out-\(UUID().uuidString)"
         let errPath = NSTemporaryDirectory() + "vigil-err-\(UUID().uuidString)"
-        init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        init(_ arguments: [String], environment: [String: String] = [:], directory: String = RunBinaryTests.root) throws {
             _ = FileManager.default.createFile(atPath: outPath, contents: nil)
             _ = FileManager.default.createFile(atPath: errPath, contents: nil)
             process.executableURL = URL(fileURLWithPath: RunBinaryTests.binary)
             process.arguments = arguments
-            process.currentDirectoryURL = URL(fileURLWithPath: RunBinaryTests.root)
+            process.currentDirectoryURL = URL(fileURLWithPath: directory)
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             process.standardOutput = FileHandle(forWritingAtPath: outPath)
             process.standardError = FileHandle(forWritingAtPath: errPath)
@@ -96,16 +96,43 @@ import Glibc
     /// The controller that runs a plant carries no test or benchmark instrumentation: neither the
     /// malloc interposer that counts allocations nor the C reference loops (they live in `vigil-bench`).
     /// `vigil model info` with an empty registry (a fresh checkout) describes the shipped model that
-    /// `vigil run` would install, and prints no usage text.
+    /// `vigil run` would install, and prints no usage text. The shipped model is found beside the
+    /// executable (here: the checkout it was built in), not in the current directory.
     @Test func modelInfoWithAnEmptyRegistryDescribesTheShippedModel() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
         let journal = NSTemporaryDirectory() + "vigil-info-\(UUID().uuidString.prefix(8)).sqlite"
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: journal + s) } }
-        let out = try Child(["model", "info", "--journal", journal]).wait()
+        let out = try Child(["model", "info", "--journal", journal], directory: NSTemporaryDirectory()).wait()
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.stdout.contains("no model is deployed in \(journal) yet; `vigil run` installs the shipped model"))
-        #expect(out.stdout.contains("shipped models/default.vglm") && out.stdout.contains("diagnoses: healthy"))
+        #expect(out.stdout.contains("shipped \(Self.root)/models/default.vglm") && out.stdout.contains("diagnoses: healthy"))
         #expect(!out.stdout.contains("Usage") && !out.stderr.contains("Usage"))
+    }
+
+    /// `vigil run --shipped-models DIR` installs the model found there (and its learning set beside
+    /// it), not the checkout's; a directory without one is refused before anything starts.
+    @Test func runTakesTheShippedModelFromAnExplicitDirectory() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build")
+        let plant = try ConfigLoader.loadPlant(path: Self.root + "/configs/demo-pump-station.yaml").plant
+        let rig = try SimulatedRig(plant: plant, ports: .ephemeral, pacing: .unpaced, seed: 5)
+        defer { rig.stop() }
+        let config = try demoConfig(for: rig)
+        let base = NSTemporaryDirectory() + "vigil-shipped-\(UUID().uuidString.prefix(8))"
+        let shipped = base + "/share", empty = base + "/empty", journal = base + "/journal.sqlite"
+        for d in [shipped, empty] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        defer { try? FileManager.default.removeItem(atPath: base); try? FileManager.default.removeItem(atPath: config) }
+        for f in ["default.vglm", "default.vgls"] { try FileManager.default.copyItem(atPath: Self.root + "/models/" + f, toPath: shipped + "/" + f) }
+
+        let refused = try Child(["run", "--config", config, "--journal", journal, "--mock-gpio", "--shipped-models", empty],
+                                directory: base).wait()
+        #expect(refused.status == 64 && refused.stderr.contains("--shipped-models \(empty): no readable default.vglm"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: journal), "nothing starts when the shipped model is missing")
+
+        let out = try Child(["run", "--config", config, "--journal", journal, "--mock-gpio", "--shipped-models", shipped, "--duration", "1"],
+                            directory: base).wait()
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stderr.contains("installed the shipped model \(shipped)/default.vglm as v1"), "\(out.stderr)")
+        #expect(!out.stderr.contains("not learning from feedback"), "the learning set beside it is read: \(out.stderr)")
     }
 
     /// `vigil console hash-pin` refuses trivially weak PINs with a message that never repeats the PIN.
