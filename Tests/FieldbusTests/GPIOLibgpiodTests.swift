@@ -10,6 +10,14 @@ struct GPIOLibgpiodTests {
         #expect([1, 2].contains(LibgpiodChip.apiVersion))
     }
 
+    // scripts/test-gpiod2 sets VIGIL_EXPECT_GPIOD_API=2, so its run proves the shim took the v2 branch.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["VIGIL_EXPECT_GPIOD_API"] != nil,
+                   "set VIGIL_EXPECT_GPIOD_API to the libgpiod API (1 or 2) the build must use"))
+    func shimIsBuiltAgainstTheExpectedAPI() throws {
+        let expected = try #require(ProcessInfo.processInfo.environment["VIGIL_EXPECT_GPIOD_API"].flatMap { Int($0) })
+        #expect(LibgpiodChip.apiVersion == expected)
+    }
+
     @Test func missingChipIsNoSuchChip() {
         let error = #expect(throws: GPIOError.self) { try LibgpiodChip(name: "gpiochip42") }
         #expect(error?.kind == .noSuchChip)
