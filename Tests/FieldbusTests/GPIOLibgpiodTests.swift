@@ -37,6 +37,13 @@ struct GPIOLibgpiodTests {
         #expect(error?.description == "gpiochip42: no such GPIO chip (line GPIO17 of board boards/raspberry-pi-4.yaml)")
     }
 
+    // 300 characters: over NAME_MAX for the kernel (v1) and over the shim's path buffer (v2).
+    @Test func chipNameTooLongIsRejectedNotTruncated() {
+        let name = "gpiochip" + String(repeating: "9", count: 292)
+        let error = #expect(throws: GPIOError.self) { try LibgpiodChip(name: name) }
+        #expect(error?.kind == .io(errno: ENAMETOOLONG))
+    }
+
     @Test func pathThatIsNotAChipIsNoSuchChip() {
         let error = #expect(throws: GPIOError.self) { try LibgpiodChip(name: "/dev/null") }
         #expect(error?.kind == .noSuchChip)
