@@ -1,7 +1,9 @@
 // The only file in Vigil that calls libgpiod. See include/vigil_gpiod.h for the contract.
 //
 // Two implementations, chosen at compile time: libgpiod v1 defines GPIOD_LINE_BULK_MAX_LINES,
-// v2 does not. Debian 12 ships v1 (1.6.3), so only the v1 branch is compiled and tested here.
+// v2 does not. The normal build uses the system's library (v1, 1.6.3, on Debian 12);
+// scripts/test-gpiod2 builds the v2 branch against Debian 13's libgpiod 2. docs/GPIO.md says
+// what was checked on which library and kernel.
 #include "vigil_gpiod.h"
 
 #include <errno.h>
@@ -177,12 +179,11 @@ void vigil_gpio_release(vigil_gpio_line *line) {
 
 #else
 // ---------------------------------------------------------------------------------------------
-// libgpiod v2 (2.x).
+// libgpiod v2 (2.x). Compiled against 2.2.1 (Debian 13) by scripts/test-gpiod2, where only the
+// chip-open paths run: requests, values and edge events need a kernel GPIO chip (docs/GPIO.md).
 //
-// NOT COMPILED OR TESTED: this machine (Debian 12) only has libgpiod 1.6.3. Written from the v2
-// API documentation (gpiod_line_settings / gpiod_line_config / gpiod_request_config /
-// gpiod_chip_request_lines / gpiod_edge_event_buffer). Build and run the GPIO tests against a
-// v2 system (Debian 13, or libgpiod built from source, ideally with gpio-sim) before trusting it.
+// Edge directions are logical in the v2 uAPI as in v1 (rising = inactive -> active), and no
+// kernel debounce is set: Vigil debounces in software, the same on both APIs.
 // ---------------------------------------------------------------------------------------------
 
 int vigil_gpiod_api_version(void) { return 2; }
@@ -207,10 +208,10 @@ vigil_gpio_chip *vigil_gpio_chip_open(const char *name, int *err) {
     }
     // v2 opens by path only.
     char path[256];
-    if (strchr(name, '/')) {
-        snprintf(path, sizeof path, "%s", name);
-    } else {
-        snprintf(path, sizeof path, "/dev/%s", name);
+    int length = snprintf(path, sizeof path, strchr(name, '/') ? "%s" : "/dev/%s", name);
+    if (length < 0 || (size_t)length >= sizeof path) {
+        set_err(err, -ENAMETOOLONG);
+        return NULL;
     }
     errno = 0;
     struct gpiod_chip *chip = gpiod_chip_open(path);
@@ -227,7 +228,8 @@ vigil_gpio_chip *vigil_gpio_chip_open(const char *name, int *err) {
         return NULL;
     }
     vigil_gpio_chip *handle = calloc(1, sizeof *handle);
-    char *label = strdup(gpiod_chip_info_get_label(info));
+    const char *info_label = gpiod_chip_info_get_label(info);
+    char *label = strdup(info_label ? info_label : "");
     if (!handle || !label) {
         free(handle);
         free(label);

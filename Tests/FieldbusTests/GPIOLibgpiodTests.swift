@@ -10,6 +10,14 @@ struct GPIOLibgpiodTests {
         #expect([1, 2].contains(LibgpiodChip.apiVersion))
     }
 
+    // scripts/test-gpiod2 sets VIGIL_EXPECT_GPIOD_API=2, so its run proves the shim took the v2 branch.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["VIGIL_EXPECT_GPIOD_API"] != nil,
+                   "set VIGIL_EXPECT_GPIOD_API to the libgpiod API (1 or 2) the build must use"))
+    func shimIsBuiltAgainstTheExpectedAPI() throws {
+        let expected = try #require(ProcessInfo.processInfo.environment["VIGIL_EXPECT_GPIOD_API"].flatMap { Int($0) })
+        #expect(LibgpiodChip.apiVersion == expected)
+    }
+
     @Test func missingChipIsNoSuchChip() {
         let error = #expect(throws: GPIOError.self) { try LibgpiodChip(name: "gpiochip42") }
         #expect(error?.kind == .noSuchChip)
@@ -27,6 +35,13 @@ struct GPIOLibgpiodTests {
         #expect(error?.line == "GPIO17")
         #expect(error?.boardFile == "boards/raspberry-pi-4.yaml")
         #expect(error?.description == "gpiochip42: no such GPIO chip (line GPIO17 of board boards/raspberry-pi-4.yaml)")
+    }
+
+    // 300 characters: over NAME_MAX for the kernel (v1) and over the shim's path buffer (v2).
+    @Test func chipNameTooLongIsRejectedNotTruncated() {
+        let name = "gpiochip" + String(repeating: "9", count: 292)
+        let error = #expect(throws: GPIOError.self) { try LibgpiodChip(name: name) }
+        #expect(error?.kind == .io(errno: ENAMETOOLONG))
     }
 
     @Test func pathThatIsNotAChipIsNoSuchChip() {
