@@ -38,7 +38,8 @@ enum {
 /// 1 when built against libgpiod v1, 2 for v2.
 int vigil_gpiod_api_version(void);
 
-/// Opens a chip by name (`gpiochip0`, looked up under /dev) or by path (`/dev/gpiochip0`).
+/// Opens a chip by name (`gpiochip0`, looked up under /dev) or by path (`/dev/gpiochip0`); on
+/// failure returns NULL and sets `*err` to -errno.
 /// v1: gpiod_chip_open_by_name / gpiod_chip_open. v2: gpiod_chip_open.
 vigil_gpio_chip *vigil_gpio_chip_open(const char *name, int *err);
 /// Closes a chip. Release its lines first.
