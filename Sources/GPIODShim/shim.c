@@ -179,8 +179,9 @@ void vigil_gpio_release(vigil_gpio_line *line) {
 
 #else
 // ---------------------------------------------------------------------------------------------
-// libgpiod v2 (2.x). Compiled against 2.2.1 (Debian 13) by scripts/test-gpiod2, where only the
-// chip-open paths run: requests, values and edge events need a kernel GPIO chip (docs/GPIO.md).
+// libgpiod v2 (2.x). Built against 2.2.1 (Debian 13) by scripts/test-gpiod2 (chip-open paths, on
+// any kernel) and scripts/test-gpio-sim (requests, values, bias and edge events on the kernel's
+// gpio-sim, in a VM); docs/GPIO.md.
 //
 // Edge directions are logical in the v2 uAPI as in v1 (rising = inactive -> active), and no
 // kernel debounce is set: Vigil debounces in software, the same on both APIs.
