@@ -35,6 +35,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("How long the rss case runs vigil run.", valueName: "SECONDS"))
     var rssSeconds = 600.0
 
+    @Option(name: .long, help: ArgumentHelp("The vigil binary the rss case runs (default: the one beside vigil-bench), e.g. the static build scripts/package-deb packages or an installed /usr/bin/vigil.", valueName: "PATH"))
+    var vigil: String?
+
     func validate() throws {
         if rounds < 1 { throw ValidationError("--rounds must be at least 1") }
         if seconds <= 0 { throw ValidationError("--seconds must be positive") }
@@ -56,7 +59,7 @@ struct BenchCommand: ParsableCommand {
         let cycle = CycleBench(rounds: max(1, min(rounds, 3)))
         if cases.contains("lateness") { try cycle.lateness() }
         if cases.contains("compute") { try cycle.computeCost() }
-        if cases.contains("rss") || cases.contains("rss-mqtt") { try cycle.peakRSS(seconds: rssSeconds, mqtt: cases.contains("rss-mqtt")) }
+        if cases.contains("rss") || cases.contains("rss-mqtt") { try cycle.peakRSS(seconds: rssSeconds, mqtt: cases.contains("rss-mqtt"), vigil: vigil) }
     }
 
     // MARK: Cases

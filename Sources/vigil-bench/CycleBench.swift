@@ -167,13 +167,15 @@ struct CycleBench {
     /// Peak RSS (VmHWM) of a `vigil run` child polling an in-process rig for `seconds`.
     /// Peak RSS of `vigil run` on the demo config; with `mqtt`, once more with its Sparkplug edge node
     /// publishing to a Mosquitto broker on loopback, and the difference.
-    func peakRSS(seconds: Double, mqtt: Bool = false) throws {
-        let plain = try runForRSS(seconds: seconds, broker: nil)
-        print("  vigil run on the demo config for \(Int(seconds)) s: peak RSS (VmHWM) \(plain.peak), RSS now \(plain.now) (target ≤ 32 MiB); exit \(plain.status)")
+    /// `vigil` names the binary to run (default: the `vigil` beside this benchmark, same build).
+    func peakRSS(seconds: Double, mqtt: Bool = false, vigil: String? = nil) throws {
+        let plain = try runForRSS(seconds: seconds, broker: nil, vigil: vigil)
+        print("  vigil run (\(vigil ?? "the vigil beside vigil-bench")) on the demo config for \(Int(seconds)) s: peak RSS (VmHWM) \(plain.peak), "
+              + "RSS now \(plain.now) (target ≤ 32 MiB); exit \(plain.status)")
         guard mqtt else { return }
         let broker = try MosquittoBroker()
         defer { broker.stop() }
-        let withMQTT = try runForRSS(seconds: seconds, broker: broker.url)
+        let withMQTT = try runForRSS(seconds: seconds, broker: broker.url, vigil: vigil)
         let delta = (Self.kilobytes(withMQTT.peak) ?? 0) - (Self.kilobytes(plain.peak) ?? 0)
         print("  the same with MQTT (Sparkplug edge node on \(broker.url)): peak RSS (VmHWM) \(withMQTT.peak), RSS now \(withMQTT.now); "
               + "the edge node costs \(delta) kB of peak RSS; exit \(withMQTT.status)")
@@ -181,7 +183,7 @@ struct CycleBench {
 
     private static func kilobytes(_ field: String) -> Int? { Int(field.split(separator: " ").first ?? "") }
 
-    private func runForRSS(seconds: Double, broker: String?) throws -> (peak: String, now: String, status: Int32) {
+    private func runForRSS(seconds: Double, broker: String?, vigil: String?) throws -> (peak: String, now: String, status: Int32) {
         let plant = try ConfigLoader.loadPlant(path: "configs/demo-pump-station.yaml").plant
         let rig = try SimulatedRig(plant: plant, ports: .ephemeral, pacing: nil, seed: 1)
         defer { rig.stop() }
@@ -194,10 +196,12 @@ struct CycleBench {
         try text.write(toFile: config, atomically: true, encoding: .utf8)
         defer { for f in [config, journal, journal + "-wal", journal + "-shm"] { try? FileManager.default.removeItem(atPath: f) } }
         let child = Process()
-        // The controller that runs a plant: the `vigil` beside this benchmark (same build).
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("vigil")
-        child.arguments = ["run", "--config", config, "--journal", journal, "--mock-gpio", "--log-level", "error"]
+        // The controller that runs a plant: the one named, else the `vigil` beside this benchmark (same build).
+        child.executableURL = vigil.map { URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("vigil")
+        // The checkout's shipped model, named so that a binary outside the checkout runs the policy service too.
+        child.arguments = ["run", "--config", config, "--journal", journal, "--mock-gpio", "--log-level", "error",
+                           "--shipped-models", cwd + "/models"]
         try child.run()
         Shutdown.sleep(nanoseconds: UInt64(seconds * 1e9))
         let status = (try? String(contentsOfFile: "/proc/\(child.processIdentifier)/status", encoding: .utf8)) ?? ""
