@@ -29,7 +29,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds per round.", valueName: "SECONDS"))
     var seconds = 0.4
 
-    @Option(name: .long, help: "Cases to run, comma-separated: tcp, rtu, paced, lateness, compute, rss, rss-mqtt (rss, then with the Sparkplug edge node on a loopback Mosquitto).")
+    @Option(name: .long, help: "Cases to run, comma-separated: tcp, rtu, paced, lateness, compute, rss, rss-mqtt (rss, then with the Sparkplug edge node on a loopback Mosquitto), metrics (cycle lateness with the Prometheus exporter on and scraped vs off), rss-metrics (rss with metrics on and scraped).")
     var only = "tcp,rtu,paced,lateness,compute"
 
     @Option(name: .long, help: ArgumentHelp("How long the rss case runs vigil run.", valueName: "SECONDS"))
@@ -57,6 +57,8 @@ struct BenchCommand: ParsableCommand {
         if cases.contains("lateness") { try cycle.lateness() }
         if cases.contains("compute") { try cycle.computeCost() }
         if cases.contains("rss") || cases.contains("rss-mqtt") { try cycle.peakRSS(seconds: rssSeconds, mqtt: cases.contains("rss-mqtt")) }
+        if cases.contains("metrics") { try cycle.metricsCost() }
+        if cases.contains("rss-metrics") { try cycle.peakRSSWithMetrics(seconds: rssSeconds) }
     }
 
     // MARK: Cases
