@@ -85,11 +85,12 @@ struct HTTPExchange {
 }
 
 /// Waits for a condition another thread makes true; the bound only turns a hang into a failure.
-func eventually(within seconds: Double = 20, _ condition: () -> Bool) -> Bool {
+/// Sleeps with `Task.sleep`, so the wait holds no thread the HTTP server's tasks could use.
+func eventually(within seconds: Double = 30, _ condition: () -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if condition() { return true }
-        usleep(5_000)
+        try? await Task.sleep(for: .milliseconds(20))
     }
     return condition()
 }
@@ -98,7 +99,7 @@ func eventually(within seconds: Double = 20, _ condition: () -> Bool) -> Bool {
     @Test func scrapesOfARunningControllerMoveAndPassPromtool() async throws {
         let h = try MetricsHarness()
         defer { h.shutdown() }
-        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 20_000_000_000))
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 30_000_000_000))
         let collector = try MetricsCollector(controller: h.controller, build: BuildInfo(version: "test"))
         collector.attach()
         defer { collector.detach() }
@@ -115,7 +116,7 @@ func eventually(within seconds: Double = 20, _ condition: () -> Bool) -> Bool {
         let cyclesA = try #require(a.value("vigil_cycles_total"))
 
         var b = a, scraped = first.body
-        #expect(eventually {
+        #expect(await eventually {
             guard let r = try? HTTPExchange.send("GET", "/metrics", port: port), r.status == 200 else { return false }
             b = ExpositionText(r.body)
             scraped = r.body
@@ -149,7 +150,7 @@ func eventually(within seconds: Double = 20, _ condition: () -> Bool) -> Bool {
 
         // A safe state shows in the next scrape.
         h.controller.submit(.requestSafeState)
-        #expect(eventually {
+        #expect(await eventually {
             guard let r = try? HTTPExchange.send("GET", "/metrics", port: port) else { return false }
             let t = ExpositionText(r.body)
             return t.value("vigil_safe_state") == 1 && t.value("vigil_safe_state_reasons", ["reason": "operator_request"]) == 1
@@ -161,7 +162,7 @@ func eventually(within seconds: Double = 20, _ condition: () -> Bool) -> Bool {
     @Test func aPortInUseIsAnErrorNotAHang() async throws {
         let h = try MetricsHarness()
         defer { h.shutdown() }
-        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 20_000_000_000))
+        #expect(h.controller.waitUntilReady(timeoutNanoseconds: 30_000_000_000))
         let collector = try MetricsCollector(controller: h.controller, build: BuildInfo(version: "test"))
         var config = MetricsConfig(enabled: true)
         config.listen = MetricsListenAddress(host: "127.0.0.1", port: 0)
