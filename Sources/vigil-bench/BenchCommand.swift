@@ -35,7 +35,11 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("How long the rss case runs vigil run.", valueName: "SECONDS"))
     var rssSeconds = 600.0
 
+    @Option(name: .long, help: ArgumentHelp("The metrics case's cycle thread under SCHED_FIFO at this priority (1...99; default: the demo's SCHED_OTHER).", valueName: "N"))
+    var fifoPriority: Int?
+
     func validate() throws {
+        if let fifoPriority, !(1...99).contains(fifoPriority) { throw ValidationError("--fifo-priority must be in 1...99") }
         if rounds < 1 { throw ValidationError("--rounds must be at least 1") }
         if seconds <= 0 { throw ValidationError("--seconds must be positive") }
     }
@@ -57,7 +61,7 @@ struct BenchCommand: ParsableCommand {
         if cases.contains("lateness") { try cycle.lateness() }
         if cases.contains("compute") { try cycle.computeCost() }
         if cases.contains("rss") || cases.contains("rss-mqtt") { try cycle.peakRSS(seconds: rssSeconds, mqtt: cases.contains("rss-mqtt")) }
-        if cases.contains("metrics") { try cycle.metricsCost() }
+        if cases.contains("metrics") { try cycle.metricsCost(fifoPriority: fifoPriority) }
         if cases.contains("rss-metrics") { try cycle.peakRSSWithMetrics(seconds: rssSeconds) }
     }
 

@@ -20,9 +20,11 @@ extension CycleBench {
         var scrapeFailures: Int
     }
 
-    func metricsCost() throws {
+    /// `fifoPriority`: run the cycle thread under SCHED_FIFO at this priority (as a plant would), on both sides.
+    func metricsCost(fifoPriority: Int? = nil) throws {
         for periodMicroseconds in [1000, 10_000] {
-            let (plant, board) = try demoPlant(periodMicroseconds: periodMicroseconds)
+            var (plant, board) = try demoPlant(periodMicroseconds: periodMicroseconds)
+            plant.cycle.realtime.schedFIFOPriority = fifoPriority
             let cycles: UInt64 = periodMicroseconds == 1000 ? 10_000 : 3000
             var p50Ratios: [Double] = [], p99Ratios: [Double] = [], durationP99Ratios: [Double] = [], lines: [String] = []
             var allocations = 0.0, scrapes = 0, failures = 0
@@ -41,9 +43,10 @@ extension CycleBench {
                                     off.timing.durationP50Microseconds, off.timing.durationP99Microseconds,
                                     on.timing.durationP50Microseconds, on.timing.durationP99Microseconds, on.scrapes))
             }
-            print(String(format: "  metrics on (scraped every 100 ms) / off @ %d ms (demo plant, %llu cycles × %d rounds): lateness p50 %.2f (%.2f–%.2f), "
+            let policy = fifoPriority.map { "SCHED_FIFO \($0)" } ?? "SCHED_OTHER"
+            print(String(format: "  metrics on (scraped every 100 ms) / off @ %d ms (demo plant, ", periodMicroseconds / 1000) + policy + String(format: ", %llu cycles × %d rounds): lateness p50 %.2f (%.2f–%.2f), "
                          + "p99 %.2f (%.2f–%.2f); compute p99 %.2f; allocations/cycle with metrics %.4f; %d scrapes, %d failed",
-                         periodMicroseconds / 1000, cycles, rounds, median(p50Ratios), p50Ratios.min()!, p50Ratios.max()!,
+                         cycles, rounds, median(p50Ratios), p50Ratios.min()!, p50Ratios.max()!,
                          median(p99Ratios), p99Ratios.min()!, p99Ratios.max()!, median(durationP99Ratios), allocations, scrapes, failures))
             for l in lines { print("    " + l) }
         }
