@@ -18,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
     ],
     targets: [
         // C seams
@@ -109,6 +112,12 @@ let package = Package(
                                                  .product(name: "Logging", package: "swift-log")]),
         // Learning across sites over MQTT: the fleet topics and the fleet learner on a broker.
         .target(name: "FleetLink", dependencies: ["VigilCore", "Fleet", "MQTT", "Policy", .product(name: "Logging", package: "swift-log")]),
+        // Prometheus metrics beside a running controller: the snapshot, cycle samples, device traffic and journal
+        // events mapped onto swift-prometheus collectors in a registry of its own, served by FlyingFox on loopback.
+        .target(name: "VigilMetrics", dependencies: ["VigilCore", "Kernel", "Journal", "Runtime", "Monitor", "Fieldbus",
+                                                     .product(name: "Prometheus", package: "swift-prometheus"),
+                                                     .product(name: "CoreMetrics", package: "swift-metrics"),
+                                                     .product(name: "FlyingFox", package: "FlyingFox")]),
         // prctl, sched_setaffinity, mlockall and CPU sets: variadic or macro-heavy C that Swift cannot call.
         .target(name: "CRuntime"),
         // libFuzzer harnesses for the parsers of outside bytes (scripts/fuzz builds them with
@@ -135,7 +144,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilCore", "Kernel", "Config", "Fieldbus", "HIL", "Control", "Journal", "Runtime", "Monitor", "Scenarios", "Policy", "Console",
-                "Replay", "CommandSupport", "EdgeNode", "MQTT", "Fleet", "FleetLink",
+                "Replay", "CommandSupport", "EdgeNode", "MQTT", "Fleet", "FleetLink", "VigilMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -150,7 +159,7 @@ let package = Package(
             name: "vigil-bench",
             dependencies: [
                 "VigilCore", "Kernel", "Config", "Fieldbus", "HIL", "CBenchLoops", "CModbus", "Journal", "Runtime", "CAllocCounter", "Monitor",
-                "Scenarios", "Policy", "CommandSupport", "TEPBenchmark", "MQTT", "EdgeNode", "Sparkplug",
+                "Scenarios", "Policy", "CommandSupport", "TEPBenchmark", "MQTT", "EdgeNode", "Sparkplug", "VigilMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -180,6 +189,8 @@ let package = Package(
                                                          "Fieldbus", "Sparkplug", "VigilCore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kernel", "Control", "Journal", "HIL", "Fieldbus", "Config", "VigilCore", "CAllocCounter", "Monitor", "Policy",
                                                       "EdgeNode"]),  // EdgeNode: the Sparkplug end-to-end tests read `EdgeSampling.publishedKinds`
+        .testTarget(name: "VigilMetricsTests", dependencies: ["VigilMetrics", "Runtime", "Journal", "Kernel", "Monitor", "Config", "HIL", "Fieldbus",
+                                                           "VigilCore", "CAllocCounter", .product(name: "Logging", package: "swift-log")]),
         // Where the shipped model is looked for (install prefix, source checkout, explicit directory).
         .testTarget(name: "CommandSupportTests", dependencies: ["CommandSupport"]),
     ],

@@ -17,6 +17,7 @@ struct DecodedPlant {
     var sections: [(SectionConfig, path: String)] = []
     var console: ConsoleConfig?
     var mqtt: MQTTConfig?
+    var metrics = MetricsConfig()
     /// Ids of elements that exist in the file but failed to decode (`device:x`, `point:dev/x`,
     /// `sensor:x`, `output:x`, `signal:x`): references to them are not reported again.
     var broken: Set<String> = []
@@ -38,6 +39,7 @@ struct DecodedPlant {
         plant.sections = sections.map(\.0)
         plant.console = console
         plant.mqtt = mqtt
+        plant.metrics = metrics
         return plant
     }
 }

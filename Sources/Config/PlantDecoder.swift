@@ -5,7 +5,7 @@ import Yams
 /// unknown and missing keys) to the sink. Cross-references are checked by `PlantValidator`.
 enum PlantDecoder {
     static let topKeys = ["name", "board", "cycle", "simulation", "devices", "sensors", "redundancy_groups", "outputs", "limits",
-                          "controls", "monitor", "sections", "console", "mqtt"]
+                          "controls", "monitor", "sections", "console", "mqtt", "metrics"]
     static let deviceKeys = ["id", "transport", "unit_id", "response_timeout_ms", "byte_timeout_ms", "poll_interval_ms",
                              "max_gap_registers", "max_gap_bits", "max_registers_per_read", "max_bits_per_read", "points",
                              "backup", "backup_port", "max_poll_interval_ms"]
@@ -54,6 +54,7 @@ enum PlantDecoder {
         }
         if top.has("console") { plant.console = decodeConsole(top.node("console", expected: ""), path: "console", sink: sink) }
         if top.has("mqtt") { plant.mqtt = decodeMQTT(top.node("mqtt", expected: ""), path: "mqtt", sink: sink) }
+        if top.has("metrics") { plant.metrics = decodeMetrics(top.node("metrics", expected: ""), path: "metrics", sink: sink) }
         return plant
     }
 

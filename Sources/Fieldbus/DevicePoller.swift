@@ -29,6 +29,8 @@ public final class DevicePoller {
     /// Consecutive timeouts after which a TCP connection is presumed half-open and reopened.
     public var timeoutsBeforeReconnect = 3
     public private(set) var statistics = PollStatistics()
+    /// Requests, failures by class and round trips, for the metrics exporter.
+    public private(set) var traffic = DeviceTraffic()
 
     private let clock: any MonotonicClock
     private var latest: [Reading]
@@ -109,6 +111,7 @@ public final class DevicePoller {
         for (b, block) in blocks.enumerated() {
             if let reason = skipReason {
                 statistics.skipped += 1
+                if reason == .disconnected { traffic.lastAnswered = false }
                 mark(b, .bad(reason), at: clock.nowNanoseconds(), latency: 0)
                 continue
             }
@@ -119,6 +122,7 @@ public final class DevicePoller {
             let start = clock.nowNanoseconds()
             do {
                 statistics.transactions += 1
+                traffic.requests &+= 1
                 if block.function.isBit {
                     try link.connection.readBits(block.function, unit: device.unitID, address: block.address, count: block.count, into: bits)
                 } else {
@@ -126,9 +130,13 @@ public final class DevicePoller {
                 }
                 let end = clock.nowNanoseconds()
                 consecutiveTimeouts = 0
+                traffic.lastAnswered = true
+                traffic.recordRoundTrip(end &- start)
                 decode(b, at: end, latency: end &- start)
             } catch {
                 let end = clock.nowNanoseconds()
+                if let c = error.trafficClass { traffic.countError(c) }
+                traffic.lastAnswered = error.trafficClass == .exception || error.trafficClass == .unexpectedException
                 mark(b, .bad(error.badReason), at: end, latency: end &- start)
                 skipReason = handle(error)
             }
@@ -184,6 +192,8 @@ public final class DevicePoller {
     private func decode(_ block: Int, at time: UInt64, latency: UInt64) {
         let range = slotRanges[block]
         let registers = self.registers, bits = self.bits
+        var failed = false
+        defer { if failed { traffic.countError(.decodeError) } }
         slots.withUnsafeBufferPointer { slots in
           latestRaw.withUnsafeMutableBufferPointer { latestRaw in
             latest.withUnsafeMutableBufferPointer { latest in
@@ -201,6 +211,7 @@ public final class DevicePoller {
                         latest[slot.pointIndex] = Reading(value: raw.doubleValue * slot.scale + slot.valueOffset, timestampNanoseconds: time,
                                                           latencyNanoseconds: latency, quality: .good)
                     } else {
+                        failed = true
                         latest[slot.pointIndex].quality = .bad(.decodeError)
                         latest[slot.pointIndex].timestampNanoseconds = time
                         latest[slot.pointIndex].latencyNanoseconds = latency

@@ -17,6 +17,8 @@ final class BusScanner: @unchecked Sendable {
     let readings: [SeqLockBoard<Reading>]
     /// Repair requests from the cycle and the path and poll interval in use, per poller.
     let channels: [DeviceRepairChannel]
+    /// Each poller's request counters, published after each of its polls.
+    let traffic: [SeqLockBoard<DeviceTraffic>]
     private let board: OutputBoard
 
     private let stopping = Atomic<Bool>(false)
@@ -31,6 +33,7 @@ final class BusScanner: @unchecked Sendable {
         self.readings = pollers.map { SeqLockBoard(count: $0.device.points.count, initial: .unread) }
         self.channels = pollers.map { DeviceRepairChannel(pollIntervalMilliseconds: $0.device.pollIntervalMilliseconds,
                                                           hasBackup: $0.link.backup != nil) }
+        self.traffic = pollers.map { _ in SeqLockBoard(count: 1, initial: DeviceTraffic()) }
         self.board = board
     }
 
@@ -54,7 +57,7 @@ final class BusScanner: @unchecked Sendable {
         let commanded = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, board.count))
         commanded.initialize(repeating: .nan)
         defer { commanded.deallocate() }
-        let channels = self.channels, readings = self.readings, pollers = self.pollers
+        let channels = self.channels, readings = self.readings, pollers = self.pollers, traffic = self.traffic
         while true {
             let last = stopping.load(ordering: .acquiring)
             board.values(into: commanded)
@@ -64,6 +67,7 @@ final class BusScanner: @unchecked Sendable {
                 return bits
             }, published: { p in
                 pollers[p].readings.withUnsafeBufferPointer { readings[p].publish($0) }
+                traffic[p].publish(at: 0, pollers[p].traffic)
             }, final: last)
             writeFailuresCounter.store(schedule.writeFailures, ordering: .relaxed)
             for p in pollers.indices {

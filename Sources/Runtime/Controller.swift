@@ -274,6 +274,29 @@ public final class Controller: @unchecked Sendable {
 
     public var timing: CycleTimingSummary { cycle.statistics.summary() }
 
+    /// Hands every cycle sample (lateness, compute time, ns) to `sink` as the timing ring is drained,
+    /// besides the timing histograms; nil removes it. The sink runs on whichever thread drains
+    /// (`drainTiming()`, `timing`, a snapshot with percentiles), never on the cycle thread.
+    public func setCycleSampleSink(_ sink: (@Sendable (_ latenessNanoseconds: UInt64, _ durationNanoseconds: UInt64) -> Void)?) {
+        cycle.statistics.setSink(sink)
+    }
+
+    /// Moves the cycle samples queued since the last drain into the histograms (and the sink).
+    public func drainTiming() { cycle.statistics.drain() }
+
+    /// Each plant device's request counters (config order; zero for a device no bus thread polls).
+    public func deviceTraffic() -> [DeviceTraffic] {
+        plant.devices.map { device in
+            for scanner in scanners {
+                if let p = scanner.pollers.firstIndex(where: { $0.device.id == device.id }) { return scanner.traffic[p].read(at: 0) }
+            }
+            return DeviceTraffic()
+        }
+    }
+
+    /// Events waiting for the journal writer.
+    public var journalQueueDepth: Int { queue.count }
+
     /// Monotonic time the cycle started (0 before it has): an event at monotonic time t belongs to
     /// cycle (t − epoch) / period.
     public var epochNanoseconds: UInt64 { cycle.epochNanoseconds.load(ordering: .acquiring) }

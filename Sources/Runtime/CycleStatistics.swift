@@ -32,7 +32,11 @@ final class CycleStatistics: @unchecked Sendable {
     let overruns = Atomic<UInt64>(0)
     let overrunStorms = Atomic<UInt64>(0)
 
+    /// Called with every sample as it is drained (off the cycle thread), e.g. by the metrics exporter.
+    typealias Sink = @Sendable (_ latenessNanoseconds: UInt64, _ durationNanoseconds: UInt64) -> Void
+
     private struct Histograms: ~Copyable {
+        var sink: Sink?
         // 1 ns ... 10 s, 3 significant digits.
         var lateness = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
         var duration = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
@@ -44,8 +48,14 @@ final class CycleStatistics: @unchecked Sendable {
             ring.drain { sample in
                 _ = h.lateness.record(sample.latenessNanoseconds)
                 _ = h.duration.record(sample.durationNanoseconds)
+                h.sink?(sample.latenessNanoseconds, sample.durationNanoseconds)
             }
         }
+    }
+
+    /// Sets (or removes, with nil) the sink every drained sample also goes to.
+    func setSink(_ sink: Sink?) {
+        histograms.withLock { $0.sink = sink }
     }
 
     /// The counters alone (no histogram drained or read: cheap, for frequent readers).

@@ -25,6 +25,8 @@ public struct PlantConfig: Sendable, Hashable {
     public var console: ConsoleConfig? = nil
     /// The MQTT Sparkplug B edge node (`mqtt:`); nil when the plant publishes nothing.
     public var mqtt: MQTTConfig? = nil
+    /// The Prometheus exporter (`metrics:`); off when absent.
+    public var metrics = MetricsConfig()
 
     public init(name: String, board: String? = nil, devices: [DeviceConfig] = [], sensors: [SensorConfig] = [],
                 redundancyGroups: [RedundancyGroupConfig] = [], outputs: [OutputConfig] = [], limits: [LimitConfig] = [],

@@ -29,16 +29,20 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds per round.", valueName: "SECONDS"))
     var seconds = 0.4
 
-    @Option(name: .long, help: "Cases to run, comma-separated: tcp, rtu, paced, lateness, compute, rss, rss-mqtt (rss, then with the Sparkplug edge node on a loopback Mosquitto).")
+    @Option(name: .long, help: "Cases to run, comma-separated: tcp, rtu, paced, lateness, compute, rss, rss-mqtt (rss, then with the Sparkplug edge node on a loopback Mosquitto), metrics (cycle lateness with the Prometheus exporter on and scraped vs off), rss-metrics (rss with metrics on and scraped).")
     var only = "tcp,rtu,paced,lateness,compute"
 
     @Option(name: .long, help: ArgumentHelp("How long the rss case runs vigil run.", valueName: "SECONDS"))
     var rssSeconds = 600.0
 
-    @Option(name: .long, help: ArgumentHelp("The vigil binary the rss case runs (default: the one beside vigil-bench), e.g. the static build scripts/package-deb packages or an installed /usr/bin/vigil.", valueName: "PATH"))
+    @Option(name: .long, help: ArgumentHelp("The vigil binary the rss cases run (default: the one beside vigil-bench), e.g. the static build scripts/package-deb packages or an installed /usr/bin/vigil.", valueName: "PATH"))
     var vigil: String?
 
+    @Option(name: .long, help: ArgumentHelp("The metrics case's cycle thread under SCHED_FIFO at this priority (1...99; default: the demo's SCHED_OTHER).", valueName: "N"))
+    var fifoPriority: Int?
+
     func validate() throws {
+        if let fifoPriority, !(1...99).contains(fifoPriority) { throw ValidationError("--fifo-priority must be in 1...99") }
         if rounds < 1 { throw ValidationError("--rounds must be at least 1") }
         if seconds <= 0 { throw ValidationError("--seconds must be positive") }
     }
@@ -60,6 +64,8 @@ struct BenchCommand: ParsableCommand {
         if cases.contains("lateness") { try cycle.lateness() }
         if cases.contains("compute") { try cycle.computeCost() }
         if cases.contains("rss") || cases.contains("rss-mqtt") { try cycle.peakRSS(seconds: rssSeconds, mqtt: cases.contains("rss-mqtt"), vigil: vigil) }
+        if cases.contains("metrics") { try cycle.metricsCost(fifoPriority: fifoPriority) }
+        if cases.contains("rss-metrics") { try cycle.peakRSSWithMetrics(seconds: rssSeconds, vigil: vigil) }
     }
 
     // MARK: Cases

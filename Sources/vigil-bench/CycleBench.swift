@@ -183,7 +183,14 @@ struct CycleBench {
 
     private static func kilobytes(_ field: String) -> Int? { Int(field.split(separator: " ").first ?? "") }
 
-    private func runForRSS(seconds: Double, broker: String?, vigil: String?) throws -> (peak: String, now: String, status: Int32) {
+    /// Peak RSS of `vigil run` on the demo config with the Prometheus exporter on and scraped every second.
+    func peakRSSWithMetrics(seconds: Double, vigil: String?) throws {
+        let r = try runForRSS(seconds: seconds, broker: nil, vigil: vigil, metricsPort: 19_464)
+        print("  vigil run on the demo config with metrics on (127.0.0.1:19464, scraped every second, \(r.scrapes) scrapes) for \(Int(seconds)) s: "
+              + "peak RSS (VmHWM) \(r.peak), RSS now \(r.now) (target ≤ 32 MiB); exit \(r.status)")
+    }
+
+    private func runForRSS(seconds: Double, broker: String?, vigil: String?, metricsPort: UInt16? = nil) throws -> (peak: String, now: String, status: Int32, scrapes: Int) {
         let plant = try ConfigLoader.loadPlant(path: "configs/demo-pump-station.yaml").plant
         let rig = try SimulatedRig(plant: plant, ports: .ephemeral, pacing: nil, seed: 1)
         defer { rig.stop() }
@@ -191,6 +198,7 @@ struct CycleBench {
         var text = rig.configText(rewriting: try String(contentsOfFile: "configs/demo-pump-station.yaml", encoding: .utf8),
                                   configDirectory: cwd + "/configs")
         if let broker { text += "\nmqtt: { brokers: [\"\(broker)\"], group: bench, edge_node: rss }\n" }
+        if let metricsPort { text += "\nmetrics: { enabled: true, listen: \"127.0.0.1:\(metricsPort)\" }\n" }
         let config = NSTemporaryDirectory() + "vigil-rss-\(getpid()).yaml"
         let journal = NSTemporaryDirectory() + "vigil-rss-\(getpid()).sqlite"
         try text.write(toFile: config, atomically: true, encoding: .utf8)
@@ -203,12 +211,21 @@ struct CycleBench {
         child.arguments = ["run", "--config", config, "--journal", journal, "--mock-gpio", "--log-level", "error",
                            "--shipped-models", cwd + "/models"]
         try child.run()
-        Shutdown.sleep(nanoseconds: UInt64(seconds * 1e9))
+        var scrapes = 0
+        if let metricsPort {
+            let end = Date().addingTimeInterval(seconds)
+            while Date() < end && !Shutdown.isRequested {
+                if Scraper.scrape(port: metricsPort) { scrapes += 1 }
+                Shutdown.sleep(nanoseconds: 1_000_000_000)
+            }
+        } else {
+            Shutdown.sleep(nanoseconds: UInt64(seconds * 1e9))
+        }
         let status = (try? String(contentsOfFile: "/proc/\(child.processIdentifier)/status", encoding: .utf8)) ?? ""
         let field = { (name: String) in status.split(separator: "\n").first { $0.hasPrefix(name) }.map { String($0.dropFirst(name.count)).trimmingCharacters(in: .whitespaces) } ?? "?" }
         let result = (field("VmHWM:"), field("VmRSS:"))
         child.terminate()
         child.waitUntilExit()
-        return (result.0, result.1, child.terminationStatus)
+        return (result.0, result.1, child.terminationStatus, scrapes)
     }
 }

@@ -48,8 +48,17 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Publish the demo as a Sparkplug B edge node (group vigil-demo, edge node pump-station) on this broker, e.g. mqtt://127.0.0.1:1883. The plant file's mqtt: section is used when it has one.", valueName: "URL"))
     var broker: String?
 
+    @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics on this loopback address, e.g. 127.0.0.1:9464 (GET /metrics). The plant file's metrics: section is used when it enables them.", valueName: "ADDR"))
+    var metrics: String?
+
     func validate() throws {
         if let console { _ = try ConsoleChoice(console) }
+        if let metrics {
+            guard let address = MetricsListenAddress(parsing: metrics) else {
+                throw ValidationError("--metrics: \(metrics) is not IPV4:PORT, [IPV6]:PORT or localhost:PORT")
+            }
+            guard address.isLoopback else { throw ValidationError("--metrics: \(metrics) is not a loopback address; use the plant file's metrics: section with allow_remote: true") }
+        }
         if let broker {
             do { _ = try MQTTBrokerAddress(parsing: broker) } catch { throw ValidationError("--broker: \(error)") }
         }
@@ -79,8 +88,18 @@ struct DemoCommand: ParsableCommand {
                                              modelDirectory: modelDirectory)
         var consoleServer: ConsoleServer?
         var edgeNode: EdgeNodeService?
-        // Outputs safe first: a console busy with a command, the learner or a broker never delays them.
-        defer { controller.stop(); edgeNode?.stop(); consoleServer?.stop() }
+        var metricsEndpoint: MetricsEndpoint?
+        // Outputs safe first: a console busy with a command, the learner, a broker or a scrape never delays them.
+        defer { controller.stop(); edgeNode?.stop(); consoleServer?.stop(); metricsEndpoint?.stop() }
+        if let address = metrics.flatMap(MetricsListenAddress.init(parsing:)) {
+            metricsEndpoint = startMetrics(MetricsConfig(enabled: true, listen: address), controller: controller, logger: logger)
+        } else if loaded.plant.metrics.enabled {
+            metricsEndpoint = startMetrics(loaded.plant.metrics, controller: controller, logger: logger)
+        }
+        if let metricsEndpoint {
+            print("vigil demo: Prometheus metrics on \(metricsEndpoint.url)")
+            fflush(nil)
+        }
         let consoleChoice = try console.map(ConsoleChoice.init) ?? .none
         consoleServer = try startConsole(consoleChoice, controller: controller, board: loaded.board, logger: logger)
         if let mqtt = broker.map({ MQTTConfig(brokers: [$0], groupID: "vigil-demo", edgeNodeID: "pump-station") }) ?? loaded.plant.mqtt {
@@ -97,6 +116,7 @@ struct DemoCommand: ParsableCommand {
         var applied = Array(repeating: false, count: injections.count), removed = applied
         var view = LiveView(plant: loaded.plant, interactive: isatty(STDOUT_FILENO) == 1)
         if let path = consoleServer?.ptyPath { view.header = "console: screen \(path)" }
+        if let metricsEndpoint { view.notes.append("metrics: \(metricsEndpoint.url)") }
         view.policyModelVersion = controller.policyModelVersion
         view.policyModelAssists = loaded.plant.monitor.policyModel.assist
         let start = clock.nowNanoseconds()

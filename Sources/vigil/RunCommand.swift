@@ -71,8 +71,10 @@ struct RunCommand: ParsableCommand {
                                              shippedModel: shipped)
         var consoleServer: ConsoleServer?
         var edgeNode: EdgeNodeService?
-        // Outputs safe first: a console busy with a command, the learner or a broker never delays them.
-        defer { controller.stop(); edgeNode?.stop(); consoleServer?.stop() }
+        var metrics: MetricsEndpoint?
+        // Outputs safe first: a console busy with a command, the learner, a broker or a scrape never delays them.
+        defer { controller.stop(); edgeNode?.stop(); consoleServer?.stop(); metrics?.stop() }
+        if loaded.plant.metrics.enabled { metrics = startMetrics(loaded.plant.metrics, controller: controller, logger: logger) }
         let consoleChoice = try console.map(ConsoleChoice.init) ?? (loaded.plant.console == nil ? .none : .config)
         consoleServer = try startConsole(consoleChoice, controller: controller, board: loaded.board, logger: logger)
         if let mqtt = loaded.plant.mqtt { edgeNode = try startEdgeNode(mqtt, controller: controller, plantFile: config, logger: logger,
