@@ -68,7 +68,7 @@ func runScript(_ script: String, _ arguments: [String] = [], stdin: String? = ni
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
     let errorFile = NSTemporaryDirectory() + "vigil-script-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).err"
-    FileManager.default.createFile(atPath: errorFile, contents: nil)
+    guard FileManager.default.createFile(atPath: errorFile, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
     defer { try? FileManager.default.removeItem(atPath: errorFile) }
     let input = Pipe(), output = Pipe()
     process.standardInput = input
