@@ -20,7 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
-        .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C seams
@@ -113,11 +113,13 @@ let package = Package(
         // Learning across sites over MQTT: the fleet topics and the fleet learner on a broker.
         .target(name: "FleetLink", dependencies: ["VigilCore", "Fleet", "MQTT", "Policy", .product(name: "Logging", package: "swift-log")]),
         // Prometheus metrics beside a running controller: the snapshot, cycle samples, device traffic and journal
-        // events mapped onto swift-prometheus collectors in a registry of its own, served by FlyingFox on loopback.
+        // events mapped onto swift-prometheus collectors in a registry of its own, served by SwiftNIO's HTTP/1 server on loopback.
         .target(name: "VigilMetrics", dependencies: ["VigilCore", "Kernel", "Journal", "Runtime", "Monitor", "Fieldbus",
                                                      .product(name: "Prometheus", package: "swift-prometheus"),
                                                      .product(name: "CoreMetrics", package: "swift-metrics"),
-                                                     .product(name: "FlyingFox", package: "FlyingFox")]),
+                                                     .product(name: "NIOCore", package: "swift-nio"),
+                                                     .product(name: "NIOPosix", package: "swift-nio"),
+                                                     .product(name: "NIOHTTP1", package: "swift-nio")]),
         // prctl, sched_setaffinity, mlockall and CPU sets: variadic or macro-heavy C that Swift cannot call.
         .target(name: "CRuntime"),
         // libFuzzer harnesses for the parsers of outside bytes (scripts/fuzz builds them with

@@ -52,6 +52,10 @@ public final class MetricsCollector: Sendable {
     /// Stops the cycle samples going to the exporter.
     public func detach() { controller.setCycleSampleSink(nil) }
 
+    /// Moves the cycle samples queued since the last drain into the histograms. The server calls
+    /// it every second, so the timing ring never overflows however rarely Prometheus scrapes.
+    public func drainCycleSamples() { controller.drainTiming() }
+
     /// Brings every family up to date and renders the text exposition format.
     public func collect() -> [UInt8] {
         progress.withLock { p in

@@ -1,11 +1,8 @@
-import FoundationEssentials
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 import Synchronization
-import FlyingFox
-import FlyingSocks
 import VigilCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Why the metrics endpoint did not start.
 public enum MetricsServerError: Error, Sendable, CustomStringConvertible {
@@ -22,106 +19,166 @@ public enum MetricsServerError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// `GET <path>` answers the collector's text exposition; anything else is 404.
-struct MetricsHandler: HTTPHandler {
-    let collector: MetricsCollector
-    let path: String
+/// `GET <path>` (a query string is ignored) answers the collector's text exposition; anything else is 404.
+final class MetricsHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
 
-    func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
-        guard request.method == .GET, request.target.path() == path else {
-            return HTTPResponse(statusCode: .notFound, headers: [.contentType: "text/plain; charset=utf-8"], body: Data("not found\n".utf8))
+    private let collector: MetricsCollector
+    private let path: String
+    private var head: HTTPRequestHead?
+
+    init(collector: MetricsCollector, path: String) {
+        self.collector = collector
+        self.path = path
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h): head = h
+        case .body: break
+        case .end:
+            guard let request = head else { return }
+            head = nil
+            let target = request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let found = request.method == .GET && target == path
+            let body = found ? collector.collect() : Array("not found\n".utf8)
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: found ? MetricsServer.contentType : "text/plain; charset=utf-8")
+            headers.add(name: "Content-Length", value: String(body.count))
+            let keepAlive = request.isKeepAlive
+            if !keepAlive { headers.add(name: "Connection", value: "close") }
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: found ? .ok : .notFound, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+            let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            if !keepAlive {
+                let channel = context.channel
+                written.whenComplete { _ in channel.close(promise: nil) }
+            }
         }
-        return HTTPResponse(statusCode: .ok, headers: [.contentType: MetricsServer.contentType], body: Data(collector.collect()))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
     }
 }
 
-/// The HTTP endpoint: a FlyingFox server on Swift concurrency's threads, never the cycle's. Start
-/// and stop have async forms and blocking forms (bounded waits) for plain threads.
+/// The HTTP endpoint: SwiftNIO's HTTP/1 server pipeline on one event-loop thread of its own, never
+/// the cycle's; the same thread drains the cycle's timing samples every second. Start and stop have async forms and blocking forms (bounded waits) for plain threads.
 public final class MetricsServer: Sendable {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    private let server: HTTPServer
     public let address: MetricsListenAddress
-    private let run = Mutex<Task<Void, Never>?>(nil)
-    private let outcome = Mutex<Result<UInt16, MetricsServerError>?>(nil)
+    private let collector: MetricsCollector
+    private let path: String
+    private let state = Mutex<(group: MultiThreadedEventLoopGroup?, channel: (any Channel)?, drain: RepeatedTask?)>((nil, nil, nil))
 
     public init(collector: MetricsCollector, config: MetricsConfig) throws(MetricsServerError) {
         address = config.listen
-        let socketAddress: any SocketAddress
-        do {
-            socketAddress = address.isIPv6 ? try sockaddr_in6.inet6(ip6: address.host, port: address.port)
-                                           : try sockaddr_in.inet(ip4: address.host, port: address.port)
-        } catch {
+        guard (try? SocketAddress(ipAddress: address.host, port: Int(address.port))) != nil else {
             throw .address(address.description)
         }
-        server = HTTPServer(address: socketAddress, timeout: 15, logger: .disabled,
-                            handler: MetricsHandler(collector: collector, path: config.path))
+        self.collector = collector
+        path = config.path
     }
 
     /// Starts listening; returns the port bound (the one asked for, or the kernel's pick for port 0).
     @discardableResult
     public func start(timeoutSeconds: Double = 5) async throws(MetricsServerError) -> UInt16 {
-        launch(timeoutSeconds: timeoutSeconds)
-        let deadline = ContinuousClock.now + .milliseconds(Int(timeoutSeconds * 1000))
-        while ContinuousClock.now < deadline {
-            if let result = outcome.withLock({ $0 }) { return try result.get() }
-            try? await Task.sleep(for: .milliseconds(2))
+        let (group, bound) = launch(timeoutSeconds: timeoutSeconds)
+        do {
+            return try finish(group: group, channel: try await bound.get())
+        } catch let error as MetricsServerError {
+            throw error
+        } catch {
+            try? await group.shutdownGracefully()
+            throw failure(error)
         }
-        await stop(timeoutSeconds: 1)
-        throw .timedOut(address: address.description)
     }
 
-    /// `start` for a thread outside Swift concurrency (blocks it, polling, at most `timeoutSeconds`).
+    /// `start` for a thread outside Swift concurrency (blocks it at most `timeoutSeconds`).
     @discardableResult
     public func startBlocking(timeoutSeconds: Double = 5) throws(MetricsServerError) -> UInt16 {
-        launch(timeoutSeconds: timeoutSeconds)
-        let deadline = ContinuousClock.now + .milliseconds(Int(timeoutSeconds * 1000))
-        while ContinuousClock.now < deadline {
-            if let result = outcome.withLock({ $0 }) { return try result.get() }
-            usleep(2_000)
+        let (group, bound) = launch(timeoutSeconds: timeoutSeconds)
+        do {
+            return try finish(group: group, channel: try bound.wait())
+        } catch let error as MetricsServerError {
+            throw error
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw failure(error)
         }
-        stopBlocking(timeoutSeconds: 1)
-        throw .timedOut(address: address.description)
     }
 
-    private func launch(timeoutSeconds: Double) {
-        let task = Task.detached { [self] in
-            let waiter = Task { [self] in
-                guard (try? await server.waitUntilListening(timeout: timeoutSeconds)) != nil else { return }
-                switch await server.listeningAddress {
-                case .ip4(_, let port)?, .ip6(_, let port)?: outcome.withLock { $0 = $0 ?? .success(port) }
-                default: outcome.withLock { $0 = $0 ?? .failure(.listen(address: address.description, reason: "no listening address")) }
+    private func launch(timeoutSeconds: Double) -> (MultiThreadedEventLoopGroup, EventLoopFuture<any Channel>) {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let collector = collector, path = path
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 16)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(collector: collector, path: path))
                 }
             }
-            do {
-                try await server.run()
-            } catch {
-                outcome.withLock { $0 = $0 ?? .failure(.listen(address: address.description, reason: "\(error)")) }
+            .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        // The first of the bind's outcome and the deadline: start-up never waits longer than asked.
+        let loop = group.next()
+        let outcome = loop.makePromise(of: (any Channel).self)
+        let description = address.description
+        let deadline = loop.scheduleTask(in: .milliseconds(Int64(timeoutSeconds * 1000))) {
+            outcome.fail(MetricsServerError.timedOut(address: description))
+        }
+        bootstrap.bind(host: address.host, port: Int(address.port)).hop(to: loop).whenComplete { result in
+            deadline.cancel()
+            switch result {
+            case .success(let channel): outcome.succeed(channel)
+            case .failure(let error): outcome.fail(error)
             }
-            waiter.cancel()
         }
-        run.withLock { $0 = task }
+        return (group, outcome.futureResult)
     }
 
-    /// Closes the listening socket and gives open connections at most `timeoutSeconds`.
+    private func finish(group: MultiThreadedEventLoopGroup, channel: any Channel) throws(MetricsServerError) -> UInt16 {
+        guard let port = channel.localAddress?.port, port >= 0, port <= Int(UInt16.max) else {
+            channel.close(promise: nil)
+            try? group.syncShutdownGracefully()
+            throw .listen(address: address.description, reason: "no listening address")
+        }
+        let collector = collector
+        let drain = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            collector.drainCycleSamples()
+        }
+        state.withLock { $0 = (group, channel, drain) }
+        return UInt16(port)
+    }
+
+    private func failure(_ error: any Error) -> MetricsServerError {
+        if let io = error as? IOError { return .listen(address: address.description, reason: io.description) }
+        return .listen(address: address.description, reason: "\(error)")
+    }
+
+    /// Closes the listening socket and its connections, and ends the event-loop thread.
     public func stop(timeoutSeconds: Double = 1) async {
-        guard let task = run.withLock({ t -> Task<Void, Never>? in defer { t = nil }; return t }) else { return }
-        await server.stop(timeout: timeoutSeconds)
-        task.cancel()
+        guard let (group, channel) = take() else { return }
+        try? await channel.close()
+        try? await group.shutdownGracefully()
     }
 
-    /// `stop` for a thread outside Swift concurrency: waits at most `timeoutSeconds` + 1 s, then returns.
+    /// `stop` for a thread outside Swift concurrency.
     public func stopBlocking(timeoutSeconds: Double = 1) {
-        let done = DoneFlag()
-        Task.detached { [self] in
-            await stop(timeoutSeconds: timeoutSeconds)
-            done.value.store(true, ordering: .releasing)
-        }
-        let deadline = ContinuousClock.now + .milliseconds(Int((timeoutSeconds + 1) * 1000))
-        while !done.value.load(ordering: .acquiring) && ContinuousClock.now < deadline { usleep(1_000) }
+        guard let (group, channel) = take() else { return }
+        try? channel.close().wait()
+        try? group.syncShutdownGracefully()
     }
-}
 
-private final class DoneFlag: Sendable {
-    let value = Atomic<Bool>(false)
+    private func take() -> (MultiThreadedEventLoopGroup, any Channel)? {
+        state.withLock { s -> (MultiThreadedEventLoopGroup, any Channel)? in
+            defer { s = (nil, nil, nil) }
+            s.drain?.cancel()
+            guard let g = s.group, let c = s.channel else { return nil }
+            return (g, c)
+        }
+    }
 }
