@@ -156,7 +156,7 @@ struct GPIOSimTests {
         let relay = try chip.requestOutput(offset: 2, GPIOOutputRequest(consumer: "vigil-test", initial: true))
         #expect(try sim.value(2) == true)
         relay.release()
-        #expect(try sim.value(2) == false) // no longer driven: back to the pull-down
+        #expect(try sim.value(2) == false) // released: the line follows its pull-down
         let written = #expect(throws: GPIOError.self) { try relay.write(true) }
         #expect(written?.kind == .released)
         #expect(try sim.value(2) == false)
